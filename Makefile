@@ -1,0 +1,31 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/callback-sheets demo demo/
+
+test: $(STAMP)
+	$(BIN)/callback-sheets lint-templates
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install -q ruff
+	$(BIN)/ruff check callback_sheets tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/excel_refresh.py 10000
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache build *.egg-info
