@@ -1,0 +1,121 @@
+"""The queue's vocabulary: column names, who owns each column, and the default choices.
+
+Nothing here knows about spreadsheets; backends and the core both speak in these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Owner(StrEnum):
+    STAFF = "staff"  # typed by people; the tool may fill it only while it is empty
+    TOOL = "tool"  # computed by the tool on every refresh
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    DATETIME = "datetime"
+    INT = "int"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    owner: Owner
+    kind: Kind = Kind.TEXT
+    width: int = 14
+    help: str = ""
+
+
+# Column names (exact defaults; staff may reorder columns and add their own).
+ID = "ID"
+RECEIVED = "Received"
+CALLER = "Caller"
+PHONE = "Phone"
+PATIENT_TYPE = "Patient type"
+LANGUAGE = "Language"
+REASON = "Reason"
+URGENCY = "Urgency"
+OWNER = "Owner"
+STATUS = "Status"
+ATTEMPTS = "Attempts"
+LAST_ATTEMPT = "Last attempt"
+LAST_OUTCOME = "Last outcome"
+NOTES = "Notes"
+NEXT_ATTEMPT = "Next attempt"
+OVERDUE = "Overdue"
+NEXT_STEP = "Next step"
+ESCALATION = "Escalation"
+FIRST_ATTEMPT = "First attempt"
+CLOSED_AT = "Closed at"
+CALLS = "Calls"
+LATEST_CALL = "Latest call"
+PROBLEMS = "Problems"
+
+QUEUE_COLUMNS: tuple[Column, ...] = (
+    Column(ID, Owner.STAFF, width=11, help="Stable ID; the tool fills it when empty."),
+    Column(RECEIVED, Owner.STAFF, Kind.DATETIME, 17, "When the (first) missed call came in, clinic time."),
+    Column(CALLER, Owner.STAFF, width=22),
+    Column(PHONE, Owner.STAFF, width=17),
+    Column(PATIENT_TYPE, Owner.STAFF, width=12),
+    Column(LANGUAGE, Owner.STAFF, width=11),
+    Column(REASON, Owner.STAFF, width=26),
+    Column(URGENCY, Owner.STAFF, width=11),
+    Column(OWNER, Owner.STAFF, width=14, help="Who calls back; the tool assigns it when empty."),
+    Column(STATUS, Owner.STAFF, width=18),
+    Column(ATTEMPTS, Owner.STAFF, Kind.INT, 10, "How many callback attempts so far."),
+    Column(LAST_ATTEMPT, Owner.STAFF, Kind.DATETIME, 17, "When the latest attempt was made."),
+    Column(LAST_OUTCOME, Owner.STAFF, width=20, help="What happened on the latest attempt."),
+    Column(NOTES, Owner.STAFF, width=40),
+    Column(NEXT_ATTEMPT, Owner.TOOL, Kind.DATETIME, 17, "When the next attempt is due (computed)."),
+    Column(OVERDUE, Owner.TOOL, width=24),
+    Column(NEXT_STEP, Owner.TOOL, width=34),
+    Column(ESCALATION, Owner.TOOL, width=30),
+    Column(FIRST_ATTEMPT, Owner.TOOL, Kind.DATETIME, 17, "When the first callback attempt was made."),
+    Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 17, "When the item was first seen closed."),
+    Column(CALLS, Owner.TOOL, Kind.INT, 7, "How many missed calls this item stands for."),
+    Column(LATEST_CALL, Owner.TOOL, Kind.DATETIME, 17, "When the latest of those calls came in."),
+    Column(PROBLEMS, Owner.TOOL, width=40),
+)
+COLUMNS_BY_NAME = {c.name: c for c in QUEUE_COLUMNS}
+TOOL_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS if c.owner is Owner.TOOL)
+REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)
+
+# Default choices (config may translate or extend them).
+REASONS = (
+    "New appointment",
+    "Existing patient follow-up",
+    "Document / referral",
+    "Prior authorization",
+    "Billing",
+    "Prescription question",
+    "Clinical concern",
+    "Other",
+)
+STATUSES = (
+    "New",
+    "In progress",
+    "Waiting on patient",
+    "Escalated",
+    "Booked",
+    "Resolved",
+    "No response",
+    "Duplicate",
+)
+CLOSED_STATUSES = frozenset({"Booked", "Resolved", "No response", "Duplicate"})
+OUTCOMES = ("No answer", "Voicemail left", "Secure message sent", "Reached", "Booked", "Wrong number")
+URGENCIES = ("Routine", "Same day", "Urgent")
+PATIENT_TYPES = ("New", "Existing")
+LANGUAGES = ("English", "Spanish", "Other")
+
+# Tabs the tool owns (besides Queue, where it owns only the TOOL columns).
+QUEUE_TAB = "Queue"
+LISTS_TAB = "Lists"
+HISTORY_TAB = "History"
+METRICS_TAB = "Metrics"
+DEMAND_TAB = "Demand"
+INTAKE_TAB = "Intake"
+
+HISTORY_COLUMNS = ("ID", "Attempt", "Time", "Outcome", "Recorded", "Source")
