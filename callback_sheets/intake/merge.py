@@ -1,0 +1,176 @@
+"""Plan how imported calls change the queue: new rows, merges into open items, skipped repeats.
+
+Rules:
+
+* Idempotence: a call whose key was imported before (`imported_keys`) or appears twice in the batch
+  is skipped and counted in `skipped_duplicates`.
+* Repeat callers: calls are taken in time order. A call from a number (compared by phones.phone_key)
+  that has an open item whose first call `received` satisfies
+  ``received <= call < window_end(received)`` is merged into it: `Calls` + 1, `Latest call` = the
+  later of the two; `Received` (what the deadline is measured from) stays. A call slightly *before*
+  an existing item (``received < window_end(call)``; it can happen when an older file is imported
+  late) is merged too, so the caller is not queued twice, and `Received` still stays. Of several
+  candidates the one with the latest `Received` wins. New rows made by this plan are open items
+  too, so repeats within one file merge into them.
+* Queue rows without an ID, without a readable number or received time, or closed (`is_open` false)
+  are not merge targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from callback_sheets import model
+from callback_sheets.intake.records import CallRecord
+from callback_sheets.phones import phone_key
+
+NOTES_BY_KIND = {"voicemail": "Voicemail", "abandoned": "Abandoned call", "missed": ""}
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """What an import would change. New rows have no ID: the refresh assigns IDs."""
+
+    new_rows: list[dict[str, object]] = field(default_factory=list)
+    updates: dict[str, dict[str, object]] = field(default_factory=dict)  # row ID -> {Calls, Latest call}
+    new_keys: list[str] = field(default_factory=list)
+    skipped_duplicates: int = 0
+    merged: int = 0
+
+
+@dataclass(slots=True)
+class _Item:
+    received: datetime
+    end: datetime
+    calls: int
+    latest: datetime
+    row_id: str | None  # an existing row
+    row: dict[str, object] | None  # a new row of this plan
+
+
+def _aware(value: object, tz: tzinfo) -> datetime | None:
+    if isinstance(value, str) and value.strip():
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, int | float):
+        return max(int(value), 1)
+    if isinstance(value, str) and value.strip().isdigit():
+        return max(int(value.strip()), 1)
+    return 1
+
+
+def _end(window_end: Callable[[datetime], datetime], start: datetime) -> datetime:
+    end = window_end(start)
+    return end if end.tzinfo is not None else end.replace(tzinfo=start.tzinfo)
+
+
+def _existing_items(
+    queue: Sequence[Mapping[str, object]],
+    *,
+    tz: tzinfo,
+    window_end: Callable[[datetime], datetime],
+    is_open: Callable[[Mapping[str, object]], bool],
+    region: str,
+) -> dict[str, list[_Item]]:
+    items: dict[str, list[_Item]] = {}
+    for row in queue:
+        row_id = str(row.get(model.ID) or "").strip()
+        received = _aware(row.get(model.RECEIVED), tz)
+        if not row_id or received is None or not is_open(row):
+            continue
+        key = phone_key(row.get(model.PHONE), region)
+        if key is None:
+            continue
+        latest = _aware(row.get(model.LATEST_CALL), tz) or received
+        items.setdefault(key, []).append(
+            _Item(received, _end(window_end, received), _count(row.get(model.CALLS)), latest, row_id, None)
+        )
+    return items
+
+
+def _target(
+    candidates: list[_Item], call: CallRecord, window_end: Callable[[datetime], datetime]
+) -> _Item | None:
+    best: _Item | None = None
+    for item in candidates:
+        inside = item.received <= call.received < item.end
+        just_before = call.received < item.received < _end(window_end, call.received)
+        if (inside or just_before) and (best is None or item.received > best.received):
+            best = item
+    return best
+
+
+def plan_import(
+    *,
+    calls: Sequence[CallRecord],
+    queue: Sequence[Mapping[str, object]],
+    imported_keys: Collection[str],
+    window_end: Callable[[datetime], datetime],
+    is_open: Callable[[Mapping[str, object]], bool],
+    region: str,
+) -> ImportPlan:
+    """Plan the queue changes for `calls` (see the module docstring for the rules).
+
+    `queue` rows are keyed by model column names; naive datetimes in them are clinic wall time.
+    `window_end(first_call)` is the end of the repeat-caller window (the caller passes "2 business
+    days later"). Nothing is modified: the caller writes `new_rows`, applies `updates` and stores
+    `new_keys` with the imported keys.
+    """
+    plan = ImportPlan()
+    if not calls:
+        return plan
+    tz = calls[0].received.tzinfo
+    assert tz is not None, "CallRecord.received must be aware"
+    items = _existing_items(queue, tz=tz, window_end=window_end, is_open=is_open, region=region)
+    seen = set(imported_keys) if not isinstance(imported_keys, set | frozenset) else imported_keys
+    batch: set[str] = set()
+    for call in sorted(calls, key=lambda c: (c.received, c.line)):
+        if call.key in seen or call.key in batch:
+            plan.skipped_duplicates += 1
+            continue
+        batch.add(call.key)
+        plan.new_keys.append(call.key)
+        candidates = items.setdefault(call.phone_key, [])
+        item = _target(candidates, call, window_end)
+        if item is None:
+            row: dict[str, object] = {
+                model.RECEIVED: call.received,
+                model.CALLER: call.caller_name,
+                model.PHONE: call.phone_raw,
+                model.CALLS: 1,
+                model.LATEST_CALL: call.received,
+                model.STATUS: "New",
+                model.NOTES: NOTES_BY_KIND[call.kind],
+            }
+            plan.new_rows.append(row)
+            end = _end(window_end, call.received)
+            candidates.append(_Item(call.received, end, 1, call.received, None, row))
+            continue
+        plan.merged += 1
+        item.calls += 1
+        item.latest = max(item.latest, call.received)
+        if item.row is not None:
+            item.row[model.CALLS] = item.calls
+            item.row[model.LATEST_CALL] = item.latest
+            if not item.row[model.CALLER] and call.caller_name:
+                item.row[model.CALLER] = call.caller_name
+            note = NOTES_BY_KIND[call.kind]
+            notes = str(item.row[model.NOTES])
+            if note and note not in notes:
+                item.row[model.NOTES] = f"{notes}; {note}" if notes else note
+        else:
+            assert item.row_id is not None
+            plan.updates[item.row_id] = {model.CALLS: item.calls, model.LATEST_CALL: item.latest}
+    return plan

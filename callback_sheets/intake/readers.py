@@ -1,0 +1,220 @@
+"""Read a phone system's call-log export (CSV or a spreadsheet) into call records.
+
+CSV: UTF-8 with or without a byte-order mark (Windows-1252 as a fallback), `,`, `;` or tab separated
+(sniffed from the header line), quoted fields, blank lines skipped. Spreadsheets (.xlsx, .xlsm, .xls,
+.ods): the first sheet, read with python-calamine. Every text is kept literally; nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Mapping
+from datetime import tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from callback_sheets.errors import BackendError
+from callback_sheets.intake.presets import Layout, resolve_layout
+from callback_sheets.intake.records import BadRecord, CallLog, CallRecord, call_key
+from callback_sheets.intake.times import is_blank, parse_when
+from callback_sheets.phones import PhoneError, parse_phone
+
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+PROGRESS_EVERY = 2000
+# Caller ID withheld (Twilio reports anonymous callers as +266696687).
+_WITHHELD = frozenset(
+    {"anonymous", "unknown", "restricted", "private", "blocked", "unavailable", "+266696687"}
+)
+
+Row = tuple[int, list[object]]  # (physical line of the row's first line, cells)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The separator of the first non-blank line: the most frequent of `,`, `;` and tab outside quotes."""
+    for line in text.splitlines():
+        if line.strip():
+            outside = "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
+            counts = {d: outside.count(d) for d in (",", ";", "\t")}
+            best = max(counts, key=lambda d: counts[d])
+            return best if counts[best] else ","
+    return ","
+
+
+def _csv_rows(path: Path) -> list[Row]:
+    text = _decode(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    rows: list[Row] = []
+    previous_end = 0
+    try:
+        for cells in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if cells and any(c.strip() for c in cells):
+                rows.append((start, list(cells)))
+    except csv.Error as exc:
+        raise BackendError(f"{path.name}: line {reader.line_num} is not valid CSV ({exc})") from None
+    return rows
+
+
+def _sheet_rows(path: Path) -> list[Row]:
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheet = book.get_sheet_by_index(0)
+        values = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises several unrelated types
+        raise BackendError(f"{path.name}: the spreadsheet could not be read ({type(exc).__name__})") from None
+    return [(n, list(cells)) for n, cells in enumerate(values, start=1) if not is_blank(cells)]
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Non-blank rows of the file (header first) with their physical line numbers."""
+    if not path.is_file():
+        raise BackendError(f"{path.name}: no such file")
+    return _sheet_rows(path) if path.suffix.lower() in SPREADSHEET_SUFFIXES else _csv_rows(path)
+
+
+def _text(value: object) -> str:
+    """A cell as literal text (a whole-number float from a spreadsheet loses its '.0')."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class _PhoneCache:
+    """phones.parse_phone with failures cached too (lru_cache does not keep exceptions)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.known: dict[str, str | PhoneError] = {}
+
+    def key(self, raw: str) -> str | PhoneError:
+        found = self.known.get(raw)
+        if found is None:
+            if raw.lower() in _WITHHELD:
+                found = PhoneError("no phone number (caller ID withheld)")
+            else:
+                try:
+                    found = parse_phone(raw, self.region).key
+                except PhoneError as exc:
+                    found = exc
+            self.known[raw] = found
+        return found
+
+
+def _records(
+    rows: list[Row],
+    layout: Layout,
+    *,
+    export_tz: tzinfo,
+    clinic_tz: tzinfo,
+    region: str,
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[CallRecord | BadRecord | None]:
+    """One item per data row: a record, a bad record, or None for an ignored row."""
+    phones = _PhoneCache(region)
+    naive_tz = layout.naive_tz or export_tz
+    width = 1 + max(
+        i
+        for i in (
+            *layout.received,
+            *layout.received_fallback,
+            layout.phone,
+            layout.caller_name,
+            layout.direction,
+            layout.status,
+            layout.call_id,
+            layout.call_type,
+        )
+        if i is not None
+    )
+    total = len(rows) - 1
+    for done, (line, cells) in enumerate(rows[1:], start=1):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        if layout.direction is not None and _text(cells[layout.direction]).lower() not in layout.inbound:
+            yield None
+            continue
+        if layout.call_type is not None and _text(cells[layout.call_type]).lower() in layout.skip_types:
+            yield None
+            continue
+        kind = "missed" if layout.status is None else layout.kinds.get(_text(cells[layout.status]).lower())
+        if kind is None:
+            yield None
+            continue
+        reasons: list[str] = []
+        parts = [cells[i] for i in layout.received]
+        if is_blank(parts) and layout.received_fallback:
+            parts = [cells[i] for i in layout.received_fallback]
+        when = parse_when(parts)
+        if when is None:
+            reasons.append("no call time" if is_blank(parts) else "call time is not readable")
+        raw = _text(cells[layout.phone])
+        key = phones.key(raw) if raw else PhoneError("no phone number")
+        if isinstance(key, PhoneError):
+            reasons.append(str(key))
+        if when is None or isinstance(key, PhoneError):
+            yield BadRecord(line=line, reason="; ".join(reasons))
+            continue
+        received = (when if when.tzinfo is not None else when.replace(tzinfo=naive_tz)).astimezone(clinic_tz)
+        call_id = _text(cells[layout.call_id]) if layout.call_id is not None else ""
+        yield CallRecord(
+            key=call_key(fmt=layout.name, call_id=call_id, phone_key=key, received=received),
+            received=received,
+            phone_raw=raw,
+            phone_key=key,
+            caller_name=_text(cells[layout.caller_name]) if layout.caller_name is not None else "",
+            line=line,
+            kind=kind,
+        )
+    if progress is not None:
+        progress(total, total)
+
+
+def read_call_log(
+    path: Path,
+    *,
+    fmt: str | None,
+    mapping: Mapping[str, str] | None = None,
+    export_tz: ZoneInfo,
+    clinic_tz: ZoneInfo,
+    region: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> CallLog:
+    """Read an export and return its missed, abandoned and voicemail inbound calls.
+
+    `fmt` names a format ("twilio", "ringcentral", "generic") or is None to detect it from the header;
+    `mapping` is the generic column mapping (see presets.GENERIC_MAPPING_KEYS). Times without an
+    offset are in `export_tz` (Twilio's always in UTC) and come back aware in `clinic_tz`. Answered,
+    outbound and non-voice rows are counted in `ignored`; rows without a usable number or time are
+    listed in `bad` with their line number and skipped. Raises UnknownFormatError when the columns fit
+    no format, BackendError when the file cannot be read.
+    """
+    rows = read_rows(path)
+    if not rows:
+        raise BackendError(f"{path.name}: the file is empty")
+    header = [_text(c) for c in rows[0][1]]
+    layout = resolve_layout(header, fmt=fmt, mapping=mapping if fmt in (None, "generic") else None)
+    log = CallLog(format=layout.name)
+    items = _records(rows, layout, export_tz=export_tz, clinic_tz=clinic_tz, region=region, progress=progress)
+    for item in items:
+        if item is None:
+            log.ignored += 1
+        elif isinstance(item, BadRecord):
+            log.bad.append(item)
+        else:
+            log.calls.append(item)
+    return log

@@ -1,0 +1,70 @@
+"""What an import produces: call records, bad records, and the error for an unknown layout.
+
+Nothing in this module stores or prints patient data in messages: exceptions name columns and line
+numbers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from callback_sheets.errors import CallbackSheetsError
+
+CallKind = Literal["missed", "abandoned", "voicemail"]
+
+
+class UnknownFormatError(CallbackSheetsError):
+    """The export's columns match no preset and no usable mapping; the message lists what was found."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One missed, abandoned or voicemail inbound call, as read from an export.
+
+    `key` is the idempotency key: the export's own call id when it has one, otherwise a hash of the
+    normalised number and the call time (see `call_key`). `received` is aware, in clinic time.
+    `phone_raw` and `caller_name` are the export's text, unchanged apart from surrounding blanks.
+    """
+
+    key: str
+    received: datetime
+    phone_raw: str
+    phone_key: str
+    caller_name: str
+    line: int
+    kind: CallKind
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A row that looked like a missed call but could not be imported; `line` is the file's physical line."""
+
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class CallLog:
+    """Everything read from one export file."""
+
+    format: str
+    calls: list[CallRecord] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+    ignored: int = 0  # answered, outbound and non-voice rows
+
+
+def call_key(*, fmt: str, call_id: str, phone_key: str, received: datetime) -> str:
+    """The stable idempotency key of a call.
+
+    With an export call id (Twilio `Sid`, RingCentral `Id`...): "<format>:<id>". Without one: a hash of
+    the normalised number and the call time in UTC to the second, so the same call exported twice, or
+    in two overlapping files, gets the same key.
+    """
+    if call_id:
+        return f"{fmt}:{call_id}"
+    stamp = received.astimezone(UTC).replace(microsecond=0).isoformat()
+    digest = hashlib.sha1(f"{phone_key}|{stamp}".encode(), usedforsecurity=False).hexdigest()
+    return f"call:{digest[:24]}"
