@@ -66,7 +66,9 @@ DEFAULT_RULES: dict[str, CadenceRule] = {
 }
 
 
-def first_attempt_due(cal: BusinessCalendar, received: datetime, *, min_remaining_minutes: int = 30) -> datetime:
+def first_attempt_due(
+    cal: BusinessCalendar, received: datetime, *, min_remaining_minutes: int = 30
+) -> datetime:
     """End of the block the call arrived in if at least ``min_remaining_minutes`` of it remain, else the
     end of the next block; a call outside business hours is due at the end of the first block after it."""
     span = cal.span_at(received)

@@ -8,6 +8,7 @@ minutes. Every datetime returned is aware and in the clinic's time zone.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,9 +94,11 @@ class BusinessCalendar:
             if weekday not in range(7):
                 raise ValueError(f"weekday {weekday!r} must be 0 (Monday) to 6 (Sunday)")
             ordered = tuple(sorted(blocks, key=lambda block: block.start))
-            for before, after in zip(ordered, ordered[1:], strict=False):
+            for before, after in itertools.pairwise(ordered):
                 if after.start < before.end:
-                    raise ValueError(f"blocks {before.name!r} and {after.name!r} overlap on weekday {weekday}")
+                    raise ValueError(
+                        f"blocks {before.name!r} and {after.name!r} overlap on weekday {weekday}"
+                    )
             if ordered:
                 normalised[weekday] = ordered
         self._hours = normalised
