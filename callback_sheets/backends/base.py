@@ -1,0 +1,126 @@
+"""The backend port: what the core needs from a spreadsheet, and nothing more.
+
+A backend reads the Queue tab (and any tool tabs asked for) into a Snapshot, and applies a Changeset
+computed from that snapshot. Queue cells are addressed by row position *and* the row's ID as read, so a
+backend can check that each write still lands on the same item; tool tabs are addressed by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+CellValue = str | int | float | bool | datetime | date | None
+Grid = tuple[tuple[CellValue, ...], ...]
+
+
+class WriteMode(StrEnum):
+    TOOL = "tool"  # a tool-owned cell: the tool's value replaces whatever is there
+    FILL = "fill"  # a staff cell the tool may fill only while it is still empty (ID, Owner)
+    SET = "set"  # a staff cell changed on a person's explicit command (`attempt`)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetRow:
+    position: int  # 1-based sheet row number
+    values: Mapping[str, CellValue]  # by header name
+
+    def get(self, column: str) -> CellValue:
+        return self.values.get(column)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    header: tuple[str, ...]
+    rows: tuple[SheetRow, ...]
+    tabs: Mapping[str, Grid] = field(default_factory=dict)  # tool tabs read along, row 1 = header
+    version: object = None  # opaque: lets the backend notice a change between read and write
+
+
+@dataclass(frozen=True, slots=True)
+class CellWrite:
+    position: int
+    row_id: str | None  # the row's ID in the snapshot; None when it had none
+    column: str
+    value: CellValue
+    mode: WriteMode = WriteMode.TOOL
+    before: CellValue = None  # the value read, for --dry-run and conflict checks
+
+
+@dataclass(slots=True)
+class Changeset:
+    cells: list[CellWrite] = field(default_factory=list)
+    new_rows: list[dict[str, CellValue]] = field(default_factory=list)  # appended to the Queue
+    tab_cells: dict[str, dict[tuple[int, int], CellValue]] = field(default_factory=dict)  # (row, col), 1-based
+    tab_appends: dict[str, list[list[CellValue]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.cells or self.new_rows or any(self.tab_cells.values()) or any(self.tab_appends.values()))
+
+    def count(self) -> int:
+        return (
+            len(self.cells)
+            + len(self.new_rows)
+            + sum(len(c) for c in self.tab_cells.values())
+            + sum(len(r) for r in self.tab_appends.values())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    written: int  # cells and rows actually written
+    skipped: tuple[str, ...] = ()  # writes left out because staff changed the cell meanwhile (why, no PHI)
+
+
+@dataclass(frozen=True, slots=True)
+class TabSpec:
+    """A tool tab the workbook should have, with its header row."""
+
+    name: str
+    header: tuple[str, ...]
+
+
+class Backend(Protocol):
+    """A place where the queue lives: an .xlsx file, a Google Sheet, or memory (tests)."""
+
+    label: str  # names the workbook in messages, e.g. "callback_queue.xlsx"
+
+    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+        """Create the queue (or upgrade it without touching rows); return what was done, one line each."""
+        ...
+
+    def session(self) -> AbstractContextManager[None]:
+        """Hold the backend's own lock for a read-plan-write cycle; raise WorkbookBusyError if taken."""
+        ...
+
+    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        """Read the Queue tab and the named tool tabs (missing tabs read as empty)."""
+        ...
+
+    def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
+        """Apply `changes` computed from `snapshot`, all or nothing; `tabs` says how to create missing tabs.
+
+        Raises WorkbookChangedError when the data changed since `snapshot` in a way the backend cannot
+        reconcile; the caller then reads again and recomputes.
+        """
+        ...
+
+
+def column_index(header: Sequence[str]) -> dict[str, int]:
+    """Header name → 1-based column number (first occurrence wins; blank headers skipped)."""
+    index: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        key = str(name).strip() if name is not None else ""
+        if key and key not in index:
+            index[key] = i
+    return index
+
+
+def grid_rows(grid: Grid) -> Iterator[tuple[int, tuple[CellValue, ...]]]:
+    """(1-based row number, values) for each row of a tab grid below its header."""
+    for number, row in enumerate(grid[1:], start=2):
+        yield number, row

@@ -1,0 +1,311 @@
+"""The refresh, as a pure plan: from a snapshot of the queue and `now`, the cells the tool should write.
+
+Nothing here touches a spreadsheet. The plan writes only tool-owned cells (plus an empty ID or Owner) and
+only where the value differs from what is there, so a second refresh at the same `now` plans nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from callback_sheets import model
+from callback_sheets.assign import OwnerSpec, assign_owners
+from callback_sheets.backends.base import CellValue, CellWrite, Changeset, Grid, Snapshot, WriteMode, grid_rows
+from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
+from callback_sheets.calendar import BusinessCalendar
+from callback_sheets.config import Config
+from callback_sheets.errors import UsageError
+from callback_sheets.times import localize, short, to_cell
+from callback_sheets.triage import escalation_reason
+from callback_sheets.validation import Item, RowReader, duplicate_id_problems
+
+STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
+URGENCY_RANK = {"Urgent": 0, "Same day": 1, "Routine": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item with what the refresh computed for it: what the work list shows."""
+
+    item: Item
+    id: str | None
+    owner: str | None
+    due: datetime | None
+    final: bool
+    overdue: bool
+    unresolved: bool
+    escalation: str | None
+    next_step: str
+    problems: tuple[str, ...]
+
+    def sort_key(self) -> tuple[int, int, float, int]:
+        urgency = URGENCY_RANK.get(self.item.urgency or "", 2)
+        due = self.due.timestamp() if self.due else float("inf")
+        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency)
+
+
+@dataclass(slots=True)
+class Summary:
+    rows: int = 0
+    open: int = 0
+    problems: int = 0
+    overdue: int = 0
+    escalations: int = 0
+    new_ids: int = 0
+    assigned: int = 0
+    final_due: int = 0
+    changes: int = 0
+
+
+@dataclass(slots=True)
+class RefreshPlan:
+    changes: Changeset
+    views: list[ItemView]
+    summary: Summary
+    unassigned: dict[str, str] = field(default_factory=dict)
+
+
+def check_header(snapshot: Snapshot) -> None:
+    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header]
+    if missing:
+        raise UsageError(
+            f"the Queue tab has no column {', '.join(repr(m) for m in missing)}: "
+            "run `callback-sheets init` to add the missing columns"
+        )
+
+
+class Planner:
+    """Computes a refresh for one config, calendar and `now`."""
+
+    def __init__(self, *, config: Config, now: datetime, calendar: BusinessCalendar | None = None) -> None:
+        self.config = config
+        self.now = now
+        self.cal = calendar or config.calendar()
+        self.reader = RowReader(config=config, now=now)
+        self.tz = config.tz
+
+    def items(self, snapshot: Snapshot) -> list[Item]:
+        check_header(snapshot)
+        return [
+            self.reader.read(row.position, row.values)
+            for row in snapshot.rows
+            if any(_filled(row.values.get(c)) for c in STAFF_COLUMNS)
+        ]
+
+    def plan(self, snapshot: Snapshot, *, assign: bool = True) -> RefreshPlan:
+        items = self.items(snapshot)
+        history = snapshot.tabs.get(model.HISTORY_TAB, ())
+        ids = self._new_ids(items, history)
+        dupes = duplicate_id_problems(items)
+        owners = self._assign(items, ids) if assign else None
+        changes = Changeset()
+        views: list[ItemView] = []
+        summary = Summary(rows=len(items))
+        logged = {(str(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
+        first_times = _first_attempts(history, self.tz)
+        history_rows: list[list[CellValue]] = []
+        for item in items:
+            item_id = item.id or ids[item.position]
+            owner = item.owner or (owners.owners.get(item_id) if owners else None)
+            problems = item.problems + ((dupes[item.position],) if item.position in dupes else ())
+            view = self._view(item, item_id, owner, problems)
+            views.append(view)
+            row = snapshot_row(snapshot, item.position)
+            if not item.id:
+                self._put(changes, item, None, model.ID, item_id, row, WriteMode.FILL)
+                summary.new_ids += 1
+            if owner and not item.owner:
+                self._put(changes, item, item_id, model.OWNER, owner, row, WriteMode.FILL)
+                summary.assigned += 1
+            first = first_times.get(item_id) or (item.last_attempt if item.attempts == 1 else None)
+            for column, value in self._tool_values(view, row, first).items():
+                self._put(changes, item, item.id, column, value, row, WriteMode.TOOL)
+            if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
+                history_rows.append(
+                    [item_id, item.attempts, to_cell(item.last_attempt, self.tz), item.last_outcome or "",
+                     to_cell(self.now, self.tz), "sheet"]
+                )
+            summary.open += item.is_open
+            summary.problems += bool(problems)
+            summary.overdue += view.overdue
+            summary.escalations += bool(view.escalation) and item.is_open
+            summary.final_due += view.final and item.is_open
+        self._clear_orphans(snapshot, changes, {i.position for i in items})
+        if history_rows:
+            changes.tab_appends[model.HISTORY_TAB] = history_rows
+        summary.changes = changes.count()
+        views.sort(key=ItemView.sort_key)
+        return RefreshPlan(changes, views, summary, owners.unassigned if owners else {})
+
+    # --- per item -------------------------------------------------------------------------------------
+    def rule_for(self, item: Item, escalation: str | None) -> CadenceRule:
+        reason = self.config.reasons.get(item.reason or "Other") or self.config.reasons["Other"]
+        rule = reason.rule
+        if escalation and rule.kind is not CadenceKind.ESCALATION:
+            rule = CadenceRule(kind=CadenceKind.ESCALATION, max_attempts=rule.max_attempts)
+        if rule.kind is CadenceKind.ESCALATION and rule.escalation_minutes != self.config.escalation_minutes:
+            rule = CadenceRule(
+                kind=rule.kind, max_attempts=rule.max_attempts, escalation_minutes=self.config.escalation_minutes
+            )
+        return rule
+
+    def _view(self, item: Item, item_id: str, owner: str | None, problems: tuple[str, ...]) -> ItemView:
+        why = escalation_reason(reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords)
+        if item.closed or item.received is None:
+            step = "" if item.closed else "Fix the problems, then refresh"
+            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
+        rule = self.rule_for(item, why)
+        due = next_due(
+            self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
+        )
+        overdue = self.now > due.at
+        unresolved = self.now > self.cal.add_business_days(item.received, 1)
+        step = self._next_step(item, rule, due.attempt, due.final, why)
+        return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
+
+    def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
+        if final:
+            return (
+                f"Attempts used up ({item.attempts} of {rule.max_attempts}): set Status to No response "
+                "and route to the front-desk lead"
+            )
+        if why and item.attempts == 0:
+            who = self.config.escalation_owner or "licensed staff"
+            return f"Escalate: {who} calls back (no clinical advice at the front desk)"
+        if rule.kind is CadenceKind.DAILY:
+            return f"Follow up today (attempt {attempt})"
+        return f"Call back (attempt {attempt} of {rule.max_attempts})"
+
+    def _tool_values(self, view: ItemView, row: Mapping[str, CellValue], first: datetime | None) -> dict[str, CellValue]:
+        item = view.item
+        overdue = ""
+        if item.is_open and view.due is not None:
+            if view.overdue:
+                overdue = f"OVERDUE since {short(view.due)}"
+                if view.unresolved:
+                    overdue += "; open > 1 business day"
+            elif view.unresolved:
+                overdue = "Open > 1 business day"
+        escalation = ""
+        if view.escalation and item.is_open:
+            escalation = f"ESCALATED to {self.config.escalation_owner or 'licensed staff'}: {view.escalation}"
+        closed_at = row.get(model.CLOSED_AT)
+        if item.closed and not _filled(closed_at):
+            closed_at = to_cell(min(item.last_attempt or self.now, self.now), self.tz)
+        elif not item.closed:
+            closed_at = None
+        first_cell = row.get(model.FIRST_ATTEMPT) if item.attempts else None
+        if item.attempts and not _filled(first_cell):
+            first_cell = to_cell(first, self.tz)
+        return {
+            model.NEXT_ATTEMPT: to_cell(view.due, self.tz) if item.is_open else None,
+            model.OVERDUE: overdue,
+            model.NEXT_STEP: view.next_step,
+            model.ESCALATION: escalation,
+            model.FIRST_ATTEMPT: first_cell,
+            model.CLOSED_AT: closed_at,
+            model.PROBLEMS: "; ".join(view.problems),
+        }
+
+    @staticmethod
+    def _put(
+        changes: Changeset, item: Item, row_id: str | None, column: str, value: CellValue,
+        row: Mapping[str, CellValue], mode: WriteMode,
+    ) -> None:
+        before = row.get(column)
+        if same_value(before, value):
+            return
+        changes.cells.append(CellWrite(item.position, item.id, column, value or None, mode, before))
+
+    def _clear_orphans(self, snapshot: Snapshot, changes: Changeset, used: set[int]) -> None:
+        """Rows staff emptied: clear the tool cells left behind."""
+        for row in snapshot.rows:
+            if row.position in used:
+                continue
+            for column in model.TOOL_COLUMNS:
+                if _filled(row.values.get(column)):
+                    changes.cells.append(CellWrite(row.position, None, column, None, WriteMode.TOOL, row.values[column]))
+
+    # --- whole queue ---------------------------------------------------------------------------------------
+    def _new_ids(self, items: Sequence[Item], history: Grid) -> dict[int, str]:
+        prefix = self.config.id_prefix
+        pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
+        used = [i.id for i in items if i.id] + [str(r[0]) for _, r in grid_rows(history) if r]
+        highest = max((int(m.group(1)) for u in used if (m := pattern.match(u))), default=0)
+        ids = {}
+        for item in items:
+            if not item.id:
+                highest += 1
+                ids[item.position] = f"{prefix}-{highest:05d}"
+        return ids
+
+    def _assign(self, items: Sequence[Item], ids: Mapping[int, str]):  # type: ignore[no-untyped-def]
+        rows = []
+        escalated: set[str] = set()
+        open_ids: set[str] = set()
+        for item in items:
+            item_id = item.id or ids[item.position]
+            rows.append(
+                {model.ID: item_id, model.OWNER: item.owner or "", model.LANGUAGE: item.language or "",
+                 model.REASON: item.reason or "", model.STATUS: item.status}
+            )
+            if item.is_open:
+                open_ids.add(item_id)
+                if escalation_reason(reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords):
+                    escalated.add(item_id)
+        specs = [OwnerSpec(name=o.name, languages=o.languages, reasons=o.reasons, max_open=o.max_open)
+                 for o in self.config.owners]
+        return assign_owners(
+            rows=rows,
+            owners=specs,
+            escalation_owner=self.config.escalation_owner,
+            is_escalation=lambda r: r[model.ID] in escalated,
+            is_open=lambda r: r[model.ID] in open_ids,
+        )
+
+
+def snapshot_row(snapshot: Snapshot, position: int) -> Mapping[str, CellValue]:
+    # rows are in position order starting at 2; fall back to a search if a backend skipped rows
+    index = position - 2
+    rows = snapshot.rows
+    if 0 <= index < len(rows) and rows[index].position == position:
+        return rows[index].values
+    return next(r.values for r in rows if r.position == position)
+
+
+def _filled(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _int(value: object) -> int:
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return -1
+
+
+def _first_attempts(history: Grid, tz: ZoneInfo) -> dict[str, datetime]:
+    first: dict[str, tuple[int, datetime]] = {}
+    for _, row in grid_rows(history):
+        if len(row) > 2 and isinstance(row[2], datetime):
+            key, attempt = str(row[0]), _int(row[1])
+            if key not in first or attempt < first[key][0]:
+                first[key] = (attempt, localize(row[2], tz))
+    return {k: v[1] for k, v in first.items() if v[0] == 1}
+
+
+def same_value(a: object, b: object) -> bool:
+    """Equal as a person would read the cells: blank is blank, times to the minute, 3 == 3.0."""
+    if not _filled(a) and not _filled(b):
+        return True
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(second=0, microsecond=0, tzinfo=None)
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return float(a) == float(b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    return a == b

@@ -1,0 +1,35 @@
+"""Escalation: which messages go to licensed staff. It flags; it never advises."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+
+CLINICAL_REASON = "Clinical concern"
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form, so 'Hinchazón' matches 'hinchazon'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+
+
+@lru_cache(maxsize=16)
+def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = sorted({_fold(k) for k in keywords if k.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+
+
+def escalation_reason(*, reason: str | None, notes: str, keywords: Sequence[str]) -> str | None:
+    """Why this item needs licensed staff, in a few words, or None."""
+    if reason == CLINICAL_REASON:
+        return "clinical concern"
+    pattern = _pattern(tuple(keywords))
+    if pattern is None or not notes:
+        return None
+    found = pattern.search(_fold(notes))
+    return f"notes mention '{found.group(1)}'" if found else None

@@ -1,0 +1,205 @@
+"""Reading one queue row the way a careful person would: typed fields plus plain-language problems.
+
+A bad row never raises: whatever cannot be read becomes a problem and the field is left unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from callback_sheets import model
+from callback_sheets.config import Config
+from callback_sheets.phones import Phone, PhoneError, parse_phone
+from callback_sheets.times import MONTH_FIRST_REGIONS, parse_when
+
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    position: int
+    id: str | None
+    received: datetime | None
+    phone: Phone | None
+    caller: str
+    reason: str | None  # canonical name; None when empty or unknown
+    status: str  # canonical; an empty cell reads as "New"
+    closed: bool
+    attempts: int
+    last_attempt: datetime | None
+    last_outcome: str | None
+    language: str | None
+    patient_type: str | None
+    urgency: str | None
+    owner: str | None
+    notes: str
+    calls: int
+    latest_call: datetime | None
+    problems: tuple[str, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed
+
+
+def text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class _Choices:
+    """Case- and space-insensitive matching of a cell to its canonical choice."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self._by_key = {" ".join(n.casefold().split()): n for n in names}
+
+    def match(self, value: object) -> str | None:
+        return self._by_key.get(" ".join(text(value).casefold().split()))
+
+
+class RowReader:
+    """Turns sheet rows into Items for one config and one `now`."""
+
+    def __init__(self, *, config: Config, now: datetime) -> None:
+        self.config = config
+        self.now = now
+        self.tz = config.tz
+        self.month_first = config.phone_region in MONTH_FIRST_REGIONS
+        self.reasons = _Choices(list(config.reasons))
+        self.statuses = _Choices(config.statuses)
+        self.outcomes = _Choices(config.outcomes)
+        self.languages = _Choices(config.languages)
+        self.patient_types = _Choices(config.patient_types)
+        self.urgencies = _Choices(config.urgencies)
+
+    def read(self, position: int, values: Mapping[str, object]) -> Item:
+        problems: list[str] = []
+        received = self._when(values.get(model.RECEIVED), model.RECEIVED, problems, required=True)
+        phone = self._phone(values.get(model.PHONE), problems)
+        reason = self._choice(self.reasons, values.get(model.REASON), model.REASON, problems, required=True)
+        status = self._choice(self.statuses, values.get(model.STATUS), model.STATUS, problems) or "New"
+        outcome = self._choice(self.outcomes, values.get(model.LAST_OUTCOME), model.LAST_OUTCOME, problems)
+        attempts = self._count(values.get(model.ATTEMPTS), model.ATTEMPTS, problems)
+        last = self._when(values.get(model.LAST_ATTEMPT), model.LAST_ATTEMPT, problems)
+        calls = self._count(values.get(model.CALLS), model.CALLS, problems) or 1
+        latest_call = self._when(values.get(model.LATEST_CALL), model.LATEST_CALL, problems)
+        closed = status in self.config.closed_statuses
+        typed_outcome = outcome or (text(values.get(model.LAST_OUTCOME)) or None)
+        self._consistency(received, attempts, last, typed_outcome, status, closed, problems)
+        return Item(
+            position=position,
+            id=text(values.get(model.ID)) or None,
+            received=received,
+            phone=phone,
+            caller=text(values.get(model.CALLER)),
+            reason=reason,
+            status=status,
+            closed=closed,
+            attempts=attempts,
+            last_attempt=last,
+            last_outcome=outcome,
+            language=self._choice(self.languages, values.get(model.LANGUAGE), model.LANGUAGE, problems),
+            patient_type=self._choice(
+                self.patient_types, values.get(model.PATIENT_TYPE), model.PATIENT_TYPE, problems
+            ),
+            urgency=self._choice(self.urgencies, values.get(model.URGENCY), model.URGENCY, problems),
+            owner=text(values.get(model.OWNER)) or None,
+            notes=text(values.get(model.NOTES)),
+            calls=calls,
+            latest_call=latest_call,
+            problems=tuple(problems),
+        )
+
+    # --- fields -------------------------------------------------------------------------------------
+    def _when(self, value: object, column: str, problems: list[str], *, required: bool = False) -> datetime | None:
+        try:
+            when = parse_when(value, self.tz, month_first=self.month_first)
+        except ValueError:
+            problems.append(f"{column} is not a date and time (write it like 12/01/2026 09:10)")
+            return None
+        if when is None:
+            if required:
+                problems.append(f"{column} is empty: enter when the call came in")
+            return None
+        if when > self.now + FUTURE_SLACK:
+            problems.append(f"{column} is in the future")
+        return when
+
+    def _phone(self, value: object, problems: list[str]) -> Phone | None:
+        try:
+            return parse_phone(text(value), self.config.phone_region)
+        except PhoneError as exc:
+            problems.append(str(exc)[0].upper() + str(exc)[1:])
+            return None
+
+    def _choice(
+        self, choices: _Choices, value: object, column: str, problems: list[str], *, required: bool = False
+    ) -> str | None:
+        raw = text(value)
+        if not raw:
+            if required:
+                problems.append(f"{column} is empty: pick one from the list")
+            return None
+        found = choices.match(raw)
+        if found is None:
+            problems.append(f"{column} '{raw[:40]}' is not one of the choices ({', '.join(choices.names)})")
+        return found
+
+    def _count(self, value: object, column: str, problems: list[str]) -> int:
+        raw = text(value)
+        if not raw:
+            return 0
+        try:
+            number = float(raw)
+        except ValueError:
+            number = -1
+        if number < 0 or not number.is_integer():
+            problems.append(f"{column} '{raw[:20]}' is not a whole number")
+            return 0
+        return int(number)
+
+    @staticmethod
+    def _consistency(
+        received: datetime | None,
+        attempts: int,
+        last: datetime | None,
+        outcome: str | None,
+        status: str,
+        closed: bool,
+        problems: list[str],
+    ) -> None:
+        if attempts and last is None:
+            problems.append(f"Attempts is {attempts} but Last attempt is empty")
+        if not attempts and last is not None:
+            problems.append("Last attempt is filled in but Attempts is 0")
+        if not attempts and outcome is not None:
+            problems.append("Last outcome is filled in but Attempts is 0")
+        if attempts and outcome is None:
+            problems.append("Last outcome is empty: say what happened on the last attempt")
+        if last is not None and received is not None and last < received:
+            problems.append("Last attempt is before Received")
+        if closed and outcome is None and status != "Duplicate":
+            problems.append(f"Status is {status} but no attempt outcome is recorded")
+        if outcome == "Booked" and not closed:
+            problems.append(f"Last outcome is Booked but Status is still {status}")
+
+
+def duplicate_id_problems(items: Sequence[Item]) -> dict[int, str]:
+    """Rows that share an ID with another row (a copied row), by position."""
+    seen: dict[str, list[int]] = {}
+    for item in items:
+        if item.id:
+            seen.setdefault(item.id, []).append(item.position)
+    out = {}
+    for item_id, positions in seen.items():
+        if len(positions) > 1:
+            for p in positions:
+                others = ", ".join(str(o) for o in positions if o != p)
+                out[p] = f"ID {item_id} is also on row {others}: clear the ID of the copy"
+    return out
