@@ -170,7 +170,7 @@ def lint_templates(directory: Path) -> list[LintProblem]:
     problems: list[LintProblem] = []
     files = [f for lang in languages_in(directory) for f in sorted((directory / lang).glob("*.txt"))]
     if not files:
-        return [LintProblem(directory, 0, "", "no templates found (expected files like en/voicemail.first.txt)")]
+        return [LintProblem(directory, 0, "", "no templates here (expected e.g. en/voicemail.first.txt)")]
     for path in files:
         if path.name not in _KNOWN_FILES:
             problems.append(LintProblem(path, 0, "", _unknown_file_message(path.name)))
@@ -207,9 +207,8 @@ def lint_file(path: Path) -> list[LintProblem]:
             found = sorted({m.group(1) for m in _CLINICAL.finditer(_fold(literal))})
             if found:
                 words = ", ".join(f'"{w}"' for w in found)
-                problems.append(
-                    LintProblem(path, number, line, f"clinical detail in a voicemail or secure message: {words}")
-                )
+                message = f"clinical detail in a voicemail or secure message: {words}"
+                problems.append(LintProblem(path, number, line, message))
     return problems
 
 
