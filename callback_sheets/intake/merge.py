@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from callback_sheets import model
 from callback_sheets.intake.records import CallRecord
@@ -42,7 +42,10 @@ class ImportPlan:
 
 @dataclass(slots=True)
 class _Item:
-    received: datetime
+    """An open item a call can merge into. `start` and `end` are UTC: same-zone comparisons of aware
+    datetimes in Python ignore `fold`, which would mix up the repeated hour when DST ends."""
+
+    start: datetime
     end: datetime
     calls: int
     latest: datetime
@@ -72,8 +75,13 @@ def _count(value: object) -> int:
 
 
 def _end(window_end: Callable[[datetime], datetime], start: datetime) -> datetime:
+    """The end of the repeat window of a first call at `start`, in UTC."""
     end = window_end(start)
-    return end if end.tzinfo is not None else end.replace(tzinfo=start.tzinfo)
+    return (end if end.tzinfo is not None else end.replace(tzinfo=start.tzinfo)).astimezone(UTC)
+
+
+def _later(a: datetime, b: datetime) -> datetime:
+    return b if b.astimezone(UTC) > a.astimezone(UTC) else a
 
 
 def _existing_items(
@@ -95,7 +103,14 @@ def _existing_items(
             continue
         latest = _aware(row.get(model.LATEST_CALL), tz) or received
         items.setdefault(key, []).append(
-            _Item(received, _end(window_end, received), _count(row.get(model.CALLS)), latest, row_id, None)
+            _Item(
+                received.astimezone(UTC),
+                _end(window_end, received),
+                _count(row.get(model.CALLS)),
+                latest,
+                row_id,
+                None,
+            )
         )
     return items
 
@@ -104,10 +119,11 @@ def _target(
     candidates: list[_Item], call: CallRecord, window_end: Callable[[datetime], datetime]
 ) -> _Item | None:
     best: _Item | None = None
+    at = call.received.astimezone(UTC)
     for item in candidates:
-        inside = item.received <= call.received < item.end
-        just_before = call.received < item.received < _end(window_end, call.received)
-        if (inside or just_before) and (best is None or item.received > best.received):
+        inside = item.start <= at < item.end
+        just_before = at < item.start and item.start < _end(window_end, call.received)
+        if (inside or just_before) and (best is None or item.start > best.start):
             best = item
     return best
 
@@ -136,7 +152,7 @@ def plan_import(
     items = _existing_items(queue, tz=tz, window_end=window_end, is_open=is_open, region=region)
     seen = set(imported_keys) if not isinstance(imported_keys, set | frozenset) else imported_keys
     batch: set[str] = set()
-    for call in sorted(calls, key=lambda c: (c.received, c.line)):
+    for call in sorted(calls, key=lambda c: (c.received.astimezone(UTC), c.line)):
         if call.key in seen or call.key in batch:
             plan.skipped_duplicates += 1
             continue
@@ -156,11 +172,11 @@ def plan_import(
             }
             plan.new_rows.append(row)
             end = _end(window_end, call.received)
-            candidates.append(_Item(call.received, end, 1, call.received, None, row))
+            candidates.append(_Item(call.received.astimezone(UTC), end, 1, call.received, None, row))
             continue
         plan.merged += 1
         item.calls += 1
-        item.latest = max(item.latest, call.received)
+        item.latest = _later(item.latest, call.received)
         if item.row is not None:
             item.row[model.CALLS] = item.calls
             item.row[model.LATEST_CALL] = item.latest

@@ -82,7 +82,7 @@ class Layout:
 
 def _kind_of(status: str) -> CallKind:
     s = status.lower()
-    if "voice" in s:
+    if "voice" in s or "vm" in s.replace("-", " ").split():
         return "voicemail"
     if "abandon" in s or "hang" in s or "cancel" in s:
         return "abandoned"
