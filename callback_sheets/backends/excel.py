@@ -1,0 +1,149 @@
+"""The Excel backend: an .xlsx file that staff edit in Excel or LibreOffice.
+
+Reads go through a fast reader; writes go through the zero-collateral patcher (only the changed cells
+are rewritten, every other part of the file is copied byte for byte) and fall back to openpyxl only where
+the patcher says it cannot edit safely. Every write is atomic and refused while the file is open elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from callback_sheets import model
+from callback_sheets.backends import excel_openpyxl
+from callback_sheets.backends.base import (
+    CellValue,
+    Changeset,
+    SheetRow,
+    Snapshot,
+    TabSpec,
+    WriteMode,
+    WriteResult,
+    column_index,
+)
+from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
+from callback_sheets.errors import BackendError, WorkbookChangedError
+
+log = logging.getLogger(__name__)
+
+
+class ExcelBackend:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.label = self.path.name
+        self.last_write_path: str = ""  # "patch" or "openpyxl: <why>", for tests and the log
+
+    # --- the port ---------------------------------------------------------------------------------------
+    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+        if self.path.exists():
+            refuse_if_open(self.path)
+        with workbook_lock(self.path):
+            return excel_openpyxl.init_workbook(self.path, header=header, tabs=tabs, choices=choices)
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        self._must_exist()
+        refuse_if_open(self.path)
+        with workbook_lock(self.path):
+            yield
+
+    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        self._must_exist()
+        version = FileVersion.of(self.path)
+        grids = read_grids(self.path, [model.QUEUE_TAB, *tabs])
+        queue = grids.pop(model.QUEUE_TAB, None)
+        if queue is None:
+            raise BackendError(f"{self.label} has no {model.QUEUE_TAB!r} tab: run `callback-sheets init` to add it")
+        header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
+        cols = column_index(header)
+        rows = tuple(
+            SheetRow(number, {name: (raw[i - 1] if i - 1 < len(raw) else None) for name, i in cols.items()})
+            for number, raw in enumerate(queue[1:], start=2)
+        )
+        tab_grids = {name: tuple(map(tuple, grid)) for name, grid in grids.items()}
+        return Snapshot(header=header, rows=rows, tabs=tab_grids, version=version)
+
+    def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
+        if not changes:
+            return WriteResult(0)
+        refuse_if_open(self.path)
+        if FileVersion.of(self.path) != snapshot.version:
+            raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
+        cols = column_index(snapshot.header)
+        edits: dict[str, dict[tuple[int, int], CellValue]] = {model.QUEUE_TAB: {}}
+        skipped = []
+        for cell in changes.cells:
+            if cell.mode is WriteMode.FILL and cell.before not in (None, ""):
+                skipped.append(f"row {cell.position}: {cell.column} is no longer empty")
+                continue
+            edits[model.QUEUE_TAB][(cell.position, cols[cell.column])] = cell.value
+        appends: dict[str, list[list[CellValue]]] = {}
+        if changes.new_rows:
+            width = len(snapshot.header)
+            appends[model.QUEUE_TAB] = [
+                [row.get(snapshot.header[i]) if snapshot.header[i] else None for i in range(width)]
+                for row in changes.new_rows
+            ]
+        for name, cells in changes.tab_cells.items():
+            edits.setdefault(name, {}).update(cells)
+        for name, rows in changes.tab_appends.items():
+            appends.setdefault(name, []).extend(rows)
+        self._apply(edits, appends, tabs)
+        written = sum(len(e) for e in edits.values()) + sum(len(a) for a in appends.values())
+        return WriteResult(written, tuple(skipped))
+
+    # --- internals ----------------------------------------------------------------------------------------
+    def _apply(
+        self,
+        edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
+        appends: Mapping[str, Sequence[Sequence[CellValue]]],
+        tabs: Sequence[TabSpec],
+    ) -> None:
+        edits = {k: v for k, v in edits.items() if v}
+        reason = _patch_unavailable(self.path, set(edits) | set(appends))
+        if reason is None:
+            from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
+
+            try:
+                atomic_write(self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends))
+                self.last_write_path = "patch"
+                return
+            except PatchRefused as exc:
+                reason = str(exc)
+        log.info("writing %s with openpyxl: %s", self.label, reason)
+        self.last_write_path = f"openpyxl: {reason}"
+        specs = {t.name: t for t in tabs}
+        atomic_write(
+            self.path,
+            lambda tmp: excel_openpyxl.save_with_changes(self.path, tmp, edits=edits, appends=appends, specs=specs),
+        )
+
+    def _must_exist(self) -> None:
+        if not self.path.exists():
+            raise BackendError(f"workbook {self.path} does not exist: run `callback-sheets init` to create it")
+
+
+def _patch_unavailable(path: Path, sheets: set[str]) -> str | None:
+    """Why the zero-collateral patcher cannot take this write (None when it can)."""
+    try:
+        from callback_sheets.backends.xlsx_read import sheet_names
+    except ImportError:
+        return "the patcher is not available"
+    missing = sheets - set(sheet_names(path))
+    return f"tab(s) {', '.join(sorted(missing))} must be created" if missing else None
+
+
+def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellValue]]]:
+    """The named sheets' used ranges as rows of values (missing sheets are left out)."""
+    try:
+        from callback_sheets.backends.xlsx_read import read_sheet, sheet_names
+    except ImportError:
+        return excel_openpyxl.read_grids(path, sheets)
+    try:
+        present = set(sheet_names(path))
+        return {s: read_sheet(path, s) for s in sheets if s in present}
+    except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+        raise BackendError(f"cannot read {path.name}: {exc}; is it an .xlsx workbook?") from None
