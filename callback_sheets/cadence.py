@@ -71,10 +71,12 @@ def first_attempt_due(
 ) -> datetime:
     """End of the block the call arrived in if at least ``min_remaining_minutes`` of it remain, else the
     end of the next block; a call outside business hours is due at the end of the first block after it."""
+    received = cal.localize(received)
     span = cal.span_at(received)
     if span is None:
         return cal.next_span(received).end
-    if cal.business_minutes_between(received, span.end) >= min_remaining_minutes:
+    # inside one span, business minutes are real elapsed minutes
+    if span.end.timestamp() - received.timestamp() >= min_remaining_minutes * 60:
         return span.end
     return cal.next_span(span.end).end
 
@@ -100,13 +102,14 @@ def next_due(
     """
     if attempts < 0:
         raise ValueError(f"attempts must be >= 0, not {attempts}")
+    received = cal.localize(received)
     if attempts == 0:
         if rule.kind is CadenceKind.ESCALATION:
             at = cal.add_business_minutes(received, rule.escalation_minutes)
         else:
             at = first_attempt_due(cal, received, min_remaining_minutes=rule.min_remaining_minutes)
         return Due(at=at, attempt=1, final=False)
-    since = cal.localize(received)
+    since = received
     if last_attempt is not None:
         last = cal.localize(last_attempt)
         if last.timestamp() > since.timestamp():

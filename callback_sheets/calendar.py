@@ -145,8 +145,13 @@ class BusinessCalendar:
         return self._day(day).spans
 
     def _locate(self, at: datetime) -> tuple[datetime, date]:
-        local = self.localize(at)
-        return local.astimezone(UTC), local.date()
+        """``at`` in UTC and its clinic date (the same rules as localize, with fewer conversions)."""
+        if at.tzinfo is None:
+            utc = at.replace(tzinfo=self.tz).astimezone(UTC)
+            return utc, utc.astimezone(self.tz).date()
+        if at.tzinfo is UTC:
+            return at, at.astimezone(self.tz).date()
+        return at.astimezone(UTC), at.astimezone(self.tz).date()
 
     def _bound_at(self, utc: datetime, day: date) -> _Bound | None:
         for bound in self._day(day).bounds:
