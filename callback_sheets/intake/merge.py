@@ -10,7 +10,8 @@ Rules:
   later of the two; `Received` (what the deadline is measured from) stays. A call slightly *before*
   an existing item (``received < window_end(call)``; it can happen when an older file is imported
   late) is merged too, so the caller is not queued twice, and `Received` still stays. Of several
-  candidates the one with the latest `Received` wins. New rows made by this plan are open items
+  items whose window holds the call, the one with the latest `Received` wins; otherwise the nearest
+  item after the call. New rows made by this plan are open items
   too, so repeats within one file merge into them.
 * Queue rows without an ID, without a readable number or received time, or closed (`is_open` false)
   are not merge targets.
@@ -118,14 +119,18 @@ def _existing_items(
 def _target(
     candidates: list[_Item], call: CallRecord, window_end: Callable[[datetime], datetime]
 ) -> _Item | None:
-    best: _Item | None = None
+    """The item a call merges into: the latest one whose window holds it, else the nearest one that
+    starts after it within the call's own window; None when there is none."""
     at = call.received.astimezone(UTC)
-    for item in candidates:
-        inside = item.start <= at < item.end
-        just_before = at < item.start and item.start < _end(window_end, call.received)
-        if (inside or just_before) and (best is None or item.start > best.start):
-            best = item
-    return best
+    inside = [item for item in candidates if item.start <= at < item.end]
+    if inside:
+        return max(inside, key=lambda item: item.start)
+    later = [item for item in candidates if at < item.start]
+    if later:
+        nearest = min(later, key=lambda item: item.start)
+        if nearest.start < _end(window_end, call.received):
+            return nearest
+    return None
 
 
 def plan_import(
