@@ -129,6 +129,7 @@ class ExcelBackend:
 def _patch_unavailable(path: Path, sheets: set[str]) -> str | None:
     """Why the zero-collateral patcher cannot take this write (None when it can)."""
     try:
+        from callback_sheets.backends import xlsx_patch  # noqa: F401
         from callback_sheets.backends.xlsx_read import sheet_names
     except ImportError:
         return "the patcher is not available"

@@ -1,0 +1,34 @@
+"""Which backend serves a config: a registry of adapters by name, imported only when used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callback_sheets.backends.base import Backend
+from callback_sheets.config import Config
+from callback_sheets.errors import ConfigError
+
+
+def _excel(config: Config) -> Backend:
+    from callback_sheets.backends.excel import ExcelBackend
+
+    return ExcelBackend(config.workbook)
+
+
+def _google(config: Config) -> Backend:
+    from callback_sheets.backends.google import GoogleBackend  # type: ignore[import-not-found]
+
+    if config.google is None:
+        raise ConfigError("google.spreadsheet: set it to the sheet's URL or key (the backend is \"google\")")
+    return GoogleBackend.from_config(config.google)  # type: ignore[no-any-return]
+
+
+BACKENDS: dict[str, Callable[[Config], Backend]] = {"excel": _excel, "google": _google}
+
+
+def open_backend(config: Config) -> Backend:
+    try:
+        factory = BACKENDS[config.backend]
+    except KeyError:
+        raise ConfigError(f"queue.backend: {config.backend!r} is not one of {', '.join(BACKENDS)}") from None
+    return factory(config)

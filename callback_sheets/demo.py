@@ -1,0 +1,170 @@
+"""A demo clinic: a config and a workbook holding a realistic synthetic fortnight of missed calls.
+
+Every name and number is made up (555-01xx numbers are reserved for fiction). Some rows carry the
+mistakes real staff make, so the Problems column has something to say.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from callback_sheets import model, service
+from callback_sheets.backends.base import CellValue, Changeset
+from callback_sheets.backends.registry import open_backend
+from callback_sheets.config import CONFIG_FILENAME, Config, load_config
+from callback_sheets.times import parse_now, to_cell
+
+DEMO_CONFIG = """\
+# Demo clinic made by `callback-sheets demo`. See config/callback_sheets.example.toml for every key.
+[clinic]
+name = "Riverside Family Clinic"
+timezone = "America/Chicago"
+phone_region = "US"
+callback_number = "(312) 555-0100"
+
+[holidays]
+country = "US"
+
+[queue]
+workbook = "callback_queue.xlsx"
+
+[escalation]
+owner = "Nurse Patel"
+
+[[owners]]
+name = "Maria"
+languages = ["English", "Spanish"]
+
+[[owners]]
+name = "James"
+languages = ["English"]
+
+[[owners]]
+name = "Nurse Patel"
+languages = ["English"]
+reasons = ["Clinical concern", "Prescription question"]
+"""
+
+FIRST_EN = ("Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Grace", "Henry", "Chloe", "Owen", "Ruth", "Walter")
+FIRST_ES = ("Sofía", "Mateo", "Valentina", "Santiago", "Camila", "Diego", "Lucía", "Javier", "Elena", "Andrés")
+LAST_EN = ("Miller", "Johnson", "Brooks", "Nguyen", "Kowalski", "Carter", "Reed", "Sullivan", "Park", "Hughes")
+LAST_ES = ("García", "Hernández", "López", "Martínez", "Ramírez", "Torres", "Flores", "Rivera", "Cruz")
+REASON_WEIGHTS = {
+    "New appointment": 30, "Existing patient follow-up": 18, "Document / referral": 10,
+    "Prior authorization": 6, "Billing": 12, "Prescription question": 10, "Clinical concern": 6, "Other": 8,
+}
+NOTES_EN = ("wants earliest opening", "asked about insurance", "needs referral form faxed", "", "", "")
+NOTES_ES = ("prefiere español", "pregunta por su cita", "", "")
+WORRYING = ("mentions fever since yesterday", "says swelling after extraction", "tiene fiebre desde ayer")
+OWNERS = ("Maria", "James", "")
+
+
+def write_demo(directory: Path, *, now_text: str | None, rows: int = 200, seed: int = 7) -> Config:
+    """Write DIR/callback_sheets.toml and DIR/callback_queue.xlsx with `rows` made-up missed calls."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path = directory / CONFIG_FILENAME
+    config_path.write_text(DEMO_CONFIG, encoding="utf-8")
+    config = load_config(config_path)
+    if config.workbook.exists():
+        config.workbook.unlink()
+    backend = open_backend(config)
+    service.init(config=config, backend=backend)
+    now = parse_now(now_text, config.tz)
+    with backend.session():
+        snapshot = backend.read()
+        backend.write(snapshot, Changeset(new_rows=synthetic_rows(config, now, rows, seed)))
+    return config
+
+
+def synthetic_rows(config: Config, now: datetime, count: int, seed: int) -> list[dict[str, CellValue]]:
+    rng = random.Random(seed)
+    cal = config.calendar()
+    start = now - timedelta(days=14)
+    out = []
+    for _ in range(count):
+        received = _arrival(rng, start, now)
+        spanish = rng.random() < 0.3
+        row = _caller(rng, spanish)
+        reason = rng.choices(list(REASON_WEIGHTS), weights=list(REASON_WEIGHTS.values()))[0]
+        row.update({
+            model.RECEIVED: to_cell(received, config.tz),
+            model.REASON: reason,
+            model.PATIENT_TYPE: "New" if reason == "New appointment" or rng.random() < 0.2 else "Existing",
+            model.URGENCY: config.reasons[reason].urgency,
+            model.OWNER: "Nurse Patel" if reason == "Clinical concern" and rng.random() < 0.5 else rng.choice(OWNERS),
+            model.STATUS: "New",
+        })
+        notes = rng.choice(NOTES_ES if spanish else NOTES_EN)
+        if rng.random() < 0.05:
+            notes = rng.choice(WORRYING)
+        row[model.NOTES] = notes
+        _progress(rng, row, received, now, cal)
+        if rng.random() < 0.06:
+            _mistake(rng, row, now)
+        out.append(row)
+    out.sort(key=lambda r: str(r[model.RECEIVED]))
+    return out
+
+
+def _arrival(rng: random.Random, start: datetime, now: datetime) -> datetime:
+    while True:
+        at = start + timedelta(minutes=rng.randrange(int((now - start).total_seconds() // 60)))
+        if at.weekday() < 5 and time(7, 30) <= at.time() <= time(18, 30) or rng.random() < 0.08:
+            return at.replace(second=0, microsecond=0)
+
+
+def _caller(rng: random.Random, spanish: bool) -> dict[str, CellValue]:
+    first = rng.choice(FIRST_ES if spanish else FIRST_EN)
+    last = rng.choice(LAST_ES if spanish else LAST_EN)
+    area = rng.choice(("312", "773", "872", "708"))
+    phone = rng.choice((f"({area}) 555-01{rng.randrange(100):02d}", f"{area}-555-01{rng.randrange(100):02d}",
+                        f"+1 {area} 555 01{rng.randrange(100):02d}"))
+    return {model.CALLER: f"{first} {last}", model.PHONE: phone, model.LANGUAGE: "Spanish" if spanish else "English"}
+
+
+def _progress(rng: random.Random, row: dict[str, CellValue], received: datetime, now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
+    """Older calls have attempts and often a closed status; recent ones are mostly untouched."""
+    age_hours = (now - received).total_seconds() / 3600
+    if age_hours < 3 or rng.random() < 0.15:
+        return
+    attempts = rng.choice((1, 1, 2, 2, 3)) if age_hours > 24 else 1
+    last = received
+    for _ in range(attempts):
+        last = min(cal.add_business_minutes(last, rng.randrange(20, 300)), now - timedelta(minutes=5))
+    if last <= received:
+        return
+    outcome = rng.choice(("No answer", "Voicemail left", "Reached", "Booked", "Secure message sent"))
+    row[model.ATTEMPTS] = attempts
+    row[model.LAST_ATTEMPT] = to_cell(last, cal.tz)
+    row[model.LAST_OUTCOME] = outcome
+    if outcome == "Booked":
+        row[model.STATUS] = "Booked"
+    elif outcome == "Reached":
+        row[model.STATUS] = rng.choice(("Resolved", "Waiting on patient", "Resolved"))
+    elif attempts >= 3 and rng.random() < 0.5:
+        row[model.STATUS] = "No response"
+    elif age_hours > 30 and rng.random() < 0.75:  # most older items were worked to a close
+        row[model.STATUS] = "Resolved" if outcome != "No answer" else "No response"
+    else:
+        row[model.STATUS] = "In progress"
+
+
+def _mistake(rng: random.Random, row: dict[str, CellValue], now: datetime) -> None:
+    kind = rng.randrange(6)
+    if kind == 0:
+        row[model.PHONE] = "555-01"  # digits missing
+    elif kind == 1:
+        row[model.REASON] = ""
+    elif kind == 2:
+        row[model.STATUS] = "Boked"
+    elif kind == 3:
+        row[model.ATTEMPTS] = 2
+        row[model.LAST_ATTEMPT] = None
+    elif kind == 4:
+        row[model.RECEIVED] = (now + timedelta(days=1)).replace(tzinfo=None, second=0, microsecond=0)
+    else:
+        row[model.STATUS] = "Resolved"
+        row[model.LAST_OUTCOME] = None
+        row[model.ATTEMPTS] = None

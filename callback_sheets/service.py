@@ -1,0 +1,183 @@
+"""Use cases: what each command does, with a backend and a config, without any printing.
+
+The CLI and the scheduled runner call these; they raise the library's exceptions and return data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from callback_sheets import model
+from callback_sheets.backends.base import (
+    Backend,
+    CellWrite,
+    Changeset,
+    SheetRow,
+    Snapshot,
+    TabSpec,
+    WriteMode,
+    WriteResult,
+)
+from callback_sheets.config import Config
+from callback_sheets.errors import NotFoundError, UsageError, WorkbookChangedError
+from callback_sheets.refresh import Planner, RefreshPlan, check_header
+from callback_sheets.times import to_cell
+from callback_sheets.validation import text
+
+TOOL_TABS: tuple[TabSpec, ...] = (
+    TabSpec(model.HISTORY_TAB, model.HISTORY_COLUMNS),
+    TabSpec(model.METRICS_TAB, ()),
+    TabSpec(model.DEMAND_TAB, ()),
+    TabSpec(model.INTAKE_TAB, ("Key", "Imported")),
+)
+READ_TABS = (model.HISTORY_TAB,)
+RETRIES = 3
+
+# Extra work a refresh does on tool tabs (the Demand grid, ...): each adds to the plan's changeset.
+Contributor = Callable[[Snapshot, RefreshPlan, Config, datetime], None]
+REFRESH_CONTRIBUTORS: list[Contributor] = []
+CONTRIBUTOR_TABS: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    plan: RefreshPlan
+    result: WriteResult | None  # None for a dry run
+    tries: int
+
+
+def choices(config: Config) -> dict[str, list[str]]:
+    return {
+        "reasons": list(config.reasons),
+        "urgencies": list(config.urgencies),
+        "statuses": list(config.statuses),
+        "outcomes": list(config.outcomes),
+        "languages": list(config.languages),
+        "patient_types": list(config.patient_types),
+    }
+
+
+def init(*, config: Config, backend: Backend) -> list[str]:
+    return backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=choices(config))
+
+
+def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+    plan = Planner(config=config, now=now).plan(snapshot)
+    for contribute in REFRESH_CONTRIBUTORS:
+        contribute(snapshot, plan, config, now)
+    plan.summary.changes = plan.changes.count()
+    return snapshot, plan
+
+
+def refresh(*, config: Config, backend: Backend, now: datetime, dry_run: bool = False) -> RefreshOutcome:
+    """Read, plan and write; if staff saved the workbook meanwhile, read again and redo."""
+    for attempt in range(1, RETRIES + 1):
+        with backend.session():
+            snapshot, plan = read_plan(config=config, backend=backend, now=now)
+            if dry_run:
+                return RefreshOutcome(plan, None, attempt)
+            try:
+                result = backend.write(snapshot, plan.changes, tabs=TOOL_TABS)
+            except WorkbookChangedError:
+                if attempt == RETRIES:
+                    raise WorkbookChangedError(
+                        f"{backend.label} kept changing while the refresh ran ({RETRIES} tries); "
+                        "nothing was written — run it again in a minute"
+                    ) from None
+                continue
+            return RefreshOutcome(plan, result, attempt)
+    raise AssertionError("unreachable")
+
+
+def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
+    """The plan without writing: its views carry every row's problems."""
+    return read_plan(config=config, backend=backend, now=now)[1]
+
+
+def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
+    check_header(snapshot)
+    wanted = item_id.strip().casefold()
+    matches = [r for r in snapshot.rows if text(r.get(model.ID)).casefold() == wanted]
+    if not matches:
+        raise NotFoundError(f"no queue item with ID {item_id!r}: check the ID column (run `callback-sheets refresh` to give new rows an ID)")
+    if len(matches) > 1:
+        raise UsageError(f"ID {item_id!r} is on {len(matches)} rows: clear the ID of the copies, then refresh")
+    return matches[0]
+
+
+def record_attempt(
+    *, config: Config, backend: Backend, item_id: str, outcome: str, note: str | None, now: datetime,
+    status: str | None = None, dry_run: bool = False,
+) -> tuple[Changeset, RefreshPlan]:
+    """Record a callback attempt on one item, as staff would type it, and refresh that item's tool cells."""
+    canonical = {o.casefold(): o for o in config.outcomes}.get(outcome.strip().casefold())
+    if canonical is None:
+        raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
+    if status is not None and status not in config.statuses:
+        raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
+    for attempt in range(1, RETRIES + 1):
+        with backend.session():
+            snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+            row = find_row(snapshot, item_id)
+            staff = _attempt_values(row, canonical, note, now, config, status)
+            edited = _with_values(snapshot, row.position, staff)
+            plan = Planner(config=config, now=now).plan(edited)
+            changes = Changeset(
+                cells=[CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
+                       for c, v in staff.items()]
+                + [c for c in plan.changes.cells if c.position == row.position],
+                tab_appends=plan.changes.tab_appends,
+            )
+            if dry_run:
+                return changes, plan
+            try:
+                backend.write(snapshot, changes, tabs=TOOL_TABS)
+                return changes, plan
+            except WorkbookChangedError:
+                if attempt == RETRIES:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _attempt_values(
+    row: SheetRow, outcome: str, note: str | None, now: datetime, config: Config, status: str | None
+) -> dict[str, object]:
+    try:
+        attempts = int(float(text(row.get(model.ATTEMPTS)) or 0))
+    except ValueError:
+        attempts = 0
+    values: dict[str, object] = {
+        model.ATTEMPTS: attempts + 1,
+        model.LAST_ATTEMPT: to_cell(now, config.tz),
+        model.LAST_OUTCOME: outcome,
+    }
+    current = text(row.get(model.STATUS)) or "New"
+    new_status = status or ("Booked" if outcome == "Booked" else "In progress" if current == "New" else None)
+    if new_status and new_status != current:
+        values[model.STATUS] = new_status
+    if note:
+        stamp = to_cell(now, config.tz)
+        line = f"[{stamp:%m-%d %H:%M}] {note.strip()}"
+        existing = text(row.get(model.NOTES))
+        values[model.NOTES] = f"{existing}\n{line}" if existing else line
+    return values
+
+
+def _with_values(snapshot: Snapshot, position: int, values: dict[str, object]) -> Snapshot:
+    rows = tuple(
+        SheetRow(r.position, {**r.values, **values}) if r.position == position else r  # type: ignore[dict-item]
+        for r in snapshot.rows
+    )
+    return replace(snapshot, rows=rows)
+
+
+def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]
+    views = [v for v in plan.views if v.item.is_open]
+    if owner:
+        views = [v for v in views if (v.owner or "").casefold() == owner.casefold()]
+    if overdue_only:
+        views = [v for v in views if v.overdue]
+    return views
