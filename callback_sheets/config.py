@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,16 @@ class GoogleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Location:
+    """One more queue served by the same clinic settings (another location's workbook or sheet)."""
+
+    name: str
+    backend: str
+    workbook: Path
+    google: GoogleConfig | None
+
+
+@dataclass(frozen=True, slots=True)
 class RunnerConfig:
     interval_minutes: int = 10
     close_of_day: time = time(17, 15)
@@ -87,6 +97,16 @@ class Config:
     urgencies: tuple[str, ...] = model.URGENCIES
     patient_types: tuple[str, ...] = model.PATIENT_TYPES
     languages: tuple[str, ...] = model.LANGUAGES
+    locations: tuple[Location, ...] = ()
+
+    def queues(self) -> list[tuple[str, Config]]:
+        """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
+        if not self.locations:
+            return [(self.clinic_name, self)]
+        return [
+            (loc.name, replace(self, backend=loc.backend, workbook=loc.workbook, google=loc.google, locations=()))
+            for loc in self.locations
+        ]
 
     def calendar(self) -> BusinessCalendar:
         closed_on = build_closed_on(
@@ -109,7 +129,9 @@ DEFAULT_KEYWORDS = (
 _DEFAULT_HOURS = tuple(
     Block(name, start, end) for name, start, end in (("morning", time(8), time(12)), ("afternoon", time(13), time(17)))
 )
-_TOP_KEYS = {"clinic", "hours", "holidays", "queue", "google", "reasons", "escalation", "owners", "runner", "choices"}
+_TOP_KEYS = {
+    "clinic", "hours", "holidays", "queue", "google", "reasons", "escalation", "owners", "runner", "choices", "queues",
+}
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -201,6 +223,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         urgencies=choices["urgencies"],
         patient_types=choices["patient_types"],
         languages=choices["languages"],
+        locations=_locations(raw.get("queues", []), base),
     )
 
 
@@ -383,3 +406,28 @@ def _runner(raw: Mapping[str, Any]) -> RunnerConfig:
         weekly_day=WEEKDAYS.index(day),
         weekly_time=_time(raw.get("weekly_time", "17:30"), "runner.weekly_time"),
     )
+
+
+def _locations(raw: object, base: Path) -> tuple[Location, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("queues: must be a list of [[queues]] tables, one per location")
+    out = []
+    for i, table in enumerate(raw):
+        key = f"queues[{i}]"
+        if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
+            raise ConfigError(f"{key}: each queue needs a name (e.g. the location)")
+        _no_unknown(table, {"name", "backend", "workbook", "google"}, key)
+        backend = str(table.get("backend", "google" if "google" in table else "excel"))
+        if backend not in ("excel", "google"):
+            raise ConfigError(f"{key}.backend: {backend!r} is not one of \"excel\", \"google\"")
+        if backend == "excel" and not table.get("workbook"):
+            raise ConfigError(f"{key}.workbook: set the path of this location's workbook")
+        out.append(
+            Location(
+                name=str(table["name"]).strip(),
+                backend=backend,
+                workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
+                google=_google(table.get("google"), base) if backend == "google" else None,
+            )
+        )
+    return tuple(out)
