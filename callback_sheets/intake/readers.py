@@ -57,7 +57,7 @@ def _csv_rows(path: Path) -> list[Row]:
         for cells in reader:
             start = previous_end + 1
             previous_end = reader.line_num
-            if cells and any(c.strip() for c in cells):
+            if cells and "".join(cells).strip():
                 rows.append((start, list(cells)))
     except csv.Error as exc:
         raise BackendError(f"{path.name}: line {reader.line_num} is not valid CSV ({exc})") from None
@@ -85,6 +85,8 @@ def read_rows(path: Path) -> list[Row]:
 
 def _text(value: object) -> str:
     """A cell as literal text (a whole-number float from a spreadsheet loses its '.0')."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
