@@ -7,6 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from callback_sheets import model
 from callback_sheets.errors import ConfigError, UsageError
@@ -213,3 +215,11 @@ def test_odd_attempts_cell_is_treated_as_first_attempt() -> None:
     assert result.attempt == 1 and any("not a number" in note for note in result.notes)
     assert render(make_row() | {model.ATTEMPTS: 2.0}).attempt == 3
     assert render(make_row() | {model.ATTEMPTS: " 1 "}).attempt == 2
+
+
+@given(st.text(max_size=60))
+def test_any_caller_cell_renders_safely(caller: str) -> None:
+    name = first_name(caller)
+    assert name == "" or (name.casefold() in caller.casefold() and " " not in name and "{" not in name)
+    text = render(make_row(caller=caller), voicemail=True).text
+    assert text.startswith(f"Hello {name}, this is" if name else "Hello, this is")
