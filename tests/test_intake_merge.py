@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from callback_sheets import model
 from callback_sheets.intake import CallKind, CallRecord, ImportPlan, plan_import, read_call_log
 from callback_sheets.phones import phone_key
@@ -132,7 +135,7 @@ def test_merge_into_an_open_queue_item() -> None:
 
 def test_queue_rows_with_naive_clinic_times() -> None:
     naive = T0.replace(tzinfo=None)
-    queue = [row("CB-1", naive, **{model.CALLS: 2, model.LATEST_CALL: naive + timedelta(hours=9)})]
+    queue = [row("CB-1", naive, JANE, **{model.CALLS: 2, model.LATEST_CALL: naive + timedelta(hours=9)})]
     result = plan([call("x", T0 + timedelta(hours=4))], queue)  # earlier than the latest call so far
     assert result.updates == {"CB-1": {model.CALLS: 3, model.LATEST_CALL: T0 + timedelta(hours=9)}}
 
@@ -229,3 +232,27 @@ def test_an_overlapping_file_adds_only_the_new_calls(tmp_path: Path) -> None:
 
 def test_no_calls_no_plan() -> None:
     assert plan([], [row("CB-1", T0)]) == ImportPlan()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 3), st.integers(0, 6 * 24 * 60)), min_size=1, max_size=40
+    )
+)
+def test_every_new_call_is_counted_once(spec: list[tuple[int, int, int]]) -> None:
+    """Calls in new rows plus merges into existing rows equal the calls not skipped; a re-run adds nothing."""
+    phones = [f"+1312555010{n}" for n in range(4)]
+    calls = [call(f"k{k}", T0 + timedelta(minutes=m), phones[p]) for k, p, m in spec]
+    queue = [row("CB-1", T0 + timedelta(days=1), phones[0], **{model.CALLS: 1})]
+    result = plan(calls, queue)
+    unique = len({c.key for c in calls})
+    merged_into_queue = sum(int(str(u[model.CALLS])) - 1 for u in result.updates.values())
+    assert sum(int(str(r[model.CALLS])) for r in result.new_rows) + merged_into_queue == unique
+    assert result.skipped_duplicates == len(calls) - unique
+    for r in result.new_rows:
+        first, latest = r[model.RECEIVED], r[model.LATEST_CALL]
+        assert isinstance(first, datetime) and isinstance(latest, datetime)
+        assert first <= latest < window_end(first)
+    again = plan(calls, queue, keys=set(result.new_keys))
+    assert again.new_rows == [] and again.updates == {} and again.skipped_duplicates == len(calls)
