@@ -1,0 +1,335 @@
+"""Zero-collateral .xlsx writes: change only the cells asked for, copy everything else byte for byte.
+
+openpyxl rewrites the whole package on every save and loses what it does not model (Excel 2010
+extension blocks, sparklines, text boxes, rich text, cached formula results...). :func:`patch_workbook`
+edits the package instead: every zip member it does not need to change is copied raw (same compressed
+bytes, same order, same headers); in the worksheet parts it changes, only the target ``<c>``/``<row>``
+elements are rebuilt (see :mod:`.xlsx_cells`); styles.xml gains a date format only when a date needs one
+(see :mod:`.xlsx_styles`); a table or filter that ended at the last data row grows over appended rows.
+Whatever it cannot edit safely it refuses with :class:`PatchRefused`, before writing anything, and the
+caller falls back to openpyxl.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+from xml.etree import ElementTree
+
+from callback_sheets.backends.xlsx_cells import (
+    MAIN_NS,
+    PatchRefused,
+    Range,
+    SheetPatch,
+    cell_ref,
+    format_range,
+    parse_range,
+    patch_sheet_xml,
+)
+from callback_sheets.backends.xlsx_read import CellValue
+from callback_sheets.backends.xlsx_styles import StyleBook
+
+__all__ = ["CellValue", "PatchRefused", "patch_workbook"]
+
+_RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_MAIN = "{" + MAIN_NS.decode() + "}"
+_STRICT = "http://purl.oclc.org/ooxml/"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_DESCRIPTOR_SIG = b"PK\x07\x08"
+_COPY_CHUNK = 1 << 24
+
+_TABLE_REF = re.compile(rb"""(<table\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
+_TABLE_FILTER = re.compile(rb"""(<autoFilter\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
+_TOTALS = re.compile(rb"""\stotalsRowCount\s*=\s*["']([1-9]\d*)["']""")
+_CALC_ENTRY = re.compile(rb"<c\b([^>]*?)/?>")
+_CALC_ATTR = re.compile(rb"""\s(r|i)\s*=\s*["']([^"']*)["']""")
+_DEFINED_NAME = re.compile(rb"(<definedName\b([^>]*)>)([^<]*)(</definedName>)")
+
+
+def patch_workbook(
+    src: Path,
+    dst: Path,
+    *,
+    edits: Mapping[str, Mapping[tuple[int, int], CellValue]] = {},
+    appends: Mapping[str, Sequence[Sequence[CellValue]]] = {},
+) -> None:
+    """Writes to ``dst`` a copy of ``src`` with ``edits`` and ``appends`` applied, nothing else changed.
+
+    ``edits[sheet][(row, col)]`` (1-based) sets a cell; ``None`` clears its value and keeps its style.
+    ``appends[sheet]`` adds rows after the sheet's last row holding a value. Strings are stored as
+    literal inline strings (never formulas), datetimes as serial numbers with a date format, naive
+    datetimes taken as wall-clock values. Raises :class:`PatchRefused` (nothing written) when the
+    workbook cannot be edited safely, ``ValueError`` for an unknown sheet or a bad address.
+    """
+    if Path(src).resolve() == Path(dst).resolve():
+        raise ValueError("patch_workbook writes a new file: dst must differ from src")
+    with open(src, "rb") as source:
+        if source.read(len(_OLE_MAGIC)) == _OLE_MAGIC:
+            raise PatchRefused("the workbook is encrypted (password to open) or a legacy .xls file")
+        if not zipfile.is_zipfile(source):
+            raise PatchRefused("the workbook is not a zip package")
+        with zipfile.ZipFile(source) as archive:
+            changed = _changed_parts(archive, edits, appends)
+        _write_package(source, changed, dst)
+
+
+def _changed_parts(
+    archive: zipfile.ZipFile,
+    edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
+    appends: Mapping[str, Sequence[Sequence[CellValue]]],
+) -> dict[str, bytes]:
+    """Member name -> new content, for every part the patch changes."""
+    package = _Package(archive)
+    unknown = (set(edits) | set(appends)) - {name for name, _, _ in package.sheets}
+    if unknown:
+        raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
+    styles = StyleBook(package.read(package.styles) if package.styles else None)
+    changed: dict[str, bytes] = {}
+    workbook_xml = package.workbook_xml
+    for sheet in [name for name, _, _ in package.sheets if edits.get(name) or appends.get(name)]:
+        part = package.sheet_part(sheet)
+        xml = package.read(part)
+        patch = patch_sheet_xml(xml, edits.get(sheet, {}), appends.get(sheet, ()), styles.style_for)
+        changed[part] = patch.xml
+        package.refuse_calc_chain_targets(sheet, patch)
+        if patch.last_row_after > patch.last_row_before:
+            changed.update(package.grown_tables(part, patch))
+        if patch.autofilter is not None:
+            workbook_xml = _grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
+    if workbook_xml != package.workbook_xml:
+        changed[package.workbook] = workbook_xml
+    if styles.changed and package.styles:
+        changed[package.styles] = styles.to_bytes()
+    return changed
+
+
+class _Package:
+    """The parts of the package the patcher consults: workbook, its relationships, sheets, tables."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        names = [info.filename for info in archive.infolist()]
+        if len(set(names)) != len(names):
+            raise PatchRefused("the zip package holds two members with the same name")
+        if any(info.flag_bits & 1 for info in archive.infolist()):
+            raise PatchRefused("the zip package has encrypted members")
+        self._by_lower = {name.lower(): name for name in names}
+        root_rels = self._relationships("")
+        documents = [target for kind, target in root_rels.values() if kind.endswith("/officeDocument")]
+        if any(kind.startswith(_STRICT) for kind, _ in root_rels.values()):
+            raise PatchRefused("the workbook is saved as Strict Open XML, which the patcher does not edit")
+        if len(documents) != 1:
+            raise PatchRefused("the package does not name exactly one workbook part")
+        self.workbook = self.member(documents[0])
+        self.workbook_xml = self.read(self.workbook)
+        root = _parse(self.workbook_xml, self.workbook)
+        if root.tag != f"{_MAIN}workbook":
+            raise PatchRefused("the workbook is not in the transitional SpreadsheetML namespace")
+        properties = root.find(f"{_MAIN}workbookPr")
+        if properties is not None and properties.get("date1904", "0").lower() in ("1", "true"):
+            raise PatchRefused("the workbook uses the 1904 date system")
+        self.rels = self._relationships(self.workbook)
+        self.sheets = [
+            (sheet.get("name", ""), sheet.get("sheetId", ""), sheet.get(_R_ID, ""))
+            for sheet in root.iterfind(f"{_MAIN}sheets/{_MAIN}sheet")
+        ]
+        styles = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "styles"]
+        self.styles = self.member(styles[0]) if styles else None
+        chains = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "calcChain"]
+        self.calc_chain = self.member(chains[0]) if chains else None
+
+    def read(self, part: str) -> bytes:
+        """A part's bytes, looked up case-insensitively as OPC part names are."""
+        name = self._by_lower.get(part.lower())
+        if name is None:
+            raise PatchRefused(f"the package has no part {part!r}")
+        return self.archive.read(name)
+
+    def member(self, part: str) -> str:
+        return self._by_lower.get(part.lower(), part)
+
+    def sheet_index(self, sheet: str) -> int:
+        return [name for name, _, _ in self.sheets].index(sheet)
+
+    def sheet_part(self, sheet: str) -> str:
+        rel_id = next(rel for name, _, rel in self.sheets if name == sheet)
+        kind, target = self.rels.get(rel_id, ("", ""))
+        if kind != _DOC_RELS + "worksheet":
+            raise PatchRefused(f"sheet {sheet!r} is not a worksheet part")
+        return self.member(target)
+
+    def grown_tables(self, part: str, patch: SheetPatch) -> dict[str, bytes]:
+        """Table parts of the sheet whose range ended within the old data, extended over the new rows."""
+        grown: dict[str, bytes] = {}
+        for kind, target in self._relationships(part).values():
+            if kind != _DOC_RELS + "table":
+                continue
+            xml = self.read(target)
+            match = _TABLE_REF.search(xml)
+            area = parse_range(match.group(2)) if match else None
+            if match is None or area is None:
+                raise PatchRefused(f"cannot read the range of table part {target!r}")
+            if not patch.last_row_before <= area[2] < patch.last_row_after or area[0] > patch.last_row_before:
+                continue
+            if _TOTALS.search(xml[: match.end()]):
+                raise PatchRefused(f"table {target!r} has a totals row, so rows cannot be appended under it")
+            if xml[: match.start()].rstrip().endswith(b":"):
+                raise PatchRefused(f"table {target!r} uses a namespace prefix")
+            new = (area[0], area[1], patch.last_row_after, area[3])
+            xml = xml[: match.start(2)] + format_range(new) + xml[match.end(2) :]
+            inner = _TABLE_FILTER.search(xml, match.start(2))
+            if inner is not None and parse_range(inner.group(2)) == area:
+                xml = xml[: inner.start(2)] + format_range(new) + xml[inner.end(2) :]
+            grown[self.member(target)] = xml
+        return grown
+
+    def refuse_calc_chain_targets(self, sheet: str, patch: SheetPatch) -> None:
+        """Refuses when calcChain.xml lists a cell the patch turns into a plain value."""
+        if self.calc_chain is None:
+            return
+        sheet_id = next(sid for name, sid, _ in self.sheets if name == sheet).encode()
+        refs = {cell_ref(row, col) for row, col in patch.written}
+        current = b""
+        for match in _CALC_ENTRY.finditer(self.read(self.calc_chain)):
+            attrs: dict[bytes, bytes] = {m.group(1): m.group(2) for m in _CALC_ATTR.finditer(match.group(1))}
+            current = attrs.get(b"i", current)
+            if current == sheet_id and attrs.get(b"r") in refs:
+                ref = attrs[b"r"].decode()
+                raise PatchRefused(f"calcChain.xml lists {sheet}!{ref} as a formula cell")
+
+    def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id -> (type, target part name) of ``part`` ("" for the package itself)."""
+        folder, name = posixpath.split(part)
+        rels_part = posixpath.join(folder, "_rels", name + ".rels")
+        if rels_part.lower() not in self._by_lower:
+            return {}
+        result: dict[str, tuple[str, str]] = {}
+        for rel in _parse(self.read(rels_part), rels_part).iterfind(f"{_RELS_NS}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                continue
+            resolved = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+            result[rel.get("Id", "")] = (rel.get("Type", ""), posixpath.normpath(resolved))
+        return result
+
+
+def _parse(xml: bytes, part: str) -> ElementTree.Element:
+    try:
+        return ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise PatchRefused(f"{part} is not well-formed XML ({exc})") from exc
+
+
+def _grown_filter_name(workbook_xml: bytes, index: int, before: Range, after: Range) -> bytes:
+    """workbook.xml with the sheet's hidden _FilterDatabase name following its grown autoFilter."""
+    for match in _DEFINED_NAME.finditer(workbook_xml):
+        attrs = match.group(2)
+        if b'name="_xlnm._FilterDatabase"' not in attrs or f'localSheetId="{index}"'.encode() not in attrs:
+            continue
+        text = match.group(3)
+        sheet, bang, area = text.rpartition(b"!")
+        if not bang or parse_range(area) != before:
+            return workbook_xml
+        fixed = b"$" + format_range(after).replace(b":", b":$")
+        fixed = re.sub(rb"([A-Z]+)(\d+)", rb"\1$\2", fixed)
+        return workbook_xml[: match.start(3)] + sheet + b"!" + fixed + workbook_xml[match.end(3) :]
+    return workbook_xml
+
+
+def _write_package(source: BinaryIO, changed: Mapping[str, bytes], dst: Path) -> None:
+    """Writes the zip: unchanged members copied raw, changed ones recompressed, original order kept."""
+    entries, comment = _central_directory(source)
+    with open(dst, "wb") as out:
+        central: list[bytes] = []
+        for record, name in entries:
+            fields = list(_CENTRAL.unpack_from(record))
+            flags, method, csize, offset = fields[3], fields[4], fields[8], fields[16]
+            source.seek(offset)
+            local = source.read(_LOCAL.size)
+            header = list(_LOCAL.unpack(local))
+            if header[0] != b"PK\x03\x04":
+                raise PatchRefused(f"zip member {name!r} has no local header")
+            local += source.read(header[9] + header[10])
+            fields[16] = out.tell()
+            if name in changed:
+                if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise PatchRefused(f"zip member {name!r} uses an unsupported compression method")
+                content = changed[name]
+                data = content if method == zipfile.ZIP_STORED else _deflate(content)
+                crc, csize, usize = zlib.crc32(content), len(data), len(content)
+                flags &= ~0x08
+                header[2], header[6], header[7], header[8] = flags, crc, csize, usize
+                out.write(_LOCAL.pack(*header) + local[_LOCAL.size :])
+                out.write(data)
+                fields[3], fields[7], fields[8], fields[9] = flags, crc, csize, usize
+            else:
+                out.write(local)
+                _copy(source, out, csize)
+                if flags & 0x08:
+                    descriptor = source.read(16)
+                    out.write(descriptor if descriptor.startswith(_DESCRIPTOR_SIG) else descriptor[:12])
+            central.append(_CENTRAL.pack(*fields) + record[_CENTRAL.size :])
+        start = out.tell()
+        out.write(b"".join(central))
+        size = out.tell() - start
+        out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), size, start, len(comment)))
+        out.write(comment)
+
+
+def _central_directory(source: BinaryIO) -> tuple[list[tuple[bytes, str]], bytes]:
+    """(raw central record, member name) for each member, and the zip comment; refuses zip64."""
+    source.seek(0, 2)
+    length = source.tell()
+    source.seek(max(0, length - (1 << 16) - _END.size))
+    tail = source.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END.size:
+        raise PatchRefused("the zip package has no end-of-directory record")
+    _sig, disk, cd_disk, _here, count, size, offset, comment_length = _END.unpack_from(tail, at)
+    comment = tail[at + _END.size : at + _END.size + comment_length]
+    if disk or cd_disk or 0xFFFF in (count,) or 0xFFFFFFFF in (size, offset):
+        raise PatchRefused("the zip package is split or uses zip64")
+    if offset + size != length - (len(tail) - at):
+        raise PatchRefused("the zip package has data around its central directory")
+    source.seek(offset)
+    directory = source.read(size)
+    entries: list[tuple[bytes, str]] = []
+    pos = 0
+    for _ in range(count):
+        fields = _CENTRAL.unpack_from(directory, pos)
+        if fields[0] != b"PK\x01\x02":
+            raise PatchRefused("the zip package's central directory is damaged")
+        end = pos + _CENTRAL.size + fields[10] + fields[11] + fields[12]
+        raw_name = directory[pos + _CENTRAL.size : pos + _CENTRAL.size + fields[10]]
+        name = raw_name.decode("utf-8" if fields[3] & 0x800 else "cp437")
+        if 0xFFFFFFFF in (fields[8], fields[9], fields[16]):
+            raise PatchRefused("the zip package uses zip64")
+        entries.append((directory[pos:end], name))
+        pos = end
+    return entries, comment
+
+
+def _deflate(content: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(content) + compressor.flush()
+
+
+def _copy(source: BinaryIO, out: BinaryIO, size: int) -> None:
+    while size > 0:
+        chunk = source.read(min(size, _COPY_CHUNK))
+        if not chunk:
+            raise PatchRefused("a zip member is truncated")
+        out.write(chunk)
+        size -= len(chunk)
