@@ -1,0 +1,92 @@
+"""Shared fixtures: a clinic config and real workbooks in temp folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callback_sheets import model, service
+from callback_sheets.backends.base import Changeset
+from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.config import Config, load_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "callback_sheets.example.toml"
+
+CLINIC_TOML = """
+[clinic]
+name = "Test Clinic"
+timezone = "America/Chicago"
+phone_region = "US"
+callback_number = "(312) 555-0100"
+
+[holidays]
+country = "US"
+
+[queue]
+workbook = "queue.xlsx"
+
+[escalation]
+owner = "Nurse Patel"
+
+[[owners]]
+name = "Maria"
+languages = ["English", "Spanish"]
+
+[[owners]]
+name = "James"
+languages = ["English"]
+"""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if shutil.which("soffice"):
+        return
+    skip = pytest.mark.skip(reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+    for item in items:
+        if "libreoffice" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def clinic_dir(tmp_path: Path) -> Path:
+    (tmp_path / "callback_sheets.toml").write_text(CLINIC_TOML, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def config(clinic_dir: Path) -> Config:
+    return load_config(clinic_dir / "callback_sheets.toml")
+
+
+@pytest.fixture
+def make_queue(config: Config) -> Callable[[Sequence[dict[str, Any]]], ExcelBackend]:
+    """A real workbook made by `init`, holding the given rows (dicts by column name)."""
+
+    def make(rows: Sequence[dict[str, Any]]) -> ExcelBackend:
+        backend = ExcelBackend(config.workbook)
+        service.init(config=config, backend=backend)
+        if rows:
+            with backend.session():
+                backend.write(backend.read(), Changeset(new_rows=[dict(r) for r in rows]))
+        return backend
+
+    return make
+
+
+def row(received: str | datetime, **fields: Any) -> dict[str, Any]:
+    """A queue row as staff type it; `received` as 'YYYY-MM-DD HH:MM' clinic time."""
+    values: dict[str, Any] = {
+        model.RECEIVED: datetime.fromisoformat(received) if isinstance(received, str) else received,
+        model.CALLER: "Pat Example",
+        model.PHONE: "(312) 555-0142",
+        model.REASON: "New appointment",
+        model.LANGUAGE: "English",
+        model.PATIENT_TYPE: "New",
+    }
+    values.update({k.replace("_", " "): v for k, v in fields.items()})  # Last_attempt= → "Last attempt"
+    return values
