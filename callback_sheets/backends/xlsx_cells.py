@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from callback_sheets.backends.xlsx_read import CellValue
@@ -41,6 +42,7 @@ Growth = tuple[Range, Range] | None
 """A range before and after it was extended over appended rows, or None."""
 
 
+@lru_cache(maxsize=MAX_COL)
 def column_letters(col: int) -> str:
     """1 -> "A", 27 -> "AA"."""
     if not 1 <= col <= MAX_COL:
@@ -168,6 +170,7 @@ _DIMENSION = re.compile(rb"""(<dimension\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])"
 _AUTOFILTER = re.compile(rb"""(<autoFilter\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
 _COL = re.compile(rb"<col\b([^>]*?)/?>")
 _VALUE_MARKS = (b"<v", b"<is", b"<f")
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,30 +440,25 @@ def _rewrite_row(
     """One existing <row> with its target cells replaced or inserted in column order."""
     number, start, tag_end, end, self_closing = span
     inner_end = tag_end if self_closing else end - len(b"</row>")
-    cells = [] if self_closing else _scan_cells(xml, number, tag_end, inner_end)
+    order = sorted(targets)
+    existing, inserts = _locate(xml, number, tag_end, inner_end, order)
     row_attrs = _attrs(xml[start + 4 : tag_end - (2 if self_closing else 1)])
-    row_style = int(row_attrs[b"s"]) if row_attrs.get(b"customFormat") in (b"1", b"true") and row_attrs.get(
-        b"s", b""
-    ).isdigit() else None
-    by_col = {cell.col: cell for cell in cells}
+    row_style = None
+    if row_attrs.get(b"customFormat") in (b"1", b"true") and row_attrs.get(b"s", b"").isdigit():
+        row_style = int(row_attrs[b"s"])
     pieces: list[bytes] = []
     cursor = tag_end
-    order = sorted(targets)
-    position = 0
     for col in order:
         value = targets[col]
-        existing = by_col.get(col)
-        if existing is not None:
-            if xml.find(b"<f", existing.tag_end, existing.end) >= 0:
+        cell = existing.get(col)
+        if cell is not None:
+            if xml.find(b"<f", cell.tag_end, cell.end) >= 0:
                 raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
-            pieces.append(xml[cursor : existing.start])
-            pieces.append(_cell_xml(number, col, value, existing.attrs, None, style_for))
-            cursor = existing.end
+            pieces.append(xml[cursor : cell.start])
+            pieces.append(_cell_xml(number, col, value, cell.attrs, None, style_for))
+            cursor = cell.end
         elif value is not None:
-            while position < len(cells) and cells[position].col < col:
-                position += 1
-            insert_at = cells[position].start if position < len(cells) else inner_end
-            insert_at = max(insert_at, cursor)
+            insert_at = max(inserts[col], cursor)
             pieces.append(xml[cursor:insert_at])
             default = row_style if row_style is not None else defaults.get(col)
             pieces.append(_cell_xml(number, col, value, None, default, style_for))
@@ -473,6 +471,55 @@ def _rewrite_row(
     if self_closing:
         opening = opening[:-2].rstrip() + b">"
     return opening + b"".join(pieces) + b"</row>"
+
+
+def _locate(
+    xml: bytes, number: int, start: int, end: int, cols: list[int]
+) -> tuple[dict[int, _Cell], dict[int, int]]:
+    """The existing target cells of a row, and where each missing one goes to keep column order.
+
+    Fast path: when every cell of the row starts with ``<c r="`` (what Excel, LibreOffice, openpyxl and
+    xlsxwriter write), target cells are found by their reference without parsing the rest of the row.
+    Anything else goes through the full, checking scan.
+    """
+    if start == end:
+        return {}, dict.fromkeys(cols, end)
+    plain = xml.count(b'<c r="', start, end)
+    cells_at_all = sum(xml.count(opening, start, end) for opening in (b"<c ", b"<c>", b"<c/>"))
+    if plain != cells_at_all or xml.find(b"<extLst", start, end) >= 0:
+        cells = _scan_cells(xml, number, start, end)
+        existing = {cell.col: cell for cell in cells}
+        starts = [(cell.col, cell.start) for cell in cells]
+    else:
+        existing = {}
+        suffix = str(number).encode() + b'"'
+        for col in cols:
+            at = xml.find(b'<c r="' + column_letters(col).encode() + suffix, start, end)
+            if at >= 0:
+                existing[col] = _cell_at(xml, at, end, col)
+        if len(existing) == len(cols):
+            return existing, {}
+        starts = [(column_number(m.group(1)), m.start()) for m in _PLAIN_CELL.finditer(xml, start, end)]
+    inserts: dict[int, int] = {}
+    position = 0
+    for col in cols:
+        while position < len(starts) and starts[position][0] < col:
+            position += 1
+        inserts[col] = starts[position][1] if position < len(starts) else end
+    return existing, inserts
+
+
+def _cell_at(xml: bytes, at: int, end: int, col: int) -> _Cell:
+    """The <c> element starting at ``at``."""
+    close = xml.find(b">", at, end)
+    if close < 0:
+        raise PatchRefused("a cell's start tag is not closed")
+    if xml[close - 1] == 0x2F:  # "/>"
+        return _Cell(col, at, close + 1, close + 1, xml[at + 2 : close - 1])
+    cell_end = xml.find(b"</c>", close, end)
+    if cell_end < 0:
+        raise PatchRefused("a cell is not closed")
+    return _Cell(col, at, close + 1, cell_end + len(b"</c>"), xml[at + 2 : close])
 
 
 def _new_row(
