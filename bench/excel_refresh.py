@@ -1,0 +1,137 @@
+"""Benchmark: a full refresh of an N-row Excel queue against the bare openpyxl load + save of it.
+
+    python bench/excel_refresh.py ROWS [--repeat K]
+
+Builds a ROWS-row queue workbook (synthetic calls, like the demo), then, in the same run, times (median
+of K runs, each in a fresh process so peak memory is its own):
+  - openpyxl: load_workbook + save of that workbook (the baseline issue 2 measures against);
+  - floor: python-calamine read of the Queue sheet + re-zip of every part unchanged (issue 7's floor);
+  - refresh: `service.refresh` from the un-refreshed file (IDs, validation, cadence, every tool cell).
+The last line is `ratio: X` = refresh ÷ openpyxl load+save.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+NOW = "2026-12-04T15:00"
+CONFIG = """
+[clinic]
+timezone = "America/Chicago"
+[queue]
+workbook = "queue.xlsx"
+[escalation]
+owner = "Nurse Patel"
+[[owners]]
+name = "Maria"
+languages = ["English", "Spanish"]
+[[owners]]
+name = "James"
+"""
+
+
+def build(folder: Path, rows: int) -> Path:
+    from callback_sheets import service
+    from callback_sheets.backends.base import Changeset
+    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.config import load_config
+    from callback_sheets.demo import synthetic_rows
+    from callback_sheets.times import parse_now
+
+    (folder / "callback_sheets.toml").write_text(CONFIG)
+    config = load_config(folder / "callback_sheets.toml")
+    backend = ExcelBackend(config.workbook)
+    service.init(config=config, backend=backend)
+    data = synthetic_rows(config, parse_now(NOW, config.tz), rows, seed=1)
+    with backend.session():
+        backend.write(backend.read(), Changeset(new_rows=data))
+    shutil.copy(config.workbook, folder / "base.xlsx")
+    return folder
+
+
+def op_openpyxl(folder: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(folder / "queue.xlsx")
+    wb.save(folder / "out.xlsx")
+
+
+def op_floor(folder: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    src = folder / "queue.xlsx"
+    CalamineWorkbook.from_path(str(src)).get_sheet_by_name("Queue").to_python()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(folder / "out.xlsx", "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+
+
+def op_refresh(folder: Path) -> None:
+    from callback_sheets import service
+    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.config import load_config
+    from callback_sheets.times import parse_now
+
+    config = load_config(folder / "callback_sheets.toml")
+    backend = ExcelBackend(config.workbook)
+    outcome = service.refresh(config=config, backend=backend, now=parse_now(NOW, config.tz))
+    print(f"# refresh wrote {outcome.result.written if outcome.result else 0} cells via "
+          f"{backend.last_write_path}", file=sys.stderr)
+
+
+OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh}
+
+
+def child(op: str, folder: Path) -> None:
+    shutil.copy(folder / "base.xlsx", folder / "queue.xlsx")
+    start = time.perf_counter()
+    OPS[op](folder)
+    elapsed = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
+
+
+def measure(op: str, folder: Path, repeat: int) -> tuple[float, float]:
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, __file__, "--child", op, str(folder)], check=True,
+                             capture_output=True, text=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(r["seconds"] for r in runs), max(r["peak_mb"] for r in runs)
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--child"]:
+        child(argv[1], Path(argv[2]))
+        return
+    rows = int(argv[0]) if argv else 10_000
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else (3 if rows <= 20_000 else 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        build(folder, rows)
+        print(f"built {rows} rows in {time.perf_counter() - start:.1f}s "
+              f"({(folder / 'base.xlsx').stat().st_size / 1e6:.1f} MB), {datetime.now():%H:%M:%S}")
+        results = {op: measure(op, folder, repeat) for op in OPS}
+    for op, (seconds, peak) in results.items():
+        print(f"{op:9s} {seconds:8.3f} s   peak {peak:7.1f} MB")
+    floor = results["floor"][0]
+    print(f"refresh / floor: {results['refresh'][0] / floor:.2f}")
+    print(f"ratio: {results['refresh'][0] / results['openpyxl'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
