@@ -260,6 +260,8 @@ def test_explicit_format_that_does_not_fit(tmp_path: Path) -> None:
         read(path, fmt="twilio")
     with pytest.raises(UnknownFormatError, match="known formats"):
         read(path, fmt="avaya")
+    with pytest.raises(UnknownFormatError, match="generic format needs a column mapping"):
+        read(path, fmt="generic")
 
 
 def test_xlsx_export(tmp_path: Path) -> None:

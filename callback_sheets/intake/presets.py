@@ -265,6 +265,11 @@ def resolve_layout(header: Sequence[str], *, fmt: str | None, mapping: Mapping[s
                 return found
     if mapping:
         return _generic(header, index, mapping)
+    if fmt == "generic":
+        raise UnknownFormatError(
+            f"the generic format needs a column mapping in config with the keys: "
+            f"{', '.join(GENERIC_MAPPING_KEYS)}. Columns found: {describe_columns(header)}."
+        )
     raise UnknownFormatError(
         f"the columns of this file match no known export ({', '.join(PRESETS)}). Columns found: "
         f"{describe_columns(header)}. Set a generic column mapping in config with the keys: "
