@@ -140,8 +140,10 @@ def main(argv: list[str]) -> None:
         print(f"{what:>9}: {result['seconds']:7.2f} s  peak {result['peak_mb']:6.0f} MB")
     floor = results["read"]["seconds"] + results["rezip"]["seconds"]
     print(f"    floor: {floor:7.2f} s")
-    print(f"patch/floor: {results['patch']['seconds'] / floor:.2f}  openpyxl/floor: "
-          f"{results['openpyxl']['seconds'] / floor:.2f}")
+    print(
+        f"patch/floor: {results['patch']['seconds'] / floor:.2f}  openpyxl/floor: "
+        f"{results['openpyxl']['seconds'] / floor:.2f}"
+    )
 
 
 if __name__ == "__main__":
