@@ -181,3 +181,4 @@ def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bo
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views
+import callback_sheets.reports  # noqa: F401  (registers the Demand contributor)

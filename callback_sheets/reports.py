@@ -1,0 +1,351 @@
+"""Use cases for the figures: build a daily or weekly report, append it to the Metrics tab, review the
+day before it closes, and keep the Demand tab (and the Metrics chart's data) current on every refresh.
+
+Queue rows become :class:`~callback_sheets.metrics.Case` records through a light reader that looks only
+at the columns the figures need (no phone parsing), so a report over a large queue stays cheap.
+Importing this module registers the Demand contributor into ``service.REFRESH_CONTRIBUTORS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from callback_sheets import demand as dem
+from callback_sheets import model, service
+from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows
+from callback_sheets.config import Config
+from callback_sheets.errors import UsageError, WorkbookChangedError
+from callback_sheets.metrics import Case, Figures, Period, figures, in_period, period_for, scope_label, scoped
+from callback_sheets.refresh import Planner, RefreshPlan, check_header, same_value
+from callback_sheets.times import parse_when, to_cell
+from callback_sheets.triage import escalation_reason
+from callback_sheets.validation import text
+
+SCHEMA = "callback-sheets/report/1"
+METRICS_TABLE_ROW = dem.TREND_LAST_ROW + 6  # the report table's header row, below the chart
+METRICS_COLUMNS = (
+    "Period", "Kind", "Start", "End", "Scope", "Missed calls", "Calls", "Recovered", "Recovery rate %",
+    "First callback mean (business min)", "First callback median", "First callback p90", "Callbacks timed",
+    "First attempt time unknown", "Same block met", "Same block judged", "Same block %", "Same day met",
+    "Same day judged", "Same day %", "Booked", "Unresolved now", "Unresolved > 1 business day", "Escalations",
+    "Escalation handled mean (business min)", "Escalation handled median", "Escalation handled p90",
+    "Escalations pending", "No response", "Updated",
+)
+
+
+# --- reading cases ------------------------------------------------------------------------------------
+class CaseReader:
+    """Queue rows and History rows → Cases, reading only what the figures need."""
+
+    def __init__(self, *, config: Config) -> None:
+        self.config = config
+        self.tz = config.tz
+        self._choices: dict[str, dict[str, str]] = {}
+        for name, values in (
+            ("status", config.statuses), ("outcome", config.outcomes), ("reason", list(config.reasons)),
+            ("language", config.languages), ("patient_type", config.patient_types),
+        ):
+            self._choices[name] = {" ".join(v.casefold().split()): v for v in values}
+
+    def _choice(self, kind: str, value: object) -> str | None:
+        raw = text(value)
+        return self._choices[kind].get(" ".join(raw.casefold().split())) if raw else None
+
+    def _when(self, value: object) -> datetime | None:
+        try:
+            return parse_when(value, self.tz)
+        except ValueError:
+            return None
+
+    def cases(self, snapshot: Snapshot, *, since: datetime | None = None) -> list[Case]:
+        """The items received at or after ``since`` (all when None); rows without a readable Received
+        cannot be placed in time and are left out."""
+        picked: list[tuple[str, datetime, Mapping[str, CellValue]]] = []
+        for row in snapshot.rows:
+            received = self._when(row.values.get(model.RECEIVED))
+            if received is None or (since is not None and received < since):
+                continue
+            picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
+        history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
+        return [self._case(item_id, received, values, history.get(item_id)) for item_id, received, values in picked]
+
+    def _history(self, grid: Grid, wanted: set[str]) -> dict[str, tuple[set[str], datetime | None]]:
+        """Per ID: the outcomes recorded and the time of attempt 1."""
+        found: dict[str, tuple[set[str], datetime | None]] = {}
+        for _, row in grid_rows(grid):
+            key = text(row[0]) if row else ""
+            if key not in wanted or len(row) < 4:
+                continue
+            outcomes, first = found.get(key, (set(), None))
+            outcome = self._choice("outcome", row[3])
+            if outcome:
+                outcomes.add(outcome)
+            if text(row[1]) in ("1", "1.0") and first is None:
+                first = self._when(row[2])
+            found[key] = (outcomes, first)
+        return found
+
+    def _case(
+        self, item_id: str, received: datetime, values: Mapping[str, CellValue],
+        history: tuple[set[str], datetime | None] | None,
+    ) -> Case:
+        status = self._choice("status", values.get(model.STATUS)) or text(values.get(model.STATUS)) or "New"
+        try:
+            attempts = max(int(float(text(values.get(model.ATTEMPTS)) or 0)), 0)
+        except ValueError:
+            attempts = 0
+        try:
+            calls = max(int(float(text(values.get(model.CALLS)) or 1)), 1)
+        except ValueError:
+            calls = 1
+        outcomes, first = history or (set(), None)
+        last_outcome = self._choice("outcome", values.get(model.LAST_OUTCOME))
+        if last_outcome and attempts:
+            outcomes = outcomes | {last_outcome}
+        if first is None and attempts:
+            first = self._when(values.get(model.FIRST_ATTEMPT))
+            if first is None and attempts == 1:
+                first = self._when(values.get(model.LAST_ATTEMPT))
+        reason = self._choice("reason", values.get(model.REASON))
+        notes = text(values.get(model.NOTES))
+        escalated = (
+            status == "Escalated"
+            or bool(text(values.get(model.ESCALATION)))
+            or escalation_reason(reason=reason, notes=notes, keywords=self.config.escalation_keywords) is not None
+        )
+        return Case(
+            id=item_id, received=received, calls=calls, status=status,
+            closed=status in self.config.closed_statuses, attempts=attempts, outcomes=frozenset(outcomes),
+            first_attempt=first if attempts else None, closed_at=self._when(values.get(model.CLOSED_AT)),
+            escalated=escalated, owner=text(values.get(model.OWNER)) or None, reason=reason,
+            language=self._choice("language", values.get(model.LANGUAGE)),
+            patient_type=self._choice("patient_type", values.get(model.PATIENT_TYPE)),
+        )
+
+
+# --- the report -------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ScopeFigures:
+    dimension: str  # "all", "owner", "reason", "language" or "patient-type"
+    value: str | None  # None for "all"
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return scope_label(self.dimension, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    period: Period
+    now: datetime
+    by: str | None
+    scopes: tuple[ScopeFigures, ...]
+    demand: dem.Demand
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "schema": SCHEMA,
+            "period": {"kind": self.period.kind, "label": self.period.label,
+                       "start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "generated_at": self.now.isoformat(timespec="minutes"),
+            "by": self.by,
+            "scopes": [{"scope": s.label, "dimension": None if s.value is None else s.dimension,
+                        "value": s.value, "figures": s.figures.as_dict()} for s in self.scopes],
+            "demand": self.demand.as_dict(),
+        }
+
+    def rows(self) -> list[dict[str, CellValue]]:
+        """One flat row per scope, by METRICS_COLUMNS (the Metrics tab and --csv)."""
+        return [dict(zip(METRICS_COLUMNS, self._flat(s), strict=True)) for s in self.scopes]
+
+    def _flat(self, s: ScopeFigures) -> list[CellValue]:
+        f = s.figures
+        t, e = f.first_callback.as_dict(), f.escalation_handling.as_dict()
+        return [
+            self.period.label, self.period.kind, self.period.start.isoformat(), self.period.end.isoformat(), s.label,
+            f.missed_calls, f.calls, f.recovered, dem.percent(f.recovery_rate), t["mean"], t["median"], t["p90"],
+            t["count"], f.first_attempt_unknown, f.same_block.met, f.same_block.judged,
+            dem.percent(f.same_block.share), f.same_day.met, f.same_day.judged, dem.percent(f.same_day.share),
+            f.booked, f.unresolved, f.unresolved_over_1_business_day, f.escalations, e["mean"], e["median"],
+            e["p90"], f.escalations_pending, f.no_response, to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+        ]
+
+
+def build_report(
+    *, config: Config, snapshot: Snapshot, period: str, now: datetime, on: date | None = None, by: str | None = None
+) -> Report:
+    """The figures for the day (or the week containing) ``on`` (default: now's date), per scope."""
+    try:
+        chosen = period_for(period, on or now.astimezone(config.tz).date())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_header(snapshot)
+    start, _ = chosen.bounds(config.tz)
+    cases = in_period(CaseReader(config=config).cases(snapshot, since=start), chosen, config.tz)
+    cal = config.calendar()
+    try:
+        groups = scoped(cases, by)
+    except ValueError as exc:
+        raise UsageError(f"--by: {exc}") from None
+    scopes = tuple(ScopeFigures(d, v, figures(c, calendar=cal, now=now)) for d, v, c in groups)
+    return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
+
+
+def report(
+    *, config: Config, backend: Backend, period: str, now: datetime, on: date | None = None, by: str | None = None
+) -> Report:
+    snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+    return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    report: Report
+    added: int  # new rows in the Metrics table
+    replaced: int  # rows of the same period and scope written over
+
+
+def append_report(
+    *, config: Config, backend: Backend, period: str, now: datetime, on: date | None = None, by: str | None = None
+) -> AppendResult:
+    """Upsert the report into the Metrics tab: one row per period and scope (header the first time)."""
+    for attempt in range(1, service.RETRIES + 1):
+        with backend.session():
+            snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
+            built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+            grid = snapshot.tabs.get(model.METRICS_TAB, ())
+            cells, added, replaced = _upsert(grid, built.rows())
+            trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
+            cells.update(changed_cells(grid, trend))
+            try:
+                backend.write(snapshot, Changeset(tab_cells={model.METRICS_TAB: cells}), tabs=service.TOOL_TABS)
+            except WorkbookChangedError:
+                if attempt == service.RETRIES:
+                    raise
+                continue
+            return AppendResult(built, added, replaced)
+    raise AssertionError("unreachable")
+
+
+def _upsert(grid: Grid, rows: Sequence[Mapping[str, CellValue]]) -> tuple[dict[tuple[int, int], object], int, int]:
+    top = METRICS_TABLE_ROW
+    cells: dict[tuple[int, int], object] = {}
+    header = grid[top - 1] if len(grid) >= top else ()
+    if tuple(text(v) for v in header[: len(METRICS_COLUMNS)]) != METRICS_COLUMNS:
+        cells.update({(top, c): name for c, name in enumerate(METRICS_COLUMNS, start=1)})
+    where: dict[tuple[str, str], int] = {}
+    for number in range(top + 1, len(grid) + 1):
+        row = grid[number - 1]
+        if row and text(row[0]):
+            where.setdefault((text(row[0]), text(row[4]) if len(row) > 4 else ""), number)
+    next_row = max(len(grid), top) + 1
+    added = replaced = 0
+    for values in rows:
+        key = (str(values["Period"]), str(values["Scope"]))
+        number = where.get(key)
+        if number is None:
+            number, next_row, added = next_row, next_row + 1, added + 1
+        else:
+            replaced += 1
+        cells.update({(number, c): values[name] for c, name in enumerate(METRICS_COLUMNS, start=1)})
+    return cells, added, replaced
+
+
+def changed_cells(grid: Grid, cells: Mapping[tuple[int, int], object]) -> dict[tuple[int, int], object]:
+    """Only the cells whose value differs from the grid."""
+    out = {}
+    for (r, c), value in cells.items():
+        before = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
+        if not same_value(before, value):
+            out[(r, c)] = value
+    return out
+
+
+# --- the end-of-day review -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReviewEntry:
+    id: str | None
+    owner: str | None
+    reason: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"id": self.id, "owner": self.owner, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What needs a person before the day closes (README, "The end-of-day review")."""
+
+    now: datetime
+    urgent_not_escalated: tuple[ReviewEntry, ...]
+    due_without_attempt_today: tuple[ReviewEntry, ...]
+    without_next_step: tuple[ReviewEntry, ...]
+    ready_for_no_response: tuple[ReviewEntry, ...]
+
+    @property
+    def sections(self) -> dict[str, tuple[ReviewEntry, ...]]:
+        return {
+            "urgent_not_escalated": self.urgent_not_escalated,
+            "due_without_attempt_today": self.due_without_attempt_today,
+            "without_next_step": self.without_next_step,
+            "ready_for_no_response": self.ready_for_no_response,
+        }
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(self.sections.values())
+
+
+def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Review:
+    """Open items a person must deal with before the day closes. Writes nothing."""
+    plan = Planner(config=config, now=now).plan(backend.read(tabs=service.READ_TABS), assign=False)
+    today = now.astimezone(config.tz).date()
+    urgent, due, stuck, final = [], [], [], []
+    for view in sorted(plan.views, key=lambda v: v.item.position):
+        item = view.item
+        if item.closed:
+            continue
+        entry = lambda detail: ReviewEntry(view.id, view.owner, item.reason, detail)  # noqa: E731
+        if (item.urgency == "Urgent" or view.escalation) and item.status != "Escalated" and not item.attempts:
+            urgent.append(entry(view.escalation or "urgency is Urgent"))
+        if view.due is None or not view.owner:
+            stuck.append(entry("no owner" if view.due is not None else "; ".join(view.problems) or "no next attempt"))
+        if view.due is None:
+            continue
+        if view.final:
+            final.append(entry(view.next_step))
+        elif view.due <= now and (item.last_attempt is None or item.last_attempt.astimezone(config.tz).date() < today):
+            due.append(entry(f"due {to_cell(view.due, config.tz):%a %m-%d %H:%M}, no attempt today"))
+    return Review(now, tuple(urgent), tuple(due), tuple(stuck), tuple(final))
+
+
+# --- the refresh contributor -----------------------------------------------------------------------------
+def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now: datetime) -> None:
+    """Keep the Demand tab's grid and the Metrics chart's weekly data current (changed cells only)."""
+    first_monday = now.date() - timedelta(days=now.weekday(), weeks=dem.TREND_WEEKS - 1)
+    since = parse_when(first_monday.isoformat(), config.tz)
+    cases = CaseReader(config=config).cases(snapshot, since=since)
+    start, end = dem.window(now.astimezone(config.tz))
+    demand_grid = snapshot.tabs.get(model.DEMAND_TAB, ())
+    wanted = dem.demand_cells(dem.demand(cases, start=start, end=end))
+    for r, row in enumerate(demand_grid, start=1):  # clear what an earlier, longer grid left
+        for c, value in enumerate(row, start=1):
+            if value is not None and (r, c) not in wanted:
+                wanted[(r, c)] = None
+    metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
+    trend = dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
+    for tab, cells in ((model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
+                       (model.METRICS_TAB, changed_cells(metrics_grid, trend))):
+        if cells:
+            plan.changes.tab_cells.setdefault(tab, {}).update(cells)  # type: ignore[arg-type]
+
+
+if contribute_demand not in service.REFRESH_CONTRIBUTORS:
+    service.REFRESH_CONTRIBUTORS.append(contribute_demand)
+for _tab in (model.DEMAND_TAB, model.METRICS_TAB):
+    if _tab not in service.CONTRIBUTOR_TABS:
+        service.CONTRIBUTOR_TABS.append(_tab)
