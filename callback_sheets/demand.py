@@ -23,13 +23,14 @@ HOURS = tuple(range(24))
 WINDOW_DAYS = 28
 TREND_WEEKS = 12
 
-# Demand tab: title in A1, grid header in row 3, Mon..Sun in rows 4..10, totals in row 11.
+# Demand tab: title in A1, grid header in row 3, Mon..Sun in rows 4..10, totals in row 11, breakdowns in AD:AG.
 DEMAND_HEADER_ROW = 3
 GRID_FIRST_ROW = 4
 GRID_FIRST_COL = 2  # hour 0 in column B, hour 23 in column Y
 TOTALS_ROW = GRID_FIRST_ROW + 7
 SIDE_COL = GRID_FIRST_COL + 24  # Z: missed calls, AA: recovered, AB: recovery rate %
-BREAKDOWN_FIRST_ROW = TOTALS_ROW + 2
+BREAKDOWN_FIRST_ROW = DEMAND_HEADER_ROW  # reason / patient type / language tables, right of the grid
+BREAKDOWN_COL = SIDE_COL + 4  # AD: value, AE: missed calls, AF: recovered, AG: recovery rate %
 # Metrics tab: the chart's data block (title A1, header row 2, weeks in rows 3..14, oldest first).
 TREND_HEADER_ROW = 2
 TREND_FIRST_ROW = 3
@@ -159,13 +160,14 @@ def demand_cells(d: Demand) -> Cells:
     _side(cells, TOTALS_ROW, Tally("", sum(map(sum, d.grid)), sum(map(sum, d.recovered_grid))))
     row = BREAKDOWN_FIRST_ROW
     for title, rows in (("Reason", d.by_reason), ("Patient type", d.by_patient_type), ("Language", d.by_language)):
-        for col, text in enumerate((title, *side), start=1):
+        for col, text in enumerate((title, *side), start=BREAKDOWN_COL):
             cells[(row, col)] = text
         for tally in rows:
             row += 1
-            cells[(row, 1)] = tally.value
-            cells[(row, 2)], cells[(row, 3)] = tally.missed_calls, tally.recovered
-            cells[(row, 4)] = percent(tally.recovery_rate)
+            cells[(row, BREAKDOWN_COL)] = tally.value
+            cells[(row, BREAKDOWN_COL + 1)] = tally.missed_calls
+            cells[(row, BREAKDOWN_COL + 2)] = tally.recovered
+            cells[(row, BREAKDOWN_COL + 3)] = percent(tally.recovery_rate)
         row += 2
     return cells
 

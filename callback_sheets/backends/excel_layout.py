@@ -14,6 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from callback_sheets import model
 from callback_sheets.backends.base import TabSpec, column_index
+from callback_sheets.backends.excel_charts import add_figure_layout
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 LAST_ROW = 20000  # how far dropdowns and colours reach
@@ -103,6 +104,7 @@ def build_workbook(*, header: Sequence[str], tabs: Sequence[TabSpec], choices: M
     add_rules(ws, header, ranges)
     for tab in tabs:
         add_tab(wb, tab)
+    add_figure_layout(wb)
     for name in HIDDEN_TABS:
         if name in wb.sheetnames:
             wb[name].sheet_state = "hidden"
@@ -157,4 +159,5 @@ def upgrade_workbook(
         if tab.name not in wb.sheetnames:
             add_tab(wb, tab)
             notes.append(f"created tab {tab.name}")
+    notes.extend(add_figure_layout(wb))
     return notes
