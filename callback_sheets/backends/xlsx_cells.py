@@ -368,7 +368,10 @@ def _row_styles(xml: bytes, rows: list[tuple[int, int, int, int, bool]], number:
     """Column -> style index of the cells in row ``number`` (appended rows look like the row above)."""
     for row, _start, tag_end, end, self_closing in rows:
         if row == number and not self_closing:
-            cells = _scan_cells(xml, row, tag_end, end - len(b"</row>"))
+            try:
+                cells = _scan_cells(xml, row, tag_end, end - len(b"</row>"))
+            except PatchRefused:  # not addressable: the new rows simply do not inherit its styles
+                return {}
             return {cell.col: int(s) for cell in cells if (s := _attrs(cell.attrs).get(b"s", b"")).isdigit()}
     return {}
 

@@ -183,7 +183,7 @@ class _Package:
                 raise PatchRefused(f"cannot read the range of table part {target!r}")
             if not patch.last_row_before <= area[2] < patch.last_row_after or area[0] > patch.last_row_before:
                 continue
-            if _TOTALS.search(xml[: match.end()]):
+            if _TOTALS.search(xml, match.start(), xml.find(b">", match.start())):
                 raise PatchRefused(f"table {target!r} has a totals row, so rows cannot be appended under it")
             if xml[: match.start()].rstrip().endswith(b":"):
                 raise PatchRefused(f"table {target!r} uses a namespace prefix")
