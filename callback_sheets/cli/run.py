@@ -1,0 +1,117 @@
+"""`callback-sheets run`: the process around the runner — the clock, signals, the tick loop, exit codes.
+
+Exit codes: 0 when it ran (job faults are logged and retried, not fatal), 1 when another runner already
+serves a queue, 2 for a bad config or a bad --now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+import schedule
+
+from callback_sheets.cli import State, main
+from callback_sheets.cli.options import now_option
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run what is due now, then exit (for cron or a systemd timer).")
+@now_option
+@click.option("--log-json", is_flag=True, help="Log one JSON object per job on stderr instead of text.")
+@click.pass_obj
+def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
+    """Keep every queue fresh on the clinic's clock: a refresh at opening and every N minutes of business
+    hours, the end-of-day review and daily report at close, the weekly report on its day.
+
+    Logs one line per job on stderr. SIGTERM or Ctrl-C lets the current job finish, then exits.
+
+    \b
+    Examples:
+        callback-sheets run                      # long-running (systemd service)
+        callback-sheets run --once --log-json    # from cron or a systemd timer, every 5 minutes
+    """
+    from callback_sheets.config import find_config_path
+    from callback_sheets.runner import ConfigReloader, Runner
+    from callback_sheets.runner_log import RunLog
+
+    reloader = ConfigReloader(find_config_path(state.config_path))
+    config = reloader()  # a bad config: ConfigError, exit code 2
+    clock = make_clock(now, config.tz)
+    stop = threading.Event()
+    runner = Runner(load_config=reloader, clock=clock, log=RunLog(as_json=log_json), stop=stop)
+    with stop_on_signals(stop), runner:  # another runner: WorkbookBusyError, exit code 1
+        if once:
+            runner.tick()
+        else:
+            serve(tick=runner.tick, stop=stop)
+
+
+def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
+    """The real clock in the clinic's zone, or one that starts at --now and runs at real speed."""
+    if now is None:
+        return lambda: datetime.now(tz)
+    from callback_sheets.times import parse_now
+
+    try:
+        start = parse_now(now, tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+    origin = time.monotonic()
+    return lambda: (start + timedelta(seconds=time.monotonic() - origin)).astimezone(tz)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly."""
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def serve(
+    *,
+    tick: Callable[[], object],
+    stop: threading.Event,
+    tick_seconds: int = 60,
+    wait: Callable[[float], object] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    scheduler: schedule.Scheduler | None = None,
+) -> None:
+    """The long-running mode: tick now, then every ``tick_seconds`` until ``stop`` is set.
+
+    ``schedule`` fires the ticks. It keeps its times as naive server-local wall time, so when the server's
+    own clock falls back an hour its next run lies an hour ahead; a monotonic watchdog runs any tick that
+    is more than one period late. ``wait`` (default ``stop.wait``) returns early when a signal sets ``stop``.
+    """
+    pause = wait or stop.wait
+    scheduler = scheduler or schedule.Scheduler()
+    last = [monotonic()]
+
+    def fire() -> None:
+        last[0] = monotonic()
+        tick()
+
+    scheduler.every(tick_seconds).seconds.do(fire)
+    fire()
+    while not stop.is_set():
+        scheduler.run_pending()
+        if not stop.is_set() and monotonic() - last[0] >= 2 * tick_seconds:
+            fire()
+        if stop.is_set():
+            break
+        idle = scheduler.idle_seconds
+        pause(min(max(idle if idle is not None else tick_seconds, 0.05), tick_seconds))

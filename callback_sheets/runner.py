@@ -1,0 +1,321 @@
+"""The scheduled runner: keeps every queue of a config fresh on the clinic's own clock.
+
+A ``Runner`` holds one lock per queue (one runner at a time per queue) and, at each ``tick()``, runs the
+jobs due now (see ``runner_clock``) for every queue, one log line per job. A job's fault (workbook open or
+locked, API outage, bad config edit, any exception) is logged and retried at the next tick; it never stops
+the runner or the other queues. The command (``cli/run.py``) drives it: once for cron, or ticking with
+``schedule``. Collaborators (config loader, clock, jobs, stop flag) are injected, so tests drive a
+whole week without sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from callback_sheets.backends.base import Backend
+from callback_sheets.config import Config, load_config
+from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
+from callback_sheets.runner_clock import Job, JobClock, Slot
+from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a job gets: its queue, that queue's config, the slot it serves and the current time."""
+
+    queue: str
+    config: Config
+    slot: Slot
+    now: datetime
+
+    def backend(self) -> Backend:
+        from callback_sheets.backends.registry import open_backend
+
+        return open_backend(self.config)
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    rows: int | None = None
+    changes: int | None = None
+    attention: bool | None = None
+
+
+JobFn = Callable[[JobContext], JobResult]
+
+
+def refresh_job(ctx: JobContext) -> JobResult:
+    """``open`` and ``refresh``: the same refresh as ``callback-sheets refresh``."""
+    from callback_sheets import service
+
+    outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
+    summary = outcome.plan.summary
+    return JobResult(rows=summary.rows, changes=summary.changes)
+
+
+def review_job(ctx: JobContext) -> JobResult:
+    """``review``: the end-of-day review of the queue."""
+    from callback_sheets import reports
+
+    review = reports.end_of_day_review(config=ctx.config, backend=ctx.backend(), now=ctx.now)
+    return JobResult(attention=bool(review.needs_attention))
+
+
+def daily_job(ctx: JobContext) -> JobResult:
+    """``daily``: append the day's report (for the slot's date, even when run late)."""
+    from callback_sheets import reports
+
+    appended = reports.append_report(
+        config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
+    )
+    return JobResult(changes=appended.added + appended.replaced)
+
+
+def weekly_job(ctx: JobContext) -> JobResult:
+    """``weekly``: append the week's report (the week of the slot's date)."""
+    from callback_sheets import reports
+
+    appended = reports.append_report(
+        config=ctx.config, backend=ctx.backend(), period="weekly", now=ctx.now, on=ctx.slot.on
+    )
+    return JobResult(changes=appended.added + appended.replaced)
+
+
+DEFAULT_JOBS: Mapping[Job, JobFn] = {
+    Job.OPEN: refresh_job, Job.REFRESH: refresh_job, Job.REVIEW: review_job, Job.DAILY: daily_job,
+    Job.WEEKLY: weekly_job,
+}
+
+
+def runner_files(config: Config) -> tuple[Path, Path]:
+    """The runner's lock and state file for a queue: beside its workbook, or beside the config (Google)."""
+    if config.backend == "excel" or config.google is None:
+        base, key = config.workbook.parent, config.workbook.name
+    else:
+        base = config.path.parent if config.path else Path.cwd()
+        ident = f"{config.google.spreadsheet}\n{config.google.worksheet}".encode()
+        key = f"google-{hashlib.sha256(ident).hexdigest()[:12]}"
+    return base / f".callback-sheets-runner.{key}.lock", base / f".callback-sheets-runner.{key}.json"
+
+
+class RunnerLock:
+    """One runner per queue: an exclusive ``flock`` on a lock file. The kernel drops it when the process
+    ends, however it ends, so a crash cannot leave it stuck; the file itself stays and says who held it."""
+
+    def __init__(self, path: Path, *, queue: str) -> None:
+        self.path = path
+        self.queue = queue
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise WorkbookBusyError(
+                f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
+                f"only one runs at a time, so this one stops (lock {self.path.name})"
+            ) from None
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
+        os.write(fd, json.dumps(info).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f" (pid {int(info['pid'])} on {info['host']})"
+    return ""
+
+
+@dataclass(slots=True)
+class _Queue:
+    name: str
+    config: Config
+    lock: RunnerLock
+    state_path: Path
+    state: RunState = field(default_factory=RunState)
+
+
+class ConfigReloader:
+    """Loads the config file, and loads it again whenever the file changes on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._config: Config | None = None
+
+    def __call__(self) -> Config:
+        try:
+            st = self.path.stat()
+            seen: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if self._config is not None and seen is not None and seen == self._seen:
+            return self._config
+        config = load_config(self.path)
+        self._seen, self._config = seen, config
+        return config
+
+
+class Runner:
+    """Runs each queue's due jobs at every tick; use as a context manager (takes and frees the locks)."""
+
+    def __init__(
+        self,
+        *,
+        load_config: Callable[[], Config],
+        clock: Callable[[], datetime],
+        log: RunLog,
+        jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
+        stop: threading.Event | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load_config
+        self._clock = clock
+        self._log = log
+        self._jobs = {**DEFAULT_JOBS, **jobs}
+        self.stop = stop or threading.Event()
+        self._timer = timer
+        self._config: Config | None = None
+        self._schedule: JobClock | None = None
+        self._queues: dict[Path, _Queue] = {}
+        self._config_streak = 0
+
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Load the config and lock every queue; raises ConfigError, or WorkbookBusyError if another runner
+        serves any of them (then no lock is kept)."""
+        config = self._load()
+        try:
+            self._use(config, strict=True)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for queue in self._queues.values():
+            queue.lock.release()
+        self._queues.clear()
+
+    def tick(self) -> list[JobRecord]:
+        """Run what is due now, queue by queue, until done or asked to stop; returns the records logged."""
+        now = self._clock()
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            return self._config_failed(exc, now)
+        if self._config_streak:
+            self._config_streak = 0
+        if config is not self._config:
+            self._use(config, strict=False)
+        assert self._schedule is not None
+        records: list[JobRecord] = []
+        for queue in list(self._queues.values()):
+            for slot in self._schedule.due(now, done=queue.state.done):
+                if self.stop.is_set():
+                    return records
+                records.append(self._run(queue, slot))
+        return records
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _use(self, config: Config, *, strict: bool) -> None:
+        """Serve ``config``'s queues: lock new ones, free the ones no longer listed."""
+        wanted: dict[Path, tuple[str, Config, Path]] = {}
+        for name, queue_config in config.queues():
+            lock_path, state_path = runner_files(queue_config)
+            wanted[lock_path] = (name, queue_config, state_path)
+        for path in [p for p in self._queues if p not in wanted]:
+            self._queues.pop(path).lock.release()
+        for path, (name, queue_config, state_path) in wanted.items():
+            held = self._queues.get(path)
+            if held is not None:
+                held.name, held.config = name, queue_config
+                continue
+            lock = RunnerLock(path, queue=name)
+            try:
+                lock.acquire()
+            except CallbackSheetsError as exc:
+                if strict:
+                    raise
+                self._log.emit(JobRecord(time=self._clock(), queue=name, job="lock", outcome="failed",
+                                         streak=1, error=describe_error(exc)))
+                continue
+            self._queues[path] = _Queue(name, queue_config, lock, state_path, RunState.load(state_path))
+        self._config = config
+        self._schedule = JobClock(calendar=config.calendar(), runner=config.runner)
+
+    def _config_failed(self, exc: ConfigError, now: datetime) -> list[JobRecord]:
+        """A bad config edit: if anything is due (by the last good config), log one line; retry next tick."""
+        if self._config is None or self._schedule is None:
+            raise exc
+        schedule_ = self._schedule
+        if not any(schedule_.due(now, done=q.state.done) for q in self._queues.values()):
+            return []
+        self._config_streak += 1
+        record = JobRecord(time=now, queue="*", job="config", outcome="failed", streak=self._config_streak,
+                           error=describe_error(exc))
+        self._log.emit(record)
+        return [record]
+
+    def _run(self, queue: _Queue, slot: Slot) -> JobRecord:
+        now = self._clock()
+        started = self._timer()
+        family = slot.family
+        try:
+            context = JobContext(queue=queue.name, config=queue.config, slot=slot, now=now)
+            result = self._jobs[slot.job](context)
+        except Exception as exc:  # a fault is logged and retried at the next tick, never fatal
+            streak = queue.state.streaks.get(family, 0) + 1
+            queue.state.streaks[family] = streak
+            record = JobRecord(time=now, queue=queue.name, job=slot.job.value, outcome="failed",
+                               duration=self._timer() - started, streak=streak, error=describe_error(exc),
+                               slot=slot.at)
+        else:
+            recovered = queue.state.streaks.pop(family, 0)
+            queue.state.done[family] = slot.at
+            record = JobRecord(time=now, queue=queue.name, job=slot.job.value, outcome="ok",
+                               duration=self._timer() - started, rows=result.rows, changes=result.changes,
+                               recovered_after=recovered, attention=result.attention, slot=slot.at)
+        try:
+            queue.state.save(queue.state_path)
+        except OSError as exc:
+            record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
+        self._log.emit(record)
+        return record
