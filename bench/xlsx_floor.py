@@ -79,7 +79,7 @@ def build_workbook(path: Path, rows: int) -> None:
     """A queue-shaped workbook: header plus ``rows`` rows of 23 columns (text, datetimes, numbers)."""
     import xlsxwriter  # type: ignore[import-untyped]
 
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    workbook = xlsxwriter.Workbook(str(path))  # shared strings, as Excel and openpyxl write them
     when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     sheet = workbook.add_worksheet(SHEET)
     sheet.write_row(0, 0, [f"Column {col}" for col in range(1, COLUMNS + 1)])

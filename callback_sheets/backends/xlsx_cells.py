@@ -177,11 +177,16 @@ _PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 class SheetPatch:
     """A patched worksheet part and what the package around it must follow."""
 
-    xml: bytes
+    chunks: tuple[bytes | memoryview, ...]  # the new part, in order (views into the old one)
     last_row_before: int  # the last row that held a value before the patch (0: none)
     last_row_after: int
     written: frozenset[tuple[int, int]]  # every (row, col) rewritten or created
     autofilter: Growth  # the sheet's filter range (before, after) if it grew
+
+    @property
+    def xml(self) -> bytes:
+        """The new part in one piece."""
+        return b"".join(self.chunks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +246,8 @@ def patch_sheet_xml(
     col_styles = _column_styles(xml[: data.start()])
     above = _row_styles(xml, rows, last_before) if appends else {}
 
-    pieces: list[bytes] = [xml[: data.start()]]
+    view = memoryview(xml)  # untouched spans are passed on as views: the part is never copied whole
+    pieces: list[bytes | memoryview] = [xml[: data.start()]]
     opening = xml[data.start() : data.end()]
     pieces.append(opening[:-2].rstrip() + b">" if data.group(1) else opening)
     cursor = body_start
@@ -254,25 +260,25 @@ def patch_sheet_xml(
         defaults = {**col_styles, **(above if row > last_before else {})}
         if index < len(rows) and rows[index][0] == row:
             number, start, tag_end, end, self_closing = rows[index]
-            pieces.append(xml[cursor:start])
+            pieces.append(view[cursor:start])
             span = (number, start, tag_end, end, self_closing)
             pieces.append(_rewrite_row(xml, span, targets[row], defaults, style_for, written))
             cursor = end
         else:
             insert_at = rows[index][1] if index < len(rows) else body_end
-            pieces.append(xml[cursor:insert_at])
+            pieces.append(view[cursor:insert_at])
             cursor = insert_at
             pieces.append(_new_row(row, targets[row], defaults, style_for, written))
-    pieces.append(xml[cursor:body_end])
+    pieces.append(view[cursor:body_end])
     pieces.append(b"</sheetData>")
     tail = xml[close:]
     last_after = max([last_before, *(row for row, col in written if row > last_before)])
-    pieces[0] = _grown_dimension(pieces[0], written)
+    pieces[0] = _grown_dimension(xml[: data.start()], written)
     autofilter = None
     if appends and last_after > last_before:
         tail, autofilter = _grown_autofilter(tail, last_before, last_after)
     pieces.append(tail)
-    return SheetPatch(b"".join(pieces), last_before, last_after, frozenset(written), autofilter)
+    return SheetPatch(tuple(pieces), last_before, last_after, frozenset(written), autofilter)
 
 
 def _scan_rows(xml: bytes, start: int, end: int) -> list[tuple[int, int, int, int, bool]]:

@@ -37,6 +37,9 @@ from callback_sheets.backends.xlsx_styles import StyleBook
 
 __all__ = ["CellValue", "PatchRefused", "patch_workbook"]
 
+Chunks = Sequence[bytes | memoryview]
+"""A part's new content as consecutive pieces (views into the old part where nothing changed)."""
+
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -89,29 +92,29 @@ def _changed_parts(
     archive: zipfile.ZipFile,
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
     appends: Mapping[str, Sequence[Sequence[CellValue]]],
-) -> dict[str, bytes]:
+) -> dict[str, Chunks]:
     """Member name -> new content, for every part the patch changes."""
     package = _Package(archive)
     unknown = (set(edits) | set(appends)) - {name for name, _, _ in package.sheets}
     if unknown:
         raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
     styles = StyleBook(package.read(package.styles) if package.styles else None)
-    changed: dict[str, bytes] = {}
+    changed: dict[str, Chunks] = {}
     workbook_xml = package.workbook_xml
     for sheet in [name for name, _, _ in package.sheets if edits.get(name) or appends.get(name)]:
         part = package.sheet_part(sheet)
         xml = package.read(part)
         patch = patch_sheet_xml(xml, edits.get(sheet, {}), appends.get(sheet, ()), styles.style_for)
-        changed[part] = patch.xml
+        changed[part] = patch.chunks
         package.refuse_calc_chain_targets(sheet, patch)
         if patch.last_row_after > patch.last_row_before:
             changed.update(package.grown_tables(part, patch))
         if patch.autofilter is not None:
             workbook_xml = _grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
     if workbook_xml != package.workbook_xml:
-        changed[package.workbook] = workbook_xml
+        changed[package.workbook] = (workbook_xml,)
     if styles.changed and package.styles:
-        changed[package.styles] = styles.to_bytes()
+        changed[package.styles] = (styles.to_bytes(),)
     return changed
 
 
@@ -170,9 +173,9 @@ class _Package:
             raise PatchRefused(f"sheet {sheet!r} is not a worksheet part")
         return self.member(target)
 
-    def grown_tables(self, part: str, patch: SheetPatch) -> dict[str, bytes]:
+    def grown_tables(self, part: str, patch: SheetPatch) -> dict[str, Chunks]:
         """Table parts of the sheet whose range ended within the old data, extended over the new rows."""
-        grown: dict[str, bytes] = {}
+        grown: dict[str, Chunks] = {}
         for kind, target in self._relationships(part).values():
             if kind != _DOC_RELS + "table":
                 continue
@@ -192,7 +195,7 @@ class _Package:
             inner = _TABLE_FILTER.search(xml, match.start(2))
             if inner is not None and parse_range(inner.group(2)) == area:
                 xml = xml[: inner.start(2)] + format_range(new) + xml[inner.end(2) :]
-            grown[self.member(target)] = xml
+            grown[self.member(target)] = (xml,)
         return grown
 
     def refuse_calc_chain_targets(self, sheet: str, patch: SheetPatch) -> None:
@@ -248,7 +251,7 @@ def _grown_filter_name(workbook_xml: bytes, index: int, before: Range, after: Ra
     return workbook_xml
 
 
-def _write_package(source: BinaryIO, changed: Mapping[str, bytes], dst: Path) -> None:
+def _write_package(source: BinaryIO, changed: Mapping[str, Chunks], dst: Path) -> None:
     """Writes the zip: unchanged members copied raw, changed ones recompressed, original order kept."""
     entries, comment = _central_directory(source)
     with open(dst, "wb") as out:
@@ -266,13 +269,14 @@ def _write_package(source: BinaryIO, changed: Mapping[str, bytes], dst: Path) ->
             if name in changed:
                 if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     raise PatchRefused(f"zip member {name!r} uses an unsupported compression method")
-                content = changed[name]
-                data = content if method == zipfile.ZIP_STORED else _deflate(content)
-                crc, csize, usize = zlib.crc32(content), len(data), len(content)
                 flags &= ~0x08
+                out.write(local)  # sizes and CRC are filled in once the data is written
+                crc, csize, usize = _write_data(out, changed[name], method)
                 header[2], header[6], header[7], header[8] = flags, crc, csize, usize
-                out.write(_LOCAL.pack(*header) + local[_LOCAL.size :])
-                out.write(data)
+                end = out.tell()
+                out.seek(fields[16])
+                out.write(_LOCAL.pack(*header))
+                out.seek(end)
                 fields[3], fields[7], fields[8], fields[9] = flags, crc, csize, usize
             else:
                 out.write(local)
@@ -321,9 +325,21 @@ def _central_directory(source: BinaryIO) -> tuple[list[tuple[bytes, str]], bytes
     return entries, comment
 
 
-def _deflate(content: bytes) -> bytes:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return compressor.compress(content) + compressor.flush()
+def _write_data(out: BinaryIO, chunks: Chunks, method: int) -> tuple[int, int, int]:
+    """Writes a member's data, compressed chunk by chunk; returns (CRC-32, stored size, size)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == zipfile.ZIP_DEFLATED else None
+    crc = size = stored = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        data = compressor.compress(chunk) if compressor else bytes(chunk)
+        stored += len(data)
+        out.write(data)
+    if compressor:
+        data = compressor.flush()
+        stored += len(data)
+        out.write(data)
+    return crc, stored, size
 
 
 def _copy(source: BinaryIO, out: BinaryIO, size: int) -> None:
