@@ -60,6 +60,15 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    """How phone-system exports are read by `import-calls`."""
+
+    format: str | None = None  # None: detect from the header
+    export_tz: ZoneInfo = ZoneInfo("UTC")
+    mapping: Mapping[str, str] | None = None  # for format "generic"
+
+
+@dataclass(frozen=True, slots=True)
 class RunnerConfig:
     interval_minutes: int = 10
     close_of_day: time = time(17, 15)
@@ -98,6 +107,7 @@ class Config:
     patient_types: tuple[str, ...] = model.PATIENT_TYPES
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -131,6 +141,7 @@ _DEFAULT_HOURS = tuple(
 )
 _TOP_KEYS = {
     "clinic", "hours", "holidays", "queue", "google", "reasons", "escalation", "owners", "runner", "choices", "queues",
+    "intake",
 }
 
 
@@ -224,6 +235,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         patient_types=choices["patient_types"],
         languages=choices["languages"],
         locations=_locations(raw.get("queues", []), base),
+        intake=_intake(_table(raw, "intake")),
     )
 
 
@@ -431,3 +443,21 @@ def _locations(raw: object, base: Path) -> tuple[Location, ...]:
             )
         )
     return tuple(out)
+
+
+def _intake(raw: Mapping[str, Any]) -> IntakeConfig:
+    _no_unknown(raw, {"format", "timezone", "mapping"}, "intake")
+    mapping = raw.get("mapping")
+    if mapping is not None:
+        from callback_sheets.intake import GENERIC_MAPPING_KEYS
+
+        if not isinstance(mapping, Mapping):
+            raise ConfigError("intake.mapping: must be a table of export column names, e.g. phone = \"Caller Number\"")
+        _no_unknown(mapping, set(GENERIC_MAPPING_KEYS), "intake.mapping")
+        mapping = {str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()}
+    fmt = raw.get("format")
+    return IntakeConfig(
+        format=str(fmt) if fmt else None,
+        export_tz=_zone(raw.get("timezone", "UTC"), "intake.timezone"),
+        mapping=mapping,
+    )
