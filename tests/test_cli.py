@@ -38,8 +38,8 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
     result = run(name, "--help")
     assert result.exit_code == 0
     assert "Example" in result.output, f"{name} --help shows no example"
-    first = main.commands[name].help.strip().splitlines()[0]
-    assert first[0].isupper() and first.endswith(".")
+    first = " ".join(main.commands[name].help.strip().split("\n\n")[0].split())
+    assert first[0].isupper() and first.endswith("."), "help starts with one imperative sentence"
 
 
 def test_core_commands_exist() -> None:
