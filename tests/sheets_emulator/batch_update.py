@@ -39,7 +39,8 @@ def _set_path(target: dict[str, Any], path: list[str], source: dict[str, Any]) -
     node = target
     for key in path[:-1]:
         node = node.setdefault(key, {})
-    if src is None:
+    src = _drop_nulls(src)
+    if src is None or src == {} or (isinstance(src, dict) and all(v == {} for v in src.values())):
         node.pop(path[-1], None)
     else:
         node[path[-1]] = copy.deepcopy(src)
@@ -118,6 +119,9 @@ def update_sheet_properties(store: Store, book: Spreadsheet, body: dict[str, Any
                 f'A sheet with the name "{given.get("title")}" already exists. Please enter another name.'
             )
         _set_path(sheet.properties, path, given)
+    grid = sheet.properties.get("gridProperties", {})
+    for key in [k for k, v in grid.items() if v in (0, False)]:
+        del grid[key]  # proto defaults (frozenRowCount 0, hideGridlines false) are not echoed
     if sheet.properties.get("hidden") and all(s.properties.get("hidden") for s in book.sheets):
         raise bad_request("You can't hide all the sheets in a document.")
     if not sheet.properties.get("hidden"):

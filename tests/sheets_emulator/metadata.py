@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from tests.sheets_emulator import values as vals
@@ -16,6 +17,33 @@ DEFAULT_ROW_PX = 21
 DEFAULT_COL_PX = 100
 
 
+def float32(value: float) -> float | int:
+    """A colour component as Google returns it: stored as float32, shortest decimal that round-trips."""
+    import struct
+
+    single = struct.unpack("f", struct.pack("f", float(value)))[0]
+    for digits in range(1, 10):
+        text = f"{single:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            number = float(text)
+            return int(number) if number.is_integer() else number
+    return single
+
+
+def _color(data: Any) -> Any:
+    """Components as float32, zero components left out (proto defaults)."""
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, int | float) and value != 0:
+            # Google keeps 8 bits per channel (0.5 comes back as 127/255), alpha as given.
+            level = value if key == "alpha" else math.floor(value * 255 + 1e-6) / 255
+            if level:
+                out[key] = float32(level)
+    return out
+
+
 def with_color_styles(data: Any) -> Any:
     """Add the ``...ColorStyle`` twin Google reports next to every plain ``...Color`` field."""
     if isinstance(data, list):
@@ -24,6 +52,11 @@ def with_color_styles(data: Any) -> Any:
         return data
     out = {key: with_color_styles(value) for key, value in data.items()}
     for key in _COLOR_FIELDS:
+        if key in out:
+            out[key] = _color(out[key])
+        style = out.get(f"{key}Style")
+        if isinstance(style, dict) and "rgbColor" in style:
+            out[f"{key}Style"] = {**style, "rgbColor": _color(style["rgbColor"])}
         if key in out and f"{key}Style" not in out:
             out[f"{key}Style"] = {"rgbColor": copy.deepcopy(out[key])}
         elif f"{key}Style" in out and key not in out and "rgbColor" in out[f"{key}Style"]:

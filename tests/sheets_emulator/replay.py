@@ -176,6 +176,7 @@ class Mismatch:
     def describe(self) -> str:
         return (
             f"interaction {self.index}: {self.request}\n"
+            f"  first difference at {first_difference(self.expected, self.actual)}\n"
             f"  google:   {json.dumps(self.expected, sort_keys=True)[:2000]}\n"
             f"  emulator: {json.dumps(self.actual, sort_keys=True)[:2000]}"
         )
@@ -218,3 +219,18 @@ def replay(episode: Episode, base_url: str, session: requests.Session) -> Mismat
 def strip_spreadsheet_url(text: str) -> str:
     """Helper for messages: shorten Google's long ids."""
     return re.sub(r"[A-Za-z0-9_-]{40,}", "<id>", text)
+
+
+def first_difference(expected: Any, actual: Any, path: str = "") -> str:
+    """Where two parsed JSON documents first differ (for readable failures)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(set(expected) | set(actual)):
+            if expected.get(key, "<absent>") != actual.get(key, "<absent>"):
+                return first_difference(expected.get(key, "<absent>"), actual.get(key, "<absent>"), f"{path}.{key}")
+        return ""
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for i, (a, b) in enumerate(zip(expected, actual, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{i}]")
+        return ""
+    return f"{path}: google={json.dumps(expected)[:300]} emulator={json.dumps(actual)[:300]}"

@@ -122,8 +122,13 @@ def _parser(params: Params | Mapping[str, Any], body_option: str | None = None) 
     )
 
 
-def write_rows(sheet: Sheet, top: int, left: int, rows: list[list[Any]], parse: Any) -> dict[str, Any]:
-    """Write rows at a top-left corner; ``None`` skips a cell, ``""`` clears it."""
+def write_rows(
+    sheet: Sheet, top: int, left: int, rows: list[list[Any]], parse: Any, echo: Bounds | None = None
+) -> dict[str, Any]:
+    """Write rows at a top-left corner; ``None`` skips a cell, ``""`` clears it.
+
+    Counts follow Google: only non-null cells count, ``updatedRange`` echoes a multi-cell target range.
+    """
     width = max((len(r) for r in rows), default=0)
     if top + len(rows) > sheet.row_count or left + width > sheet.col_count:
         bounds = Bounds(top + len(rows) - 1, top + len(rows), left + width - 1, left + width)
@@ -132,23 +137,37 @@ def write_rows(sheet: Sheet, top: int, left: int, rows: list[list[Any]], parse: 
             f"Range ({format_range(sheet.title, bounds)}) exceeds grid limits. "
             f"Max rows: {sheet.row_count}, max columns: {sheet.col_count}",
         )
+    written_rows: set[int] = set()
+    written_cols: set[int] = set()
     cells = 0
     for r, line in enumerate(rows):
         for c, raw in enumerate(line):
-            cells += 1
             if raw is None:
                 continue
+            cells += 1
+            written_rows.add(top + r)
+            written_cols.add(left + c)
             sheet.set_value(top + r, left + c, parse(raw))
-    out: dict[str, Any] = {}
-    if rows and width:
-        written = Bounds(top, top + len(rows), left, left + width)
-        out = {
-            "updatedRange": format_range(sheet.title, written),
-            "updatedRows": len(rows),
-            "updatedColumns": width,
-            "updatedCells": cells,
-        }
-    return out
+    if not cells:
+        return {}
+    target = echo or Bounds(top, top + len(rows), left, left + width)
+    return {
+        "updatedRange": format_range(sheet.title, target),
+        "updatedRows": len(written_rows),
+        "updatedColumns": len(written_cols),
+        "updatedCells": cells,
+        "_cells": {(sheet.sheet_id, r) for r in written_rows},
+        "_cols": {(sheet.sheet_id, c) for c in written_cols},
+    }
+
+
+def _public(written: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in written.items() if not k.startswith("_")}
+
+
+def _echo(given: Bounds, closed: Bounds) -> Bounds | None:
+    single = given.end_row == given.start_row + 1 and given.end_col == given.start_col + 1
+    return None if single else closed
 
 
 def _check_fits(sheet: Sheet, given: Bounds, closed: Bounds, rows: list[list[Any]], text: str) -> None:
@@ -176,7 +195,7 @@ def update(book: Spreadsheet, text: str, body: Mapping[str, Any], params: Params
     rows = _rows_of(body)
     sheet, given, closed = resolve(book, text)
     _check_fits(sheet, given, closed, rows, text)
-    written = write_rows(sheet, closed.start_row, closed.start_col, rows, parse)
+    written = _public(write_rows(sheet, closed.start_row, closed.start_col, rows, parse, _echo(given, closed)))
     out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, **written}
     if _param(params, "includeValuesInResponse", "false").lower() == "true" and "updatedRange" in written:
         out["updatedData"] = value_range(book, written["updatedRange"], params_for_response(params))
@@ -197,20 +216,24 @@ def batch_update(book: Spreadsheet, body: Mapping[str, Any]) -> dict[str, Any]:
     parse = _parser({}, option)
     responses: list[dict[str, Any]] = []
     touched: set[int] = set()
+    all_rows: set[tuple[int, int]] = set()
+    all_cols: set[tuple[int, int]] = set()
     for item in body.get("data", []):
         rows = _rows_of(item)
         sheet, given, closed = resolve(book, str(item.get("range", "")))
         _check_fits(sheet, given, closed, rows, str(item.get("range", "")))
-        written = write_rows(sheet, closed.start_row, closed.start_col, rows, parse)
+        written = write_rows(sheet, closed.start_row, closed.start_col, rows, parse, _echo(given, closed))
         if written:
             touched.add(sheet.sheet_id)
-        responses.append({"spreadsheetId": book.spreadsheet_id, **written})
+            all_rows |= written["_cells"]
+            all_cols |= written["_cols"]
+        responses.append({"spreadsheetId": book.spreadsheet_id, **_public(written)})
     out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
     if responses and touched:
         out.update(
             {
-                "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
-                "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
+                "totalUpdatedRows": len(all_rows),
+                "totalUpdatedColumns": len(all_cols),
                 "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
                 "totalUpdatedSheets": len(touched),
             }
@@ -224,16 +247,18 @@ def _has_value(sheet: Sheet, row: int, col: int) -> bool:
     return found is not None and found.value is not None
 
 
-def find_table(sheet: Sheet, area: Bounds) -> Bounds | None:
-    """The table ``values.append`` appends to: the block of data connected to the first value in range."""
+def find_table(sheet: Sheet, area: Bounds, from_last: bool = False) -> Bounds | None:
+    """The table ``values.append`` appends to: the block of data connected to the first value in the
+    range (for a whole-sheet range, Google starts from the last value instead)."""
     assert area.end_row is not None and area.end_col is not None
     start: tuple[int, int] | None = None
     for r in range(area.start_row, min(area.end_row, len(sheet.rows))):
         for c in range(area.start_col, min(area.end_col, len(sheet.rows[r]))):
             if _has_value(sheet, r, c):
                 start = (r, c)
-                break
-        if start:
+                if not from_last:
+                    break
+        if start and not from_last:
             break
     if start is None:
         return None
@@ -251,6 +276,9 @@ def find_table(sheet: Sheet, area: Bounds) -> Bounds | None:
         if left > area.start_col and any(_has_value(sheet, r, left - 1) for r in range(top, bottom)):
             left -= 1
             grown = True
+        if top > area.start_row and any(_has_value(sheet, top - 1, c) for c in range(left, right)):
+            top -= 1
+            grown = True
     return Bounds(top, bottom, left, right)
 
 
@@ -258,8 +286,8 @@ def append(book: Spreadsheet, text: str, body: Mapping[str, Any], params: Params
     """``values.append``: find the table in the range, write after its last row (grid grows)."""
     parse = _parser(params)
     rows = _rows_of(body)
-    sheet, _, closed = resolve(book, text)
-    table = find_table(sheet, closed)
+    sheet, given, closed = resolve(book, text)
+    table = find_table(sheet, closed, from_last=given == Bounds())
     top = table.end_row if table else closed.start_row
     assert top is not None
     left = table.start_col if table else closed.start_col
@@ -271,7 +299,7 @@ def append(book: Spreadsheet, text: str, body: Mapping[str, Any], params: Params
     grid = sheet.properties["gridProperties"]
     grid["rowCount"] = max(sheet.row_count, top + len(rows))
     grid["columnCount"] = max(sheet.col_count, left + width)
-    written = write_rows(sheet, top, left, rows, parse)
+    written = _public(write_rows(sheet, top, left, rows, parse))
     updates: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, **written}
     if _param(params, "includeValuesInResponse", "false").lower() == "true" and "updatedRange" in written:
         updates["updatedData"] = value_range(book, written["updatedRange"], params_for_response(params))
