@@ -7,7 +7,6 @@ message only when ``../shared/gspread-cassettes`` is absent (as on a user's mach
 from __future__ import annotations
 
 import collections
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -28,24 +27,33 @@ IN_SCOPE = [e for e in EPISODES if e.out_of_scope() is None]
 RESULTS: dict[str, bool] = {}
 
 
-@pytest.fixture(scope="module")
-def emulator(request: pytest.FixtureRequest) -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emu:
-        yield emu
+def summary_lines() -> list[str]:
+    """The conformance figures: replayed, matched, out of scope (with reasons)."""
     reasons = collections.Counter(e.out_of_scope() for e in EPISODES if e.out_of_scope())
     lines = [
-        "",
         f"Sheets emulator conformance: {len(EPISODES)} recorded episodes; "
         f"{len(RESULTS)} replayed, {sum(RESULTS.values())} matched, "
         f"{len(EPISODES) - len(IN_SCOPE)} out of scope",
     ]
     lines += [f"  out of scope ({count}): {reason}" for reason, count in reasons.most_common()]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # the terminal report, past output capture
-        for line in lines:
-            reporter.write_line(line)
-    else:
-        print("\n".join(lines), file=sys.stderr)
+    return lines
+
+
+class _Summary:
+    """A plugin registered at run time so the figures land in the terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter: object) -> None:
+        for line in summary_lines():
+            terminalreporter.write_line(line)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def emulator(request: pytest.FixtureRequest) -> Iterator[SheetsEmulator]:
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("emulator-conformance-summary"):
+        manager.register(_Summary(), "emulator-conformance-summary")
+    with SheetsEmulator() as emu:
+        yield emu
 
 
 @pytest.fixture(scope="module")
