@@ -210,68 +210,80 @@ def same_day_deadline(cal: BusinessCalendar, received: datetime) -> datetime:
     return end
 
 
-def figures(cases: Sequence[Case], *, calendar: BusinessCalendar, now: datetime) -> Figures:
-    """The figures over ``cases`` (already restricted to one period and scope)."""
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """What the figures need from one case, computed once (a case counts in several scopes)."""
+
+    case: Case
+    wait: float | None  # business minutes to the first attempt
+    block: tuple[int, int]  # (met, judged) of the same-block standard
+    day: tuple[int, int]
+    stale: bool  # open for more than one business day
+    handling: float | None  # business minutes to the escalation being handled
+
+
+def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime) -> list[Measure]:
     cal = calendar
-    waits: list[float] = []
-    handling: list[float] = []
-    block, day = [0, 0], [0, 0]
-    unknown = unresolved = stale = escalations = pending = 0
+    out = []
     for case in cases:
         first = case.first_attempt
-        if first is not None:
-            waits.append(cal.business_minutes_between(case.received, first))
-        elif case.attempts:
-            unknown += 1
+        wait = cal.business_minutes_between(case.received, first) if first is not None else None
+        block = day = (0, 0)
         if first is not None or not case.attempts:
-            _judge(block, first, first_attempt_due(cal, case.received), now)
-            _judge(day, first, same_day_deadline(cal, case.received), now)
-        if not case.closed:
-            unresolved += 1
-            stale += now > cal.add_business_days(case.received, 1)
-        if case.escalated:
-            escalations += 1
-            handled = case.handled_at
-            if handled is None:
-                pending += 1
-            else:
-                handling.append(cal.business_minutes_between(case.received, handled))
+            block = _judge(first, first_attempt_due(cal, case.received), now)
+            day = _judge(first, same_day_deadline(cal, case.received), now)
+        stale = not case.closed and now > cal.add_business_days(case.received, 1)
+        handled = case.handled_at if case.escalated else None
+        handling = None if handled is None else cal.business_minutes_between(case.received, handled)
+        out.append(Measure(case, wait, block, day, stale, handling))
+    return out
+
+
+def figures(cases: Sequence[Case], *, calendar: BusinessCalendar, now: datetime) -> Figures:
+    """The figures over ``cases`` (already restricted to one period and scope)."""
+    return aggregate(measure(cases, calendar=calendar, now=now))
+
+
+def aggregate(measures: Sequence[Measure]) -> Figures:
+    cases = [m.case for m in measures]
+    waits = [m.wait for m in measures if m.wait is not None]
+    handling = [m.handling for m in measures if m.handling is not None]
+    escalations = sum(c.escalated for c in cases)
     return Figures(
         missed_calls=len(cases),
         calls=sum(c.calls for c in cases),
         recovered=sum(c.recovered for c in cases),
         first_callback=Stats.of(waits),
-        first_attempt_unknown=unknown,
-        same_block=Share(*block),
-        same_day=Share(*day),
+        first_attempt_unknown=sum(m.wait is None and m.case.attempts > 0 for m in measures),
+        same_block=Share(sum(m.block[0] for m in measures), sum(m.block[1] for m in measures)),
+        same_day=Share(sum(m.day[0] for m in measures), sum(m.day[1] for m in measures)),
         booked=sum(c.booked for c in cases),
-        unresolved=unresolved,
-        unresolved_over_1_business_day=stale,
+        unresolved=sum(not c.closed for c in cases),
+        unresolved_over_1_business_day=sum(m.stale for m in measures),
         escalations=escalations,
         escalation_handling=Stats.of(handling),
-        escalations_pending=pending,
+        escalations_pending=escalations - len(handling),
         no_response=sum(c.status == "No response" for c in cases),
     )
 
 
-def _judge(tally: list[int], first: datetime | None, deadline: datetime, now: datetime) -> None:
+def _judge(first: datetime | None, deadline: datetime, now: datetime) -> tuple[int, int]:
+    """(met, judged): attempted items are judged; unattempted ones once their deadline has passed."""
     if first is not None:
-        tally[0] += first <= deadline
-        tally[1] += 1
-    elif now > deadline:
-        tally[1] += 1
+        return (int(first <= deadline), 1)
+    return (0, 1) if now > deadline else (0, 0)
 
 
-def scoped(cases: Sequence[Case], by: str | None) -> list[tuple[str, str | None, list[Case]]]:
-    """("all", None, cases) and, with ``by``, (dimension, value, cases) for each value in order."""
-    out: list[tuple[str, str | None, list[Case]]] = [("all", None, list(cases))]
+def scoped(measures: Sequence[Measure], by: str | None) -> list[tuple[str, str | None, list[Measure]]]:
+    """("all", None, measures) and, with ``by``, (dimension, value, measures) for each value in order."""
+    out: list[tuple[str, str | None, list[Measure]]] = [("all", None, list(measures))]
     if by is None:
         return out
     if by not in SCOPE_DIMENSIONS:
         raise ValueError(f"scope {by!r} must be one of {', '.join(SCOPE_DIMENSIONS)}")
-    groups: dict[str, list[Case]] = {}
-    for case in cases:
-        groups.setdefault(case.scope_value(by), []).append(case)
+    groups: dict[str, list[Measure]] = {}
+    for m in measures:
+        groups.setdefault(m.case.scope_value(by), []).append(m)
     key: Callable[[str], tuple[bool, str]] = lambda v: (v == NONE_VALUE, v.casefold())  # noqa: E731
     out.extend((by, value, groups[value]) for value in sorted(groups, key=key))
     return out

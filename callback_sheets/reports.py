@@ -17,8 +17,8 @@ from callback_sheets import model, service
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError, WorkbookChangedError
-from callback_sheets.metrics import Case, Figures, Period, figures, in_period, period_for, scope_label, scoped
-from callback_sheets.refresh import Planner, RefreshPlan, check_header, same_value
+from callback_sheets.metrics import Case, Figures, Period, aggregate, in_period, measure, period_for, scope_label, scoped
+from callback_sheets.refresh import ItemView, Planner, RefreshPlan, check_header, same_value
 from callback_sheets.times import parse_when, to_cell
 from callback_sheets.triage import escalation_reason
 from callback_sheets.validation import text
@@ -43,6 +43,7 @@ class CaseReader:
         self.config = config
         self.tz = config.tz
         self._choices: dict[str, dict[str, str]] = {}
+        self._seen: dict[str, dict[object, str | None]] = {}
         for name, values in (
             ("status", config.statuses), ("outcome", config.outcomes), ("reason", list(config.reasons)),
             ("language", config.languages), ("patient_type", config.patient_types),
@@ -50,10 +51,18 @@ class CaseReader:
             self._choices[name] = {" ".join(v.casefold().split()): v for v in values}
 
     def _choice(self, kind: str, value: object) -> str | None:
-        raw = text(value)
-        return self._choices[kind].get(" ".join(raw.casefold().split())) if raw else None
+        seen = self._seen.setdefault(kind, {})
+        try:
+            return seen[value]
+        except (KeyError, TypeError):
+            raw = text(value)
+            found = self._choices[kind].get(" ".join(raw.casefold().split())) if raw else None
+            seen[value] = found
+            return found
 
     def _when(self, value: object) -> datetime | None:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.replace(tzinfo=self.tz)
         try:
             return parse_when(value, self.tz)
         except ValueError:
@@ -70,6 +79,24 @@ class CaseReader:
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
         history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
         return [self._case(item_id, received, values, history.get(item_id)) for item_id, received, values in picked]
+
+    def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
+        """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for demand)."""
+        chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
+        found = self._history(history, {v.id for v in chosen if v.id})
+        out = []
+        for view in chosen:
+            item = view.item
+            outcomes = found.get(view.id or "", (set(), None))[0]
+            if item.last_outcome and item.attempts:
+                outcomes = outcomes | {item.last_outcome}
+            out.append(Case(
+                id=view.id or "", received=item.received, calls=item.calls, status=item.status,  # type: ignore[arg-type]
+                closed=item.closed, attempts=item.attempts, outcomes=frozenset(outcomes), first_attempt=None,
+                closed_at=None, escalated=bool(view.escalation), owner=view.owner, reason=item.reason,
+                language=item.language, patient_type=item.patient_type,
+            ))
+        return out
 
     def _history(self, grid: Grid, wanted: set[str]) -> dict[str, tuple[set[str], datetime | None]]:
         """Per ID: the outcomes recorded and the time of attempt 1."""
@@ -185,12 +212,11 @@ def build_report(
     check_header(snapshot)
     start, _ = chosen.bounds(config.tz)
     cases = in_period(CaseReader(config=config).cases(snapshot, since=start), chosen, config.tz)
-    cal = config.calendar()
     try:
-        groups = scoped(cases, by)
+        groups = scoped(measure(cases, calendar=config.calendar(), now=now), by)
     except ValueError as exc:
         raise UsageError(f"--by: {exc}") from None
-    scopes = tuple(ScopeFigures(d, v, figures(c, calendar=cal, now=now)) for d, v, c in groups)
+    scopes = tuple(ScopeFigures(d, v, aggregate(m)) for d, v, m in groups)
     return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
@@ -328,7 +354,8 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
     """Keep the Demand tab's grid and the Metrics chart's weekly data current (changed cells only)."""
     first_monday = now.date() - timedelta(days=now.weekday(), weeks=dem.TREND_WEEKS - 1)
     since = parse_when(first_monday.isoformat(), config.tz)
-    cases = CaseReader(config=config).cases(snapshot, since=since)
+    assert since is not None
+    cases = CaseReader(config=config).from_views(plan.views, snapshot.tabs.get(model.HISTORY_TAB, ()), since=since)
     start, end = dem.window(now.astimezone(config.tz))
     demand_grid = snapshot.tabs.get(model.DEMAND_TAB, ())
     wanted = dem.demand_cells(dem.demand(cases, start=start, end=end))
