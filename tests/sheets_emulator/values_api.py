@@ -264,6 +264,7 @@ def find_table(sheet: Sheet, area: Bounds, from_last: bool = False) -> Bounds | 
         return None
     top, left = start
     bottom, right = top + 1, left + 1
+    area = Bounds(0, sheet.row_count, 0, sheet.col_count)  # the table may extend past the given range
     grown = True
     while grown:
         grown = False
