@@ -22,7 +22,8 @@ A slot stays due until its window ends, then it is missed (a later slot of its f
   date), at most seven days; a runner that was down at 17:15 catches up in the evening, never the next day.
 
 Only the latest started slot of each family can be due, so a runner that was down runs each job once,
-not once per missed slot.
+not once per missed slot. A family that never ran (no state yet) catches up nothing from an earlier date:
+a runner installed on Tuesday morning does not append Monday's report.
 """
 
 from __future__ import annotations
@@ -107,7 +108,10 @@ class JobClock:
         out = []
         for family, slot in latest.items():
             last = done.get(family)
-            fresh = last is None or last.astimezone(UTC) < slot.at.astimezone(UTC)
+            if last is None:  # a queue's first run catches up nothing from an earlier date
+                fresh = slot.on == today
+            else:
+                fresh = last.astimezone(UTC) < slot.at.astimezone(UTC)
             if fresh and utc < slot.until.astimezone(UTC):
                 out.append(slot)
         return sorted(out, key=_key)
