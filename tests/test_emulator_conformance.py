@@ -69,7 +69,9 @@ def test_cassettes_split_into_episodes() -> None:
 
 
 @pytest.mark.parametrize("episode", IN_SCOPE, ids=[e.name for e in IN_SCOPE])
-def test_episode_matches_google(episode: Episode, emulator: SheetsEmulator, session: requests.Session) -> None:
+def test_episode_matches_google(
+    episode: Episode, emulator: SheetsEmulator, session: requests.Session
+) -> None:
     emulator.store = Store()
     mismatch = replay(episode, emulator.base_url, session)
     RESULTS[episode.name] = mismatch is None

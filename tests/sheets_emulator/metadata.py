@@ -145,9 +145,7 @@ def sheet_resource(book: Spreadsheet, sheet: Sheet, owner: str, data_bounds: lis
     """The Sheet resource; grid data only when ``data_bounds`` is given."""
     out: dict[str, Any] = {"properties": with_color_styles(sheet.properties)}
     if data_bounds is not None:
-        out["data"] = [
-            grid_data(sheet, b.clamp(sheet.row_count, sheet.col_count)) for b in data_bounds
-        ]
+        out["data"] = [grid_data(sheet, b.clamp(sheet.row_count, sheet.col_count)) for b in data_bounds]
     if sheet.conditional_formats:
         out["conditionalFormats"] = [
             {**copy.deepcopy(rule), "ranges": [grid_range_out(r) for r in rule["ranges"]]}

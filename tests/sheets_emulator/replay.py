@@ -80,7 +80,9 @@ def load_episodes(root: Path = CASSETTES) -> list[Episode]:
         chunks: list[list[dict[str, Any]]] = []
         for it in interactions:
             req = it["request"]
-            is_create = req["method"] == "POST" and urllib.parse.urlsplit(req["uri"]).path == "/drive/v3/files"
+            is_create = (
+                req["method"] == "POST" and urllib.parse.urlsplit(req["uri"]).path == "/drive/v3/files"
+            )
             closed = any(c["request"]["method"] == "DELETE" for c in current)
             if is_create and current and closed:
                 chunks.append(current)
@@ -226,7 +228,9 @@ def first_difference(expected: Any, actual: Any, path: str = "") -> str:
     if isinstance(expected, dict) and isinstance(actual, dict):
         for key in sorted(set(expected) | set(actual)):
             if expected.get(key, "<absent>") != actual.get(key, "<absent>"):
-                return first_difference(expected.get(key, "<absent>"), actual.get(key, "<absent>"), f"{path}.{key}")
+                return first_difference(
+                    expected.get(key, "<absent>"), actual.get(key, "<absent>"), f"{path}.{key}"
+                )
         return ""
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
         for i, (a, b) in enumerate(zip(expected, actual, strict=True)):

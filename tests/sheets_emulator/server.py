@@ -92,7 +92,9 @@ class SheetsEmulator:
         """Answer the next ``count`` matching requests with ``status`` (429 quota body, or 5xx)."""
         return self.plan.add(Fault(status, count, method, path, 0.0, retry_after))
 
-    def delay_next(self, seconds: float, count: int = 1, method: str | None = None, path: str | None = None) -> Fault:
+    def delay_next(
+        self, seconds: float, count: int = 1, method: str | None = None, path: str | None = None
+    ) -> Fault:
         """Delay the next ``count`` matching requests, then answer them normally."""
         return self.plan.add(Fault(0, count, method, path, seconds))
 
@@ -125,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def do_GET(self) -> None:
@@ -181,13 +183,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if body_error:
                 raise body_error
-            status, answer = self._route(method, raw_path, _params(query), body if isinstance(body, dict) else {})
+            status, answer = self._route(
+                method, raw_path, _params(query), body if isinstance(body, dict) else {}
+            )
         except ApiError as exc:
             status, answer = exc.code, exc.body()
         entry.status = status
         self._send(status, answer)
 
-    def _route(self, method: str, raw_path: str, params: dict[str, list[str]], body: dict[str, Any]) -> tuple[int, Any]:
+    def _route(
+        self, method: str, raw_path: str, params: dict[str, list[str]], body: dict[str, Any]
+    ) -> tuple[int, Any]:
         store = self.owner.store
         if raw_path in ("/v4/spreadsheets", "/v4/spreadsheets/") and method == "POST":
             return 200, _create_spreadsheet(store, body)
@@ -201,7 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         raise ApiError(404, f"The emulator has no route for {method} {raw_path}.", "NOT_FOUND")
 
     def _control(self, method: str, path: str, raw_body: bytes) -> None:
-        """``POST /_emulator/faults`` (a Fault as JSON), ``GET /_emulator/requests``, ``POST /_emulator/reset``."""
+        """Control endpoints: ``POST /_emulator/faults`` (a Fault as JSON), ``GET /_emulator/requests``,
+        ``POST /_emulator/reset``."""
         plan = self.owner.plan
         if path == "/_emulator/faults" and method == "POST":
             spec = json.loads(raw_body or b"{}")
@@ -215,7 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.reset_log()
             self._send(200, {"ok": True})
         else:
-            self._send(404, {"error": {"code": 404, "message": "Unknown control endpoint.", "status": "NOT_FOUND"}})
+            self._send(
+                404, {"error": {"code": 404, "message": "Unknown control endpoint.", "status": "NOT_FOUND"}}
+            )
 
 
 def _create_spreadsheet(store: Store, body: dict[str, Any]) -> dict[str, Any]:
@@ -236,14 +245,21 @@ def _create_spreadsheet(store: Store, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _route_sheets(
-    store: Store, method: str, spreadsheet_id: str, rest: str, params: dict[str, list[str]], body: dict[str, Any]
+    store: Store,
+    method: str,
+    spreadsheet_id: str,
+    rest: str,
+    params: dict[str, list[str]],
+    body: dict[str, Any],
 ) -> tuple[int, Any]:
     with store.lock:
         book = store.get(spreadsheet_id)
         if rest == "" and method == "GET":
             include = params.get("includeGridData", ["false"])[0].lower() == "true"
             fields = params.get("fields", [None])[0]
-            return 200, spreadsheet_resource(book, store.caller_email, params.get("ranges", []), include, fields)
+            return 200, spreadsheet_resource(
+                book, store.caller_email, params.get("ranges", []), include, fields
+            )
         if rest == ":batchUpdate" and method == "POST":
             return 200, batch_update(store, spreadsheet_id, body)
         if rest == "/values:batchGet" and method == "GET":
@@ -271,7 +287,12 @@ def _route_sheets(
 
 
 def _route_drive(
-    store: Store, method: str, file_id: str | None, is_copy: bool, params: dict[str, list[str]], body: dict[str, Any]
+    store: Store,
+    method: str,
+    file_id: str | None,
+    is_copy: bool,
+    params: dict[str, list[str]],
+    body: dict[str, Any],
 ) -> tuple[int, Any]:
     if file_id is None:
         if method == "POST":

@@ -159,8 +159,8 @@ def general_format(value: float) -> str:
         mantissa = mantissa.rstrip("0").rstrip(".")
         return f"{mantissa}E{'+' if int(exponent) >= 0 else '-'}{abs(int(exponent)):02d}"
     if float(value).is_integer():
-        return str(int(value))
-    digits = max(0, 10 - max(0, int(math.floor(math.log10(abs(value)))) + 1))
+        return f"{value:.0f}"
+    digits = max(0, 10 - max(0, math.floor(math.log10(abs(value))) + 1))
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return text
 

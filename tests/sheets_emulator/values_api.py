@@ -34,10 +34,11 @@ def resolve(book: Spreadsheet, text: str) -> tuple[Sheet, Bounds, Bounds]:
     closed = parsed.bounds.clamp(sheet.row_count, sheet.col_count)
     assert closed.end_row is not None and closed.end_col is not None
     if closed.start_row >= sheet.row_count or closed.start_col >= sheet.col_count:
+        corner = parsed.bounds.clamp(closed.start_row + 1, closed.start_col + 1)
         raise ApiError(
             400,
-            f"Range ({format_range(sheet.title, parsed.bounds.clamp(closed.start_row + 1, closed.start_col + 1))})"
-            f" exceeds grid limits. Max rows: {sheet.row_count}, max columns: {sheet.col_count}",
+            f"Range ({format_range(sheet.title, corner)}) exceeds grid limits. "
+            f"Max rows: {sheet.row_count}, max columns: {sheet.col_count}",
         )
     return sheet, parsed.bounds, closed
 
@@ -177,9 +178,8 @@ def _check_fits(sheet: Sheet, given: Bounds, closed: Bounds, rows: list[list[Any
     assert closed.end_row is not None and closed.end_col is not None
     width = max((len(r) for r in rows), default=0)
     if given.end_row is not None and closed.start_row + len(rows) > closed.end_row:
-        raise bad_request(
-            f"Requested writing within range [{text}], but tried writing to row [{closed.start_row + len(rows)}]"
-        )
+        last_row = closed.start_row + len(rows)
+        raise bad_request(f"Requested writing within range [{text}], but tried writing to row [{last_row}]")
     if given.end_col is not None and closed.start_col + width > closed.end_col:
         from tests.sheets_emulator.a1 import index_to_col
 
@@ -195,7 +195,9 @@ def update(book: Spreadsheet, text: str, body: Mapping[str, Any], params: Params
     rows = _rows_of(body)
     sheet, given, closed = resolve(book, text)
     _check_fits(sheet, given, closed, rows, text)
-    written = _public(write_rows(sheet, closed.start_row, closed.start_col, rows, parse, _echo(given, closed)))
+    written = _public(
+        write_rows(sheet, closed.start_row, closed.start_col, rows, parse, _echo(given, closed))
+    )
     out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, **written}
     if _param(params, "includeValuesInResponse", "false").lower() == "true" and "updatedRange" in written:
         out["updatedData"] = value_range(book, written["updatedRange"], params_for_response(params))
