@@ -129,10 +129,14 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--measure"]:
         print(json.dumps(_measure(argv[1], Path(argv[2]), int(argv[3]))))
         return
+    if argv[:1] == ["--build"]:
+        build_workbook(Path(argv[1]), int(argv[2]))
+        return
     rows = int(argv[0]) if argv else 10_000
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "queue.xlsx"
-        build_workbook(path, rows)
+        # Built in a child too: a forked child inherits the parent's peak RSS figure.
+        subprocess.run([sys.executable, __file__, "--build", str(path), str(rows)], check=True)
         print(f"rows: {rows}  file: {path.stat().st_size / 1e6:.1f} MB")
         steps = ("read", "rezip", "patch", "openpyxl")
         results = {what: measure_in_subprocess(what, path, rows) for what in steps}
