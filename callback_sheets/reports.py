@@ -44,6 +44,7 @@ class CaseReader:
         self.tz = config.tz
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
+        self._triaged: dict[tuple[str | None, str], bool] = {}
         for name, values in (
             ("status", config.statuses), ("outcome", config.outcomes), ("reason", list(config.reasons)),
             ("language", config.languages), ("patient_type", config.patient_types),
@@ -79,6 +80,14 @@ class CaseReader:
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
         history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
         return [self._case(item_id, received, values, history.get(item_id)) for item_id, received, values in picked]
+
+    def _flagged(self, reason: str | None, notes: str) -> bool:
+        key = (reason, notes)
+        found = self._triaged.get(key)
+        if found is None:
+            why = escalation_reason(reason=reason, notes=notes, keywords=self.config.escalation_keywords)
+            found = self._triaged[key] = why is not None
+        return found
 
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
         """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for demand)."""
@@ -119,14 +128,8 @@ class CaseReader:
         history: tuple[set[str], datetime | None] | None,
     ) -> Case:
         status = self._choice("status", values.get(model.STATUS)) or text(values.get(model.STATUS)) or "New"
-        try:
-            attempts = max(int(float(text(values.get(model.ATTEMPTS)) or 0)), 0)
-        except ValueError:
-            attempts = 0
-        try:
-            calls = max(int(float(text(values.get(model.CALLS)) or 1)), 1)
-        except ValueError:
-            calls = 1
+        attempts = _count(values.get(model.ATTEMPTS), 0)
+        calls = max(_count(values.get(model.CALLS), 1), 1)
         outcomes, first = history or (set(), None)
         last_outcome = self._choice("outcome", values.get(model.LAST_OUTCOME))
         if last_outcome and attempts:
@@ -137,11 +140,7 @@ class CaseReader:
                 first = self._when(values.get(model.LAST_ATTEMPT))
         reason = self._choice("reason", values.get(model.REASON))
         notes = text(values.get(model.NOTES))
-        escalated = (
-            status == "Escalated"
-            or bool(text(values.get(model.ESCALATION)))
-            or escalation_reason(reason=reason, notes=notes, keywords=self.config.escalation_keywords) is not None
-        )
+        escalated = status == "Escalated" or bool(text(values.get(model.ESCALATION))) or self._flagged(reason, notes)
         return Case(
             id=item_id, received=received, calls=calls, status=status,
             closed=status in self.config.closed_statuses, attempts=attempts, outcomes=frozenset(outcomes),
@@ -150,6 +149,16 @@ class CaseReader:
             language=self._choice("language", values.get(model.LANGUAGE)),
             patient_type=self._choice("patient_type", values.get(model.PATIENT_TYPE)),
         )
+
+
+def _count(value: object, default: int) -> int:
+    """A whole number >= 0 from a cell; ``default`` when empty or unreadable."""
+    if type(value) is int:
+        return max(value, 0)
+    try:
+        return max(int(float(text(value) or default)), 0)
+    except ValueError:
+        return default
 
 
 # --- the report -------------------------------------------------------------------------------------------
