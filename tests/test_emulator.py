@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import gspread
 import pytest
 import requests
+from gspread.utils import DateTimeOption, Dimension, ValueRenderOption
 
 from tests.sheets_emulator.client import gspread_client
 from tests.sheets_emulator.server import SheetsEmulator
@@ -37,30 +38,37 @@ def test_user_entered_parses_numbers_percent_dates_and_formulas(
 ) -> None:
     ws = _book(emu, gc)
     ws.update([["12", "50%", "2020-01-01", "=1+1", "'007", "TRUE"]], "A1", raw=False)
-    assert ws.get("A1:F1", value_render_option="UNFORMATTED_VALUE") == [[12, 0.5, 43831, 2, "007", True]]
+    assert ws.get("A1:F1", value_render_option=ValueRenderOption.unformatted) == [
+        [12, 0.5, 43831, 2, "007", True]
+    ]
     assert ws.get("A1:F1") == [["12", "50%", "2020-01-01", "2", "007", "TRUE"]]
-    assert ws.get("D1", value_render_option="FORMULA") == [["=1+1"]]
-    dated = ws.get("C1", value_render_option="UNFORMATTED_VALUE", date_time_render_option="FORMATTED_STRING")
+    assert ws.get("D1", value_render_option=ValueRenderOption.formula) == [["=1+1"]]
+    dated = ws.get(
+        "C1",
+        value_render_option=ValueRenderOption.unformatted,
+        date_time_render_option=DateTimeOption.formatted_string,
+    )
     assert dated == [["2020-01-01"]]
 
 
 def test_raw_stores_text_literally(emu: SheetsEmulator, gc: gspread.Client) -> None:
     ws = _book(emu, gc)
     ws.update([["=1+1", "+1-555-0100", "50%", "2020-01-01"]], "A1", raw=True)
-    assert ws.get("A1:D1", value_render_option="UNFORMATTED_VALUE") == [
+    assert ws.get("A1:D1", value_render_option=ValueRenderOption.unformatted) == [
         ["=1+1", "+1-555-0100", "50%", "2020-01-01"]
     ]
     ws.update([["+1-555-0100"]], "E1", raw=False)
-    assert ws.get("E1", value_render_option="FORMULA") == [["=+1-555-0100"]]
+    assert ws.get("E1", value_render_option=ValueRenderOption.formula) == [["=+1-555-0100"]]
 
 
 def test_trimming_range_echo_and_quoting(emu: SheetsEmulator, gc: gspread.Client) -> None:
     book = emu.store.create("Q", {"Sheet 1": [["a", "", ""], [], ["b"]]})
     ws = gc.open_by_key(book.spreadsheet_id).sheet1
     got = ws.get("A1:C5")
+    assert isinstance(got, gspread.ValueRange)
     assert got.range == "'Sheet 1'!A1:C5"
     assert got == [["a"], [], ["b"]]
-    assert ws.get("A1:C5", major_dimension="COLUMNS") == [["a", "", "b"]]
+    assert ws.get("A1:C5", major_dimension=Dimension.cols) == [["a", "", "b"]]
 
 
 def test_append_finds_the_table(emu: SheetsEmulator, gc: gspread.Client) -> None:

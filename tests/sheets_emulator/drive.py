@@ -16,7 +16,12 @@ DEFAULT_FIELDS = "kind,id,name,mimeType"
 
 
 def _stamp(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z")
+
+
+def _masked(data: dict[str, Any], tree: Any) -> dict[str, Any]:
+    out: dict[str, Any] = apply_mask(data, tree)
+    return out
 
 
 def file_resource(book: Spreadsheet) -> dict[str, Any]:
@@ -47,13 +52,13 @@ def create(store: Store, body: Mapping[str, Any]) -> dict[str, Any]:
     if body.get("mimeType") != SPREADSHEET_MIME:
         raise bad_request("The emulator only creates Google Sheets files.")
     book = store.create(str(body.get("name", "Untitled spreadsheet")))
-    return apply_mask(file_resource(book), parse_mask(DEFAULT_FIELDS))
+    return _masked(file_resource(book), parse_mask(DEFAULT_FIELDS))
 
 
 def get(store: Store, file_id: str, params: Mapping[str, list[str]]) -> dict[str, Any]:
     """``GET /drive/v3/files/{id}``."""
     fields = params.get("fields", [DEFAULT_FIELDS])[0]
-    return apply_mask(file_resource(_get(store, file_id)), parse_mask(fields))
+    return _masked(file_resource(_get(store, file_id)), parse_mask(fields))
 
 
 def delete(store: Store, file_id: str) -> None:
@@ -71,7 +76,7 @@ def copy_file(store: Store, file_id: str, body: Mapping[str, Any]) -> dict[str, 
         made.properties = copy.deepcopy(source.properties)
         made.properties["title"] = title
         made.sheets = copy.deepcopy(source.sheets)
-    return apply_mask(file_resource(made), parse_mask(DEFAULT_FIELDS))
+    return _masked(file_resource(made), parse_mask(DEFAULT_FIELDS))
 
 
 def list_files(store: Store, params: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -84,4 +89,4 @@ def list_files(store: Store, params: Mapping[str, list[str]]) -> dict[str, Any]:
         books = [b for b in books if b.title == name]
     out = {"kind": "drive#fileList", "incompleteSearch": False, "files": [file_resource(b) for b in books]}
     fields = params.get("fields", ["kind,incompleteSearch,files(kind,id,name,mimeType)"])[0]
-    return apply_mask(out, parse_mask(fields))
+    return _masked(out, parse_mask(fields))

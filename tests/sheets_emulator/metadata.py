@@ -21,7 +21,7 @@ def float32(value: float) -> float | int:
     """A colour component as Google returns it: stored as float32, shortest decimal that round-trips."""
     import struct
 
-    single = struct.unpack("f", struct.pack("f", float(value)))[0]
+    single: float = struct.unpack("f", struct.pack("f", float(value)))[0]
     for digits in range(1, 10):
         text = f"{single:.{digits}g}"
         if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
@@ -141,7 +141,9 @@ def _trim(data: Any) -> Any:
     return data
 
 
-def sheet_resource(book: Spreadsheet, sheet: Sheet, owner: str, data_bounds: list[Bounds] | None) -> dict:
+def sheet_resource(
+    book: Spreadsheet, sheet: Sheet, owner: str, data_bounds: list[Bounds] | None
+) -> dict[str, Any]:
     """The Sheet resource; grid data only when ``data_bounds`` is given."""
     out: dict[str, Any] = {"properties": with_color_styles(sheet.properties)}
     if data_bounds is not None:

@@ -136,7 +136,7 @@ def _map_json(data: Any, mapping: dict[Any, Any]) -> Any:
 def normalise(data: Any) -> Any:
     """Apply the documented normalisations to a parsed answer."""
     if isinstance(data, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in data.items():
             if key in _TIME_KEYS:
                 out[key] = "<time>"

@@ -258,7 +258,7 @@ def render(
     if value_render == "FORMATTED_VALUE":
         return format_value(computed, number_format)
     if "numberValue" in computed:
-        is_date = bool(number_format) and number_format.get("type") in ("DATE", "TIME", "DATE_TIME")
+        is_date = number_format is not None and number_format.get("type") in ("DATE", "TIME", "DATE_TIME")
         if is_date and date_render == "FORMATTED_STRING":
             return format_value(computed, number_format)
         return plain_number(computed["numberValue"])

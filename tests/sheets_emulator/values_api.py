@@ -110,8 +110,8 @@ def _invalid_values(data: Any) -> ApiError:
     return ApiError(400, message, details=details)
 
 
-def _parser(params: Params | Mapping[str, Any], body_option: str | None = None) -> Any:
-    option = body_option or _param(params, "valueInputOption", "")  # type: ignore[arg-type]
+def _parser(params: Params, body_option: str | None = None) -> Any:
+    option = body_option or _param(params, "valueInputOption", "")
     if option == "RAW":
         return vals.parse_raw
     if option == "USER_ENTERED":
@@ -266,20 +266,21 @@ def find_table(sheet: Sheet, area: Bounds, from_last: bool = False) -> Bounds | 
         return None
     top, left = start
     bottom, right = top + 1, left + 1
-    area = Bounds(0, sheet.row_count, 0, sheet.col_count)  # the table may extend past the given range
+    grid = Bounds(0, sheet.row_count, 0, sheet.col_count)  # the table may extend past the given range
+    end_row, end_col = sheet.row_count, sheet.col_count
     grown = True
     while grown:
         grown = False
-        if bottom < area.end_row and any(_has_value(sheet, bottom, c) for c in range(left, right)):
+        if bottom < end_row and any(_has_value(sheet, bottom, c) for c in range(left, right)):
             bottom += 1
             grown = True
-        if right < area.end_col and any(_has_value(sheet, r, right) for r in range(top, bottom)):
+        if right < end_col and any(_has_value(sheet, r, right) for r in range(top, bottom)):
             right += 1
             grown = True
-        if left > area.start_col and any(_has_value(sheet, r, left - 1) for r in range(top, bottom)):
+        if left > grid.start_col and any(_has_value(sheet, r, left - 1) for r in range(top, bottom)):
             left -= 1
             grown = True
-        if top > area.start_row and any(_has_value(sheet, top - 1, c) for c in range(left, right)):
+        if top > grid.start_row and any(_has_value(sheet, top - 1, c) for c in range(left, right)):
             top -= 1
             grown = True
     return Bounds(top, bottom, left, right)
