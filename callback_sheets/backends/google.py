@@ -1,0 +1,404 @@
+"""The Google Sheets backend: the queue in a shared Google Sheet, through the Sheets API v4.
+
+A refresh costs at most three requests whatever the number of rows, and none beyond the read when nothing
+changed: (1) ``spreadsheets.get`` with grid data for the Queue and the tool tabs read along; (2) just before
+writing, one ``values.batchGet`` re-reading the header, the ID column and the columns that recognise a row
+without an ID (Received, Phone, Caller) plus the columns about to be filled or set; (3) one
+``values.batchUpdate`` (RAW). Between (1) and (3) staff may sort, insert or delete rows or type into a
+cell: each write is moved to the row that now holds the same ID (or, for a row that had none, the same
+Received/Phone/Caller), dropped if that row is gone, and a staff cell that became non-empty is never
+overwritten (both reported in ``WriteResult.skipped``). A request is added only to create a missing tab or
+to grow the grid past its last row. Google offers no lock, so ``session()`` holds none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+from gspread.utils import extract_id_from_url
+
+from callback_sheets import model
+from callback_sheets.backends import google_layout as layout
+from callback_sheets.backends.base import (
+    CellValue, CellWrite, Changeset, SheetRow, Snapshot, TabSpec, WriteMode, WriteResult, column_index,
+)
+from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
+from callback_sheets.backends.google_values import a1, column_letter, from_cell, from_plain, is_datetime_column, quote, to_json
+from callback_sheets.config import GoogleConfig
+from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedError
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
+META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
+READ_FIELDS = META_FIELDS[:-1] + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
+UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """``Snapshot.version`` of this backend: the tabs' ids and sizes and each read tab's next free row."""
+
+    sheets: Mapping[str, layout.SheetMeta]
+    next_row: Mapping[str, int]
+
+
+def load_service_account(path: Path | None) -> tuple[dict[str, Any], str]:
+    """The service-account key file's content and its e-mail address; ConfigError saying what to do."""
+    if path is None:
+        raise ConfigError("google.credentials: set it to the service account's JSON key file "
+                          "(or set GOOGLE_APPLICATION_CREDENTIALS); see README, \"Google Sheets setup\"")
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"google.credentials: no file at {path}: download the service account's JSON key "
+                          "(Google Cloud console → IAM → Service accounts → Keys) and put its path here") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"google.credentials: cannot read {path} as a JSON key file ({exc}); "
+                          "download a new JSON key for the service account") from None
+    if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("client_email"):
+        raise ConfigError(f"google.credentials: {path} is not a service-account JSON key "
+                          "(\"type\": \"service_account\"); create one under IAM → Service accounts → Keys")
+    return info, str(info["client_email"])
+
+
+class GoogleBackend:
+    def __init__(
+        self, spreadsheet: str, *, worksheet: str = model.QUEUE_TAB, client: gspread.Client | None = None,
+        session: requests.Session | None = None, account: str = "the service account",
+        policy: RetryPolicy | None = None, sleep: Any = None,
+    ) -> None:
+        """`spreadsheet` is the sheet's URL or key; pass the HTTP `session` (or a gspread `client`) to use."""
+        if session is None and client is None:
+            raise ValueError("GoogleBackend needs a session or a gspread client (see from_config)")
+        http_session = session if session is not None else client.http_client.session  # type: ignore[union-attr]
+        extra = {"sleep": sleep} if sleep is not None else {}
+        self.http = RetryingHTTPClient(None, http_session, policy=policy, **extra)
+        self.key = extract_id_from_url(spreadsheet) if "/" in spreadsheet else spreadsheet.strip()
+        self.worksheet = worksheet
+        self.account = account
+        self.label = f"Google Sheet {self.key[:12]}…"
+
+    @classmethod
+    def from_config(cls, config: GoogleConfig) -> GoogleBackend:
+        from google.auth.transport.requests import AuthorizedSession
+        from google.oauth2.service_account import Credentials
+
+        info, email = load_service_account(config.credentials)
+        try:
+            creds = Credentials.from_service_account_info(info, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
+        except ValueError as exc:
+            raise ConfigError(f"google.credentials: the key file is damaged ({exc}); download a new JSON key") from None
+        session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
+        return cls(config.spreadsheet, worksheet=config.worksheet, session=session, account=email)
+
+    # --- the port ---------------------------------------------------------------------------------------
+    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+        fields = META_FIELDS[:-1] + ",conditionalFormats(booleanRule(condition(values))),protectedRanges(description))"
+        meta = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": fields})
+        state = layout.InitState(sheets=_sheets(meta))
+        for sheet in meta.get("sheets", []):
+            if sheet["properties"]["title"] == self.worksheet:
+                for rule in sheet.get("conditionalFormats", []):
+                    values = rule.get("booleanRule", {}).get("condition", {}).get("values", [])
+                    state.formulas |= {str(v.get("userEnteredValue", "")) for v in values}
+                state.protected = {str(p.get("description", "")) for p in sheet.get("protectedRanges", [])}
+        ranges = [f"{quote(t)}!1:1" if t == self.worksheet else quote(t)
+                  for t in (self.worksheet, model.LISTS_TAB) if t in state.sheets]
+        if ranges:
+            got = self._call(self.http.values_batch_get, self.key, ranges, dict(UNFORMATTED))["valueRanges"]
+            for text, found in zip(ranges, got, strict=True):
+                rows = [[str(v) for v in r] for r in found.get("values", [])]
+                if text.endswith("!1:1"):
+                    state.queue_header = [h.strip() for h in (rows[0] if rows else [])]
+                else:
+                    state.lists = rows
+        ids = iter(range(1_000_001, 2_000_000_000, 7919))
+        used = {m.sheet_id for m in state.sheets.values()}
+        plan = layout.plan_init(state, queue=self.worksheet, header=header, tabs=tabs, choices=choices,
+                                new_id=lambda: next(i for i in ids if i not in used))
+        if plan.requests:
+            self._call(self.http.batch_update, self.key, {"requests": plan.requests})
+        return plan.notes or [f"{self.label} is up to date"]
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        yield
+
+    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
+        params: dict[str, Any] = {"includeGridData": "true", "ranges": [quote(t) for t in wanted], "fields": READ_FIELDS}
+        try:
+            got = self.http.fetch_sheet_metadata(self.key, params)
+        except APIError as exc:  # a tool tab is missing (init not run yet): ask which tabs exist, then read those
+            if exc.response.status_code != 400 or "parse range" not in str(exc):
+                raise self._explain(exc) from None
+            present = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            params["ranges"] = [quote(t) for t in wanted if t in present]
+            if self.worksheet not in present:
+                raise self._no_queue() from None
+            got = self._call(self.http.fetch_sheet_metadata, self.key, params)
+        grids = {s["properties"]["title"]: _grid(s) for s in got.get("sheets", [])}
+        queue = grids.pop(self.worksheet, None)
+        if queue is None:
+            raise self._no_queue()
+        header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
+        cols = column_index(header)
+        rows = tuple(
+            SheetRow(n, {name: (raw[i - 1] if i - 1 < len(raw) else None) for name, i in cols.items()})
+            for n, raw in enumerate(queue[1:], start=2)
+        )
+        next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
+        state = ReadState(sheets=_sheets(got), next_row=next_row)
+        return Snapshot(header=header, rows=rows, tabs={t: tuple(map(tuple, g)) for t, g in grids.items()},
+                        version=state)
+
+    def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
+        if not changes:
+            return WriteResult(0)
+        state = snapshot.version
+        if not isinstance(state, ReadState):
+            raise TypeError("write() needs a snapshot from this backend's read()")
+        sheets = dict(state.sheets)
+        targets = {self.worksheet} | {t for t, c in changes.tab_cells.items() if c}
+        targets |= {t for t, r in changes.tab_appends.items() if r}
+        if targets - set(sheets):  # a tab that was not read: is it there at all?
+            sheets.update(_sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS})))
+        appends = [t for t, r in changes.tab_appends.items() if r and t in sheets]
+        out = _Out()
+        next_row = dict(state.next_row)
+        if changes.cells or changes.new_rows or appends:
+            now = self._reread(snapshot, changes, appends)
+            next_row.update(now.next_row)
+            _place_cells(snapshot, changes.cells, now, out, self.worksheet)
+            if changes.new_rows:
+                start = max(next_row.get(self.worksheet, 2), now.queue_end + 1)
+                for offset, new in enumerate(changes.new_rows):
+                    for col, name in enumerate(snapshot.header, start=1):
+                        if name and new.get(name) is not None:
+                            out.put(self.worksheet, start + offset, col, new[name])
+                out.written += len(changes.new_rows)
+        specs = {t.name: t for t in tabs}
+        prep: list[dict[str, Any]] = []
+        for name, cells in changes.tab_cells.items():
+            for (r, c), value in cells.items():
+                out.put(name, r, c, value)
+            out.written += len(cells)
+        for name, rows in changes.tab_appends.items():
+            start = next_row.get(name, 1) if name in sheets else 1
+            if name not in sheets and name in specs and specs[name].header:
+                rows = [list(specs[name].header), *rows]
+            for offset, line in enumerate(rows):
+                for c, value in enumerate(line, start=1):
+                    out.put(name, start + offset, c, value)
+            out.written += len(changes.tab_appends[name])
+        if not out.cells:
+            return WriteResult(0, tuple(out.skipped))
+        for name, (rows_needed, cols_needed) in out.extent().items():
+            meta = sheets.get(name)
+            if meta is None:
+                meta = layout.SheetMeta(_new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed))
+                prep.append(layout._add_sheet(meta, frozen=1 if name in specs and specs[name].header else 0))
+            elif rows_needed > meta.rows or cols_needed > meta.cols:
+                grown = layout.SheetMeta(meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed))
+                prep.append(layout._grid_size(grown))
+        if prep:
+            self._call(self.http.batch_update, self.key, {"requests": prep})
+        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()})
+        return WriteResult(out.written, tuple(out.skipped))
+
+    def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
+        """Request 2: the header, the ID and key columns, the columns to fill or set, and each append tab's column A."""
+        cols = column_index(snapshot.header)
+        wanted = [model.ID, *KEY_COLUMNS] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
+        names = [n for n in dict.fromkeys(wanted) if n in cols]
+        q = self.worksheet
+        ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
+        ranges += [f"{quote(t)}!A:A" for t in appends]
+        params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
+        got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
+        columns = [found.get("values", []) for found in got]
+        header = [str(c[0]).strip() if c else "" for c in columns[0]]
+        if _trim(header) != _trim(list(snapshot.header)):
+            raise WorkbookChangedError(f"the {q} tab's columns changed during the refresh")
+        now = _Now()
+        for name, values in zip(names, columns[1 : 1 + len(names)], strict=True):
+            flat = values[0] if values else []
+            now.columns[name] = [from_plain(v, as_datetime=is_datetime_column(name)) for v in flat]
+            now.queue_end = max(now.queue_end, len(flat) + 1)
+        for tab, values in zip(appends, columns[1 + len(names) :], strict=True):
+            now.next_row[tab] = len(values[0] if values else []) + 1
+        return now
+
+    # --- internals ----------------------------------------------------------------------------------------
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except APIError as exc:
+            raise self._explain(exc) from None
+
+    def _explain(self, exc: APIError) -> BackendError:
+        status = exc.response.status_code
+        if status in (403, 404):
+            return BackendError(
+                f"Google Sheets answered {status} for spreadsheet {self.key}: share the sheet with {self.account} "
+                "as Editor (Share button), or fix google.spreadsheet in the config (URL or key)"
+            )
+        message = str(exc.error.get("message", exc)) if isinstance(exc.error, dict) else str(exc)
+        return BackendError(f"Google Sheets refused the request ({status}): {message}")
+
+    def _no_queue(self) -> BackendError:
+        return BackendError(f"{self.label} has no {self.worksheet!r} tab: run `callback-sheets init` to add it")
+
+
+def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
+    out = {}
+    for sheet in resource.get("sheets", []):
+        p = sheet["properties"]
+        grid = p.get("gridProperties", {})
+        out[p["title"]] = layout.SheetMeta(int(p.get("sheetId", 0)), p["title"], int(grid.get("rowCount", 0)),
+                                           int(grid.get("columnCount", 0)))
+    return out
+
+
+def _grid(sheet: Mapping[str, Any]) -> list[list[CellValue]]:
+    """A tab's values as rows from row 1, padded to one width, trailing empty rows dropped (as Excel's reader)."""
+    data = (sheet.get("data") or [{}])[0]
+    raw_rows = [r.get("values", []) for r in data.get("rowData", [])]
+    header = [from_cell(c, as_datetime=False) for c in (raw_rows[0] if raw_rows else [])]
+    dated = [is_datetime_column(str(h).strip()) if h is not None else False for h in header]
+    rows = [[from_cell(c, as_datetime=i < len(dated) and dated[i]) for i, c in enumerate(r)] for r in raw_rows]
+    while rows and all(v is None for v in rows[-1]):
+        rows.pop()
+    width = max((i + 1 for r in rows for i, v in enumerate(r) if v is not None), default=0)
+    return [r[:width] + [None] * (width - len(r)) for r in rows]
+
+
+# --- the write: where each cell goes now ------------------------------------------------------------------
+@dataclass(slots=True)
+class _Now:
+    """What request 2 found: Queue columns by name (index 0 = row 2), the Queue's last row, append rows."""
+
+    columns: dict[str, list[CellValue]] = field(default_factory=dict)
+    queue_end: int = 1
+    next_row: dict[str, int] = field(default_factory=dict)
+
+    def value(self, column: str, position: int) -> CellValue:
+        found = self.columns.get(column, [])
+        return found[position - 2] if 0 <= position - 2 < len(found) else None
+
+    def key(self, position: int) -> tuple[str, ...]:
+        return _key([self.value(c, position) for c in (model.ID, *KEY_COLUMNS)])
+
+
+@dataclass(slots=True)
+class _Out:
+    """The cells to write by tab, (row, col) → JSON value, and what was written or left out."""
+
+    cells: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    written: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def put(self, tab: str, row: int, col: int, value: CellValue) -> None:
+        self.cells.setdefault(tab, {})[(row, col)] = to_json(value)
+
+    def extent(self) -> dict[str, tuple[int, int]]:
+        return {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+
+    def ranges(self) -> list[dict[str, Any]]:
+        """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns)."""
+        data = []
+        for tab, cells in self.cells.items():
+            for col, runs in _runs(cells).items():
+                for start, values in runs:
+                    end = start + len(values) - 1
+                    data.append({"range": a1(tab, start, col, end, col) if end > start else a1(tab, start, col),
+                                 "values": [[v] for v in values]})
+        return data
+
+
+def _runs(cells: Mapping[tuple[int, int], Any]) -> dict[int, list[tuple[int, list[Any]]]]:
+    by_col: dict[int, list[tuple[int, list[Any]]]] = {}
+    for (row, col) in sorted(cells, key=lambda rc: (rc[1], rc[0])):
+        runs = by_col.setdefault(col, [])
+        if runs and runs[-1][0] + len(runs[-1][1]) == row:
+            runs[-1][1].append(cells[(row, col)])
+        else:
+            runs.append((row, [cells[(row, col)]]))
+    return by_col
+
+
+def _norm(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _key(values: Sequence[CellValue]) -> tuple[str, ...]:
+    """A row's identity: its ID, or for a row without one, its Received, Phone and Caller."""
+    ident = _norm(values[0]).casefold()
+    return ("id", ident) if ident else ("row", *(_norm(v) for v in values[1:]))
+
+
+def _place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: _Now, out: _Out, queue: str) -> None:
+    cols = column_index(snapshot.header)
+    by_position = {r.position: r for r in snapshot.rows}
+    keys_then = {p: _key([r.get(c) for c in (model.ID, *KEY_COLUMNS)]) for p, r in by_position.items()}
+    count_then = Counter(keys_then.values())
+    where_now: dict[tuple[str, ...], list[int]] = {}
+    for position in range(2, now.queue_end + 1):
+        where_now.setdefault(now.key(position), []).append(position)
+    told: set[tuple[int, str]] = set()
+
+    def skip(position: int, why: str) -> None:
+        if (position, why) not in told:
+            told.add((position, why))
+            out.skipped.append(f"row {position}: {why}")
+
+    for cell in cells:
+        key = ("id", cell.row_id.strip().casefold()) if cell.row_id else keys_then.get(cell.position, ("row", "", "", ""))
+        found = where_now.get(key, [])
+        if len(found) == 1:
+            target = found[0]
+        elif cell.position in found and len(found) == count_then[key]:
+            target = cell.position  # rows alike in ID, Received, Phone and Caller that did not move
+        else:
+            skip(cell.position, "the row was deleted meanwhile" if not found
+                 else "rows moved and this one cannot be told apart from another; run the refresh again")
+            continue
+        current = now.value(cell.column, target)
+        if cell.mode is WriteMode.FILL and (_norm(current) or _norm(cell.before)):
+            skip(target, f"{cell.column} was filled in meanwhile")
+            continue
+        if cell.mode is WriteMode.SET and _norm(current) != _norm(cell.before):
+            raise WorkbookChangedError(f"row {target}'s {cell.column} was edited during the command")
+        out.put(queue, target, cols[cell.column], cell.value)
+        out.written += 1
+
+
+def _col(number: int) -> str:
+    return column_letter(number)
+
+
+def _trim(header: list[str]) -> list[str]:
+    while header and not header[-1]:
+        header.pop()
+    return header
+
+
+def _new_sheet_id(sheets: Mapping[str, layout.SheetMeta]) -> int:
+    used = {m.sheet_id for m in sheets.values()}
+    return next(i for i in range(1_000_001, 2**31 - 1, 7919) if i not in used)

@@ -1,0 +1,273 @@
+"""`init` on a Google Sheet: the ``spreadsheets.batchUpdate`` requests that create or upgrade the layout.
+
+The same layout as the Excel backend (``excel_layout``): a Queue tab with a bold frozen header (staff
+columns blue, tool-owned columns grey and italic, each with a note), column widths, date-time formats,
+dropdowns from a hidden Lists tab, colours for escalations and overdue rows, and the tool tabs. On
+Google the tool-owned columns are also protected with a warning (``warningOnly``) so staff who type there
+are told the column is computed. An upgrade adds what is missing and never moves or changes a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from callback_sheets import model
+from callback_sheets.backends.base import TabSpec
+from callback_sheets.backends.excel_layout import DROPDOWNS, HIDDEN_TABS
+from callback_sheets.backends.google_values import column_letter, is_datetime_column, quote
+
+Request = dict[str, Any]
+DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
+QUEUE_ROWS = 2000  # a new Queue's grid; refreshes grow it when rows pass the end
+PROTECTION_PREFIX = "callback-sheets: computed column "
+OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
+ESCALATION_FORMULA = "=LEN(${col}2)>0"
+TOOL_NOTE = "Computed by callback-sheets on every refresh: edits here are replaced."
+
+
+def rgb(hex_colour: str) -> dict[str, float]:
+    """``"1F4E78"`` → ``{"red": .., "green": .., "blue": ..}`` in 0..1."""
+    return {k: int(hex_colour[i : i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+STAFF_HEADER, TOOL_HEADER = rgb("1F4E78"), rgb("7F7F7F")
+OVERDUE_FILL, ESCALATION_FILL = rgb("F8CBAD"), rgb("FFD966")
+
+
+@dataclass(slots=True)
+class SheetMeta:
+    """What ``spreadsheets.get`` says about one tab."""
+
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+
+
+@dataclass(slots=True)
+class InitState:
+    """The spreadsheet as it is before `init`: tabs, the Queue header, Lists content, our rules."""
+
+    sheets: dict[str, SheetMeta]
+    queue_header: list[str] = field(default_factory=list)
+    lists: list[list[str]] = field(default_factory=list)  # the Lists tab by rows
+    formulas: set[str] = field(default_factory=set)  # conditional-format formulas on the Queue
+    protected: set[str] = field(default_factory=set)  # protected-range descriptions on the Queue
+
+
+@dataclass(slots=True)
+class InitPlan:
+    requests: list[Request] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_init(
+    state: InitState,
+    *,
+    queue: str,
+    header: Sequence[str],
+    tabs: Sequence[TabSpec],
+    choices: Mapping[str, Sequence[str]],
+    new_id: Callable[[], int],
+) -> InitPlan:
+    """The one batch of requests that brings the spreadsheet up to the layout, and what it does."""
+    plan = InitPlan()
+    meta = state.sheets.get(queue)
+    fresh = meta is None
+    present = [] if fresh else list(state.queue_header)
+    missing = [h for h in header if h not in present]
+    final = present + missing
+    if meta is None:
+        meta = SheetMeta(new_id(), queue, QUEUE_ROWS, max(26, len(final)))
+        plan.requests.append(_add_sheet(meta, index=0))
+        plan.notes.append(f"created tab {queue}")
+    elif len(final) > meta.cols:
+        meta.cols = len(final)
+        plan.requests.append(_grid_size(meta))
+    if missing and not fresh:
+        plan.notes.append(f"added columns: {', '.join(missing)}")
+    rules_missing = not any("OVERDUE" in f for f in state.formulas)
+    new_columns = {i for i, name in enumerate(final) if fresh or name in missing or rules_missing}
+    plan.requests += _queue_header(meta, final, set(missing) | set(final if fresh else ()))
+    plan.requests += _columns(meta, final, new_columns)
+    lists = _lists(state, choices, plan, new_id)
+    plan.requests += _dropdowns(meta, final, choices, lists)
+    if rules_missing:
+        plan.requests += _colour_rules(meta, final)
+        plan.notes.append("added dropdowns and colour rules")
+    protect = [
+        (i, n) for i, n in enumerate(final)
+        if n in model.TOOL_COLUMNS and PROTECTION_PREFIX + repr(n) not in state.protected
+    ]
+    if protect:
+        plan.requests += [_protect(meta, i, n) for i, n in protect]
+        plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
+    for tab in tabs:
+        if tab.name not in state.sheets:
+            plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, 1000, max(60, len(tab.header))), tab)
+            plan.notes.append(f"created tab {tab.name}")
+    if not plan.notes:
+        plan.requests = []  # dropdowns and header styles are already there: nothing to send
+    return plan
+
+
+def _add_sheet(meta: SheetMeta, *, index: int | None = None, hidden: bool = False, frozen: int = 1) -> Request:
+    props: dict[str, Any] = {
+        "sheetId": meta.sheet_id,
+        "title": meta.title,
+        "gridProperties": {"rowCount": meta.rows, "columnCount": meta.cols, "frozenRowCount": frozen},
+    }
+    if index is not None:
+        props["index"] = index
+    if hidden:
+        props["hidden"] = True
+    return {"addSheet": {"properties": props}}
+
+
+def _grid_size(meta: SheetMeta) -> Request:
+    props = {"sheetId": meta.sheet_id, "gridProperties": {"rowCount": meta.rows, "columnCount": meta.cols}}
+    fields = "gridProperties.rowCount,gridProperties.columnCount"
+    return {"updateSheetProperties": {"properties": props, "fields": fields}}
+
+
+def _text(value: str) -> dict[str, Any]:
+    return {"userEnteredValue": {"stringValue": value}}
+
+
+def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> list[Request]:
+    """Header cells: names (only those being added), bold white on blue or grey, notes; frozen row and column."""
+    cells = []
+    for name in final:
+        spec = model.COLUMNS_BY_NAME.get(name)
+        tool = spec is not None and spec.owner is model.Owner.TOOL
+        cell: dict[str, Any] = _text(name) if name in write else {}
+        cell["userEnteredFormat"] = {
+            "backgroundColor": TOOL_HEADER if tool else STAFF_HEADER,
+            "textFormat": {"bold": True, "italic": tool, "foregroundColor": rgb("FFFFFF")},
+            "wrapStrategy": "WRAP",
+            "verticalAlignment": "MIDDLE",
+        }
+        note = TOOL_NOTE if tool else (spec.help if spec is not None else "")
+        if note:
+            cell["note"] = note
+        cells.append(cell)
+    fields = "userEnteredFormat(backgroundColor,textFormat,wrapStrategy,verticalAlignment),note"
+    if write:
+        fields = "userEnteredValue," + fields
+    start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
+    frozen = {"sheetId": meta.sheet_id, "gridProperties": {"frozenRowCount": 1, "frozenColumnCount": 1}}
+    return [
+        {"updateCells": {"start": start, "rows": [{"values": cells}], "fields": fields}},
+        {"updateSheetProperties": {
+            "properties": frozen, "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}},
+    ]
+
+
+def _columns(meta: SheetMeta, final: Sequence[str], which: set[int]) -> list[Request]:
+    """Widths and date-time formats of new columns (existing ones keep what staff chose)."""
+    out: list[Request] = []
+    for i in sorted(which):
+        spec = model.COLUMNS_BY_NAME.get(final[i])
+        width = (spec.width if spec else 14) * 7 + 5
+        dim = {"sheetId": meta.sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1}
+        out.append({"updateDimensionProperties": {"range": dim, "properties": {"pixelSize": width},
+                                                  "fields": "pixelSize"}})
+        if is_datetime_column(final[i]):
+            out.append(_datetime_format(meta.sheet_id, i, 1))
+    return out
+
+
+def _datetime_format(sheet_id: int, col: int, start_row: int) -> Request:
+    grid = {"sheetId": sheet_id, "startRowIndex": start_row, "startColumnIndex": col, "endColumnIndex": col + 1}
+    fmt = {"numberFormat": {"type": "DATE_TIME", "pattern": DATETIME_PATTERN}}
+    return {"repeatCell": {"range": grid, "cell": {"userEnteredFormat": fmt}, "fields": "userEnteredFormat.numberFormat"}}
+
+
+def _lists(state: InitState, choices: Mapping[str, Sequence[str]], plan: InitPlan, new_id: Callable[[], int]) -> dict[str, str]:
+    """Write the Lists tab when it is missing or differs; return list name → range for dropdowns."""
+    names = list(choices)
+    longest = max((len(v) for v in choices.values()), default=0)
+    grid = [[name for name in names]] + [
+        [choices[n][r] if r < len(choices[n]) else "" for n in names] for r in range(longest)
+    ]
+    meta = state.sheets.get(model.LISTS_TAB)
+    if meta is None:
+        meta = SheetMeta(new_id(), model.LISTS_TAB, max(100, longest + 1), max(26, len(names)))
+        plan.requests.append(_add_sheet(meta, hidden=True))
+        plan.notes.append(f"created tab {model.LISTS_TAB}")
+    if _trimmed(grid) != _trimmed(state.lists):
+        rows = [{"values": [_text(v) if v else {} for v in line]} for line in grid]
+        for cell in rows[0]["values"]:
+            cell["userEnteredFormat"] = {"textFormat": {"bold": True}}
+        plan.requests.append(
+            {"updateCells": {"range": {"sheetId": meta.sheet_id}, "rows": rows,
+                             "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"}}
+        )
+        if model.LISTS_TAB in state.sheets:
+            plan.notes.append(f"updated the choices on the {model.LISTS_TAB} tab")
+    return {
+        name: f"={quote(model.LISTS_TAB)}!${column_letter(i)}$2:${column_letter(i)}${len(choices[name]) + 1}"
+        for i, name in enumerate(names, start=1)
+    }
+
+
+def _trimmed(grid: Sequence[Sequence[str]]) -> list[list[str]]:
+    rows = [[str(v) for v in r] for r in grid]
+    for r in rows:
+        while r and not r[-1]:
+            r.pop()
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def _dropdowns(meta: SheetMeta, final: Sequence[str], choices: Mapping[str, Sequence[str]], lists: Mapping[str, str]) -> list[Request]:
+    out: list[Request] = []
+    for column, list_name in DROPDOWNS.items():
+        if column not in final or list_name not in lists:
+            continue
+        col = final.index(column)
+        grid = {"sheetId": meta.sheet_id, "startRowIndex": 1, "startColumnIndex": col, "endColumnIndex": col + 1}
+        rule = {
+            "condition": {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": lists[list_name]}]},
+            "inputMessage": f"Pick a {column.lower()} from the list (the {model.LISTS_TAB} tab holds the choices).",
+            "strict": False,
+            "showCustomUi": True,
+        }
+        out.append({"setDataValidation": {"range": grid, "rule": rule}})
+    return out
+
+
+def _colour_rules(meta: SheetMeta, final: Sequence[str]) -> list[Request]:
+    area = {"sheetId": meta.sheet_id, "startRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": len(final)}
+    out: list[Request] = []
+    for column, formula, fill in (
+        (model.ESCALATION, ESCALATION_FORMULA, ESCALATION_FILL),
+        (model.OVERDUE, OVERDUE_FORMULA, OVERDUE_FILL),
+    ):
+        if column not in final:
+            continue
+        condition = {"type": "CUSTOM_FORMULA",
+                     "values": [{"userEnteredValue": formula.format(col=column_letter(final.index(column) + 1))}]}
+        rule = {"ranges": [area], "booleanRule": {"condition": condition, "format": {"backgroundColor": fill}}}
+        out.append({"addConditionalFormatRule": {"rule": rule, "index": len(out)}})
+    return out
+
+
+def _protect(meta: SheetMeta, col: int, name: str) -> Request:
+    grid = {"sheetId": meta.sheet_id, "startRowIndex": 0, "startColumnIndex": col, "endColumnIndex": col + 1}
+    return {"addProtectedRange": {"protectedRange": {
+        "range": grid, "description": PROTECTION_PREFIX + repr(name), "warningOnly": True}}}
+
+
+def _tool_tab(meta: SheetMeta, tab: TabSpec) -> list[Request]:
+    out = [_add_sheet(meta, hidden=tab.name in HIDDEN_TABS, frozen=1 if tab.header else 0)]
+    if tab.header:
+        cells = [{**_text(h), "userEnteredFormat": {"textFormat": {"bold": True}}} for h in tab.header]
+        start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
+        out.append({"updateCells": {"start": start, "rows": [{"values": cells}],
+                                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"}})
+        out += [_datetime_format(meta.sheet_id, i, 1) for i, h in enumerate(tab.header) if is_datetime_column(h)]
+    return out
