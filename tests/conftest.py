@@ -90,3 +90,7 @@ def row(received: str | datetime, **fields: Any) -> dict[str, Any]:
     }
     values.update({k.replace("_", " "): v for k, v in fields.items()})  # Last_attempt= → "Last attempt"
     return values
+
+
+# The local Sheets API v4 emulator, for the Google backend's tests.
+from tests.sheets_emulator.fixtures import gspread_emulator_client, sheets_emulator  # noqa: E402, F401
