@@ -37,7 +37,7 @@ TREND_FIRST_ROW = 3
 TREND_LAST_ROW = TREND_FIRST_ROW + TREND_WEEKS - 1
 TREND_HEADER = ("Week of", "Missed calls", "Recovery rate %")
 
-Cells = dict[tuple[int, int], object]
+Cells = dict[tuple[int, int], str | int | float | None]
 
 
 @dataclass(frozen=True, slots=True)

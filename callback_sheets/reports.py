@@ -17,7 +17,17 @@ from callback_sheets import model, service
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError, WorkbookChangedError
-from callback_sheets.metrics import Case, Figures, Period, aggregate, in_period, measure, period_for, scope_label, scoped
+from callback_sheets.metrics import (
+    Case,
+    Figures,
+    Period,
+    aggregate,
+    in_period,
+    measure,
+    period_for,
+    scope_label,
+    scoped,
+)
 from callback_sheets.refresh import ItemView, Planner, RefreshPlan, check_header, same_value
 from callback_sheets.times import parse_when, to_cell
 from callback_sheets.triage import escalation_reason
@@ -265,9 +275,11 @@ def append_report(
     raise AssertionError("unreachable")
 
 
-def _upsert(grid: Grid, rows: Sequence[Mapping[str, CellValue]]) -> tuple[dict[tuple[int, int], object], int, int]:
+def _upsert(
+    grid: Grid, rows: Sequence[Mapping[str, CellValue]]
+) -> tuple[dict[tuple[int, int], CellValue], int, int]:
     top = METRICS_TABLE_ROW
-    cells: dict[tuple[int, int], object] = {}
+    cells: dict[tuple[int, int], CellValue] = {}
     header = grid[top - 1] if len(grid) >= top else ()
     if tuple(text(v) for v in header[: len(METRICS_COLUMNS)]) != METRICS_COLUMNS:
         cells.update({(top, c): name for c, name in enumerate(METRICS_COLUMNS, start=1)})
@@ -280,16 +292,16 @@ def _upsert(grid: Grid, rows: Sequence[Mapping[str, CellValue]]) -> tuple[dict[t
     added = replaced = 0
     for values in rows:
         key = (str(values["Period"]), str(values["Scope"]))
-        number = where.get(key)
-        if number is None:
+        found = where.get(key)
+        if found is None:
             number, next_row, added = next_row, next_row + 1, added + 1
         else:
-            replaced += 1
+            number, replaced = found, replaced + 1
         cells.update({(number, c): values[name] for c, name in enumerate(METRICS_COLUMNS, start=1)})
     return cells, added, replaced
 
 
-def changed_cells(grid: Grid, cells: Mapping[tuple[int, int], object]) -> dict[tuple[int, int], object]:
+def changed_cells(grid: Grid, cells: Mapping[tuple[int, int], CellValue]) -> dict[tuple[int, int], CellValue]:
     """Only the cells whose value differs from the grid."""
     out = {}
     for (r, c), value in cells.items():
@@ -344,7 +356,10 @@ def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Rev
         item = view.item
         if item.closed:
             continue
-        entry = lambda detail: ReviewEntry(view.id, view.owner, item.reason, detail)  # noqa: E731
+
+        def entry(detail: str, view: ItemView = view) -> ReviewEntry:
+            return ReviewEntry(view.id, view.owner, view.item.reason, detail)
+
         if (item.urgency == "Urgent" or view.escalation) and item.status != "Escalated" and not item.attempts:
             urgent.append(entry(view.escalation or "urgency is Urgent"))
         if view.due is None or not view.owner:
@@ -377,7 +392,7 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
     for tab, cells in ((model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
                        (model.METRICS_TAB, changed_cells(metrics_grid, trend))):
         if cells:
-            plan.changes.tab_cells.setdefault(tab, {}).update(cells)  # type: ignore[arg-type]
+            plan.changes.tab_cells.setdefault(tab, {}).update(cells)
 
 
 if contribute_demand not in service.REFRESH_CONTRIBUTORS:

@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from callback_sheets import model, reports
+from callback_sheets import model, reports, service
 from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config
 from callback_sheets.metrics import Share, Stats, period_for
-from callback_sheets import service
 
 TOML = """
 [clinic]

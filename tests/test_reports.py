@@ -117,7 +117,7 @@ def test_init_upgrades_an_older_workbook_with_the_chart(tmp_path: Path, queue: t
     wb.save(config.workbook)
     notes = service.init(config=config, backend=backend)
     assert "added the weekly chart to Metrics" in notes and "added the colour scale to Demand" in notes
-    assert load_workbook(config.workbook)[model.METRICS_TAB]._charts  # noqa: SLF001
+    assert load_workbook(config.workbook)[model.METRICS_TAB]._charts
 
 
 @pytest.mark.libreoffice
@@ -157,7 +157,7 @@ def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, Excel
 
 
 def test_review_of_a_clean_day_exits_0(tmp_path: Path, queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
-    config, backend = queue
+    config, _ = queue
     wb = load_workbook(config.workbook)
     ws = wb[model.QUEUE_TAB]
     ws.delete_rows(2, ws.max_row)

@@ -39,7 +39,7 @@ def add_figure_layout(wb: Workbook) -> list[str]:
 
 def add_trend_chart(ws: Worksheet) -> bool:
     """Missed calls (bars) and recovery rate % (line, right axis) per week; False if a chart is there."""
-    if ws._charts:  # noqa: SLF001 - openpyxl keeps a sheet's charts only here
+    if ws._charts:  # openpyxl keeps a sheet's charts only here
         return False
     for (row, col), value in dem.trend_cells(()).items():
         if ws.cell(row=row, column=col).value is None:
