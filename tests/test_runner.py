@@ -89,11 +89,11 @@ def make_runner(
     *,
     stream: io.StringIO | None = None,
     stop: threading.Event | None = None,
+    log: RunLog | None = None,
 ) -> Runner:
     load = config if callable(config) else (lambda: config)
-    return Runner(
-        load_config=load, clock=clock, log=RunLog(stream=stream or io.StringIO()), jobs=jobs, stop=stop
-    )
+    log = log or RunLog(stream=stream or io.StringIO())
+    return Runner(load_config=load, clock=clock, log=log, jobs=jobs, stop=stop)
 
 
 def drive(runner: Runner, clock: FakeClock, until: datetime, step: timedelta = MINUTE) -> None:
@@ -493,13 +493,14 @@ def test_a_full_day_of_logs_holds_no_caller_name_phone_or_note(tmp_path: Path) -
     stream = io.StringIO()
     clock = FakeClock(local("2026-12-01T07:00"))
     office_lock = config.workbook.parent / f".~lock.{config.workbook.name}#"
-    with make_runner(config, clock, {}, stream=stream) as runner:
+    log = RunLog(stream=stream)
+    with make_runner(config, clock, {}, log=log) as runner:
         drive(runner, clock, local("2026-12-01T11:00"), step=timedelta(minutes=5))
         office_lock.write_text("x")
         drive(runner, clock, local("2026-12-01T11:30"), step=timedelta(minutes=5))
         office_lock.unlink()
         drive(runner, clock, local("2026-12-01T18:00"), step=timedelta(minutes=5))
-        records = runner._log.records
+    records = log.records
     lines = stream.getvalue().splitlines() + [format_json(r) for r in records]
     assert [r.job for r in records].count("refresh") + 1 >= 48
     assert {r.job for r in records} >= {"open", "refresh", "review", "daily"}
