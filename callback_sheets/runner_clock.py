@@ -108,10 +108,8 @@ class JobClock:
         out = []
         for family, slot in latest.items():
             last = done.get(family)
-            if last is None:  # a queue's first run catches up nothing from an earlier date
-                fresh = slot.on == today
-            else:
-                fresh = last.astimezone(UTC) < slot.at.astimezone(UTC)
+            # a family's first run (no state yet) catches up nothing from an earlier date
+            fresh = slot.on == today if last is None else last.astimezone(UTC) < slot.at.astimezone(UTC)
             if fresh and utc < slot.until.astimezone(UTC):
                 out.append(slot)
         return sorted(out, key=_key)
