@@ -88,8 +88,11 @@ def op_refresh(folder: Path) -> None:
     config = load_config(folder / "callback_sheets.toml")
     backend = ExcelBackend(config.workbook)
     outcome = service.refresh(config=config, backend=backend, now=parse_now(NOW, config.tz))
-    print(f"# refresh wrote {outcome.result.written if outcome.result else 0} cells via "
-          f"{backend.last_write_path}", file=sys.stderr)
+    print(
+        f"# refresh wrote {outcome.result.written if outcome.result else 0} cells via "
+        f"{backend.last_write_path}",
+        file=sys.stderr,
+    )
 
 
 OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh}
@@ -107,8 +110,9 @@ def child(op: str, folder: Path) -> None:
 def measure(op: str, folder: Path, repeat: int) -> tuple[float, float]:
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", op, str(folder)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", op, str(folder)], check=True, capture_output=True, text=True
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return statistics.median(r["seconds"] for r in runs), max(r["peak_mb"] for r in runs)
 
@@ -123,8 +127,10 @@ def main(argv: list[str]) -> None:
         folder = Path(tmp)
         start = time.perf_counter()
         build(folder, rows)
-        print(f"built {rows} rows in {time.perf_counter() - start:.1f}s "
-              f"({(folder / 'base.xlsx').stat().st_size / 1e6:.1f} MB), {datetime.now():%H:%M:%S}")
+        print(
+            f"built {rows} rows in {time.perf_counter() - start:.1f}s "
+            f"({(folder / 'base.xlsx').stat().st_size / 1e6:.1f} MB), {datetime.now():%H:%M:%S}"
+        )
         results = {op: measure(op, folder, repeat) for op in OPS}
     for op, (seconds, peak) in results.items():
         print(f"{op:9s} {seconds:8.3f} s   peak {peak:7.1f} MB")

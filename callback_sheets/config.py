@@ -5,6 +5,7 @@ Every mistake raises ConfigError with one line that names the key and says what 
 
 from __future__ import annotations
 
+import itertools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -64,7 +65,7 @@ class IntakeConfig:
     """How phone-system exports are read by `import-calls`."""
 
     format: str | None = None  # None: detect from the header
-    export_tz: ZoneInfo = ZoneInfo("UTC")
+    export_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     mapping: Mapping[str, str] | None = None  # for format "generic"
 
 
@@ -114,7 +115,10 @@ class Config:
         if not self.locations:
             return [(self.clinic_name, self)]
         return [
-            (loc.name, replace(self, backend=loc.backend, workbook=loc.workbook, google=loc.google, locations=()))
+            (
+                loc.name,
+                replace(self, backend=loc.backend, workbook=loc.workbook, google=loc.google, locations=()),
+            )
             for loc in self.locations
         ]
 
@@ -127,20 +131,63 @@ class Config:
 
 DEFAULT_KEYWORDS = (
     # English
-    "chest pain", "can't breathe", "cannot breathe", "shortness of breath", "trouble breathing",
-    "bleeding", "swelling", "fever", "suicidal", "overdose", "allergic reaction", "faint", "fainted",
-    "seizure", "stroke", "severe pain", "infection", "pus", "vomiting",
+    "chest pain",
+    "can't breathe",
+    "cannot breathe",
+    "shortness of breath",
+    "trouble breathing",
+    "bleeding",
+    "swelling",
+    "fever",
+    "suicidal",
+    "overdose",
+    "allergic reaction",
+    "faint",
+    "fainted",
+    "seizure",
+    "stroke",
+    "severe pain",
+    "infection",
+    "pus",
+    "vomiting",
     # Spanish
-    "dolor de pecho", "no puedo respirar", "falta de aire", "sangrado", "hinchazón", "hinchazon",
-    "fiebre", "suicida", "sobredosis", "reacción alérgica", "reaccion alergica", "desmayo",
-    "convulsión", "convulsion", "dolor fuerte", "infección", "infeccion", "vómito", "vomito",
+    "dolor de pecho",
+    "no puedo respirar",
+    "falta de aire",
+    "sangrado",
+    "hinchazón",
+    "hinchazon",
+    "fiebre",
+    "suicida",
+    "sobredosis",
+    "reacción alérgica",
+    "reaccion alergica",
+    "desmayo",
+    "convulsión",
+    "convulsion",
+    "dolor fuerte",
+    "infección",
+    "infeccion",
+    "vómito",
+    "vomito",
 )
 
 _DEFAULT_HOURS = tuple(
-    Block(name, start, end) for name, start, end in (("morning", time(8), time(12)), ("afternoon", time(13), time(17)))
+    Block(name, start, end)
+    for name, start, end in (("morning", time(8), time(12)), ("afternoon", time(13), time(17)))
 )
 _TOP_KEYS = {
-    "clinic", "hours", "holidays", "queue", "google", "reasons", "escalation", "owners", "runner", "choices", "queues",
+    "clinic",
+    "hours",
+    "holidays",
+    "queue",
+    "google",
+    "reasons",
+    "escalation",
+    "owners",
+    "runner",
+    "choices",
+    "queues",
     "intake",
 }
 
@@ -179,7 +226,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     tz = _zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = str(clinic.get("phone_region", "US")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigError(f"clinic.phone_region: {region!r} is not a region code such as \"US\" or \"MX\"")
+        raise ConfigError(f'clinic.phone_region: {region!r} is not a region code such as "US" or "MX"')
     holidays_t = _table(raw, "holidays")
     _no_unknown(holidays_t, {"country", "subdivision", "closures"}, "holidays")
     country = holidays_t.get("country", "US") or None
@@ -189,12 +236,19 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     queue = _table(raw, "queue")
     _no_unknown(
         queue,
-        {"backend", "workbook", "id_prefix", "repeat_window_business_days", "first_name_in_voicemail", "templates"},
+        {
+            "backend",
+            "workbook",
+            "id_prefix",
+            "repeat_window_business_days",
+            "first_name_in_voicemail",
+            "templates",
+        },
         "queue",
     )
     backend = str(queue.get("backend", "excel"))
     if backend not in ("excel", "google"):
-        raise ConfigError(f"queue.backend: {backend!r} is not one of \"excel\", \"google\"")
+        raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
     choices = _choices(_table(raw, "choices"))
     reasons = _reasons(_table(raw, "reasons"), urgencies=choices["urgencies"])
     escalation = _table(raw, "escalation")
@@ -257,7 +311,9 @@ def _zone(value: object, key: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{key}: unknown time zone {value!r}; use an IANA name such as \"America/Chicago\"") from None
+        raise ConfigError(
+            f'{key}: unknown time zone {value!r}; use an IANA name such as "America/Chicago"'
+        ) from None
 
 
 def _time(value: object, key: str) -> time:
@@ -265,7 +321,7 @@ def _time(value: object, key: str) -> time:
         hh, mm = str(value).split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise ConfigError(f"{key}: {value!r} is not a time; write it as \"HH:MM\", e.g. \"08:00\"") from None
+        raise ConfigError(f'{key}: {value!r} is not a time; write it as "HH:MM", e.g. "08:00"') from None
 
 
 def _date(value: object, key: str) -> date:
@@ -289,7 +345,9 @@ def _check_country(country: str, subdivision: object) -> None:
     try:
         holidays.country_holidays(country, subdiv=str(subdivision) if subdivision else None, years=2026)
     except NotImplementedError:
-        raise ConfigError(f"holidays.country: {country!r} is not a country code the holidays package knows") from None
+        raise ConfigError(
+            f"holidays.country: {country!r} is not a country code the holidays package knows"
+        ) from None
     except ValueError as exc:
         raise ConfigError(f"holidays.subdivision: {exc}") from None
 
@@ -298,13 +356,15 @@ def _hours(raw: object) -> dict[int, tuple[Block, ...]]:
     if raw is None:
         return {day: _DEFAULT_HOURS for day in range(5)}
     if not isinstance(raw, Mapping):
-        raise ConfigError("hours: must be a table of weekdays, e.g. monday = [{ name = \"morning\", ... }]")
+        raise ConfigError('hours: must be a table of weekdays, e.g. monday = [{ name = "morning", ... }]')
     _no_unknown(raw, set(WEEKDAYS), "hours")
     hours: dict[int, tuple[Block, ...]] = {}
     for day, blocks in raw.items():
         key = f"hours.{day}"
         if not isinstance(blocks, list):
-            raise ConfigError(f"{key}: must be a list of blocks like {{ name = \"morning\", start = \"08:00\", end = \"12:00\" }}")
+            raise ConfigError(
+                f'{key}: must be a list of blocks like {{ name = "morning", start = "08:00", end = "12:00" }}'
+            )
         parsed = []
         for i, block in enumerate(blocks):
             where = f"{key}[{i}]"
@@ -316,7 +376,7 @@ def _hours(raw: object) -> dict[int, tuple[Block, ...]]:
                 raise ConfigError(f"{where}: end {end:%H:%M} must be after start {start:%H:%M}")
             parsed.append(Block(str(block.get("name", f"block {i + 1}")), start, end))
         parsed.sort(key=lambda b: b.start)
-        for a, b in zip(parsed, parsed[1:], strict=False):
+        for a, b in itertools.pairwise(parsed):
             if b.start < a.end:
                 raise ConfigError(f"{key}: blocks {a.name!r} and {b.name!r} overlap")
         hours[WEEKDAYS.index(day)] = tuple(parsed)
@@ -363,7 +423,9 @@ def _reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[str,
         try:
             kind = CadenceKind(table["cadence"]) if "cadence" in table else base.rule.kind  # type: ignore[union-attr]
         except ValueError:
-            raise ConfigError(f"{key}.cadence: {table['cadence']!r} is not one of standard, daily, escalation") from None
+            raise ConfigError(
+                f"{key}.cadence: {table['cadence']!r} is not one of standard, daily, escalation"
+            ) from None
         default_max = base.rule.max_attempts if base else 3
         max_attempts = _positive_int(table.get("max_attempts", default_max), f"{key}.max_attempts")
         urgency = str(table.get("urgency", base.urgency if base else "Routine"))
@@ -397,7 +459,7 @@ def _owners(raw: object) -> tuple[OwnerConfig, ...]:
 
 def _google(raw: object, base: Path) -> GoogleConfig:
     if not isinstance(raw, Mapping) or not raw.get("spreadsheet"):
-        raise ConfigError("google.spreadsheet: set it to the sheet's URL or key (the backend is \"google\")")
+        raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     _no_unknown(raw, {"spreadsheet", "worksheet", "credentials"}, "google")
     creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     return GoogleConfig(
@@ -411,7 +473,7 @@ def _runner(raw: Mapping[str, Any]) -> RunnerConfig:
     _no_unknown(raw, {"interval_minutes", "close_of_day", "weekly_day", "weekly_time"}, "runner")
     day = str(raw.get("weekly_day", "friday")).lower()
     if day not in WEEKDAYS:
-        raise ConfigError(f"runner.weekly_day: {day!r} is not a weekday name such as \"friday\"")
+        raise ConfigError(f'runner.weekly_day: {day!r} is not a weekday name such as "friday"')
     return RunnerConfig(
         interval_minutes=_positive_int(raw.get("interval_minutes", 10), "runner.interval_minutes"),
         close_of_day=_time(raw.get("close_of_day", "17:15"), "runner.close_of_day"),
@@ -431,7 +493,7 @@ def _locations(raw: object, base: Path) -> tuple[Location, ...]:
         _no_unknown(table, {"name", "backend", "workbook", "google"}, key)
         backend = str(table.get("backend", "google" if "google" in table else "excel"))
         if backend not in ("excel", "google"):
-            raise ConfigError(f"{key}.backend: {backend!r} is not one of \"excel\", \"google\"")
+            raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
         if backend == "excel" and not table.get("workbook"):
             raise ConfigError(f"{key}.workbook: set the path of this location's workbook")
         out.append(
@@ -452,9 +514,13 @@ def _intake(raw: Mapping[str, Any]) -> IntakeConfig:
         from callback_sheets.intake import GENERIC_MAPPING_KEYS
 
         if not isinstance(mapping, Mapping):
-            raise ConfigError("intake.mapping: must be a table of export column names, e.g. phone = \"Caller Number\"")
+            raise ConfigError(
+                'intake.mapping: must be a table of export column names, e.g. phone = "Caller Number"'
+            )
         _no_unknown(mapping, set(GENERIC_MAPPING_KEYS), "intake.mapping")
-        mapping = {str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()}
+        mapping = {
+            str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()
+        }
     fmt = raw.get("format")
     return IntakeConfig(
         format=str(fmt) if fmt else None,

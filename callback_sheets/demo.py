@@ -47,13 +47,54 @@ languages = ["English"]
 reasons = ["Clinical concern", "Prescription question"]
 """
 
-FIRST_EN = ("Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Grace", "Henry", "Chloe", "Owen", "Ruth", "Walter")
-FIRST_ES = ("Sofía", "Mateo", "Valentina", "Santiago", "Camila", "Diego", "Lucía", "Javier", "Elena", "Andrés")
-LAST_EN = ("Miller", "Johnson", "Brooks", "Nguyen", "Kowalski", "Carter", "Reed", "Sullivan", "Park", "Hughes")
+FIRST_EN = (
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "Ethan",
+    "Grace",
+    "Henry",
+    "Chloe",
+    "Owen",
+    "Ruth",
+    "Walter",
+)
+FIRST_ES = (
+    "Sofía",
+    "Mateo",
+    "Valentina",
+    "Santiago",
+    "Camila",
+    "Diego",
+    "Lucía",
+    "Javier",
+    "Elena",
+    "Andrés",
+)
+LAST_EN = (
+    "Miller",
+    "Johnson",
+    "Brooks",
+    "Nguyen",
+    "Kowalski",
+    "Carter",
+    "Reed",
+    "Sullivan",
+    "Park",
+    "Hughes",
+)
 LAST_ES = ("García", "Hernández", "López", "Martínez", "Ramírez", "Torres", "Flores", "Rivera", "Cruz")
 REASON_WEIGHTS = {
-    "New appointment": 30, "Existing patient follow-up": 18, "Document / referral": 10,
-    "Prior authorization": 6, "Billing": 12, "Prescription question": 10, "Clinical concern": 6, "Other": 8,
+    "New appointment": 30,
+    "Existing patient follow-up": 18,
+    "Document / referral": 10,
+    "Prior authorization": 6,
+    "Billing": 12,
+    "Prescription question": 10,
+    "Clinical concern": 6,
+    "Other": 8,
 }
 NOTES_EN = ("wants earliest opening", "asked about insurance", "needs referral form faxed", "", "", "")
 NOTES_ES = ("prefiere español", "pregunta por su cita", "", "")
@@ -88,14 +129,20 @@ def synthetic_rows(config: Config, now: datetime, count: int, seed: int) -> list
         spanish = rng.random() < 0.3
         row = _caller(rng, spanish)
         reason = rng.choices(list(REASON_WEIGHTS), weights=list(REASON_WEIGHTS.values()))[0]
-        row.update({
-            model.RECEIVED: to_cell(received, config.tz),
-            model.REASON: reason,
-            model.PATIENT_TYPE: "New" if reason == "New appointment" or rng.random() < 0.2 else "Existing",
-            model.URGENCY: config.reasons[reason].urgency,
-            model.OWNER: "Nurse Patel" if reason == "Clinical concern" and rng.random() < 0.5 else rng.choice(OWNERS),
-            model.STATUS: "New",
-        })
+        row.update(
+            {
+                model.RECEIVED: to_cell(received, config.tz),
+                model.REASON: reason,
+                model.PATIENT_TYPE: "New"
+                if reason == "New appointment" or rng.random() < 0.2
+                else "Existing",
+                model.URGENCY: config.reasons[reason].urgency,
+                model.OWNER: "Nurse Patel"
+                if reason == "Clinical concern" and rng.random() < 0.5
+                else rng.choice(OWNERS),
+                model.STATUS: "New",
+            }
+        )
         notes = rng.choice(NOTES_ES if spanish else NOTES_EN)
         if rng.random() < 0.05:
             notes = rng.choice(WORRYING)
@@ -111,7 +158,7 @@ def synthetic_rows(config: Config, now: datetime, count: int, seed: int) -> list
 def _arrival(rng: random.Random, start: datetime, now: datetime) -> datetime:
     while True:
         at = start + timedelta(minutes=rng.randrange(int((now - start).total_seconds() // 60)))
-        if at.weekday() < 5 and time(7, 30) <= at.time() <= time(18, 30) or rng.random() < 0.08:
+        if (at.weekday() < 5 and time(7, 30) <= at.time() <= time(18, 30)) or rng.random() < 0.08:
             return at.replace(second=0, microsecond=0)
 
 
@@ -119,9 +166,18 @@ def _caller(rng: random.Random, spanish: bool) -> dict[str, CellValue]:
     first = rng.choice(FIRST_ES if spanish else FIRST_EN)
     last = rng.choice(LAST_ES if spanish else LAST_EN)
     area = rng.choice(("312", "773", "872", "708"))
-    phone = rng.choice((f"({area}) 555-01{rng.randrange(100):02d}", f"{area}-555-01{rng.randrange(100):02d}",
-                        f"+1 {area} 555 01{rng.randrange(100):02d}"))
-    return {model.CALLER: f"{first} {last}", model.PHONE: phone, model.LANGUAGE: "Spanish" if spanish else "English"}
+    phone = rng.choice(
+        (
+            f"({area}) 555-01{rng.randrange(100):02d}",
+            f"{area}-555-01{rng.randrange(100):02d}",
+            f"+1 {area} 555 01{rng.randrange(100):02d}",
+        )
+    )
+    return {
+        model.CALLER: f"{first} {last}",
+        model.PHONE: phone,
+        model.LANGUAGE: "Spanish" if spanish else "English",
+    }
 
 
 def _progress(rng: random.Random, row: dict[str, CellValue], received: datetime, now: datetime, cal) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,15 @@ from datetime import datetime
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.backends.base import Backend, CellValue, CellWrite, Changeset, Snapshot, WriteMode, grid_rows
+from callback_sheets.backends.base import (
+    Backend,
+    CellValue,
+    CellWrite,
+    Changeset,
+    Snapshot,
+    WriteMode,
+    grid_rows,
+)
 from callback_sheets.config import Config
 from callback_sheets.errors import WorkbookChangedError
 from callback_sheets.intake import CallLog, ImportPlan, plan_import, read_call_log
@@ -27,13 +35,24 @@ class ImportOutcome:
 
 
 def import_calls(
-    *, config: Config, backend: Backend, path: Path, fmt: str | None, now: datetime, dry_run: bool = False,
+    *,
+    config: Config,
+    backend: Backend,
+    path: Path,
+    fmt: str | None,
+    now: datetime,
+    dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportOutcome:
     """Add one queue row per new missed call in `path`; repeat callers merge into their open item."""
     log = read_call_log(
-        path, fmt=fmt or config.intake.format, mapping=config.intake.mapping, export_tz=config.intake.export_tz,
-        clinic_tz=config.tz, region=config.phone_region, progress=progress,
+        path,
+        fmt=fmt or config.intake.format,
+        mapping=config.intake.mapping,
+        export_tz=config.intake.export_tz,
+        clinic_tz=config.tz,
+        region=config.phone_region,
+        progress=progress,
     )
     cal = config.calendar()
     days = config.repeat_window_business_days
@@ -84,7 +103,9 @@ def _changeset(snapshot: Snapshot, plan: ImportPlan, config: Config, now: dateti
         if row is None:
             continue
         for column, value in values.items():
-            cells.append(CellWrite(row.position, row_id, column, _cell(value, config), WriteMode.TOOL, row.get(column)))
+            cells.append(
+                CellWrite(row.position, row_id, column, _cell(value, config), WriteMode.TOOL, row.get(column))
+            )
     new_rows = [{k: _cell(v, config) for k, v in r.items()} for r in plan.new_rows]
     stamp = to_cell(now, config.tz)
     keys = [[key, stamp] for key in plan.new_keys]

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from callback_sheets import model
 from callback_sheets.assign import OwnerSpec, assign_owners
-from callback_sheets.backends.base import CellValue, CellWrite, Changeset, Grid, Snapshot, WriteMode, grid_rows
+from callback_sheets.backends.base import (
+    CellValue,
+    CellWrite,
+    Changeset,
+    Grid,
+    Snapshot,
+    WriteMode,
+    grid_rows,
+)
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
@@ -126,8 +134,14 @@ class Planner:
                 self._put(changes, item, item.id, column, value, row, WriteMode.TOOL)
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
-                    [item_id, item.attempts, to_cell(item.last_attempt, self.tz), item.last_outcome or "",
-                     to_cell(self.now, self.tz), "sheet"]
+                    [
+                        item_id,
+                        item.attempts,
+                        to_cell(item.last_attempt, self.tz),
+                        item.last_outcome or "",
+                        to_cell(self.now, self.tz),
+                        "sheet",
+                    ]
                 )
             summary.open += item.is_open
             summary.problems += bool(problems)
@@ -149,12 +163,16 @@ class Planner:
             rule = CadenceRule(kind=CadenceKind.ESCALATION, max_attempts=rule.max_attempts)
         if rule.kind is CadenceKind.ESCALATION and rule.escalation_minutes != self.config.escalation_minutes:
             rule = CadenceRule(
-                kind=rule.kind, max_attempts=rule.max_attempts, escalation_minutes=self.config.escalation_minutes
+                kind=rule.kind,
+                max_attempts=rule.max_attempts,
+                escalation_minutes=self.config.escalation_minutes,
             )
         return rule
 
     def _view(self, item: Item, item_id: str, owner: str | None, problems: tuple[str, ...]) -> ItemView:
-        why = escalation_reason(reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords)
+        why = escalation_reason(
+            reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
+        )
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
             return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
@@ -180,7 +198,9 @@ class Planner:
             return f"Follow up today (attempt {attempt})"
         return f"Call back (attempt {attempt} of {rule.max_attempts})"
 
-    def _tool_values(self, view: ItemView, row: Mapping[str, CellValue], first: datetime | None) -> dict[str, CellValue]:
+    def _tool_values(
+        self, view: ItemView, row: Mapping[str, CellValue], first: datetime | None
+    ) -> dict[str, CellValue]:
         item = view.item
         overdue = ""
         if item.is_open and view.due is not None:
@@ -213,8 +233,13 @@ class Planner:
 
     @staticmethod
     def _put(
-        changes: Changeset, item: Item, row_id: str | None, column: str, value: CellValue,
-        row: Mapping[str, CellValue], mode: WriteMode,
+        changes: Changeset,
+        item: Item,
+        row_id: str | None,
+        column: str,
+        value: CellValue,
+        row: Mapping[str, CellValue],
+        mode: WriteMode,
     ) -> None:
         before = row.get(column)
         if same_value(before, value):
@@ -228,7 +253,9 @@ class Planner:
                 continue
             for column in model.TOOL_COLUMNS:
                 if _filled(row.values.get(column)):
-                    changes.cells.append(CellWrite(row.position, None, column, None, WriteMode.TOOL, row.values[column]))
+                    changes.cells.append(
+                        CellWrite(row.position, None, column, None, WriteMode.TOOL, row.values[column])
+                    )
 
     # --- whole queue ---------------------------------------------------------------------------------------
     def _new_ids(self, items: Sequence[Item], history: Grid) -> dict[int, str]:
@@ -250,15 +277,24 @@ class Planner:
         for item in items:
             item_id = item.id or ids[item.position]
             rows.append(
-                {model.ID: item_id, model.OWNER: item.owner or "", model.LANGUAGE: item.language or "",
-                 model.REASON: item.reason or "", model.STATUS: item.status}
+                {
+                    model.ID: item_id,
+                    model.OWNER: item.owner or "",
+                    model.LANGUAGE: item.language or "",
+                    model.REASON: item.reason or "",
+                    model.STATUS: item.status,
+                }
             )
             if item.is_open:
                 open_ids.add(item_id)
-                if escalation_reason(reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords):
+                if escalation_reason(
+                    reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
+                ):
                     escalated.add(item_id)
-        specs = [OwnerSpec(name=o.name, languages=o.languages, reasons=o.reasons, max_open=o.max_open)
-                 for o in self.config.owners]
+        specs = [
+            OwnerSpec(name=o.name, languages=o.languages, reasons=o.reasons, max_open=o.max_open)
+            for o in self.config.owners
+        ]
         return assign_owners(
             rows=rows,
             owners=specs,
@@ -303,7 +339,9 @@ def same_value(a: object, b: object) -> bool:
     if not _filled(a) and not _filled(b):
         return True
     if isinstance(a, datetime) and isinstance(b, datetime):
-        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(second=0, microsecond=0, tzinfo=None)
+        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(
+            second=0, microsecond=0, tzinfo=None
+        )
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return float(a) == float(b)
     if isinstance(a, str) and isinstance(b, str):

@@ -102,15 +102,27 @@ def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
     wanted = item_id.strip().casefold()
     matches = [r for r in snapshot.rows if text(r.get(model.ID)).casefold() == wanted]
     if not matches:
-        raise NotFoundError(f"no queue item with ID {item_id!r}: check the ID column (run `callback-sheets refresh` to give new rows an ID)")
+        raise NotFoundError(
+            f"no queue item with ID {item_id!r}: check the ID column "
+            "(run `callback-sheets refresh` to give new rows an ID)"
+        )
     if len(matches) > 1:
-        raise UsageError(f"ID {item_id!r} is on {len(matches)} rows: clear the ID of the copies, then refresh")
+        raise UsageError(
+            f"ID {item_id!r} is on {len(matches)} rows: clear the ID of the copies, then refresh"
+        )
     return matches[0]
 
 
 def record_attempt(
-    *, config: Config, backend: Backend, item_id: str, outcome: str, note: str | None, now: datetime,
-    status: str | None = None, dry_run: bool = False,
+    *,
+    config: Config,
+    backend: Backend,
+    item_id: str,
+    outcome: str,
+    note: str | None,
+    now: datetime,
+    status: str | None = None,
+    dry_run: bool = False,
 ) -> tuple[Changeset, RefreshPlan]:
     """Record a callback attempt on one item, as staff would type it, and refresh that item's tool cells."""
     canonical = {o.casefold(): o for o in config.outcomes}.get(outcome.strip().casefold())
@@ -126,8 +138,10 @@ def record_attempt(
             edited = _with_values(snapshot, row.position, staff)
             plan = Planner(config=config, now=now).plan(edited)
             changes = Changeset(
-                cells=[CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
-                       for c, v in staff.items()]
+                cells=[
+                    CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
+                    for c, v in staff.items()
+                ]
                 + [c for c in plan.changes.cells if c.position == row.position],
                 tab_appends=plan.changes.tab_appends,
             )
@@ -181,4 +195,6 @@ def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bo
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views
-import callback_sheets.reports  # noqa: F401  (registers the Demand contributor)
+
+
+import callback_sheets.reports  # noqa: E402, F401  (registers the Demand contributor)

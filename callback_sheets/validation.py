@@ -117,7 +117,9 @@ class RowReader:
         )
 
     # --- fields -------------------------------------------------------------------------------------
-    def _when(self, value: object, column: str, problems: list[str], *, required: bool = False) -> datetime | None:
+    def _when(
+        self, value: object, column: str, problems: list[str], *, required: bool = False
+    ) -> datetime | None:
         try:
             when = parse_when(value, self.tz, month_first=self.month_first)
         except ValueError:

@@ -21,6 +21,7 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> click.t
     if cwd is None:
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
     import os
+
     old = os.getcwd()
     os.chdir(cwd)
     try:
@@ -49,7 +50,11 @@ def test_core_commands_exist() -> None:
 def test_missing_config_is_one_line_exit_2(tmp_path: Path) -> None:
     result = run("--config", str(tmp_path / "nope.toml"), "refresh")
     assert result.exit_code == 2
-    assert result.output.count("\n") == 1 and "no config at" in result.output and "Traceback" not in result.output
+    assert (
+        result.output.count("\n") == 1
+        and "no config at" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +118,9 @@ def test_queue_and_attempt(clinic_dir: Path, config, make_queue) -> None:  # typ
     items = json.loads(result.stdout)
     assert [i["id"] for i in items] == ["CB-00002", "CB-00001"]  # the escalation first
     assert items[0]["flag"] == "ESCALATED"
-    result = run("attempt", "CB-00001", "--outcome", "Voicemail left", "--now", "2026-12-01T10:30", cwd=clinic_dir)
+    result = run(
+        "attempt", "CB-00001", "--outcome", "Voicemail left", "--now", "2026-12-01T10:30", cwd=clinic_dir
+    )
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(config.workbook)
     ws = wb[model.QUEUE_TAB]

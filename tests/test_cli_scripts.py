@@ -18,8 +18,17 @@ def invoke(*args: str, config_path: Path) -> object:
 
 
 def test_script_for_a_spanish_caller_and_voicemail_privacy(config, make_queue) -> None:  # type: ignore[no-untyped-def]
-    make_queue([row("2026-12-01 09:10", Caller="Sofía García", Language="Spanish", Reason="Billing",
-                    Notes="pregunta por la factura")])
+    make_queue(
+        [
+            row(
+                "2026-12-01 09:10",
+                Caller="Sofía García",
+                Language="Spanish",
+                Reason="Billing",
+                Notes="pregunta por la factura",
+            )
+        ]
+    )
     invoke("refresh", "--now", "2026-12-01T10:00", config_path=config.path)
     call = json.loads(invoke("script", "CB-00001", "--json", config_path=config.path).stdout)
     assert call["language"] == "es" and "Sofía" in call["text"] and not call["fell_back_to_english"]

@@ -28,8 +28,11 @@ def sheet_rows(path: Path, tab: str = model.QUEUE_TAB) -> list[dict]:
     wb = openpyxl.load_workbook(path)
     ws = wb[tab]
     header = [c.value for c in ws[1]]
-    return [dict(zip(header, (c.value for c in r), strict=False)) for r in ws.iter_rows(min_row=2)
-            if any(c.value is not None for c in r)]
+    return [
+        dict(zip(header, (c.value for c in r), strict=False))
+        for r in ws.iter_rows(min_row=2)
+        if any(c.value is not None for c in r)
+    ]
 
 
 def test_init_builds_the_sheet(config: Config) -> None:
@@ -39,14 +42,37 @@ def test_init_builds_the_sheet(config: Config) -> None:
     wb = openpyxl.load_workbook(config.workbook)
     ws = wb[model.QUEUE_TAB]
     header = [c.value for c in ws[1]]
-    for name in ("ID", "Received", "Caller", "Phone", "Patient type", "Language", "Reason", "Urgency", "Owner",
-                 "Status", "Attempts", "Last attempt", "Last outcome", "Notes", "Next attempt", "Overdue",
-                 "Problems"):
+    for name in (
+        "ID",
+        "Received",
+        "Caller",
+        "Phone",
+        "Patient type",
+        "Language",
+        "Reason",
+        "Urgency",
+        "Owner",
+        "Status",
+        "Attempts",
+        "Last attempt",
+        "Last outcome",
+        "Notes",
+        "Next attempt",
+        "Overdue",
+        "Problems",
+    ):
         assert name in header
     assert ws.freeze_panes == "B2" and ws["A1"].font.bold
     assert ws.cell(1, header.index("Next attempt") + 1).fill.fgColor.rgb != ws["A1"].fill.fgColor.rgb
     validated = {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation}
-    for column in (model.REASON, model.STATUS, model.URGENCY, model.LAST_OUTCOME, model.LANGUAGE, model.PATIENT_TYPE):
+    for column in (
+        model.REASON,
+        model.STATUS,
+        model.URGENCY,
+        model.LAST_OUTCOME,
+        model.LANGUAGE,
+        model.PATIENT_TYPE,
+    ):
         letter = openpyxl.utils.get_column_letter(header.index(column) + 1)
         assert f"{letter}2" in validated, column
     rules = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules]
@@ -65,7 +91,9 @@ def test_init_upgrades_without_touching_rows(config: Config, make_queue) -> None
     assert any("added columns" in n for n in notes)
     [r] = sheet_rows(config.workbook)
     assert r["My own column"] == "keep me" and r["Caller"] == "Pat Example"
-    assert service.init(config=config, backend=ExcelBackend(config.workbook)) == [f"{config.workbook.name} is up to date"]
+    assert service.init(config=config, backend=ExcelBackend(config.workbook)) == [
+        f"{config.workbook.name} is up to date"
+    ]
 
 
 def test_refresh_twice_leaves_the_file_untouched(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
@@ -78,8 +106,13 @@ def test_refresh_twice_leaves_the_file_untouched(config: Config, make_queue) -> 
 
 
 def test_rows_sorted_by_staff_between_refreshes(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
-    backend = make_queue([row("2026-12-01 09:10", Caller="A One"), row("2026-12-01 11:50", Caller="B Two"),
-                          row("2026-12-01 18:30", Caller="C Three")])
+    backend = make_queue(
+        [
+            row("2026-12-01 09:10", Caller="A One"),
+            row("2026-12-01 11:50", Caller="B Two"),
+            row("2026-12-01 18:30", Caller="C Three"),
+        ]
+    )
     service.refresh(config=config, backend=backend, now=NOW)
     by_caller = {r["Caller"]: r for r in sheet_rows(config.workbook)}
     # staff sort descending by caller and insert an empty row between, in "Excel"
@@ -142,13 +175,21 @@ def test_refuses_while_open_elsewhere(config: Config, make_queue, lockname: str)
 
 def test_two_runs_never_overlap_and_stale_lock_is_taken_over(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
     backend = make_queue([row("2026-12-01 09:10")])
-    with workbook_lock(config.workbook), pytest.raises(WorkbookBusyError, match="another callback-sheets run"):
+    with (
+        workbook_lock(config.workbook),
+        pytest.raises(WorkbookBusyError, match="another callback-sheets run"),
+    ):
         service.refresh(config=config, backend=backend, now=NOW)
     # a crashed run's lock (dead pid on this host) does not block forever
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     import json
     import socket
-    lock_path(config.workbook).write_text(json.dumps({"pid": int(proc.stdout), "host": socket.gethostname(), "time": 0}))
+
+    lock_path(config.workbook).write_text(
+        json.dumps({"pid": int(proc.stdout), "host": socket.gethostname(), "time": 0})
+    )
     service.refresh(config=config, backend=backend, now=NOW)
     assert not lock_path(config.workbook).exists()
 
@@ -207,9 +248,11 @@ def test_killed_at_random_points_of_a_real_refresh(config: Config, make_queue) -
         from callback_sheets.config import load_config
         from callback_sheets.backends.excel import ExcelBackend
         cfg = load_config(__import__('pathlib').Path({str(config.path)!r}))
-        service.refresh(config=cfg, backend=ExcelBackend(cfg.workbook), now=datetime.fromisoformat("{NOW.isoformat()}"))
+        now = datetime.fromisoformat("{NOW.isoformat()}")
+        service.refresh(config=cfg, backend=ExcelBackend(cfg.workbook), now=now)
     """)
     import time
+
     for delay in (0.05, 0.2, 0.4, 0.8):
         proc = subprocess.Popen([sys.executable, "-c", script])
         time.sleep(delay)

@@ -49,11 +49,16 @@ def test_import_merges_repeat_callers_and_reports_bad_lines(ready) -> None:  # t
     config, export = ready
     result = invoke(config.path, "import-calls", str(export), "--json", "--now", "2026-12-01T11:00")
     summary = json.loads(result.stdout)
-    assert summary["new_rows"] == 2 and summary["merged"] == 1 and summary["bad"] == [
-        {"line": 7, "reason": summary["bad"][0]["reason"]}]
+    assert (
+        summary["new_rows"] == 2
+        and summary["merged"] == 1
+        and summary["bad"] == [{"line": 7, "reason": summary["bad"][0]["reason"]}]
+    )
     rows = queue_rows(config.workbook)
     assert [r[model.CALLS] for r in rows] == [2, 1]
-    assert rows[0][model.ID] == "CB-00001" and rows[0][model.NEXT_ATTEMPT] is not None  # refreshed after import
+    assert (
+        rows[0][model.ID] == "CB-00001" and rows[0][model.NEXT_ATTEMPT] is not None
+    )  # refreshed after import
     assert str(rows[0][model.RECEIVED]) == "2026-12-01 09:10:00"  # UTC → clinic time; first call kept
 
 
@@ -61,11 +66,18 @@ def test_import_is_idempotent_and_overlap_adds_only_new_calls(ready, tmp_path: P
     config, export = ready
     invoke(config.path, "import-calls", str(export), "--now", "2026-12-01T11:00")
     before = config.workbook.read_bytes()
-    again = json.loads(invoke(config.path, "import-calls", str(export), "--json", "--now", "2026-12-01T11:00").stdout)
+    again = json.loads(
+        invoke(config.path, "import-calls", str(export), "--json", "--now", "2026-12-01T11:00").stdout
+    )
     assert again["new_rows"] == 0 and again["already_imported"] == 3
     assert config.workbook.read_bytes() == before
-    overlap = write_export(tmp_path / "next.csv", [*CALLS[2:4], "CA007,,2026-12-01T17:00:00Z,,+13125550160,,NEW ONE,inbound,no-answer,0"])
-    third = json.loads(invoke(config.path, "import-calls", str(overlap), "--json", "--now", "2026-12-01T11:30").stdout)
+    overlap = write_export(
+        tmp_path / "next.csv",
+        [*CALLS[2:4], "CA007,,2026-12-01T17:00:00Z,,+13125550160,,NEW ONE,inbound,no-answer,0"],
+    )
+    third = json.loads(
+        invoke(config.path, "import-calls", str(overlap), "--json", "--now", "2026-12-01T11:30").stdout
+    )
     assert third["new_rows"] == 1 and third["already_imported"] == 1
     assert len(queue_rows(config.workbook)) == 3
 

@@ -22,21 +22,38 @@ def soffice_csv(xlsx: Path, outdir: Path) -> list[dict[str, str]]:
     profile = outdir / "lo-profile"
     env = {**os.environ, "HOME": str(outdir)}
     subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false", "--outdir", str(outdir), str(xlsx)],
-        check=True, capture_output=True, timeout=180, env=env,
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false",
+            "--outdir",
+            str(outdir),
+            str(xlsx),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env=env,
     )
     with open(outdir / f"{xlsx.stem}.csv", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
 def test_libreoffice_reads_back_computed_values(config: Config, make_queue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    backend = make_queue([
-        row("2026-12-01 09:10", Caller='=HYPERLINK("http://x","y")'),
-        row("2026-12-01 11:50", Caller="+1-555-0100"),
-        row("2026-12-04 16:55", Reason="Clinical concern"),
-    ])
-    service.refresh(config=config, backend=backend, now=__import__("datetime").datetime.fromisoformat("2026-12-05T09:00-06:00"))
+    backend = make_queue(
+        [
+            row("2026-12-01 09:10", Caller='=HYPERLINK("http://x","y")'),
+            row("2026-12-01 11:50", Caller="+1-555-0100"),
+            row("2026-12-04 16:55", Reason="Clinical concern"),
+        ]
+    )
+    service.refresh(
+        config=config,
+        backend=backend,
+        now=__import__("datetime").datetime.fromisoformat("2026-12-05T09:00-06:00"),
+    )
     out = tmp_path / "lo"
     out.mkdir()
     rows = soffice_csv(config.workbook, out)

@@ -49,7 +49,9 @@ def test_worked_examples_first_attempt(config: Config, received: str, due: str) 
     ("last", "due"), [("2026-12-01 10:00", "2026-12-01 17:00"), ("2026-12-01 14:00", "2026-12-02 12:00")]
 )
 def test_worked_examples_second_attempt(config: Config, last: str, due: str) -> None:
-    r = row("2026-12-01 08:30", Attempts=1, Last_attempt=datetime.fromisoformat(last), Last_outcome="No answer")
+    r = row(
+        "2026-12-01 08:30", Attempts=1, Last_attempt=datetime.fromisoformat(last), Last_outcome="No answer"
+    )
     [out] = refreshed(config, [r], now=datetime.fromisoformat("2026-12-01T15:00-06:00"))
     assert out[model.NEXT_ATTEMPT] == datetime.fromisoformat(due)
     assert out[model.FIRST_ATTEMPT] == datetime.fromisoformat(last)
@@ -78,7 +80,9 @@ def test_second_refresh_at_same_now_changes_nothing(config: Config) -> None:
 
 
 def test_staff_cells_never_overwritten(config: Config) -> None:
-    r = row("2026-12-01 08:10", ID="MY-7", Owner="Zoe", Status="weird", Phone="12", Notes="=cmd|' /C calc'!A0")
+    r = row(
+        "2026-12-01 08:10", ID="MY-7", Owner="Zoe", Status="weird", Phone="12", Notes="=cmd|' /C calc'!A0"
+    )
     [out] = refreshed(config, [r])
     for column in (model.ID, model.OWNER, model.STATUS, model.PHONE, model.NOTES, model.CALLER):
         assert out[column] == r[column]
@@ -105,20 +109,29 @@ def test_overdue_and_unresolved_flags(config: Config) -> None:
     old, new = refreshed(config, rows, now=datetime.fromisoformat("2026-12-01T12:30-06:00"))
     assert old[model.OVERDUE].startswith("OVERDUE") and "open > 1 business day" in old[model.OVERDUE]
     assert new[model.OVERDUE].startswith("OVERDUE since Tue 12-01 12:00")
-    [fresh] = refreshed(config, [row("2026-12-01 09:10")], now=datetime.fromisoformat("2026-12-01T11:00-06:00"))
+    [fresh] = refreshed(
+        config, [row("2026-12-01 09:10")], now=datetime.fromisoformat("2026-12-01T11:00-06:00")
+    )
     assert fresh[model.OVERDUE] is None
 
 
 def test_closed_rows_have_no_next_attempt_and_a_closed_time(config: Config) -> None:
-    r = row("2026-12-01 08:10", Status="Booked", Attempts=1, Last_attempt=datetime(2026, 12, 1, 9, 0),
-            Last_outcome="Booked")
+    r = row(
+        "2026-12-01 08:10",
+        Status="Booked",
+        Attempts=1,
+        Last_attempt=datetime(2026, 12, 1, 9, 0),
+        Last_outcome="Booked",
+    )
     [out] = refreshed(config, [r])
     assert out[model.NEXT_ATTEMPT] is None and out[model.OVERDUE] is None
     assert out[model.CLOSED_AT] == datetime(2026, 12, 1, 9, 0)
 
 
 def test_final_status_pointed_out_after_last_attempt(config: Config) -> None:
-    r = row("2026-12-01 08:10", Attempts=2, Last_attempt=datetime(2026, 12, 1, 14, 0), Last_outcome="No answer")
+    r = row(
+        "2026-12-01 08:10", Attempts=2, Last_attempt=datetime(2026, 12, 1, 14, 0), Last_outcome="No answer"
+    )
     [out] = refreshed(config, [r], now=datetime.fromisoformat("2026-12-01T15:00-06:00"))
     assert "No response" in out[model.NEXT_STEP]
 
@@ -153,7 +166,9 @@ def test_copied_row_with_duplicate_id_is_reported(config: Config) -> None:
 
 
 def test_history_keeps_each_attempt_once(config: Config) -> None:
-    r = row("2026-12-01 08:10", Attempts=1, Last_attempt=datetime(2026, 12, 1, 9, 0), Last_outcome="No answer")
+    r = row(
+        "2026-12-01 08:10", Attempts=1, Last_attempt=datetime(2026, 12, 1, 9, 0), Last_outcome="No answer"
+    )
     backend = memory_queue(config, [r])
     service.refresh(config=config, backend=backend, now=NOW)
     service.refresh(config=config, backend=backend, now=NOW)
@@ -165,8 +180,14 @@ def test_record_attempt_sets_staff_cells_and_next_due(config: Config) -> None:
     backend = memory_queue(config, [row("2026-12-01 08:10")])
     service.refresh(config=config, backend=backend, now=NOW)
     at = datetime.fromisoformat("2026-12-01T10:00-06:00")
-    service.record_attempt(config=config, backend=backend, item_id="cb-00001", outcome="no answer",
-                           note="left no message", now=at)
+    service.record_attempt(
+        config=config,
+        backend=backend,
+        item_id="cb-00001",
+        outcome="no answer",
+        note="left no message",
+        now=at,
+    )
     [out] = backend.records()
     assert out[model.ATTEMPTS] == 1 and out[model.LAST_OUTCOME] == "No answer"
     assert out[model.STATUS] == "In progress" and out[model.NOTES].endswith("left no message")

@@ -55,11 +55,15 @@ class CellWrite:
 class Changeset:
     cells: list[CellWrite] = field(default_factory=list)
     new_rows: list[dict[str, CellValue]] = field(default_factory=list)  # appended to the Queue
-    tab_cells: dict[str, dict[tuple[int, int], CellValue]] = field(default_factory=dict)  # (row, col), 1-based
+    tab_cells: dict[str, dict[tuple[int, int], CellValue]] = field(
+        default_factory=dict
+    )  # (row, col), 1-based
     tab_appends: dict[str, list[list[CellValue]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.cells or self.new_rows or any(self.tab_cells.values()) or any(self.tab_appends.values()))
+        return bool(
+            self.cells or self.new_rows or any(self.tab_cells.values()) or any(self.tab_appends.values())
+        )
 
     def count(self) -> int:
         return (
@@ -89,7 +93,9 @@ class Backend(Protocol):
 
     label: str  # names the workbook in messages, e.g. "callback_queue.xlsx"
 
-    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+    def init(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
         """Create the queue (or upgrade it without touching rows); return what was done, one line each."""
         ...
 
@@ -122,5 +128,4 @@ def column_index(header: Sequence[str]) -> dict[str, int]:
 
 def grid_rows(grid: Grid) -> Iterator[tuple[int, tuple[CellValue, ...]]]:
     """(1-based row number, values) for each row of a tab grid below its header."""
-    for number, row in enumerate(grid[1:], start=2):
-        yield number, row
+    yield from enumerate(grid[1:], start=2)

@@ -37,7 +37,9 @@ class ExcelBackend:
         self.last_write_path: str = ""  # "patch" or "openpyxl: <why>", for tests and the log
 
     # --- the port ---------------------------------------------------------------------------------------
-    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+    def init(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
@@ -56,7 +58,9 @@ class ExcelBackend:
         grids = read_grids(self.path, [model.QUEUE_TAB, *tabs])
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
-            raise BackendError(f"{self.label} has no {model.QUEUE_TAB!r} tab: run `callback-sheets init` to add it")
+            raise BackendError(
+                f"{self.label} has no {model.QUEUE_TAB!r} tab: run `callback-sheets init` to add it"
+            )
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         cols = column_index(header)
         rows = tuple(
@@ -108,7 +112,9 @@ class ExcelBackend:
             from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
 
             try:
-                atomic_write(self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends))
+                atomic_write(
+                    self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends)
+                )
                 self.last_write_path = "patch"
                 return
             except PatchRefused as exc:
@@ -118,12 +124,16 @@ class ExcelBackend:
         specs = {t.name: t for t in tabs}
         atomic_write(
             self.path,
-            lambda tmp: excel_openpyxl.save_with_changes(self.path, tmp, edits=edits, appends=appends, specs=specs),
+            lambda tmp: excel_openpyxl.save_with_changes(
+                self.path, tmp, edits=edits, appends=appends, specs=specs
+            ),
         )
 
     def _must_exist(self) -> None:
         if not self.path.exists():
-            raise BackendError(f"workbook {self.path} does not exist: run `callback-sheets init` to create it")
+            raise BackendError(
+                f"workbook {self.path} does not exist: run `callback-sheets init` to create it"
+            )
 
 
 def _patch_unavailable(path: Path, sheets: set[str]) -> str | None:

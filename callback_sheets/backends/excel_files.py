@@ -44,7 +44,8 @@ def refuse_if_open(path: Path) -> None:
     who = open_elsewhere(path)
     if who:
         raise WorkbookBusyError(
-            f"{path.name} is open in {who}: save and close it there, then run the command again (nothing was written)"
+            f"{path.name} is open in {who}: save and close it there, then run the command again "
+            "(nothing was written)"
         )
 
 
@@ -80,7 +81,9 @@ def _stale(lock: Path) -> bool:
 def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None]:
     """Our own lock: two runs never work on one workbook at once; a crashed run's lock is taken over."""
     lock = lock_path(path)
-    payload = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), "what": what})
+    payload = json.dumps(
+        {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), "what": what}
+    )
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -50,7 +50,9 @@ def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVal
     wb = _load(path, read_only=True, data_only=True)
     try:
         return {
-            name: [list(r) for r in wb[name].iter_rows(values_only=True)] for name in sheets if name in wb.sheetnames
+            name: [list(r) for r in wb[name].iter_rows(values_only=True)]
+            for name in sheets
+            if name in wb.sheetnames
         }
     finally:
         wb.close()

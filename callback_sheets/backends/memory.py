@@ -37,7 +37,9 @@ class MemoryBackend:
         self.version = 0
 
     # --- the port ---------------------------------------------------------------------------------
-    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
+    def init(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
         notes = []
         queue = self.sheets.get(model.QUEUE_TAB)
         if not queue:

@@ -19,7 +19,7 @@ def _google(config: Config) -> Backend:
     from callback_sheets.backends.google import GoogleBackend  # type: ignore[import-not-found]
 
     if config.google is None:
-        raise ConfigError("google.spreadsheet: set it to the sheet's URL or key (the backend is \"google\")")
+        raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     return GoogleBackend.from_config(config.google)  # type: ignore[no-any-return]
 
 

@@ -64,7 +64,8 @@ class CallbackSheetsGroup(click.Group):
             if os.environ.get("CALLBACK_SHEETS_DEBUG") or (ctx.obj and ctx.obj.debug):
                 raise
             click.echo(
-                f"error: unexpected {type(exc).__name__}: {exc} (set CALLBACK_SHEETS_DEBUG=1 for the details)",
+                f"error: unexpected {type(exc).__name__}: {exc} "
+                "(set CALLBACK_SHEETS_DEBUG=1 for the details)",
                 err=True,
             )
             ctx.exit(1)

@@ -22,9 +22,11 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield None
         return
     with click.progressbar(length=1, label="reading", file=sys.stderr) as bar:
+
         def update(done: int, total: int) -> None:
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
+
         yield update
 
 
@@ -36,8 +38,9 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @json_option
 @quiet_option
 @click.pass_obj
-def import_calls_cmd(state: State, file: Path, fmt: str | None, dry_run: bool, now: str | None,
-                     as_json: bool, quiet: bool) -> None:
+def import_calls_cmd(
+    state: State, file: Path, fmt: str | None, dry_run: bool, now: str | None, as_json: bool, quiet: bool
+) -> None:
     """Add missed, abandoned and voicemail calls from a phone-system export (CSV or .xlsx) to the queue.
 
     Answered and outbound calls are ignored; a repeat caller with an open item is merged into it;
@@ -53,14 +56,20 @@ def import_calls_cmd(state: State, file: Path, fmt: str | None, dry_run: bool, n
     backend = state.backend()
     when = state.now(now)
     with progress_bar(not quiet and not as_json) as progress:
-        outcome = import_calls(config=config, backend=backend, path=file, fmt=fmt, now=when, dry_run=dry_run,
-                               progress=progress)
+        outcome = import_calls(
+            config=config, backend=backend, path=file, fmt=fmt, now=when, dry_run=dry_run, progress=progress
+        )
     log, plan = outcome.log, outcome.plan
     if outcome.written:
         service.refresh(config=config, backend=backend, now=when)
     summary = {
-        "format": log.format, "missed_calls": len(log.calls), "ignored": log.ignored, "bad_records": len(log.bad),
-        "new_rows": len(plan.new_rows), "merged": plan.merged, "already_imported": plan.skipped_duplicates,
+        "format": log.format,
+        "missed_calls": len(log.calls),
+        "ignored": log.ignored,
+        "bad_records": len(log.bad),
+        "new_rows": len(plan.new_rows),
+        "merged": plan.merged,
+        "already_imported": plan.skipped_duplicates,
         "dry_run": dry_run,
     }
     if as_json:
@@ -71,5 +80,8 @@ def import_calls_cmd(state: State, file: Path, fmt: str | None, dry_run: bool, n
         if len(log.bad) > 50:
             say(f"... and {len(log.bad) - 50} more bad records")
         verb = "would add" if dry_run else "added"
-        say(f"{log.format}: {len(log.calls)} missed calls read, {log.ignored} ignored; {verb} {len(plan.new_rows)} "
-            f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported")
+        say(
+            f"{log.format}: {len(log.calls)} missed calls read, {log.ignored} ignored; "
+            f"{verb} {len(plan.new_rows)} "
+            f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported"
+        )

@@ -14,7 +14,7 @@ def now_option(f: F) -> F:
     return click.option(
         "--now",
         metavar="ISO",
-        help="Pretend it is this time (ISO 8601; without an offset it is clinic time), for reproducible runs.",
+        help="Pretend it is this time (ISO 8601; clinic time without an offset), for reproducible runs.",
     )(f)
 
 

@@ -28,9 +28,15 @@ def _summary_line(plan: RefreshPlan, verb: str) -> str:
 def _summary_dict(plan: RefreshPlan) -> dict[str, Any]:
     s = plan.summary
     return {
-        "rows": s.rows, "open": s.open, "problems": s.problems, "overdue": s.overdue,
-        "escalations": s.escalations, "new_ids": s.new_ids, "assigned": s.assigned,
-        "final_status_due": s.final_due, "changes": s.changes,
+        "rows": s.rows,
+        "open": s.open,
+        "problems": s.problems,
+        "overdue": s.overdue,
+        "escalations": s.escalations,
+        "new_ids": s.new_ids,
+        "assigned": s.assigned,
+        "final_status_due": s.final_due,
+        "changes": s.changes,
     }
 
 
@@ -70,13 +76,17 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
         ]
         appends = {tab: len(rows) for tab, rows in plan.changes.tab_appends.items()}
         if as_json:
-            emit_json({"summary": _summary_dict(plan), "changes": changes, "appends": appends, "dry_run": True})
+            emit_json(
+                {"summary": _summary_dict(plan), "changes": changes, "appends": appends, "dry_run": True}
+            )
         else:
             emit_table(changes, ("row", "id", "column", "before", "after"))
             for tab, count in appends.items():
                 click.echo(f"+ {count} row(s) appended to {tab}")
     elif as_json:
-        emit_json({"summary": _summary_dict(plan), "written": outcome.result.written if outcome.result else 0})
+        emit_json(
+            {"summary": _summary_dict(plan), "written": outcome.result.written if outcome.result else 0}
+        )
     if not quiet:
         say(_summary_line(plan, "dry run" if dry_run else "refreshed"))
         for why in outcome.result.skipped if outcome.result else ():
@@ -98,11 +108,20 @@ def validate(state: State, now: str | None, as_json: bool) -> None:
     bad = sorted((v for v in plan.views if v.problems), key=lambda v: v.item.position)
     rows = [{"row": v.item.position, "id": v.id, "problems": "; ".join(v.problems)} for v in bad]
     if as_json:
-        emit_json({"rows": plan.summary.rows, "with_problems": len(bad),
-                   "problems": [{**r, "problems": list(v.problems)} for r, v in zip(rows, bad, strict=True)]})
+        emit_json(
+            {
+                "rows": plan.summary.rows,
+                "with_problems": len(bad),
+                "problems": [{**r, "problems": list(v.problems)} for r, v in zip(rows, bad, strict=True)],
+            }
+        )
     else:
         emit_table(rows, ("row", "id", "problems"), max_width=140)
-        say(f"{len(bad)} of {plan.summary.rows} rows have problems" if bad else f"all {plan.summary.rows} rows are fine")
+        say(
+            f"{len(bad)} of {plan.summary.rows} rows have problems"
+            if bad
+            else f"all {plan.summary.rows} rows are fine"
+        )
     if bad:
         raise click.exceptions.Exit(1)
 
@@ -148,14 +167,23 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, a
 
 @main.command()
 @click.argument("item_id", metavar="ID")
-@click.option("--outcome", required=True, help="What happened: No answer, Voicemail left, Reached, Booked, ...")
+@click.option(
+    "--outcome", required=True, help="What happened: No answer, Voicemail left, Reached, Booked, ..."
+)
 @click.option("--note", metavar="TEXT", help="A note to add to the item's Notes (time-stamped).")
 @click.option("--status", help="Set the status too (e.g. Resolved, No response).")
 @now_option
 @dry_run_option
 @click.pass_obj
-def attempt(state: State, item_id: str, outcome: str, note: str | None, status: str | None,
-            now: str | None, dry_run: bool) -> None:
+def attempt(
+    state: State,
+    item_id: str,
+    outcome: str,
+    note: str | None,
+    status: str | None,
+    now: str | None,
+    dry_run: bool,
+) -> None:
     """Record a callback attempt on one item, as staff would in the sheet.
 
     \b
@@ -163,13 +191,21 @@ def attempt(state: State, item_id: str, outcome: str, note: str | None, status: 
         callback-sheets attempt CB-00042 --outcome "Voicemail left" --note "left callback number"
     """
     changes, _ = service.record_attempt(
-        config=state.config, backend=state.backend(), item_id=item_id, outcome=outcome, note=note,
-        now=state.now(now), status=status, dry_run=dry_run,
+        config=state.config,
+        backend=state.backend(),
+        item_id=item_id,
+        outcome=outcome,
+        note=note,
+        now=state.now(now),
+        status=status,
+        dry_run=dry_run,
     )
     staff = {c.column: c.value for c in changes.cells if c.column in (model.ATTEMPTS, model.STATUS)}
     verb = "would record" if dry_run else "recorded"
-    say(f"{verb} attempt {staff.get(model.ATTEMPTS)} on {item_id} ({outcome})"
-        + (f"; status {staff[model.STATUS]}" if model.STATUS in staff else ""))
+    say(
+        f"{verb} attempt {staff.get(model.ATTEMPTS)} on {item_id} ({outcome})"
+        + (f"; status {staff[model.STATUS]}" if model.STATUS in staff else "")
+    )
 
 
 @main.command()

@@ -14,14 +14,25 @@ from callback_sheets.cli.render import emit_json, say
 
 @main.command()
 @click.argument("item_id", metavar="ID")
-@click.option("--voicemail", is_flag=True, help="The voicemail to leave (minimum necessary: no reason, no details).")
-@click.option("--secure-message", is_flag=True, help="The secure-message text (same privacy rules as voicemail).")
+@click.option(
+    "--voicemail", is_flag=True, help="The voicemail to leave (minimum necessary: no reason, no details)."
+)
+@click.option(
+    "--secure-message", is_flag=True, help="The secure-message text (same privacy rules as voicemail)."
+)
 @click.option("--language", type=click.Choice(["en", "es"]), help="Override the caller's language.")
 @click.option("--staff-name", metavar="NAME", help="Your name, as said on the call.")
 @json_option
 @click.pass_obj
-def script(state: State, item_id: str, voicemail: bool, secure_message: bool, language: str | None,
-           staff_name: str | None, as_json: bool) -> None:
+def script(
+    state: State,
+    item_id: str,
+    voicemail: bool,
+    secure_message: bool,
+    language: str | None,
+    staff_name: str | None,
+    as_json: bool,
+) -> None:
     """Print the call, voicemail or secure-message script for one queue item.
 
     \b
@@ -47,11 +58,19 @@ def script(state: State, item_id: str, voicemail: bool, secure_message: bool, la
         staff_name=staff_name,
     )
     if as_json:
-        emit_json({
-            "id": item_id, "mode": rendered.mode, "script": rendered.script, "attempt": rendered.attempt,
-            "language": rendered.language, "fell_back_to_english": rendered.fell_back_to_english,
-            "text": rendered.text, "do_not_say": rendered.guardrails, "notes": list(rendered.notes),
-        })
+        emit_json(
+            {
+                "id": item_id,
+                "mode": rendered.mode,
+                "script": rendered.script,
+                "attempt": rendered.attempt,
+                "language": rendered.language,
+                "fell_back_to_english": rendered.fell_back_to_english,
+                "text": rendered.text,
+                "do_not_say": rendered.guardrails,
+                "notes": list(rendered.notes),
+            }
+        )
         return
     click.echo(rendered.text.rstrip())
     click.echo()
