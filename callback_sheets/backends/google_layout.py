@@ -20,7 +20,7 @@ from callback_sheets.backends.google_values import column_letter, is_datetime_co
 
 Request = dict[str, Any]
 DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
-QUEUE_ROWS = 2000  # a new Queue's grid; refreshes grow it when rows pass the end
+QUEUE_ROWS = 1000  # a new Queue's grid (Google's default); a write grows it when rows pass the end
 PROTECTION_PREFIX = "callback-sheets: computed column "
 OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
 ESCALATION_FORMULA = "=LEN(${col}2)>0"
@@ -106,7 +106,8 @@ def plan_init(
         plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
     for tab in tabs:
         if tab.name not in state.sheets:
-            plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, 1000, max(60, len(tab.header))), tab)
+            size = (1000, max(26, len(tab.header))) if tab.header else (100, 60)  # report grids: few rows, wide
+            plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, *size), tab)
             plan.notes.append(f"created tab {tab.name}")
     if not plan.notes:
         plan.requests = []  # dropdowns and header styles are already there: nothing to send
@@ -142,27 +143,29 @@ def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> lis
     for name in final:
         spec = model.COLUMNS_BY_NAME.get(name)
         tool = spec is not None and spec.owner is model.Owner.TOOL
-        cell: dict[str, Any] = _text(name) if name in write else {}
-        cell["userEnteredFormat"] = {
+        cell: dict[str, Any] = {"userEnteredFormat": {
             "backgroundColor": TOOL_HEADER if tool else STAFF_HEADER,
             "textFormat": {"bold": True, "italic": tool, "foregroundColor": rgb("FFFFFF")},
             "wrapStrategy": "WRAP",
             "verticalAlignment": "MIDDLE",
-        }
+        }}
         note = TOOL_NOTE if tool else (spec.help if spec is not None else "")
         if note:
             cell["note"] = note
         cells.append(cell)
     fields = "userEnteredFormat(backgroundColor,textFormat,wrapStrategy,verticalAlignment),note"
-    if write:
-        fields = "userEnteredValue," + fields
     start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
     frozen = {"sheetId": meta.sheet_id, "gridProperties": {"frozenRowCount": 1, "frozenColumnCount": 1}}
-    return [
-        {"updateCells": {"start": start, "rows": [{"values": cells}], "fields": fields}},
-        {"updateSheetProperties": {
-            "properties": frozen, "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}},
-    ]
+    out: list[Request] = []
+    first = next((i for i, name in enumerate(final) if name in write), None)
+    if first is not None:  # the names being added sit together at the end
+        names = [{"values": [_text(n) for n in final[first:]]}]
+        out.append({"updateCells": {"start": {**start, "columnIndex": first}, "rows": names,
+                                    "fields": "userEnteredValue"}})
+    out.append({"updateCells": {"start": start, "rows": [{"values": cells}], "fields": fields}})
+    out.append({"updateSheetProperties": {
+        "properties": frozen, "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}})
+    return out
 
 
 def _columns(meta: SheetMeta, final: Sequence[str], which: set[int]) -> list[Request]:
