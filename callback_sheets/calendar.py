@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays
-
 # A calendar with no business hours for this many consecutive days is treated as having none at all.
 SEARCH_DAYS = 366
 _ONE_DAY = timedelta(days=1)
@@ -297,6 +295,8 @@ def build_closed_on(
         if subdivision is not None:
             raise ValueError(f"holiday subdivision {subdivision!r} needs a country")
         return closed.__contains__
+    import holidays  # a heavy import, needed only when a country is set
+
     try:
         holidays.country_holidays(country, subdiv=subdivision, years=())
     except NotImplementedError as exc:  # the package's "not available" error

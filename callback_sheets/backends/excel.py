@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.backends import excel_openpyxl
 from callback_sheets.backends.base import (
     CellValue,
     Changeset,
@@ -43,6 +42,8 @@ class ExcelBackend:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
+            from callback_sheets.backends import excel_openpyxl  # openpyxl only where needed
+
             return excel_openpyxl.init_workbook(self.path, header=header, tabs=tabs, choices=choices)
 
     @contextmanager
@@ -121,6 +122,8 @@ class ExcelBackend:
                 reason = str(exc)
         log.info("writing %s with openpyxl: %s", self.label, reason)
         self.last_write_path = f"openpyxl: {reason}"
+        from callback_sheets.backends import excel_openpyxl
+
         specs = {t.name: t for t in tabs}
         atomic_write(
             self.path,
@@ -152,6 +155,8 @@ def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVal
     try:
         from callback_sheets.backends.xlsx_read import read_sheet, sheet_names
     except ImportError:
+        from callback_sheets.backends import excel_openpyxl
+
         return excel_openpyxl.read_grids(path, sheets)
     try:
         present = set(sheet_names(path))
