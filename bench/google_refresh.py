@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callback_sheets import model, service  # noqa: E402
-from callback_sheets.backends.base import Changeset  # noqa: E402
-from callback_sheets.backends.google import GoogleBackend  # noqa: E402
-from callback_sheets.config import load_config  # noqa: E402
-from tests.conftest import CLINIC_TOML  # noqa: E402
-from tests.sheets_emulator import SheetsEmulator  # noqa: E402
-from tests.sheets_emulator.client import emulator_session, gspread_client  # noqa: E402
+from callback_sheets import model, service
+from callback_sheets.backends.base import Changeset
+from callback_sheets.backends.google import GoogleBackend
+from callback_sheets.config import load_config
+from tests.conftest import CLINIC_TOML
+from tests.sheets_emulator import SheetsEmulator
+from tests.sheets_emulator.client import emulator_session, gspread_client
 
 NOW = datetime.fromisoformat("2026-12-01T15:00-06:00")
 REASONS = ("New appointment", "Billing", "Prescription question", "Document / referral", "Clinical concern")
@@ -57,7 +57,9 @@ def main() -> None:
     (folder / "callback_sheets.toml").write_text(CLINIC_TOML, encoding="utf-8")
     config = load_config(folder / "callback_sheets.toml")
     with SheetsEmulator() as emu:
-        backend = GoogleBackend(emu.store.create("Bench").spreadsheet_id, session=emulator_session(emu.base_url))
+        backend = GoogleBackend(
+            emu.store.create("Bench").spreadsheet_id, session=emulator_session(emu.base_url)
+        )
         service.init(config=config, backend=backend)
         backend.write(backend.read(), Changeset(new_rows=queue_rows(args.rows)))
         # the naive way works on an identical copy, planned from the same snapshot
@@ -70,12 +72,16 @@ def main() -> None:
         outcome = service.refresh(config=config, backend=backend, now=NOW)
         ours_time, ours_requests = time.perf_counter() - began, len(emu.requests)
         print(f"rows: {args.rows}")
-        print(f"ours: {ours_requests} requests, {ours_time:.2f} s, {outcome.plan.summary.changes} cells written")
+        print(
+            f"ours: {ours_requests} requests, {ours_time:.2f} s, {outcome.plan.summary.changes} cells written"
+        )
 
         snapshot, plan = service.read_plan(config=config, backend=twin, now=NOW)
         cols = {name: i for i, name in enumerate(snapshot.header, start=1)}
         cells = [(model.QUEUE_TAB, c.position, cols[c.column], c.value) for c in plan.changes.cells]
-        cells += [(tab, r, c, v) for tab, grid in plan.changes.tab_cells.items() for (r, c), v in grid.items()]
+        cells += [
+            (tab, r, c, v) for tab, grid in plan.changes.tab_cells.items() for (r, c), v in grid.items()
+        ]
         emu.reset_log()
         began = time.perf_counter()
         spreadsheet = gspread_client(emu.base_url).open_by_key(twin.key)
@@ -88,7 +94,9 @@ def main() -> None:
         opening = len(emu.requests) - len(sample)
         naive_requests = opening + len(cells)
         naive_time = elapsed * (len(cells) / len(sample)) if sample else elapsed
-        note = "" if len(sample) == len(cells) else f" (extrapolated from {len(sample)} of {len(cells)} cells)"
+        note = (
+            "" if len(sample) == len(cells) else f" (extrapolated from {len(sample)} of {len(cells)} cells)"
+        )
         print(f"naive: {naive_requests} requests, {naive_time:.2f} s{note}")
         print(f"ratio: {naive_requests / ours_requests:.0f}")
 

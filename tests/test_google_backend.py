@@ -46,8 +46,13 @@ class Sleeps(list[float]):
 
 def google_backend(emu: SheetsEmulator, key: str, sleeps: Sleeps | None = None) -> GoogleBackend:
     policy = RetryPolicy(tries=4, jitter=lambda: 1.0)
-    return GoogleBackend(key, session=emulator_session(emu.base_url), account=ACCOUNT, policy=policy,
-                         sleep=sleeps if sleeps is not None else Sleeps())
+    return GoogleBackend(
+        key,
+        session=emulator_session(emu.base_url),
+        account=ACCOUNT,
+        policy=policy,
+        sleep=sleeps if sleeps is not None else Sleeps(),
+    )
 
 
 def google_queue(emu: SheetsEmulator, config: Config, rows: Sequence[dict[str, Any]]) -> GoogleBackend:
@@ -90,16 +95,27 @@ def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, con
     assert emu.count("POST", r":batchUpdate$") == 1 and len(emu.requests) <= 3
     [body] = [r.body for r in emu.requests if r.path.endswith(":batchUpdate")]
     kinds = {next(iter(r)) for r in body["requests"]}
-    assert {"addSheet", "setDataValidation", "addConditionalFormatRule", "addProtectedRange", "repeatCell"} <= kinds
+    assert {
+        "addSheet",
+        "setDataValidation",
+        "addConditionalFormatRule",
+        "addProtectedRange",
+        "repeatCell",
+    } <= kinds
     queue = emu.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)
     grid = queue.properties["gridProperties"]
     assert grid["frozenRowCount"] == 1 and queue.cell(0, 0).fmt["textFormat"]["bold"]
     assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.REQUIRED_COLUMNS))] == list(
-        model.REQUIRED_COLUMNS)
+        model.REQUIRED_COLUMNS
+    )
     rule = queue.cell(1, col(model.REASON)).validation
-    assert rule["condition"]["type"] == "ONE_OF_RANGE" and "'Lists'!$A$2" in rule["condition"]["values"][0][
-        "userEnteredValue"]
-    formulas = [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in queue.conditional_formats]
+    assert (
+        rule["condition"]["type"] == "ONE_OF_RANGE"
+        and "'Lists'!$A$2" in rule["condition"]["values"][0]["userEnteredValue"]
+    )
+    formulas = [
+        r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in queue.conditional_formats
+    ]
     assert any("OVERDUE" in f for f in formulas) and any(f.startswith("=LEN(") for f in formulas)
     assert all(r["booleanRule"]["condition"]["type"] == "CUSTOM_FORMULA" for r in queue.conditional_formats)
     protected = {p["range"]["startColumnIndex"] for p in queue.protected_ranges if p.get("warningOnly")}
@@ -110,9 +126,15 @@ def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, con
 
 
 def test_init_upgrades_without_touching_rows(emu: SheetsEmulator, config: Config) -> None:
-    book = emu.store.create("Clinic callbacks", {"Queue": [
-        ["Caller", "Phone", "Received", "My own column"],
-        ["Pat Example", "(312) 555-0142", "12/01/2026 9:10", "keep me"]]})
+    book = emu.store.create(
+        "Clinic callbacks",
+        {
+            "Queue": [
+                ["Caller", "Phone", "Received", "My own column"],
+                ["Pat Example", "(312) 555-0142", "12/01/2026 9:10", "keep me"],
+            ]
+        },
+    )
     backend = google_backend(emu, book.spreadsheet_id)
     notes = service.init(config=config, backend=backend)
     assert any(n.startswith("added columns") for n in notes)
@@ -125,12 +147,17 @@ def test_init_upgrades_without_touching_rows(emu: SheetsEmulator, config: Config
 
 
 @pytest.mark.parametrize("rows", [3, 400])
-def test_refresh_costs_three_requests_and_nothing_when_unchanged(emu: SheetsEmulator, config: Config, rows: int) -> None:
+def test_refresh_costs_three_requests_and_nothing_when_unchanged(
+    emu: SheetsEmulator, config: Config, rows: int
+) -> None:
     backend = google_queue(emu, config, [row("2026-12-01 09:10", Caller=f"Caller {i}") for i in range(rows)])
     outcome = service.refresh(config=config, backend=backend, now=NOW)
     assert outcome.result is not None and outcome.result.written >= rows
     assert [(r.method, r.path.rsplit("/", 1)[-1].split(":")[-1]) for r in emu.requests] == [
-        ("GET", backend.key), ("GET", "batchGet"), ("POST", "batchUpdate")]
+        ("GET", backend.key),
+        ("GET", "batchGet"),
+        ("POST", "batchUpdate"),
+    ]
     assert emu.requests[-1].body["valueInputOption"] == "RAW"
     emu.reset_log()
     again = service.refresh(config=config, backend=backend, now=NOW)
@@ -146,25 +173,45 @@ def test_dates_are_real_dates_and_text_is_never_a_formula(emu: SheetsEmulator, c
     due = queue.cell(1, col(model.NEXT_ATTEMPT))
     assert "numberValue" in due.value and due.fmt["numberFormat"]["type"] == "DATE_TIME"
     first = records(backend)[0]
-    assert first[model.NEXT_ATTEMPT] == datetime(2026, 12, 1, 12, 0) and first[model.RECEIVED] == datetime(2026, 12, 1, 9, 10)
+    assert first[model.NEXT_ATTEMPT] == datetime(2026, 12, 1, 12, 0) and first[model.RECEIVED] == datetime(
+        2026, 12, 1, 9, 10
+    )
 
 
 def test_read_converts_like_the_excel_reader(emu: SheetsEmulator, config: Config) -> None:
-    book = emu.store.create("Clinic callbacks", {"Queue": [
-        ["ID", "Received", "Attempts", "Phone", "Notes", "Last attempt"],
-        ["CB-1", "2026-12-01 09:10", "2", "3125550142", "", "12/01/2026 10:00"]]})
+    book = emu.store.create(
+        "Clinic callbacks",
+        {
+            "Queue": [
+                ["ID", "Received", "Attempts", "Phone", "Notes", "Last attempt"],
+                ["CB-1", "2026-12-01 09:10", "2", "3125550142", "", "12/01/2026 10:00"],
+            ]
+        },
+    )
     backend = google_backend(emu, book.spreadsheet_id)
     sheet = emu.store.get(book.spreadsheet_id).sheet_by_title("Queue")
     sheet.ensure(1, 5).value = {"stringValue": "2026-12-01T10:30"}  # a date pasted as text in a date column
     [r] = records(backend)
-    assert r == {"ID": "CB-1", "Received": datetime(2026, 12, 1, 9, 10), "Attempts": 2, "Phone": 3125550142,
-                 "Notes": None, "Last attempt": datetime(2026, 12, 1, 10, 30)}
+    assert r == {
+        "ID": "CB-1",
+        "Received": datetime(2026, 12, 1, 9, 10),
+        "Attempts": 2,
+        "Phone": 3125550142,
+        "Notes": None,
+        "Last attempt": datetime(2026, 12, 1, 10, 30),
+    }
 
 
 # --- staff edit the live sheet between the read and the write ---------------------------------------------
 def _sort(by: str, descending: bool = True) -> dict[str, Any]:
-    return {"sortRange": {"range": {"sheetId": "SHEET", "startRowIndex": 1},
-                          "sortSpecs": [{"dimensionIndex": col(by), "sortOrder": "DESCENDING" if descending else "ASCENDING"}]}}
+    return {
+        "sortRange": {
+            "range": {"sheetId": "SHEET", "startRowIndex": 1},
+            "sortSpecs": [
+                {"dimensionIndex": col(by), "sortOrder": "DESCENDING" if descending else "ASCENDING"}
+            ],
+        }
+    }
 
 
 def _rows(op: str, start: int, end: int) -> dict[str, Any]:
@@ -172,13 +219,20 @@ def _rows(op: str, start: int, end: int) -> dict[str, Any]:
 
 
 def _type(r: int, column: str, text: str) -> dict[str, Any]:
-    return {"updateCells": {"start": {"sheetId": "SHEET", "rowIndex": r, "columnIndex": col(column)},
-                            "rows": [{"values": [{"userEnteredValue": {"stringValue": text}}]}],
-                            "fields": "userEnteredValue"}}
+    return {
+        "updateCells": {
+            "start": {"sheetId": "SHEET", "rowIndex": r, "columnIndex": col(column)},
+            "rows": [{"values": [{"userEnteredValue": {"stringValue": text}}]}],
+            "fields": "userEnteredValue",
+        }
+    }
 
 
-THREE = [row("2026-12-01 09:10", Caller="A One"), row("2026-12-01 11:50", Caller="B Two", Reason="Billing"),
-         row("2026-12-01 18:30", Caller="C Three", Reason="Clinical concern")]
+THREE = [
+    row("2026-12-01 09:10", Caller="A One"),
+    row("2026-12-01 11:50", Caller="B Two", Reason="Billing"),
+    row("2026-12-01 18:30", Caller="C Three", Reason="Clinical concern"),
+]
 
 
 def _expected(config: Config, emu: SheetsEmulator) -> dict[str, dict[str, Any]]:
@@ -188,12 +242,17 @@ def _expected(config: Config, emu: SheetsEmulator) -> dict[str, dict[str, Any]]:
     return {r["Caller"]: r for r in records(twin)}
 
 
-@pytest.mark.parametrize("edit", [
-    pytest.param([_sort(model.CALLER)], id="sort"),
-    pytest.param([_rows("insertDimension", 1, 2)], id="insert"),
-    pytest.param([_sort(model.CALLER), _rows("insertDimension", 2, 4)], id="sort+insert"),
-])
-def test_rows_without_ids_moved_before_the_write(emu: SheetsEmulator, config: Config, edit: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param([_sort(model.CALLER)], id="sort"),
+        pytest.param([_rows("insertDimension", 1, 2)], id="insert"),
+        pytest.param([_sort(model.CALLER), _rows("insertDimension", 2, 4)], id="sort+insert"),
+    ],
+)
+def test_rows_without_ids_moved_before_the_write(
+    emu: SheetsEmulator, config: Config, edit: list[dict[str, Any]]
+) -> None:
     expected = _expected(config, emu)
     backend = google_queue(emu, config, THREE)
     emu.before_request(2, staff(emu, backend, *edit))  # after the read, before the re-read
@@ -212,7 +271,9 @@ def test_rows_with_ids_sorted_and_one_deleted_before_the_write(emu: SheetsEmulat
     service.refresh(config=config, backend=expected_twin, now=later)
     expected = {r["ID"]: r for r in records(expected_twin)}
     emu.reset_log()
-    emu.before_request(2, staff(emu, backend, _sort(model.CALLER, descending=False), _rows("deleteDimension", 1, 2)))
+    emu.before_request(
+        2, staff(emu, backend, _sort(model.CALLER, descending=False), _rows("deleteDimension", 1, 2))
+    )
     outcome = service.refresh(config=config, backend=backend, now=later)
     assert outcome.result is not None
     assert any("deleted meanwhile" in s for s in outcome.result.skipped)
@@ -237,8 +298,9 @@ def test_attempt_edited_meanwhile_is_redone(emu: SheetsEmulator, config: Config)
     service.refresh(config=config, backend=backend, now=NOW)
     emu.reset_log()
     emu.before_request(2, staff(emu, backend, _type(1, model.NOTES, "patient called again")))
-    service.record_attempt(config=config, backend=backend, item_id="CB-00001", outcome="Voicemail left",
-                           note="left VM", now=NOW)
+    service.record_attempt(
+        config=config, backend=backend, item_id="CB-00001", outcome="Voicemail left", note="left VM", now=NOW
+    )
     assert len(emu.requests) == 5  # read + re-read (Notes changed: retry) + read + re-read + write
     first = records(backend)[0]
     assert first[model.NOTES].startswith("patient called again\n") and first[model.ATTEMPTS] == 1
@@ -251,8 +313,9 @@ def test_attempt_and_history_cost_three_requests(emu: SheetsEmulator, config: Co
     service.refresh(config=config, backend=backend, now=NOW)
     for n in range(2):
         emu.reset_log()
-        service.record_attempt(config=config, backend=backend, item_id="CB-00002", outcome="No answer", note=None,
-                               now=NOW)
+        service.record_attempt(
+            config=config, backend=backend, item_id="CB-00002", outcome="No answer", note=None, now=NOW
+        )
         assert len(emu.requests) == 3
     history = records(backend, model.HISTORY_TAB)
     assert [(h["ID"], h["Attempt"]) for h in history] == [("CB-00002", 1), ("CB-00002", 2)]
@@ -277,7 +340,9 @@ def test_persistent_failure_gives_up_with_a_clear_error(emu: SheetsEmulator, con
     backend = google_queue(emu, config, THREE)
     backend.http.sleep = sleeps
     emu.fail_next(99, status=500)
-    with pytest.raises(BackendError, match=r"gave up after 4 tries .*temporary server error.*run the command again"):
+    with pytest.raises(
+        BackendError, match=r"gave up after 4 tries .*temporary server error.*run the command again"
+    ):
         backend.read()
     assert len(emu.requests) == 4 and sleeps == [1.0, 2.0, 4.0]
 
@@ -285,8 +350,9 @@ def test_persistent_failure_gives_up_with_a_clear_error(emu: SheetsEmulator, con
 def test_timeouts_are_retried(emu: SheetsEmulator) -> None:
     key = emu.store.create("Clinic callbacks").spreadsheet_id
     sleeps = Sleeps()
-    client = RetryingHTTPClient(None, emulator_session(emu.base_url), policy=RetryPolicy(tries=3), sleep=sleeps,
-                                timeout=0.3)
+    client = RetryingHTTPClient(
+        None, emulator_session(emu.base_url), policy=RetryPolicy(tries=3), sleep=sleeps, timeout=0.3
+    )
     emu.delay_next(1.0, count=1)
     assert client.fetch_sheet_metadata(key)["spreadsheetId"] == key
     assert len(sleeps) == 1

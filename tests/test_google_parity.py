@@ -30,10 +30,16 @@ ROWS = [
     row("2026-11-30 16:45", Caller="Di Eve", Reason="Prior authorization", Notes="fiebre desde ayer"),
     row("2026-12-01 08:05", Caller="Ed Fox", Reason="Refill please"),  # unknown reason
     row("2026-12-01 10:00", Caller="Fa Gu", Status="Resolved"),  # closed without outcome
-    row("2026-12-01 10:20", Caller="Gil Ho", Owner="James", Attempts=1, Last_attempt="2026-12-01 10:40",
-        Last_outcome="No answer"),
+    row(
+        "2026-12-01 10:20",
+        Caller="Gil Ho",
+        Owner="James",
+        Attempts=1,
+        Last_attempt="2026-12-01 10:40",
+        Last_outcome="No answer",
+    ),
     row("2026-12-02 10:00", Caller="Hal Ivy"),  # in the future at NOW
-    {model.CALLER: "Ida Jay", model.PHONE: "(312) 555-0199", model.REASON: "=HYPERLINK(\"http://x\")"},
+    {model.CALLER: "Ida Jay", model.PHONE: "(312) 555-0199", model.REASON: '=HYPERLINK("http://x")'},
 ]
 
 
@@ -51,10 +57,16 @@ def _tab(backend: Backend, tab: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in backend.read(tabs=[tab]).tabs.get(tab, ())]
 
 
-def _both(config: Config, make_queue: Callable[[Sequence[dict[str, Any]]], ExcelBackend],
-          emu: SheetsEmulator) -> tuple[Backend, Backend]:
-    rows = [{k: (datetime.fromisoformat(v) if k == model.LAST_ATTEMPT and isinstance(v, str) else v)
-             for k, v in r.items()} for r in ROWS]
+def _both(
+    config: Config, make_queue: Callable[[Sequence[dict[str, Any]]], ExcelBackend], emu: SheetsEmulator
+) -> tuple[Backend, Backend]:
+    rows = [
+        {
+            k: (datetime.fromisoformat(v) if k == model.LAST_ATTEMPT and isinstance(v, str) else v)
+            for k, v in r.items()
+        }
+        for r in ROWS
+    ]
     return make_queue(rows), google_queue(emu, config, rows)
 
 
@@ -64,7 +76,9 @@ def _same(excel: Backend, google: Backend) -> None:
     assert _tab(google, model.DEMAND_TAB) == _tab(excel, model.DEMAND_TAB)
 
 
-def test_refresh_attempts_and_sort_give_identical_sheets(config: Config, make_queue, emu: SheetsEmulator) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_attempts_and_sort_give_identical_sheets(
+    config: Config, make_queue, emu: SheetsEmulator
+) -> None:  # type: ignore[no-untyped-def]
     excel, google = _both(config, make_queue, emu)
     _same(excel, google)
     for backend in (excel, google):
@@ -72,10 +86,23 @@ def test_refresh_attempts_and_sort_give_identical_sheets(config: Config, make_qu
         assert outcome.plan.summary.changes > 0
     _same(excel, google)
     for backend in (excel, google):
-        service.record_attempt(config=config, backend=backend, item_id="CB-00001", outcome="Voicemail left",
-                               note="left VM in Spanish", now=NOW)
-        service.record_attempt(config=config, backend=backend, item_id="CB-00002", outcome="Wrong number",
-                               note=None, now=NOW, status="Resolved")
+        service.record_attempt(
+            config=config,
+            backend=backend,
+            item_id="CB-00001",
+            outcome="Voicemail left",
+            note="left VM in Spanish",
+            now=NOW,
+        )
+        service.record_attempt(
+            config=config,
+            backend=backend,
+            item_id="CB-00002",
+            outcome="Wrong number",
+            note=None,
+            now=NOW,
+            status="Resolved",
+        )
     _same(excel, google)
     for backend in (excel, google):
         snapshot = backend.read()
@@ -83,8 +110,14 @@ def test_refresh_attempts_and_sort_give_identical_sheets(config: Config, make_qu
         width = len(snapshot.header)
         # staff sort the queue by caller, Z to A (rewrite the rows in the new order)
         cells = [
-            CellWrite(target.position, str(target.get(model.ID)), name, source.get(name), WriteMode.SET,
-                      target.get(name))
+            CellWrite(
+                target.position,
+                str(target.get(model.ID)),
+                name,
+                source.get(name),
+                WriteMode.SET,
+                target.get(name),
+            )
             for target, source in zip(snapshot.rows, by_caller, strict=True)
             for name in snapshot.header[:width]
         ]

@@ -30,17 +30,36 @@ from gspread.utils import extract_id_from_url
 from callback_sheets import model
 from callback_sheets.backends import google_layout as layout
 from callback_sheets.backends.base import (
-    CellValue, CellWrite, Changeset, SheetRow, Snapshot, TabSpec, WriteMode, WriteResult, column_index,
+    CellValue,
+    CellWrite,
+    Changeset,
+    SheetRow,
+    Snapshot,
+    TabSpec,
+    WriteMode,
+    WriteResult,
+    column_index,
 )
 from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
-from callback_sheets.backends.google_values import a1, column_letter, from_cell, from_plain, is_datetime_column, quote, to_json
+from callback_sheets.backends.google_values import (
+    a1,
+    column_letter,
+    from_cell,
+    from_plain,
+    is_datetime_column,
+    quote,
+    to_json,
+)
 from callback_sheets.config import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedError
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
 META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
-READ_FIELDS = META_FIELDS[:-1] + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
+READ_FIELDS = (
+    META_FIELDS[:-1]
+    + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
+)
 UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
 
 
@@ -55,27 +74,41 @@ class ReadState:
 def load_service_account(path: Path | None) -> tuple[dict[str, Any], str]:
     """The service-account key file's content and its e-mail address; ConfigError saying what to do."""
     if path is None:
-        raise ConfigError("google.credentials: set it to the service account's JSON key file "
-                          "(or set GOOGLE_APPLICATION_CREDENTIALS); see README, \"Google Sheets setup\"")
+        raise ConfigError(
+            "google.credentials: set it to the service account's JSON key file "
+            '(or set GOOGLE_APPLICATION_CREDENTIALS); see README, "Google Sheets setup"'
+        )
     try:
         info = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"google.credentials: no file at {path}: download the service account's JSON key "
-                          "(Google Cloud console → IAM → Service accounts → Keys) and put its path here") from None
+        raise ConfigError(
+            f"google.credentials: no file at {path}: download the service account's JSON key "
+            "(Google Cloud console → IAM → Service accounts → Keys) and put its path here"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"google.credentials: cannot read {path} as a JSON key file ({exc}); "
-                          "download a new JSON key for the service account") from None
+        raise ConfigError(
+            f"google.credentials: cannot read {path} as a JSON key file ({exc}); "
+            "download a new JSON key for the service account"
+        ) from None
     if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("client_email"):
-        raise ConfigError(f"google.credentials: {path} is not a service-account JSON key "
-                          "(\"type\": \"service_account\"); create one under IAM → Service accounts → Keys")
+        raise ConfigError(
+            f"google.credentials: {path} is not a service-account JSON key "
+            '("type": "service_account"); create one under IAM → Service accounts → Keys'
+        )
     return info, str(info["client_email"])
 
 
 class GoogleBackend:
     def __init__(
-        self, spreadsheet: str, *, worksheet: str = model.QUEUE_TAB, client: gspread.Client | None = None,
-        session: requests.Session | None = None, account: str = "the service account",
-        policy: RetryPolicy | None = None, sleep: Any = None,
+        self,
+        spreadsheet: str,
+        *,
+        worksheet: str = model.QUEUE_TAB,
+        client: gspread.Client | None = None,
+        session: requests.Session | None = None,
+        account: str = "the service account",
+        policy: RetryPolicy | None = None,
+        sleep: Any = None,
     ) -> None:
         """`spreadsheet` is the sheet's URL or key; pass the HTTP `session` (or a gspread `client`) to use."""
         if session is None and client is None:
@@ -97,13 +130,20 @@ class GoogleBackend:
         try:
             creds = Credentials.from_service_account_info(info, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
         except ValueError as exc:
-            raise ConfigError(f"google.credentials: the key file is damaged ({exc}); download a new JSON key") from None
+            raise ConfigError(
+                f"google.credentials: the key file is damaged ({exc}); download a new JSON key"
+            ) from None
         session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
         return cls(config.spreadsheet, worksheet=config.worksheet, session=session, account=email)
 
     # --- the port ---------------------------------------------------------------------------------------
-    def init(self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> list[str]:
-        fields = META_FIELDS[:-1] + ",conditionalFormats(booleanRule(condition(values))),protectedRanges(description))"
+    def init(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        fields = (
+            META_FIELDS[:-1]
+            + ",conditionalFormats(booleanRule(condition(values))),protectedRanges(description))"
+        )
         meta = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": fields})
         state = layout.InitState(sheets=_sheets(meta))
         for sheet in meta.get("sheets", []):
@@ -112,8 +152,11 @@ class GoogleBackend:
                     values = rule.get("booleanRule", {}).get("condition", {}).get("values", [])
                     state.formulas |= {str(v.get("userEnteredValue", "")) for v in values}
                 state.protected = {str(p.get("description", "")) for p in sheet.get("protectedRanges", [])}
-        ranges = [f"{quote(t)}!1:1" if t == self.worksheet else quote(t)
-                  for t in (self.worksheet, model.LISTS_TAB) if t in state.sheets]
+        ranges = [
+            f"{quote(t)}!1:1" if t == self.worksheet else quote(t)
+            for t in (self.worksheet, model.LISTS_TAB)
+            if t in state.sheets
+        ]
         if ranges:
             got = self._call(self.http.values_batch_get, self.key, ranges, dict(UNFORMATTED))["valueRanges"]
             for text, found in zip(ranges, got, strict=True):
@@ -124,8 +167,14 @@ class GoogleBackend:
                     state.lists = rows
         ids = iter(range(1_000_001, 2_000_000_000, 7919))
         used = {m.sheet_id for m in state.sheets.values()}
-        plan = layout.plan_init(state, queue=self.worksheet, header=header, tabs=tabs, choices=choices,
-                                new_id=lambda: next(i for i in ids if i not in used))
+        plan = layout.plan_init(
+            state,
+            queue=self.worksheet,
+            header=header,
+            tabs=tabs,
+            choices=choices,
+            new_id=lambda: next(i for i in ids if i not in used),
+        )
         if plan.requests:
             self._call(self.http.batch_update, self.key, {"requests": plan.requests})
         return plan.notes or [f"{self.label} is up to date"]
@@ -136,10 +185,16 @@ class GoogleBackend:
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
         wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
-        params: dict[str, Any] = {"includeGridData": "true", "ranges": [quote(t) for t in wanted], "fields": READ_FIELDS}
+        params: dict[str, Any] = {
+            "includeGridData": "true",
+            "ranges": [quote(t) for t in wanted],
+            "fields": READ_FIELDS,
+        }
         try:
             got = self.http.fetch_sheet_metadata(self.key, params)
-        except APIError as exc:  # a tool tab is missing (init not run yet): ask which tabs exist, then read those
+        except (
+            APIError
+        ) as exc:  # a tool tab is missing (init not run yet): ask which tabs exist, then read those
             if exc.response.status_code != 400 or "parse range" not in str(exc):
                 raise self._explain(exc) from None
             present = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
@@ -159,8 +214,9 @@ class GoogleBackend:
         )
         next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
         state = ReadState(sheets=_sheets(got), next_row=next_row)
-        return Snapshot(header=header, rows=rows, tabs={t: tuple(map(tuple, g)) for t, g in grids.items()},
-                        version=state)
+        return Snapshot(
+            header=header, rows=rows, tabs={t: tuple(map(tuple, g)) for t, g in grids.items()}, version=state
+        )
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
         if not changes:
@@ -172,7 +228,9 @@ class GoogleBackend:
         targets = {self.worksheet} | {t for t, c in changes.tab_cells.items() if c}
         targets |= {t for t, r in changes.tab_appends.items() if r}
         if targets - set(sheets):  # a tab that was not read: is it there at all?
-            sheets.update(_sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS})))
+            sheets.update(
+                _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            )
         appends = [t for t, r in changes.tab_appends.items() if r and t in sheets]
         out = _Out()
         next_row = dict(state.next_row)
@@ -206,10 +264,14 @@ class GoogleBackend:
         for name, (rows_needed, cols_needed) in out.extent().items():
             meta = sheets.get(name)
             if meta is None:
-                meta = layout.SheetMeta(_new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed))
+                meta = layout.SheetMeta(
+                    _new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed)
+                )
                 prep.append(layout._add_sheet(meta, frozen=1 if name in specs and specs[name].header else 0))
             elif rows_needed > meta.rows or cols_needed > meta.cols:
-                grown = layout.SheetMeta(meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed))
+                grown = layout.SheetMeta(
+                    meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed)
+                )
                 prep.append(layout._grid_size(grown))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
@@ -257,7 +319,9 @@ class GoogleBackend:
         return BackendError(f"Google Sheets refused the request ({status}): {message}")
 
     def _no_queue(self) -> BackendError:
-        return BackendError(f"{self.label} has no {self.worksheet!r} tab: run `callback-sheets init` to add it")
+        return BackendError(
+            f"{self.label} has no {self.worksheet!r} tab: run `callback-sheets init` to add it"
+        )
 
 
 def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
@@ -265,8 +329,12 @@ def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
     for sheet in resource.get("sheets", []):
         p = sheet["properties"]
         grid = p.get("gridProperties", {})
-        out[p["title"]] = layout.SheetMeta(int(p.get("sheetId", 0)), p["title"], int(grid.get("rowCount", 0)),
-                                           int(grid.get("columnCount", 0)))
+        out[p["title"]] = layout.SheetMeta(
+            int(p.get("sheetId", 0)),
+            p["title"],
+            int(grid.get("rowCount", 0)),
+            int(grid.get("columnCount", 0)),
+        )
     return out
 
 
@@ -276,7 +344,9 @@ def _grid(sheet: Mapping[str, Any]) -> list[list[CellValue]]:
     raw_rows = [r.get("values", []) for r in data.get("rowData", [])]
     header = [from_cell(c, as_datetime=False) for c in (raw_rows[0] if raw_rows else [])]
     dated = [is_datetime_column(str(h).strip()) if h is not None else False for h in header]
-    rows = [[from_cell(c, as_datetime=i < len(dated) and dated[i]) for i, c in enumerate(r)] for r in raw_rows]
+    rows = [
+        [from_cell(c, as_datetime=i < len(dated) and dated[i]) for i, c in enumerate(r)] for r in raw_rows
+    ]
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
     width = max((i + 1 for r in rows for i, v in enumerate(r) if v is not None), default=0)
@@ -321,14 +391,18 @@ class _Out:
             for col, runs in _runs(cells).items():
                 for start, values in runs:
                     end = start + len(values) - 1
-                    data.append({"range": a1(tab, start, col, end, col) if end > start else a1(tab, start, col),
-                                 "values": [[v] for v in values]})
+                    data.append(
+                        {
+                            "range": a1(tab, start, col, end, col) if end > start else a1(tab, start, col),
+                            "values": [[v] for v in values],
+                        }
+                    )
         return data
 
 
 def _runs(cells: Mapping[tuple[int, int], Any]) -> dict[int, list[tuple[int, list[Any]]]]:
     by_col: dict[int, list[tuple[int, list[Any]]]] = {}
-    for (row, col) in sorted(cells, key=lambda rc: (rc[1], rc[0])):
+    for row, col in sorted(cells, key=lambda rc: (rc[1], rc[0])):
         runs = by_col.setdefault(col, [])
         if runs and runs[-1][0] + len(runs[-1][1]) == row:
             runs[-1][1].append(cells[(row, col)])
@@ -369,15 +443,23 @@ def _place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: _Now, out:
             out.skipped.append(f"row {position}: {why}")
 
     for cell in cells:
-        key = ("id", cell.row_id.strip().casefold()) if cell.row_id else keys_then.get(cell.position, ("row", "", "", ""))
+        key = (
+            ("id", cell.row_id.strip().casefold())
+            if cell.row_id
+            else keys_then.get(cell.position, ("row", "", "", ""))
+        )
         found = where_now.get(key, [])
         if len(found) == 1:
             target = found[0]
         elif cell.position in found and len(found) == count_then[key]:
             target = cell.position  # rows alike in ID, Received, Phone and Caller that did not move
         else:
-            skip(cell.position, "the row was deleted meanwhile" if not found
-                 else "rows moved and this one cannot be told apart from another; run the refresh again")
+            skip(
+                cell.position,
+                "the row was deleted meanwhile"
+                if not found
+                else "rows moved and this one cannot be told apart from another; run the refresh again",
+            )
             continue
         current = now.value(cell.column, target)
         if cell.mode is WriteMode.FILL and (_norm(current) or _norm(cell.before)):

@@ -35,9 +35,9 @@ class RetryPolicy:
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
-        backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
+        backoff = float(min(self.cap, self.base * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2))
         if retry_after is not None:
-            return max(backoff, min(retry_after, self.max_retry_after))
+            return float(max(backoff, min(retry_after, self.max_retry_after)))
         return backoff
 
 

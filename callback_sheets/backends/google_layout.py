@@ -98,7 +98,8 @@ def plan_init(
         plan.requests += _colour_rules(meta, final)
         plan.notes.append("added dropdowns and colour rules")
     protect = [
-        (i, n) for i, n in enumerate(final)
+        (i, n)
+        for i, n in enumerate(final)
         if n in model.TOOL_COLUMNS and PROTECTION_PREFIX + repr(n) not in state.protected
     ]
     if protect:
@@ -106,7 +107,9 @@ def plan_init(
         plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
     for tab in tabs:
         if tab.name not in state.sheets:
-            size = (1000, max(26, len(tab.header))) if tab.header else (100, 60)  # report grids: few rows, wide
+            size = (
+                (1000, max(26, len(tab.header))) if tab.header else (100, 60)
+            )  # report grids: few rows, wide
             plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, *size), tab)
             plan.notes.append(f"created tab {tab.name}")
     if not plan.notes:
@@ -114,7 +117,9 @@ def plan_init(
     return plan
 
 
-def _add_sheet(meta: SheetMeta, *, index: int | None = None, hidden: bool = False, frozen: int = 1) -> Request:
+def _add_sheet(
+    meta: SheetMeta, *, index: int | None = None, hidden: bool = False, frozen: int = 1
+) -> Request:
     props: dict[str, Any] = {
         "sheetId": meta.sheet_id,
         "title": meta.title,
@@ -143,12 +148,14 @@ def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> lis
     for name in final:
         spec = model.COLUMNS_BY_NAME.get(name)
         tool = spec is not None and spec.owner is model.Owner.TOOL
-        cell: dict[str, Any] = {"userEnteredFormat": {
-            "backgroundColor": TOOL_HEADER if tool else STAFF_HEADER,
-            "textFormat": {"bold": True, "italic": tool, "foregroundColor": rgb("FFFFFF")},
-            "wrapStrategy": "WRAP",
-            "verticalAlignment": "MIDDLE",
-        }}
+        cell: dict[str, Any] = {
+            "userEnteredFormat": {
+                "backgroundColor": TOOL_HEADER if tool else STAFF_HEADER,
+                "textFormat": {"bold": True, "italic": tool, "foregroundColor": rgb("FFFFFF")},
+                "wrapStrategy": "WRAP",
+                "verticalAlignment": "MIDDLE",
+            }
+        }
         note = TOOL_NOTE if tool else (spec.help if spec is not None else "")
         if note:
             cell["note"] = note
@@ -160,11 +167,24 @@ def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> lis
     first = next((i for i, name in enumerate(final) if name in write), None)
     if first is not None:  # the names being added sit together at the end
         names = [{"values": [_text(n) for n in final[first:]]}]
-        out.append({"updateCells": {"start": {**start, "columnIndex": first}, "rows": names,
-                                    "fields": "userEnteredValue"}})
+        out.append(
+            {
+                "updateCells": {
+                    "start": {**start, "columnIndex": first},
+                    "rows": names,
+                    "fields": "userEnteredValue",
+                }
+            }
+        )
     out.append({"updateCells": {"start": start, "rows": [{"values": cells}], "fields": fields}})
-    out.append({"updateSheetProperties": {
-        "properties": frozen, "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}})
+    out.append(
+        {
+            "updateSheetProperties": {
+                "properties": frozen,
+                "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount",
+            }
+        }
+    )
     return out
 
 
@@ -175,20 +195,40 @@ def _columns(meta: SheetMeta, final: Sequence[str], which: set[int]) -> list[Req
         spec = model.COLUMNS_BY_NAME.get(final[i])
         width = (spec.width if spec else 14) * 7 + 5
         dim = {"sheetId": meta.sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1}
-        out.append({"updateDimensionProperties": {"range": dim, "properties": {"pixelSize": width},
-                                                  "fields": "pixelSize"}})
+        out.append(
+            {
+                "updateDimensionProperties": {
+                    "range": dim,
+                    "properties": {"pixelSize": width},
+                    "fields": "pixelSize",
+                }
+            }
+        )
         if is_datetime_column(final[i]):
             out.append(_datetime_format(meta.sheet_id, i, 1))
     return out
 
 
 def _datetime_format(sheet_id: int, col: int, start_row: int) -> Request:
-    grid = {"sheetId": sheet_id, "startRowIndex": start_row, "startColumnIndex": col, "endColumnIndex": col + 1}
+    grid = {
+        "sheetId": sheet_id,
+        "startRowIndex": start_row,
+        "startColumnIndex": col,
+        "endColumnIndex": col + 1,
+    }
     fmt = {"numberFormat": {"type": "DATE_TIME", "pattern": DATETIME_PATTERN}}
-    return {"repeatCell": {"range": grid, "cell": {"userEnteredFormat": fmt}, "fields": "userEnteredFormat.numberFormat"}}
+    return {
+        "repeatCell": {
+            "range": grid,
+            "cell": {"userEnteredFormat": fmt},
+            "fields": "userEnteredFormat.numberFormat",
+        }
+    }
 
 
-def _lists(state: InitState, choices: Mapping[str, Sequence[str]], plan: InitPlan, new_id: Callable[[], int]) -> dict[str, str]:
+def _lists(
+    state: InitState, choices: Mapping[str, Sequence[str]], plan: InitPlan, new_id: Callable[[], int]
+) -> dict[str, str]:
     """Write the Lists tab when it is missing or differs; return list name → range for dropdowns."""
     names = list(choices)
     longest = max((len(v) for v in choices.values()), default=0)
@@ -205,8 +245,13 @@ def _lists(state: InitState, choices: Mapping[str, Sequence[str]], plan: InitPla
         for cell in rows[0]["values"]:
             cell["userEnteredFormat"] = {"textFormat": {"bold": True}}
         plan.requests.append(
-            {"updateCells": {"range": {"sheetId": meta.sheet_id}, "rows": rows,
-                             "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"}}
+            {
+                "updateCells": {
+                    "range": {"sheetId": meta.sheet_id},
+                    "rows": rows,
+                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+                }
+            }
         )
         if model.LISTS_TAB in state.sheets:
             plan.notes.append(f"updated the choices on the {model.LISTS_TAB} tab")
@@ -226,13 +271,20 @@ def _trimmed(grid: Sequence[Sequence[str]]) -> list[list[str]]:
     return rows
 
 
-def _dropdowns(meta: SheetMeta, final: Sequence[str], choices: Mapping[str, Sequence[str]], lists: Mapping[str, str]) -> list[Request]:
+def _dropdowns(
+    meta: SheetMeta, final: Sequence[str], choices: Mapping[str, Sequence[str]], lists: Mapping[str, str]
+) -> list[Request]:
     out: list[Request] = []
     for column, list_name in DROPDOWNS.items():
         if column not in final or list_name not in lists:
             continue
         col = final.index(column)
-        grid = {"sheetId": meta.sheet_id, "startRowIndex": 1, "startColumnIndex": col, "endColumnIndex": col + 1}
+        grid = {
+            "sheetId": meta.sheet_id,
+            "startRowIndex": 1,
+            "startColumnIndex": col,
+            "endColumnIndex": col + 1,
+        }
         rule = {
             "condition": {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": lists[list_name]}]},
             "inputMessage": f"Pick a {column.lower()} from the list (the {model.LISTS_TAB} tab holds the choices).",
@@ -252,17 +304,29 @@ def _colour_rules(meta: SheetMeta, final: Sequence[str]) -> list[Request]:
     ):
         if column not in final:
             continue
-        condition = {"type": "CUSTOM_FORMULA",
-                     "values": [{"userEnteredValue": formula.format(col=column_letter(final.index(column) + 1))}]}
-        rule = {"ranges": [area], "booleanRule": {"condition": condition, "format": {"backgroundColor": fill}}}
+        condition = {
+            "type": "CUSTOM_FORMULA",
+            "values": [{"userEnteredValue": formula.format(col=column_letter(final.index(column) + 1))}],
+        }
+        rule = {
+            "ranges": [area],
+            "booleanRule": {"condition": condition, "format": {"backgroundColor": fill}},
+        }
         out.append({"addConditionalFormatRule": {"rule": rule, "index": len(out)}})
     return out
 
 
 def _protect(meta: SheetMeta, col: int, name: str) -> Request:
     grid = {"sheetId": meta.sheet_id, "startRowIndex": 0, "startColumnIndex": col, "endColumnIndex": col + 1}
-    return {"addProtectedRange": {"protectedRange": {
-        "range": grid, "description": PROTECTION_PREFIX + repr(name), "warningOnly": True}}}
+    return {
+        "addProtectedRange": {
+            "protectedRange": {
+                "range": grid,
+                "description": PROTECTION_PREFIX + repr(name),
+                "warningOnly": True,
+            }
+        }
+    }
 
 
 def _tool_tab(meta: SheetMeta, tab: TabSpec) -> list[Request]:
@@ -270,7 +334,16 @@ def _tool_tab(meta: SheetMeta, tab: TabSpec) -> list[Request]:
     if tab.header:
         cells = [{**_text(h), "userEnteredFormat": {"textFormat": {"bold": True}}} for h in tab.header]
         start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
-        out.append({"updateCells": {"start": start, "rows": [{"values": cells}],
-                                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"}})
-        out += [_datetime_format(meta.sheet_id, i, 1) for i, h in enumerate(tab.header) if is_datetime_column(h)]
+        out.append(
+            {
+                "updateCells": {
+                    "start": start,
+                    "rows": [{"values": cells}],
+                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+                }
+            }
+        )
+        out += [
+            _datetime_format(meta.sheet_id, i, 1) for i, h in enumerate(tab.header) if is_datetime_column(h)
+        ]
     return out

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue
@@ -29,6 +30,7 @@ LAST_SERIAL = 2958466  # 9999-12-31 + 1
 DATE_FORMAT_TYPES = frozenset({"DATE", "TIME", "DATE_TIME"})
 HISTORY_DATETIME_COLUMNS = frozenset({"Time", "Recorded"})
 JsonValue = str | int | float | bool
+_UTC = ZoneInfo("UTC")  # only to parse; the wall-clock value is kept
 
 
 def is_datetime_column(name: str) -> bool:
@@ -77,7 +79,7 @@ def _text(value: str, *, as_datetime: bool) -> CellValue:
         return None
     if as_datetime and value.strip():
         try:
-            parsed = parse_when(value, UTC)
+            parsed = parse_when(value, _UTC)
         except ValueError:
             return value
         return parsed.replace(tzinfo=None) if parsed is not None else value

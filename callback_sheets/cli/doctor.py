@@ -35,12 +35,20 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         snapshot = backend.read()
     except CallbackSheetsError as exc:
         return [Check("access", False, str(exc))]
-    checks = [Check("access", True, f"read {backend.label}: {len(snapshot.rows)} rows on the {worksheet} tab")]
+    checks = [
+        Check("access", True, f"read {backend.label}: {len(snapshot.rows)} rows on the {worksheet} tab")
+    ]
     present = {h for h in snapshot.header if h}
     missing = [c for c in model.REQUIRED_COLUMNS if c not in present]
     if missing:
-        checks.append(Check("headers", False, f"missing columns {', '.join(missing)}: run `callback-sheets init` "
-                                              "to add them (rows are left as they are)"))
+        checks.append(
+            Check(
+                "headers",
+                False,
+                f"missing columns {', '.join(missing)}: run `callback-sheets init` "
+                "to add them (rows are left as they are)",
+            )
+        )
     else:
         checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS)} columns present"))
     return checks
@@ -52,16 +60,29 @@ def check_excel(path: Path) -> list[Check]:
     from callback_sheets.backends.excel_files import open_elsewhere
 
     if not path.exists():
-        return [Check("workbook", False, f"{path} does not exist: run `callback-sheets init` to create it, "
-                                         "or fix queue.workbook in the config")]
+        return [
+            Check(
+                "workbook",
+                False,
+                f"{path} does not exist: run `callback-sheets init` to create it, "
+                "or fix queue.workbook in the config",
+            )
+        ]
     checks = [Check("workbook", True, str(path))]
     who = open_elsewhere(path)
-    checks.append(Check("not open elsewhere", not who,
-                        f"open in {who}: save and close it there before a refresh" if who else "no lock file"))
+    checks.append(
+        Check(
+            "not open elsewhere",
+            not who,
+            f"open in {who}: save and close it there before a refresh" if who else "no lock file",
+        )
+    )
     return checks + check_header(ExcelBackend(path))
 
 
-def check_google(google: GoogleConfig | None, *, connect: Callable[[GoogleConfig], Backend] | None = None) -> list[Check]:
+def check_google(
+    google: GoogleConfig | None, *, connect: Callable[[GoogleConfig], Backend] | None = None
+) -> list[Check]:
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and headers."""
     from callback_sheets.backends.google import GoogleBackend, load_service_account
 
@@ -79,7 +100,9 @@ def check_google(google: GoogleConfig | None, *, connect: Callable[[GoogleConfig
     return checks + check_header(backend, google.worksheet)
 
 
-def run_checks(config_path: str | None, *, connect: Callable[[GoogleConfig], Backend] | None = None) -> list[Check]:
+def run_checks(
+    config_path: str | None, *, connect: Callable[[GoogleConfig], Backend] | None = None
+) -> list[Check]:
     """Every check, in order; stops after the config when it cannot be read."""
     path = find_config_path(config_path)
     try:
@@ -88,7 +111,11 @@ def run_checks(config_path: str | None, *, connect: Callable[[GoogleConfig], Bac
         return [Check("config", False, str(exc))]
     checks = [Check("config", True, f"{path} (backend: {config.backend})")]
     for name, queue in config.queues():
-        found = check_excel(queue.workbook) if queue.backend == "excel" else check_google(queue.google, connect=connect)
+        found = (
+            check_excel(queue.workbook)
+            if queue.backend == "excel"
+            else check_google(queue.google, connect=connect)
+        )
         prefix = f"{name}: " if len(config.queues()) > 1 else ""
         checks += [Check(prefix + c.name, c.ok, c.detail) for c in found]
     return checks
@@ -111,7 +138,9 @@ def doctor(ctx: click.Context) -> None:
         click.echo(check.line())
     failed = [c for c in checks if not c.ok]
     if failed:
-        click.echo(f"{len(failed)} problem(s) found: fix the FAIL lines above, then run `callback-sheets doctor` again",
-                   err=True)
+        click.echo(
+            f"{len(failed)} problem(s) found: fix the FAIL lines above, then run `callback-sheets doctor` again",
+            err=True,
+        )
         ctx.exit(1)
     click.echo("all good", err=True)
