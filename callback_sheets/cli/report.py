@@ -45,7 +45,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
 @click.pass_obj
 def report_cmd(state: State, period: str, on: date | None, by: str | None, as_json: bool, as_csv: bool,
                append: bool, now: str | None) -> None:
-    """The daily or weekly figures: missed calls, recovery, callback times, escalations, demand.
+    """Print the daily or weekly figures: missed calls, recovery, callback times, escalations, demand.
 
     \b
     Examples:
@@ -92,7 +92,7 @@ def _tally_row(title: str, tally: Tally) -> dict[str, object]:
 @json_option
 @click.pass_obj
 def review_cmd(state: State, now: str | None, as_json: bool) -> None:
-    """The end-of-day close: what needs a person before the day ends; exit code 1 if anything does.
+    """Run the end-of-day close: list what needs a person before the day ends (exit 1 if anything does).
 
     \b
     Example:
