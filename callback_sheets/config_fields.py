@@ -1,0 +1,360 @@
+"""Reading the config file's sections: one checker per table, each naming the key it rejects.
+
+Every function raises ConfigError with one line that names the key and says what to write instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from callback_sheets import model
+from callback_sheets.cadence import DEFAULT_RULES, CadenceKind, CadenceRule
+from callback_sheets.calendar import Block
+from callback_sheets.errors import ConfigError
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_URGENCY = {"Clinical concern": "Urgent", "Prescription question": "Same day"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    name: str
+    rule: CadenceRule
+    urgency: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerConfig:
+    name: str
+    languages: tuple[str, ...] = ("English",)
+    reasons: tuple[str, ...] = ()
+    max_open: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleConfig:
+    spreadsheet: str
+    worksheet: str
+    credentials: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One more queue served by the same clinic settings (another location's workbook or sheet)."""
+
+    name: str
+    backend: str
+    workbook: Path
+    google: GoogleConfig | None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    """How phone-system exports are read by `import-calls`."""
+
+    format: str | None = None  # None: detect from the header
+    export_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    mapping: Mapping[str, str] | None = None  # for format "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    interval_minutes: int = 10
+    close_of_day: time = time(17, 15)
+    weekly_day: int = 4  # Friday
+    weekly_time: time = time(17, 30)
+
+
+DEFAULT_KEYWORDS = (
+    # English
+    "chest pain",
+    "can't breathe",
+    "cannot breathe",
+    "shortness of breath",
+    "trouble breathing",
+    "bleeding",
+    "swelling",
+    "fever",
+    "suicidal",
+    "overdose",
+    "allergic reaction",
+    "faint",
+    "fainted",
+    "seizure",
+    "stroke",
+    "severe pain",
+    "infection",
+    "pus",
+    "vomiting",
+    # Spanish
+    "dolor de pecho",
+    "no puedo respirar",
+    "falta de aire",
+    "sangrado",
+    "hinchazón",
+    "hinchazon",
+    "fiebre",
+    "suicida",
+    "sobredosis",
+    "reacción alérgica",
+    "reaccion alergica",
+    "desmayo",
+    "convulsión",
+    "convulsion",
+    "dolor fuerte",
+    "infección",
+    "infeccion",
+    "vómito",
+    "vomito",
+)
+
+_DEFAULT_HOURS = tuple(
+    Block(name, start, end)
+    for name, start, end in (("morning", time(8), time(12)), ("afternoon", time(13), time(17)))
+)
+
+
+def no_unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            name = f"{where}.{key}" if where else key
+            raise ConfigError(f"{name}: unknown key (known keys here: {', '.join(sorted(known))})")
+
+
+def section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: must be a table ([{key}])")
+    return value
+
+
+def zone(value: object, key: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{key}: unknown time zone {value!r}; use an IANA name such as "America/Chicago"'
+        ) from None
+
+
+def clock_time(value: object, key: str) -> time:
+    try:
+        hh, mm = str(value).split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise ConfigError(f'{key}: {value!r} is not a time; write it as "HH:MM", e.g. "08:00"') from None
+
+
+def a_date(value: object, key: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def positive_int(value: object, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{key}: {value!r} must be a whole number of at least 1")
+    return value
+
+
+def check_country(country: str, subdivision: object) -> None:
+    import holidays
+
+    try:
+        holidays.country_holidays(country, subdiv=str(subdivision) if subdivision else None, years=2026)
+    except NotImplementedError:
+        raise ConfigError(
+            f"holidays.country: {country!r} is not a country code the holidays package knows"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"holidays.subdivision: {exc}") from None
+
+
+def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:
+    if raw is None:
+        return {day: _DEFAULT_HOURS for day in range(5)}
+    if not isinstance(raw, Mapping):
+        raise ConfigError('hours: must be a table of weekdays, e.g. monday = [{ name = "morning", ... }]')
+    no_unknown(raw, set(WEEKDAYS), "hours")
+    hours: dict[int, tuple[Block, ...]] = {}
+    for day, blocks in raw.items():
+        key = f"hours.{day}"
+        if not isinstance(blocks, list):
+            raise ConfigError(
+                f'{key}: must be a list of blocks like {{ name = "morning", start = "08:00", end = "12:00" }}'
+            )
+        parsed = []
+        for i, block in enumerate(blocks):
+            where = f"{key}[{i}]"
+            if not isinstance(block, Mapping):
+                raise ConfigError(f"{where}: must be a table with name, start and end")
+            no_unknown(block, {"name", "start", "end"}, where)
+            start, end = (
+                clock_time(block.get("start"), f"{where}.start"),
+                clock_time(block.get("end"), f"{where}.end"),
+            )
+            if end <= start:
+                raise ConfigError(f"{where}: end {end:%H:%M} must be after start {start:%H:%M}")
+            parsed.append(Block(str(block.get("name", f"block {i + 1}")), start, end))
+        parsed.sort(key=lambda b: b.start)
+        for a, b in itertools.pairwise(parsed):
+            if b.start < a.end:
+                raise ConfigError(f"{key}: blocks {a.name!r} and {b.name!r} overlap")
+        hours[WEEKDAYS.index(day)] = tuple(parsed)
+    if not any(hours.values()):
+        raise ConfigError("hours: the clinic has no business hours at all; add at least one block")
+    return hours
+
+
+def read_choices(raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    keys = {"statuses", "closed_statuses", "outcomes", "urgencies", "patient_types", "languages"}
+    no_unknown(raw, keys, "choices")
+    defaults = {
+        "statuses": model.STATUSES,
+        "closed_statuses": tuple(sorted(model.CLOSED_STATUSES)),
+        "outcomes": model.OUTCOMES,
+        "urgencies": model.URGENCIES,
+        "patient_types": model.PATIENT_TYPES,
+        "languages": model.LANGUAGES,
+    }
+    out: dict[str, tuple[str, ...]] = {}
+    for key, default in defaults.items():
+        value = raw.get(key, default)
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"choices.{key}: must be a list of names")
+        out[key] = tuple(value)
+    unknown = set(out["closed_statuses"]) - set(out["statuses"])
+    if unknown:
+        raise ConfigError(f"choices.closed_statuses: {sorted(unknown)} are not in choices.statuses")
+    return out
+
+
+def read_reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[str, Reason]:
+    reasons = {
+        name: Reason(name, rule, DEFAULT_URGENCY.get(name, "Routine")) for name, rule in DEFAULT_RULES.items()
+    }
+    for name, table in raw.items():
+        key = f"reasons.{name!r}" if " " in name else f"reasons.{name}"
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{key}: must be a table with cadence, max_attempts and urgency")
+        no_unknown(table, {"cadence", "max_attempts", "urgency"}, key)
+        base = reasons.get(name)
+        if base is None and "cadence" not in table:
+            raise ConfigError(f"{key}: a new reason needs a cadence (standard, daily or escalation)")
+        try:
+            kind = CadenceKind(table["cadence"]) if "cadence" in table else base.rule.kind  # type: ignore[union-attr]
+        except ValueError:
+            raise ConfigError(
+                f"{key}.cadence: {table['cadence']!r} is not one of standard, daily, escalation"
+            ) from None
+        default_max = base.rule.max_attempts if base else 3
+        max_attempts = positive_int(table.get("max_attempts", default_max), f"{key}.max_attempts")
+        urgency = str(table.get("urgency", base.urgency if base else "Routine"))
+        if urgency not in urgencies:
+            raise ConfigError(f"{key}.urgency: {urgency!r} is not one of {', '.join(urgencies)}")
+        rule = CadenceRule(kind=kind, max_attempts=max_attempts)
+        reasons[name] = Reason(name, rule, urgency)
+    return reasons
+
+
+def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("owners: must be a list of [[owners]] tables")
+    owners = []
+    for i, table in enumerate(raw):
+        key = f"owners[{i}]"
+        if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
+            raise ConfigError(f"{key}: each owner needs a name")
+        no_unknown(table, {"name", "languages", "reasons", "max_open"}, key)
+        max_open = table.get("max_open")
+        owners.append(
+            OwnerConfig(
+                name=str(table["name"]).strip(),
+                languages=tuple(table.get("languages", ["English"])),
+                reasons=tuple(table.get("reasons", [])),
+                max_open=positive_int(max_open, f"{key}.max_open") if max_open is not None else None,
+            )
+        )
+    return tuple(owners)
+
+
+def read_google(raw: object, base: Path) -> GoogleConfig:
+    if not isinstance(raw, Mapping) or not raw.get("spreadsheet"):
+        raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
+    no_unknown(raw, {"spreadsheet", "worksheet", "credentials"}, "google")
+    creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    return GoogleConfig(
+        spreadsheet=str(raw["spreadsheet"]),
+        worksheet=str(raw.get("worksheet", model.QUEUE_TAB)),
+        credentials=(base / str(creds)) if creds else None,
+    )
+
+
+def read_runner(raw: Mapping[str, Any]) -> RunnerConfig:
+    no_unknown(raw, {"interval_minutes", "close_of_day", "weekly_day", "weekly_time"}, "runner")
+    day = str(raw.get("weekly_day", "friday")).lower()
+    if day not in WEEKDAYS:
+        raise ConfigError(f'runner.weekly_day: {day!r} is not a weekday name such as "friday"')
+    return RunnerConfig(
+        interval_minutes=positive_int(raw.get("interval_minutes", 10), "runner.interval_minutes"),
+        close_of_day=clock_time(raw.get("close_of_day", "17:15"), "runner.close_of_day"),
+        weekly_day=WEEKDAYS.index(day),
+        weekly_time=clock_time(raw.get("weekly_time", "17:30"), "runner.weekly_time"),
+    )
+
+
+def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("queues: must be a list of [[queues]] tables, one per location")
+    out = []
+    for i, table in enumerate(raw):
+        key = f"queues[{i}]"
+        if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
+            raise ConfigError(f"{key}: each queue needs a name (e.g. the location)")
+        no_unknown(table, {"name", "backend", "workbook", "google"}, key)
+        backend = str(table.get("backend", "google" if "google" in table else "excel"))
+        if backend not in ("excel", "google"):
+            raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
+        if backend == "excel" and not table.get("workbook"):
+            raise ConfigError(f"{key}.workbook: set the path of this location's workbook")
+        out.append(
+            Location(
+                name=str(table["name"]).strip(),
+                backend=backend,
+                workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
+                google=read_google(table.get("google"), base) if backend == "google" else None,
+            )
+        )
+    return tuple(out)
+
+
+def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
+    no_unknown(raw, {"format", "timezone", "mapping"}, "intake")
+    mapping = raw.get("mapping")
+    if mapping is not None:
+        from callback_sheets.intake import GENERIC_MAPPING_KEYS
+
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(
+                'intake.mapping: must be a table of export column names, e.g. phone = "Caller Number"'
+            )
+        no_unknown(mapping, set(GENERIC_MAPPING_KEYS), "intake.mapping")
+        mapping = {
+            str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()
+        }
+    fmt = raw.get("format")
+    return IntakeConfig(
+        format=str(fmt) if fmt else None,
+        export_tz=zone(raw.get("timezone", "UTC"), "intake.timezone"),
+        mapping=mapping,
+    )
