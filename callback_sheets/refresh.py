@@ -95,13 +95,24 @@ class Planner:
         self.cal = calendar or config.calendar()
         self.reader = RowReader(config=config, now=now)
         self.tz = config.tz
+        self._why: dict[int, str | None] = {}
+
+    def escalation(self, item: Item) -> str | None:
+        """Why the item needs licensed staff (None if not), computed once per row."""
+        try:
+            return self._why[item.position]
+        except KeyError:
+            why = self._why[item.position] = escalation_reason(
+                reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
+            )
+            return why
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
         return [
             self.reader.read(row.position, row.values)
             for row in snapshot.rows
-            if any(_filled(row.values.get(c)) for c in STAFF_COLUMNS)
+            if _any_filled(row.values, STAFF_COLUMNS)
         ]
 
     def plan(self, snapshot: Snapshot, *, assign: bool = True) -> RefreshPlan:
@@ -170,9 +181,7 @@ class Planner:
         return rule
 
     def _view(self, item: Item, item_id: str, owner: str | None, problems: tuple[str, ...]) -> ItemView:
-        why = escalation_reason(
-            reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
-        )
+        why = self.escalation(item)
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
             return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
@@ -287,9 +296,7 @@ class Planner:
             )
             if item.is_open:
                 open_ids.add(item_id)
-                if escalation_reason(
-                    reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
-                ):
+                if self.escalation(item):
                     escalated.add(item_id)
         specs = [
             OwnerSpec(name=o.name, languages=o.languages, reasons=o.reasons, max_open=o.max_open)
@@ -311,6 +318,14 @@ def snapshot_row(snapshot: Snapshot, position: int) -> Mapping[str, CellValue]:
     if 0 <= index < len(rows) and rows[index].position == position:
         return rows[index].values
     return next(r.values for r in rows if r.position == position)
+
+
+def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
+    for column in columns:
+        value = values.get(column)
+        if value is not None and (value.__class__ is not str or value.strip()):  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 def _filled(value: object) -> bool:
@@ -336,14 +351,12 @@ def _first_attempts(history: Grid, tz: ZoneInfo) -> dict[str, datetime]:
 
 def same_value(a: object, b: object) -> bool:
     """Equal as a person would read the cells: blank is blank, times to the minute, 3 == 3.0."""
+    if a == b:
+        return True
     if not _filled(a) and not _filled(b):
         return True
     if isinstance(a, datetime) and isinstance(b, datetime):
-        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(
-            second=0, microsecond=0, tzinfo=None
-        )
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return float(a) == float(b)
+        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(second=0, microsecond=0, tzinfo=None)
     if isinstance(a, str) and isinstance(b, str):
         return a.strip() == b.strip()
-    return a == b
+    return False

@@ -12,6 +12,8 @@ CLINICAL_REASON = "Clinical concern"
 
 def _fold(text: str) -> str:
     """Case- and accent-insensitive form, so 'Hinchazón' matches 'hinchazon'."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
 

@@ -45,6 +45,8 @@ class Item:
 
 
 def text(value: object) -> str:
+    if value.__class__ is str:
+        return value.strip()  # type: ignore[attr-defined]
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -58,9 +60,15 @@ class _Choices:
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
         self._by_key = {" ".join(n.casefold().split()): n for n in names}
+        self._seen: dict[str, str | None] = {}  # cells repeat a handful of values across thousands of rows
 
     def match(self, value: object) -> str | None:
-        return self._by_key.get(" ".join(text(value).casefold().split()))
+        raw = text(value)
+        try:
+            return self._seen[raw]
+        except KeyError:
+            found = self._seen[raw] = self._by_key.get(" ".join(raw.casefold().split()))
+            return found
 
 
 class RowReader:
