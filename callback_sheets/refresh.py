@@ -356,7 +356,8 @@ def same_value(a: object, b: object) -> bool:
     if not _filled(a) and not _filled(b):
         return True
     if isinstance(a, datetime) and isinstance(b, datetime):
-        return a.replace(second=0, microsecond=0, tzinfo=None) == b.replace(second=0, microsecond=0, tzinfo=None)
+        trim = {"second": 0, "microsecond": 0, "tzinfo": None}
+        return a.replace(**trim) == b.replace(**trim)  # type: ignore[arg-type]
     if isinstance(a, str) and isinstance(b, str):
         return a.strip() == b.strip()
     return False
