@@ -4,7 +4,7 @@ openpyxl rewrites the whole package on every save and loses what it does not mod
 extension blocks, sparklines, text boxes, rich text, cached formula results...). :func:`patch_workbook`
 edits the package instead: every zip member it does not need to change is copied raw (same compressed
 bytes, same order, same headers); in the worksheet parts it changes, only the target ``<c>``/``<row>``
-elements are rebuilt (see :mod:`.xlsx_cells`); styles.xml gains a date format only when a date needs one
+elements are rebuilt (see :mod:`.xlsx_sheet`); styles.xml gains a date format only when a date needs one
 (see :mod:`.xlsx_styles`); a table or filter that ended at the last data row grows over appended rows.
 Whatever it cannot edit safely it refuses with :class:`PatchRefused`, before writing anything, and the
 caller falls back to openpyxl.
@@ -22,17 +22,9 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
 
-from callback_sheets.backends.xlsx_cells import (
-    MAIN_NS,
-    PatchRefused,
-    Range,
-    SheetPatch,
-    cell_ref,
-    format_range,
-    parse_range,
-    patch_sheet_xml,
-)
+from callback_sheets.backends.xlsx_cells import PatchRefused, Range, cell_ref, format_range, parse_range
 from callback_sheets.backends.xlsx_read import CellValue
+from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
 
 __all__ = ["CellValue", "PatchRefused", "patch_workbook"]

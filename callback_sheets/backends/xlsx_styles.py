@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from html import unescape
 
-from callback_sheets.backends.xlsx_cells import PatchRefused
+from callback_sheets.backends.xlsx_cells import MAX_COL, PatchRefused, tag_attrs
 from callback_sheets.backends.xlsx_read import CellValue
 
 DATETIME_FORMAT = 22  # built-in "m/d/yyyy h:mm", shown in the reader's locale
@@ -28,6 +28,7 @@ _NUM_FMT = re.compile(rb"<numFmt\b([^>]*?)/?>")
 _ATTR = re.compile(rb"""\s([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _NUM_FMT_ID = re.compile(rb"""\snumFmtId\s*=\s*["'](\d+)["']""")
 _APPLY = re.compile(rb"""\sapplyNumberFormat\s*=\s*["'][^"']*["']""")
+_COL = re.compile(rb"<col\b([^>]*?)/?>")
 _COUNT = re.compile(rb"""(\scount\s*=\s*["'])(\d+)(["'])""")
 # Pieces of a format code that never make it a date: quoted text, escaped characters, colours, locales.
 _NOT_DATE_PARTS = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
@@ -136,3 +137,18 @@ def _with_number_format(xf: bytes, number_format: int) -> bytes:
     tag = _APPLY.sub(b"", _NUM_FMT_ID.sub(b"", tag)).rstrip()
     attrs = f' numFmtId="{number_format}" applyNumberFormat="1"'.encode()
     return tag[:3] + attrs + tag[3:] + closing + xf[end + 1 :]
+
+
+def column_styles(head: bytes) -> dict[int, int]:
+    """Column -> style index from <cols>, the style Excel gives a new cell typed in that column."""
+    styles: dict[int, int] = {}
+    cols_start = head.find(b"<cols")
+    if cols_start < 0:
+        return styles
+    for match in _COL.finditer(head, cols_start, head.find(b"</cols>", cols_start)):
+        attrs = tag_attrs(match.group(1))
+        if b"style" in attrs and attrs.get(b"min", b"").isdigit() and attrs.get(b"max", b"").isdigit():
+            first, last = int(attrs[b"min"]), min(int(attrs[b"max"]), MAX_COL)
+            if last - first < 1024:  # whole-sheet ranges are common; new cells beyond them need nothing
+                styles.update(dict.fromkeys(range(first, last + 1), int(attrs[b"style"])))
+    return styles
