@@ -119,3 +119,6 @@ DEMAND_TAB = "Demand"
 INTAKE_TAB = "Intake"
 
 HISTORY_COLUMNS = ("ID", "Attempt", "Time", "Outcome", "Recorded", "Source")
+INTAKE_COLUMNS = ("Key", "Imported")
+# Date-time columns of the tool's own tabs (History, Intake, Metrics), by header name.
+TAB_DATETIME_COLUMNS = frozenset({"Time", "Recorded", "Imported", "Updated"})

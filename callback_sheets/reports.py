@@ -3,13 +3,14 @@ day before it closes, and keep the Demand tab (and the Metrics chart's data) cur
 
 Queue rows become :class:`~callback_sheets.metrics.Case` records through a light reader that looks only
 at the columns the figures need (no phone parsing), so a report over a large queue stays cheap.
-Importing this module registers the Demand contributor into ``service.REFRESH_CONTRIBUTORS``.
+Importing this module registers the Demand contributor into ``service.REFRESH_CONTRIBUTORS`` and marks
+the Metrics table's date-time column in ``service.TOOL_TABS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
@@ -400,3 +401,9 @@ if contribute_demand not in service.REFRESH_CONTRIBUTORS:
 for _tab in (model.DEMAND_TAB, model.METRICS_TAB):
     if _tab not in service.CONTRIBUTOR_TABS:
         service.CONTRIBUTOR_TABS.append(_tab)
+# The report table's "Updated" cells are date-times below a header on row METRICS_TABLE_ROW: say so, so a
+# backend that formats cells ahead of time (Google) makes them real dates.
+_UPDATED = (METRICS_COLUMNS.index("Updated") + 1, METRICS_TABLE_ROW + 1)
+service.TOOL_TABS = tuple(
+    replace(t, date_columns=(_UPDATED,)) if t.name == model.METRICS_TAB else t for t in service.TOOL_TABS
+)

@@ -30,7 +30,7 @@ TOOL_TABS: tuple[TabSpec, ...] = (
     TabSpec(model.HISTORY_TAB, model.HISTORY_COLUMNS),
     TabSpec(model.METRICS_TAB, ()),
     TabSpec(model.DEMAND_TAB, ()),
-    TabSpec(model.INTAKE_TAB, ("Key", "Imported")),
+    TabSpec(model.INTAKE_TAB, model.INTAKE_COLUMNS),
 )
 READ_TABS = (model.HISTORY_TAB,)
 RETRIES = 3

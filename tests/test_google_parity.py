@@ -125,3 +125,27 @@ def test_refresh_attempts_and_sort_give_identical_sheets(
         service.refresh(config=config, backend=backend, now=LATER)
     _same(excel, google)
     assert service.refresh(config=config, backend=google, now=LATER).plan.summary.changes == 0
+
+
+def test_report_append_and_import_give_identical_sheets(
+    config: Config, make_queue, emu: SheetsEmulator, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from callback_sheets import reports
+    from callback_sheets.intake_service import import_calls
+    from tests.test_import_cli import CALLS, write_export
+
+    excel, google = _both(config, make_queue, emu)
+    export = write_export(tmp_path / "calls.csv", CALLS)
+    for backend in (excel, google):
+        service.refresh(config=config, backend=backend, now=NOW)
+        outcome = import_calls(config=config, backend=backend, path=export, fmt=None, now=NOW)
+        assert outcome.written and len(outcome.plan.new_rows) == 1 and outcome.plan.merged == 2
+        service.refresh(config=config, backend=backend, now=NOW)
+        for period in ("daily", "weekly", "weekly"):  # the second weekly replaces the first
+            reports.append_report(config=config, backend=backend, period=period, now=LATER)
+        reports.append_report(config=config, backend=backend, period="weekly", now=LATER, by="language")
+    _same(excel, google)
+    assert _tab(google, model.METRICS_TAB) == _tab(excel, model.METRICS_TAB)
+    assert _tab(google, model.INTAKE_TAB) == _tab(excel, model.INTAKE_TAB)
+    labels = [r[0] for r in _tab(google, model.METRICS_TAB) if r and str(r[0]).startswith("2026-")]
+    assert len(labels) == len(set(zip(labels, range(len(labels)), strict=True)))

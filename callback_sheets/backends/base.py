@@ -86,6 +86,9 @@ class TabSpec:
 
     name: str
     header: tuple[str, ...]
+    # (1-based column, first row) of date-time cells below a header that is not on row 1 (Metrics),
+    # so a backend that must format cells ahead of time (Google) can make them real dates.
+    date_columns: tuple[tuple[int, int], ...] = ()
 
 
 class Backend(Protocol):

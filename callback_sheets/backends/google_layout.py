@@ -346,4 +346,5 @@ def _tool_tab(meta: SheetMeta, tab: TabSpec) -> list[Request]:
         out += [
             _datetime_format(meta.sheet_id, i, 1) for i, h in enumerate(tab.header) if is_datetime_column(h)
         ]
+    out += [_datetime_format(meta.sheet_id, col - 1, row - 1) for col, row in tab.date_columns]
     return out

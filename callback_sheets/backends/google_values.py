@@ -6,7 +6,7 @@ backend holds the queue:
 * an empty cell is ``None``; text is returned as stored;
 * a whole number is ``int``, any other number ``float``; a boolean is ``bool``; an error is its text;
 * a number with a date or time format is a naive ``datetime`` (clinic wall-clock);
-* in a date-time column (``model`` kind DATETIME, History's "Time" and "Recorded") a serial number is a
+* in a date-time column (``model`` kind DATETIME, or a tool tab's date-time column) a serial number is a
   ``datetime`` even without a date format, and so is text that reads as a date (a date pasted as text).
 
 Writing sends text as text (the write uses valueInputOption RAW, so ``=...`` is never a formula) and
@@ -28,7 +28,6 @@ from callback_sheets.times import parse_when
 EPOCH = datetime(1899, 12, 30)
 LAST_SERIAL = 2958466  # 9999-12-31 + 1
 DATE_FORMAT_TYPES = frozenset({"DATE", "TIME", "DATE_TIME"})
-HISTORY_DATETIME_COLUMNS = frozenset({"Time", "Recorded"})
 JsonValue = str | int | float | bool
 _UTC = ZoneInfo("UTC")  # only to parse; the wall-clock value is kept
 
@@ -36,7 +35,7 @@ _UTC = ZoneInfo("UTC")  # only to parse; the wall-clock value is kept
 def is_datetime_column(name: str) -> bool:
     """True for the columns whose cells hold date-times (by header name)."""
     spec = model.COLUMNS_BY_NAME.get(name)
-    return (spec is not None and spec.kind is model.Kind.DATETIME) or name in HISTORY_DATETIME_COLUMNS
+    return (spec is not None and spec.kind is model.Kind.DATETIME) or name in model.TAB_DATETIME_COLUMNS
 
 
 def to_serial(value: datetime | date) -> float:
