@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +36,10 @@ _RANGE = re.compile(rb"\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})(?::\$?([A-Z]{1,3})\$?
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Excel reads _xHHHH_ in text as an escaped character; a literal one is written with its "_" escaped.
 _EXCEL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+# Text without any of these is written as it is (the common case, checked in one pass).
+_NEEDS_CARE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff&<>_]")
 _CELL = re.compile(rb"<c(?=[\s/>])([^>]*?)(/?)>")
+_PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _ATTR_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _ATTR = re.compile(rb"""\s([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 
@@ -123,7 +127,7 @@ def clean_text(text: str) -> str:
 
 def inline_string(text: str) -> bytes:
     """The ``<is>`` body of an inline string, spaces kept and carriage returns protected."""
-    body = escape(clean_text(text)).replace("\r", "&#13;")
+    body = text if _NEEDS_CARE.search(text) is None else escape(clean_text(text)).replace("\r", "&#13;")
     return f'<is><t xml:space="preserve">{body}</t></is>'.encode()
 
 
@@ -133,22 +137,37 @@ def render_cell(ref: bytes, attrs: bytes, value: CellValue) -> bytes:
     Dates and datetimes are written as serial numbers: the caller must put a date style in ``attrs``.
     ``None`` gives an empty cell that only keeps its attributes (its style).
     """
-    head = b'<c r="' + ref + b'"' + attrs
+    return b'<c r="' + ref + b'"' + attrs + cell_tail(value)
+
+
+def cell_tail(value: CellValue) -> bytes:
+    """What follows a ``<c>`` start tag's attributes for ``value``: type, value and end tag."""
+    kind = type(value)
+    if kind is str:
+        return _string_tail(value)
+    if kind is dt.datetime:
+        return b"><v>" + repr(excel_serial(value)).encode() + b"</v></c>"  # type: ignore[arg-type]
     if value is None:
-        return head + b"/>"
+        return b"/>"
     if isinstance(value, bool):
-        return head + b' t="b"><v>' + (b"1" if value else b"0") + b"</v></c>"
+        return b' t="b"><v>' + (b"1" if value else b"0") + b"</v></c>"
     if isinstance(value, int):
-        return head + b"><v>" + str(value).encode() + b"</v></c>"
+        return b"><v>" + str(value).encode() + b"</v></c>"
     if isinstance(value, float):
         if not math.isfinite(value):
             raise PatchRefused(f"{value!r} cannot be stored in a cell")
-        return head + b"><v>" + repr(value).encode() + b"</v></c>"
+        return b"><v>" + repr(value).encode() + b"</v></c>"
     if isinstance(value, dt.date):
-        return head + b"><v>" + repr(excel_serial(value)).encode() + b"</v></c>"
+        return b"><v>" + repr(excel_serial(value)).encode() + b"</v></c>"
     if isinstance(value, str):
-        return head + b' t="inlineStr">' + inline_string(value) + b"</c>"
+        return _string_tail(value)
     raise TypeError(f"cannot write a {type(value).__name__} to a cell")
+
+
+@lru_cache(maxsize=8192)
+def _string_tail(text: str) -> bytes:
+    """The inline-string tail of a text cell (cached: queue columns repeat their words a lot)."""
+    return b' t="inlineStr">' + inline_string(text) + b"</c>"
 
 
 def is_date_value(value: CellValue) -> bool:
@@ -161,27 +180,62 @@ def tag_attrs(raw: bytes) -> dict[bytes, bytes]:
     return {match.group(1): match.group(2)[1:-1] for match in _ATTR.finditer(raw)}
 
 
-def cell_xml(
-    row: int, col: int, value: CellValue, existing: bytes | None, default: int | None, style_for: StyleFor
-) -> bytes:
-    """The new <c> for a target cell; ``existing`` is the old start tag's attributes, if there was one."""
-    kept = b""
-    style = default
-    if existing is not None:
-        attrs = tag_attrs(existing)
-        if b"vm" in attrs:
-            raise PatchRefused(f"{cell_ref(row, col).decode()} holds a rich value (picture or data type)")
-        style = int(attrs[b"s"]) if attrs.get(b"s", b"").isdigit() else None
-        kept = b"".join(
-            b" " + name + b'="' + raw + b'"'
-            for name, raw in attrs.items()
-            if name not in (b"r", b"s", b"t", b"cm", b"vm") and b'"' not in raw
-        )
-    style = style_for(value, style)
-    attrs_out = (b' s="' + str(style).encode() + b'"' if style else b"") + kept
-    if value is None and not attrs_out:
-        return b""
-    return render_cell(cell_ref(row, col), attrs_out, value)
+class CellWriter:
+    """Encodes target cells; what a start tag's attributes and a style decision give is worked out once.
+
+    ``style_for`` must depend on the value's type only (as :meth:`.StyleBook.style_for` does): its
+    answer is kept per (type, current style).
+    """
+
+    def __init__(self, style_for: StyleFor) -> None:
+        self._style_for = style_for
+        self._styles: dict[tuple[type, int | None], int | None] = {}
+        self._tags: dict[bytes, tuple[int | None, bytes, bool]] = {}
+
+    def cell(
+        self, head: bytes, value: CellValue, existing: bytes | None, default: int | None, ref: tuple[int, int]
+    ) -> bytes:
+        """The new <c> (``head`` is b'<c r="B5"'); ``existing``: the old start tag's attributes, if any.
+
+        Empty bytes when a cleared cell has nothing left to keep.
+        """
+        kept = b""
+        style = default
+        if existing is not None:
+            style, kept, rich = self._existing(existing)
+            if rich:
+                raise PatchRefused(f"{cell_ref(*ref).decode()} holds a rich value (picture or data type)")
+        key = (type(value), style)
+        styles = self._styles
+        if key in styles:
+            style = styles[key]
+        else:
+            style = styles[key] = self._style_for(value, style)
+        attrs_out = b' s="%d"' % style + kept if style else kept
+        if value is None and not attrs_out:
+            return b""
+        return head + attrs_out + cell_tail(value)
+
+    def _existing(self, attrs: bytes) -> tuple[int | None, bytes, bool]:
+        """(style, attributes kept as they are, holds a rich value) of an existing cell's start tag."""
+        if not attrs.startswith(b' r="'):
+            return _existing_attrs(attrs)
+        key = attrs[attrs.index(b'"', 4) + 1 :]  # the same without the reference, shared by many cells
+        found = self._tags.get(key)
+        if found is None:
+            found = self._tags[key] = _existing_attrs(key)
+        return found
+
+
+def _existing_attrs(raw: bytes) -> tuple[int | None, bytes, bool]:
+    attrs = tag_attrs(raw)
+    style = int(attrs[b"s"]) if attrs.get(b"s", b"").isdigit() else None
+    kept = b"".join(
+        b" " + name + b'="' + value + b'"'
+        for name, value in attrs.items()
+        if name not in (b"r", b"s", b"t", b"cm", b"vm") and b'"' not in value
+    )
+    return style, kept, b"vm" in attrs
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +288,67 @@ def cell_at(xml: bytes, at: int, end: int, col: int) -> Cell:
     if cell_end < 0:
         raise PatchRefused("a cell is not closed")
     return Cell(col, at, close + 1, cell_end + len(b"</c>"), xml[at + 2 : close])
+
+
+@lru_cache(maxsize=MAX_COL)
+def cell_head(col: int) -> bytes:
+    """The start of a plain cell's start tag up to its row number: 2 -> b'<c r="B'."""
+    return b'<c r="' + column_letters(col).encode()
+
+
+@lru_cache(maxsize=1)
+def _letter_numbers() -> dict[bytes, int]:
+    """Every one- to three-letter column name -> its number (including those past XFD)."""
+    names = [bytes([a]) for a in range(65, 91)]
+    names += [a + bytes([b]) for a in names for b in range(65, 91)]
+    names += [a + bytes([b]) for a in names[26:] for b in range(65, 91)]
+    return {name: column_number(name) for name in names}
+
+
+def locate_cells(
+    xml: bytes, number: int, start: int, end: int, cols: list[int]
+) -> tuple[dict[int, Cell], dict[int, int]]:
+    """The existing target cells of a row, and where each missing one goes to keep column order.
+
+    Fast path: when every cell of the row starts with ``<c r="`` (what Excel, LibreOffice, openpyxl and
+    xlsxwriter write), target cells are found by their reference, and the place of a missing one by the
+    references of the row's cells, without parsing the rest of the row. Anything else goes through the
+    full, checking scan.
+    """
+    if start == end:
+        return {}, dict.fromkeys(cols, end)
+    plain = xml.count(b'<c r="', start, end)
+    cells_at_all = sum(xml.count(opening, start, end) for opening in (b"<c ", b"<c>", b"<c/>"))
+    if plain == cells_at_all and xml.find(b"<extLst", start, end) < 0:
+        suffix = b'%d"' % number
+        existing: dict[int, Cell] = {}
+        missing = []
+        for col in cols:
+            at = xml.find(cell_head(col) + suffix, start, end)
+            if at >= 0:
+                existing[col] = cell_at(xml, at, end, col)
+            else:
+                missing.append(col)
+        if not missing:
+            return existing, {}
+        letters = _PLAIN_LETTERS.findall(xml, start, end)
+        numbers = list(map(_letter_numbers().__getitem__, letters))
+        if numbers == sorted(set(numbers)):
+            inserts = {}
+            for col in missing:
+                after = bisect_right(numbers, col)
+                found = end
+                if after < len(numbers):
+                    found = xml.find(b'<c r="' + letters[after] + suffix, start, end)
+                inserts[col] = found
+            if min(inserts.values()) >= 0:
+                return existing, inserts
+    cells = scan_cells(xml, number, start, end)
+    starts = [(cell.col, cell.start) for cell in cells]
+    inserts = {}
+    position = 0
+    for col in cols:
+        while position < len(starts) and starts[position][0] < col:
+            position += 1
+        inserts[col] = starts[position][1] if position < len(starts) else end
+    return {cell.col: cell for cell in cells}, inserts

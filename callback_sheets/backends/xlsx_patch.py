@@ -13,8 +13,10 @@ caller falls back to openpyxl.
 from __future__ import annotations
 
 import posixpath
+import queue
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -22,15 +24,60 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
 
-from callback_sheets.backends.xlsx_cells import PatchRefused, Range, cell_ref, format_range, parse_range
+from callback_sheets.backends.xlsx_cells import PatchRefused, Range, format_range, parse_range, parse_ref
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
 
 __all__ = ["CellValue", "PatchRefused", "patch_workbook"]
 
-Chunks = Sequence[bytes | memoryview]
-"""A part's new content as consecutive pieces (views into the old part where nothing changed)."""
+
+class _Deflated:
+    """A changed part compressed as it is made: only the compressed bytes are kept.
+
+    Compression runs on a worker thread (zlib releases the GIL), overlapping with the splicing.
+    """
+
+    def __init__(self, method: int) -> None:
+        if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise PatchRefused("a zip member uses an unsupported compression method")
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == zipfile.ZIP_DEFLATED else None
+        self.data: list[bytes] = []
+        self.crc = self.size = 0
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._failure: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, name="xlsx-deflate", daemon=True)
+        self._worker.start()
+
+    def write(self, chunk: bytes) -> None:
+        """Adds the next piece of the part."""
+        if self._failure is None:
+            self._queue.put(chunk)
+
+    def close(self) -> _Deflated:
+        """Waits for the compression to end; the part is then complete in :attr:`data`."""
+        self._queue.put(None)
+        self._worker.join()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def _work(self) -> None:
+        try:
+            while (chunk := self._queue.get()) is not None:
+                self.crc = zlib.crc32(chunk, self.crc)
+                self.size += len(chunk)
+                self.data.append(self._compressor.compress(chunk) if self._compressor else chunk)
+            if self._compressor:
+                self.data.append(self._compressor.flush())
+        except BaseException as exc:  # handed to close(), on the caller's thread
+            self._failure = exc
+            while self._queue.get() is not None:  # let the producer finish
+                pass
+
+
+Content = bytes | _Deflated
+"""A changed part's new content: its bytes, or the bytes already compressed."""
 
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -50,6 +97,7 @@ _TABLE_FILTER = re.compile(rb"""(<autoFilter\b[^>]*?\sref\s*=\s*["'])([^"']*)(["
 _TOTALS = re.compile(rb"""\stotalsRowCount\s*=\s*["']([1-9]\d*)["']""")
 _CALC_ENTRY = re.compile(rb"<c\b([^>]*?)/?>")
 _CALC_ATTR = re.compile(rb"""\s(r|i)\s*=\s*["']([^"']*)["']""")
+_REF = re.compile(rb"[A-Z]{1,3}[1-9][0-9]{0,6}")
 _DEFINED_NAME = re.compile(rb"(<definedName\b([^>]*)>)([^<]*)(</definedName>)")
 
 
@@ -84,29 +132,37 @@ def _changed_parts(
     archive: zipfile.ZipFile,
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
     appends: Mapping[str, Sequence[Sequence[CellValue]]],
-) -> dict[str, Chunks]:
+) -> dict[str, Content]:
     """Member name -> new content, for every part the patch changes."""
     package = _Package(archive)
     unknown = (set(edits) | set(appends)) - {name for name, _, _ in package.sheets}
     if unknown:
         raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
     styles = StyleBook(package.read(package.styles) if package.styles else None)
-    changed: dict[str, Chunks] = {}
+    changed: dict[str, Content] = {}
     workbook_xml = package.workbook_xml
     for sheet in [name for name, _, _ in package.sheets if edits.get(name) or appends.get(name)]:
         part = package.sheet_part(sheet)
-        xml = package.read(part)
-        patch = patch_sheet_xml(xml, edits.get(sheet, {}), appends.get(sheet, ()), styles.style_for)
-        changed[part] = patch.chunks
+        output = _Deflated(package.method(part))
+        try:
+            patch = patch_sheet_xml(
+                package.read(part),
+                edits.get(sheet, {}),
+                appends.get(sheet, ()),
+                styles.style_for,
+                output.write,
+            )
+        finally:
+            changed[part] = output.close()
         package.refuse_calc_chain_targets(sheet, patch)
         if patch.last_row_after > patch.last_row_before:
             changed.update(package.grown_tables(part, patch))
         if patch.autofilter is not None:
             workbook_xml = _grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
     if workbook_xml != package.workbook_xml:
-        changed[package.workbook] = (workbook_xml,)
+        changed[package.workbook] = workbook_xml
     if styles.changed and package.styles:
-        changed[package.styles] = (styles.to_bytes(),)
+        changed[package.styles] = styles.to_bytes()
     return changed
 
 
@@ -152,6 +208,10 @@ class _Package:
             raise PatchRefused(f"the package has no part {part!r}")
         return self.archive.read(name)
 
+    def method(self, part: str) -> int:
+        """The compression method of a part's zip member."""
+        return self.archive.getinfo(self.member(part)).compress_type
+
     def member(self, part: str) -> str:
         return self._by_lower.get(part.lower(), part)
 
@@ -165,9 +225,9 @@ class _Package:
             raise PatchRefused(f"sheet {sheet!r} is not a worksheet part")
         return self.member(target)
 
-    def grown_tables(self, part: str, patch: SheetPatch) -> dict[str, Chunks]:
+    def grown_tables(self, part: str, patch: SheetPatch) -> dict[str, Content]:
         """Table parts of the sheet whose range ended within the old data, extended over the new rows."""
-        grown: dict[str, Chunks] = {}
+        grown: dict[str, Content] = {}
         for kind, target in self._relationships(part).values():
             if kind != _DOC_RELS + "table":
                 continue
@@ -187,7 +247,7 @@ class _Package:
             inner = _TABLE_FILTER.search(xml, match.start(2))
             if inner is not None and parse_range(inner.group(2)) == area:
                 xml = xml[: inner.start(2)] + format_range(new) + xml[inner.end(2) :]
-            grown[self.member(target)] = (xml,)
+            grown[self.member(target)] = xml
         return grown
 
     def refuse_calc_chain_targets(self, sheet: str, patch: SheetPatch) -> None:
@@ -195,14 +255,16 @@ class _Package:
         if self.calc_chain is None:
             return
         sheet_id = next(sid for name, sid, _ in self.sheets if name == sheet).encode()
-        refs = {cell_ref(row, col) for row, col in patch.written}
         current = b""
         for match in _CALC_ENTRY.finditer(self.read(self.calc_chain)):
             attrs: dict[bytes, bytes] = {m.group(1): m.group(2) for m in _CALC_ATTR.finditer(match.group(1))}
             current = attrs.get(b"i", current)
-            if current == sheet_id and attrs.get(b"r") in refs:
-                ref = attrs[b"r"].decode()
-                raise PatchRefused(f"calcChain.xml lists {sheet}!{ref} as a formula cell")
+            if (
+                current == sheet_id
+                and _REF.fullmatch(ref := attrs.get(b"r", b""))
+                and patch.wrote(*parse_ref(ref))
+            ):
+                raise PatchRefused(f"calcChain.xml lists {sheet}!{ref.decode()} as a formula cell")
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Relationship id -> (type, target part name) of ``part`` ("" for the package itself)."""
@@ -243,7 +305,7 @@ def _grown_filter_name(workbook_xml: bytes, index: int, before: Range, after: Ra
     return workbook_xml
 
 
-def _write_package(source: BinaryIO, changed: Mapping[str, Chunks], dst: Path) -> None:
+def _write_package(source: BinaryIO, changed: Mapping[str, Content], dst: Path) -> None:
     """Writes the zip: unchanged members copied raw, changed ones recompressed, original order kept."""
     entries, comment = _central_directory(source)
     with open(dst, "wb") as out:
@@ -262,14 +324,17 @@ def _write_package(source: BinaryIO, changed: Mapping[str, Chunks], dst: Path) -
                 if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     raise PatchRefused(f"zip member {name!r} uses an unsupported compression method")
                 flags &= ~0x08
-                out.write(local)  # sizes and CRC are filled in once the data is written
-                crc, csize, usize = _write_data(out, changed[name], method)
-                header[2], header[6], header[7], header[8] = flags, crc, csize, usize
-                end = out.tell()
-                out.seek(fields[16])
-                out.write(_LOCAL.pack(*header))
-                out.seek(end)
-                fields[3], fields[7], fields[8], fields[9] = flags, crc, csize, usize
+                content = changed[name]
+                deflated = content if isinstance(content, _Deflated) else _Deflated(method)
+                if isinstance(content, bytes):
+                    deflated.write(content)
+                    deflated.close()
+                csize = sum(map(len, deflated.data))
+                header[2], header[6], header[7], header[8] = flags, deflated.crc, csize, deflated.size
+                out.write(_LOCAL.pack(*header) + local[_LOCAL.size :])
+                for data in deflated.data:
+                    out.write(data)
+                fields[3], fields[7], fields[8], fields[9] = flags, deflated.crc, csize, deflated.size
             else:
                 out.write(local)
                 _copy(source, out, csize)
@@ -315,23 +380,6 @@ def _central_directory(source: BinaryIO) -> tuple[list[tuple[bytes, str]], bytes
         entries.append((directory[pos:end], name))
         pos = end
     return entries, comment
-
-
-def _write_data(out: BinaryIO, chunks: Chunks, method: int) -> tuple[int, int, int]:
-    """Writes a member's data, compressed chunk by chunk; returns (CRC-32, stored size, size)."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == zipfile.ZIP_DEFLATED else None
-    crc = size = stored = 0
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        data = compressor.compress(chunk) if compressor else bytes(chunk)
-        stored += len(data)
-        out.write(data)
-    if compressor:
-        data = compressor.flush()
-        stored += len(data)
-        out.write(data)
-    return crc, stored, size
 
 
 def _copy(source: BinaryIO, out: BinaryIO, size: int) -> None:

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from html import unescape
 
-from callback_sheets.backends.xlsx_cells import MAX_COL, PatchRefused, tag_attrs
+from callback_sheets.backends.xlsx_cells import MAX_COL, PatchRefused, scan_cells, tag_attrs
 from callback_sheets.backends.xlsx_read import CellValue
 
 DATETIME_FORMAT = 22  # built-in "m/d/yyyy h:mm", shown in the reader's locale
@@ -152,3 +152,16 @@ def column_styles(head: bytes) -> dict[int, int]:
             if last - first < 1024:  # whole-sheet ranges are common; new cells beyond them need nothing
                 styles.update(dict.fromkeys(range(first, last + 1), int(attrs[b"style"])))
     return styles
+
+
+def row_styles(xml: bytes, row: tuple[int, int, int, int, bool]) -> dict[int, int]:
+    """Column -> style index of the cells of ``row`` (number, start, tag end, end, self-closing):
+    appended rows look like the row above them."""
+    number, _start, tag_end, end, self_closing = row
+    if self_closing:
+        return {}
+    try:
+        cells = scan_cells(xml, number, tag_end, end - len(b"</row>"))
+    except PatchRefused:  # not addressable: the new rows simply do not inherit its styles
+        return {}
+    return {cell.col: int(s) for cell in cells if (s := tag_attrs(cell.attrs).get(b"s", b"")).isdigit()}
