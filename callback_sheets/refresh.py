@@ -127,6 +127,7 @@ class Planner:
         logged = {(str(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
         first_times = _first_attempts(history, self.tz)
         history_rows: list[list[CellValue]] = []
+        cells = changes.cells
         for item in items:
             item_id = item.id or ids[item.position]
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
@@ -142,7 +143,9 @@ class Planner:
                 summary.assigned += 1
             first = first_times.get(item_id) or (item.last_attempt if item.attempts == 1 else None)
             for column, value in self._tool_values(view, row, first).items():
-                self._put(changes, item, item.id, column, value, row, WriteMode.TOOL)
+                before = row.get(column)
+                if before != value and not same_value(before, value):  # the hot path: inlined _put
+                    cells.append(CellWrite(item.position, item.id, column, value or None, WriteMode.TOOL, before))
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [
@@ -353,8 +356,10 @@ def same_value(a: object, b: object) -> bool:
     """Equal as a person would read the cells: blank is blank, times to the minute, 3 == 3.0."""
     if a == b:
         return True
-    if not _filled(a) and not _filled(b):
-        return True
+    if a is None or a == "":
+        return not _filled(b)
+    if b is None or b == "":
+        return not _filled(a)
     if isinstance(a, datetime) and isinstance(b, datetime):
         trim = {"second": 0, "microsecond": 0, "tzinfo": None}
         return a.replace(**trim) == b.replace(**trim)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
     column_index,
+    row_factory,
 )
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
 from callback_sheets.errors import BackendError, WorkbookChangedError
@@ -63,11 +64,8 @@ class ExcelBackend:
                 f"{self.label} has no {model.QUEUE_TAB!r} tab: run `callback-sheets init` to add it"
             )
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
-        cols = column_index(header)
-        rows = tuple(
-            SheetRow(number, {name: (raw[i - 1] if i - 1 < len(raw) else None) for name, i in cols.items()})
-            for number, raw in enumerate(queue[1:], start=2)
-        )
+        values = row_factory(header)
+        rows = tuple(SheetRow(number, values(raw)) for number, raw in enumerate(queue[1:], start=2))
         tab_grids = {name: tuple(map(tuple, grid)) for name, grid in grids.items()}
         return Snapshot(header=header, rows=rows, tabs=tab_grids, version=version)
 

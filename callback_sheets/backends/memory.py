@@ -19,6 +19,7 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
     column_index,
+    row_factory,
 )
 from callback_sheets.errors import WorkbookChangedError
 
@@ -65,11 +66,8 @@ class MemoryBackend:
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
         grid = self.sheets.get(model.QUEUE_TAB) or [[]]
         header = tuple("" if h is None else str(h) for h in grid[0])
-        cols = column_index(header)
-        rows = []
-        for number, raw in enumerate(grid[1:], start=2):
-            values = {name: (raw[i - 1] if i - 1 < len(raw) else None) for name, i in cols.items()}
-            rows.append(SheetRow(number, values))
+        values = row_factory(header)
+        rows = [SheetRow(number, values(tuple(raw))) for number, raw in enumerate(grid[1:], start=2)]
         tab_grids = {t: tuple(tuple(r) for r in self.sheets[t]) for t in tabs if t in self.sheets}
         return Snapshot(header=header, rows=tuple(rows), tabs=tab_grids, version=self.version)
 
