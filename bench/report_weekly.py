@@ -60,10 +60,18 @@ def main() -> None:
         snapshot = backend.read(tabs=tabs)
         print(f"report read of the workbook: {read:.3f} s")
         built: list[reports.Report] = []
-        report = median_time(args.runs, lambda: built.append(reports.build_report(
-            config=config, snapshot=snapshot, period="weekly", now=now, by="language")))
-        print(f"weekly report over the snapshot: {report:.3f} s "
-              f"({built[-1].scopes[0].figures.missed_calls} missed calls in {built[-1].period.label})")
+        report = median_time(
+            args.runs,
+            lambda: built.append(
+                reports.build_report(
+                    config=config, snapshot=snapshot, period="weekly", now=now, by="language"
+                )
+            ),
+        )
+        print(
+            f"weekly report over the snapshot: {report:.3f} s "
+            f"({built[-1].scopes[0].figures.missed_calls} missed calls in {built[-1].period.label})"
+        )
         print(f"ratio: {report / refresh:.3f}")
 
 

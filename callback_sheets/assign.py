@@ -114,9 +114,7 @@ def _open_counts(
     return load
 
 
-def _why_not(
-    pool: Sequence[OwnerLike], *, language: str | None, reason: str, load: Mapping[str, int]
-) -> str:
+def _why_not(pool: Sequence[OwnerLike], *, language: str | None, reason: str, load: Mapping[str, int]) -> str:
     """A one-line explanation staff can act on."""
     what = f"{reason!r} calls" if reason else "calls without a reason"
     if not pool:

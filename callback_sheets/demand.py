@@ -23,7 +23,8 @@ HOURS = tuple(range(24))
 WINDOW_DAYS = 28
 TREND_WEEKS = 12
 
-# Demand tab: title in A1, grid header in row 3, Mon..Sun in rows 4..10, totals in row 11, breakdowns in AD:AG.
+# Demand tab: title in A1, grid header in row 3, Mon..Sun in rows 4..10, totals in row 11,
+# breakdowns in AD:AG.
 DEMAND_HEADER_ROW = 3
 GRID_FIRST_ROW = 4
 GRID_FIRST_COL = 2  # hour 0 in column B, hour 23 in column Y
@@ -54,8 +55,12 @@ class Tally:
 
     def as_dict(self) -> dict[str, object]:
         rate = self.recovery_rate
-        return {"value": self.value, "missed_calls": self.missed_calls, "recovered": self.recovered,
-                "recovery_rate": None if rate is None else round(rate, 4)}
+        return {
+            "value": self.value,
+            "missed_calls": self.missed_calls,
+            "recovered": self.recovered,
+            "recovery_rate": None if rate is None else round(rate, 4),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +78,19 @@ class Demand:
 
     def as_dict(self) -> dict[str, object]:
         cells = [
-            {"weekday": WEEKDAYS[d], "hour": h, "missed_calls": self.grid[d][h], "recovered": self.recovered_grid[d][h]}
-            for d in range(7) for h in HOURS if self.grid[d][h]
+            {
+                "weekday": WEEKDAYS[d],
+                "hour": h,
+                "missed_calls": self.grid[d][h],
+                "recovered": self.recovered_grid[d][h],
+            }
+            for d in range(7)
+            for h in HOURS
+            if self.grid[d][h]
         ]
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
             "by_weekday": [self.weekday(d).as_dict() for d in range(7)],
             "by_weekday_hour": cells,
             "by_reason": [t.as_dict() for t in self.by_reason],
@@ -98,8 +111,12 @@ def demand(cases: Iterable[Case], *, start: date, end: date) -> Demand:
             grid[day.weekday()][case.received.hour] += 1
             rec[day.weekday()][case.received.hour] += case.recovered
     return Demand(
-        start, end, tuple(map(tuple, grid)), tuple(map(tuple, rec)),
-        tallies(chosen, lambda c: c.reason), tallies(chosen, lambda c: c.patient_type),
+        start,
+        end,
+        tuple(map(tuple, grid)),
+        tuple(map(tuple, rec)),
+        tallies(chosen, lambda c: c.reason),
+        tallies(chosen, lambda c: c.patient_type),
         tallies(chosen, lambda c: c.language),
     )
 
@@ -159,7 +176,11 @@ def demand_cells(d: Demand) -> Cells:
         cells[(TOTALS_ROW, GRID_FIRST_COL + hour)] = sum(d.grid[i][hour] for i in range(7))
     _side(cells, TOTALS_ROW, Tally("", sum(map(sum, d.grid)), sum(map(sum, d.recovered_grid))))
     row = BREAKDOWN_FIRST_ROW
-    for title, rows in (("Reason", d.by_reason), ("Patient type", d.by_patient_type), ("Language", d.by_language)):
+    for title, rows in (
+        ("Reason", d.by_reason),
+        ("Patient type", d.by_patient_type),
+        ("Language", d.by_language),
+    ):
         for col, text in enumerate((title, *side), start=BREAKDOWN_COL):
             cells[(row, col)] = text
         for tally in rows:

@@ -80,7 +80,10 @@ class Case:
 
     def scope_value(self, dimension: str) -> str:
         value = {
-            "owner": self.owner, "reason": self.reason, "language": self.language, "patient-type": self.patient_type,
+            "owner": self.owner,
+            "reason": self.reason,
+            "language": self.language,
+            "patient-type": self.patient_type,
         }[dimension]
         return value or NONE_VALUE
 
@@ -135,7 +138,12 @@ class Stats:
         return cls(len(ordered), statistics.fmean(ordered), statistics.median(ordered), p90)
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return {"count": self.count, "mean": _round(self.mean), "median": _round(self.median), "p90": _round(self.p90)}
+        return {
+            "count": self.count,
+            "mean": _round(self.mean),
+            "median": _round(self.median),
+            "p90": _round(self.p90),
+        }
 
 
 @dataclass(frozen=True, slots=True)

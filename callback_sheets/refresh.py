@@ -145,7 +145,9 @@ class Planner:
             for column, value in self._tool_values(view, row, first).items():
                 before = row.get(column)
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
-                    cells.append(CellWrite(item.position, item.id, column, value or None, WriteMode.TOOL, before))
+                    cells.append(
+                        CellWrite(item.position, item.id, column, value or None, WriteMode.TOOL, before)
+                    )
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [

@@ -37,12 +37,36 @@ from callback_sheets.validation import text
 SCHEMA = "callback-sheets/report/1"
 METRICS_TABLE_ROW = dem.TREND_LAST_ROW + 6  # the report table's header row, below the chart
 METRICS_COLUMNS = (
-    "Period", "Kind", "Start", "End", "Scope", "Missed calls", "Calls", "Recovered", "Recovery rate %",
-    "First callback mean (business min)", "First callback median", "First callback p90", "Callbacks timed",
-    "First attempt time unknown", "Same block met", "Same block judged", "Same block %", "Same day met",
-    "Same day judged", "Same day %", "Booked", "Unresolved now", "Unresolved > 1 business day", "Escalations",
-    "Escalation handled mean (business min)", "Escalation handled median", "Escalation handled p90",
-    "Escalations pending", "No response", "Updated",
+    "Period",
+    "Kind",
+    "Start",
+    "End",
+    "Scope",
+    "Missed calls",
+    "Calls",
+    "Recovered",
+    "Recovery rate %",
+    "First callback mean (business min)",
+    "First callback median",
+    "First callback p90",
+    "Callbacks timed",
+    "First attempt time unknown",
+    "Same block met",
+    "Same block judged",
+    "Same block %",
+    "Same day met",
+    "Same day judged",
+    "Same day %",
+    "Booked",
+    "Unresolved now",
+    "Unresolved > 1 business day",
+    "Escalations",
+    "Escalation handled mean (business min)",
+    "Escalation handled median",
+    "Escalation handled p90",
+    "Escalations pending",
+    "No response",
+    "Updated",
 )
 
 
@@ -57,8 +81,11 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[str | None, str], bool] = {}
         for name, values in (
-            ("status", config.statuses), ("outcome", config.outcomes), ("reason", list(config.reasons)),
-            ("language", config.languages), ("patient_type", config.patient_types),
+            ("status", config.statuses),
+            ("outcome", config.outcomes),
+            ("reason", list(config.reasons)),
+            ("language", config.languages),
+            ("patient_type", config.patient_types),
         ):
             self._choices[name] = {" ".join(v.casefold().split()): v for v in values}
 
@@ -90,7 +117,10 @@ class CaseReader:
                 continue
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
         history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
-        return [self._case(item_id, received, values, history.get(item_id)) for item_id, received, values in picked]
+        return [
+            self._case(item_id, received, values, history.get(item_id))
+            for item_id, received, values in picked
+        ]
 
     def _flagged(self, reason: str | None, notes: str) -> bool:
         key = (reason, notes)
@@ -101,7 +131,8 @@ class CaseReader:
         return found
 
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
-        """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for demand)."""
+        """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for
+        demand)."""
         chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
         found = self._history(history, {v.id for v in chosen if v.id})
         out = []
@@ -110,12 +141,24 @@ class CaseReader:
             outcomes = found.get(view.id or "", (set(), None))[0]
             if item.last_outcome and item.attempts:
                 outcomes = outcomes | {item.last_outcome}
-            out.append(Case(
-                id=view.id or "", received=item.received, calls=item.calls, status=item.status,  # type: ignore[arg-type]
-                closed=item.closed, attempts=item.attempts, outcomes=frozenset(outcomes), first_attempt=None,
-                closed_at=None, escalated=bool(view.escalation), owner=view.owner, reason=item.reason,
-                language=item.language, patient_type=item.patient_type,
-            ))
+            out.append(
+                Case(
+                    id=view.id or "",
+                    received=item.received,
+                    calls=item.calls,
+                    status=item.status,  # type: ignore[arg-type]
+                    closed=item.closed,
+                    attempts=item.attempts,
+                    outcomes=frozenset(outcomes),
+                    first_attempt=None,
+                    closed_at=None,
+                    escalated=bool(view.escalation),
+                    owner=view.owner,
+                    reason=item.reason,
+                    language=item.language,
+                    patient_type=item.patient_type,
+                )
+            )
         return out
 
     def _history(self, grid: Grid, wanted: set[str]) -> dict[str, tuple[set[str], datetime | None]]:
@@ -135,7 +178,10 @@ class CaseReader:
         return found
 
     def _case(
-        self, item_id: str, received: datetime, values: Mapping[str, CellValue],
+        self,
+        item_id: str,
+        received: datetime,
+        values: Mapping[str, CellValue],
         history: tuple[set[str], datetime | None] | None,
     ) -> Case:
         status = self._choice("status", values.get(model.STATUS)) or text(values.get(model.STATUS)) or "New"
@@ -151,12 +197,22 @@ class CaseReader:
                 first = self._when(values.get(model.LAST_ATTEMPT))
         reason = self._choice("reason", values.get(model.REASON))
         notes = text(values.get(model.NOTES))
-        escalated = status == "Escalated" or bool(text(values.get(model.ESCALATION))) or self._flagged(reason, notes)
+        escalated = (
+            status == "Escalated" or bool(text(values.get(model.ESCALATION))) or self._flagged(reason, notes)
+        )
         return Case(
-            id=item_id, received=received, calls=calls, status=status,
-            closed=status in self.config.closed_statuses, attempts=attempts, outcomes=frozenset(outcomes),
-            first_attempt=first if attempts else None, closed_at=self._when(values.get(model.CLOSED_AT)),
-            escalated=escalated, owner=text(values.get(model.OWNER)) or None, reason=reason,
+            id=item_id,
+            received=received,
+            calls=calls,
+            status=status,
+            closed=status in self.config.closed_statuses,
+            attempts=attempts,
+            outcomes=frozenset(outcomes),
+            first_attempt=first if attempts else None,
+            closed_at=self._when(values.get(model.CLOSED_AT)),
+            escalated=escalated,
+            owner=text(values.get(model.OWNER)) or None,
+            reason=reason,
             language=self._choice("language", values.get(model.LANGUAGE)),
             patient_type=self._choice("patient_type", values.get(model.PATIENT_TYPE)),
         )
@@ -195,12 +251,23 @@ class Report:
     def as_dict(self) -> dict[str, object]:
         return {
             "schema": SCHEMA,
-            "period": {"kind": self.period.kind, "label": self.period.label,
-                       "start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "period": {
+                "kind": self.period.kind,
+                "label": self.period.label,
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+            },
             "generated_at": self.now.isoformat(timespec="minutes"),
             "by": self.by,
-            "scopes": [{"scope": s.label, "dimension": None if s.value is None else s.dimension,
-                        "value": s.value, "figures": s.figures.as_dict()} for s in self.scopes],
+            "scopes": [
+                {
+                    "scope": s.label,
+                    "dimension": None if s.value is None else s.dimension,
+                    "value": s.value,
+                    "figures": s.figures.as_dict(),
+                }
+                for s in self.scopes
+            ],
             "demand": self.demand.as_dict(),
         }
 
@@ -212,17 +279,47 @@ class Report:
         f = s.figures
         t, e = f.first_callback.as_dict(), f.escalation_handling.as_dict()
         return [
-            self.period.label, self.period.kind, self.period.start.isoformat(), self.period.end.isoformat(), s.label,
-            f.missed_calls, f.calls, f.recovered, dem.percent(f.recovery_rate), t["mean"], t["median"], t["p90"],
-            t["count"], f.first_attempt_unknown, f.same_block.met, f.same_block.judged,
-            dem.percent(f.same_block.share), f.same_day.met, f.same_day.judged, dem.percent(f.same_day.share),
-            f.booked, f.unresolved, f.unresolved_over_1_business_day, f.escalations, e["mean"], e["median"],
-            e["p90"], f.escalations_pending, f.no_response, to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+            self.period.label,
+            self.period.kind,
+            self.period.start.isoformat(),
+            self.period.end.isoformat(),
+            s.label,
+            f.missed_calls,
+            f.calls,
+            f.recovered,
+            dem.percent(f.recovery_rate),
+            t["mean"],
+            t["median"],
+            t["p90"],
+            t["count"],
+            f.first_attempt_unknown,
+            f.same_block.met,
+            f.same_block.judged,
+            dem.percent(f.same_block.share),
+            f.same_day.met,
+            f.same_day.judged,
+            dem.percent(f.same_day.share),
+            f.booked,
+            f.unresolved,
+            f.unresolved_over_1_business_day,
+            f.escalations,
+            e["mean"],
+            e["median"],
+            e["p90"],
+            f.escalations_pending,
+            f.no_response,
+            to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
         ]
 
 
 def build_report(
-    *, config: Config, snapshot: Snapshot, period: str, now: datetime, on: date | None = None, by: str | None = None
+    *,
+    config: Config,
+    snapshot: Snapshot,
+    period: str,
+    now: datetime,
+    on: date | None = None,
+    by: str | None = None,
 ) -> Report:
     """The figures for the day (or the week containing) ``on`` (default: now's date), per scope."""
     try:
@@ -241,7 +338,13 @@ def build_report(
 
 
 def report(
-    *, config: Config, backend: Backend, period: str, now: datetime, on: date | None = None, by: str | None = None
+    *,
+    config: Config,
+    backend: Backend,
+    period: str,
+    now: datetime,
+    on: date | None = None,
+    by: str | None = None,
 ) -> Report:
     snapshot = backend.read(tabs=(model.HISTORY_TAB,))
     return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
@@ -255,7 +358,13 @@ class AppendResult:
 
 
 def append_report(
-    *, config: Config, backend: Backend, period: str, now: datetime, on: date | None = None, by: str | None = None
+    *,
+    config: Config,
+    backend: Backend,
+    period: str,
+    now: datetime,
+    on: date | None = None,
+    by: str | None = None,
 ) -> AppendResult:
     """Upsert the report into the Metrics tab: one row per period and scope (header the first time)."""
     for attempt in range(1, service.RETRIES + 1):
@@ -267,7 +376,9 @@ def append_report(
             trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
             cells.update(changed_cells(grid, trend))
             try:
-                backend.write(snapshot, Changeset(tab_cells={model.METRICS_TAB: cells}), tabs=service.TOOL_TABS)
+                backend.write(
+                    snapshot, Changeset(tab_cells={model.METRICS_TAB: cells}), tabs=service.TOOL_TABS
+                )
             except WorkbookChangedError:
                 if attempt == service.RETRIES:
                     raise
@@ -364,12 +475,16 @@ def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Rev
         if (item.urgency == "Urgent" or view.escalation) and item.status != "Escalated" and not item.attempts:
             urgent.append(entry(view.escalation or "urgency is Urgent"))
         if view.due is None or not view.owner:
-            stuck.append(entry("no owner" if view.due is not None else "; ".join(view.problems) or "no next attempt"))
+            stuck.append(
+                entry("no owner" if view.due is not None else "; ".join(view.problems) or "no next attempt")
+            )
         if view.due is None:
             continue
         if view.final:
             final.append(entry(view.next_step))
-        elif view.due <= now and (item.last_attempt is None or item.last_attempt.astimezone(config.tz).date() < today):
+        elif view.due <= now and (
+            item.last_attempt is None or item.last_attempt.astimezone(config.tz).date() < today
+        ):
             due.append(entry(f"due {to_cell(view.due, config.tz):%a %m-%d %H:%M}, no attempt today"))
     return Review(now, tuple(urgent), tuple(due), tuple(stuck), tuple(final))
 
@@ -380,7 +495,9 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
     first_monday = now.date() - timedelta(days=now.weekday(), weeks=dem.TREND_WEEKS - 1)
     since = parse_when(first_monday.isoformat(), config.tz)
     assert since is not None
-    cases = CaseReader(config=config).from_views(plan.views, snapshot.tabs.get(model.HISTORY_TAB, ()), since=since)
+    cases = CaseReader(config=config).from_views(
+        plan.views, snapshot.tabs.get(model.HISTORY_TAB, ()), since=since
+    )
     start, end = dem.window(now.astimezone(config.tz))
     demand_grid = snapshot.tabs.get(model.DEMAND_TAB, ())
     wanted = dem.demand_cells(dem.demand(cases, start=start, end=end))
@@ -390,8 +507,10 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
                 wanted[(r, c)] = None
     metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
     trend = dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
-    for tab, cells in ((model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
-                       (model.METRICS_TAB, changed_cells(metrics_grid, trend))):
+    for tab, cells in (
+        (model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
+        (model.METRICS_TAB, changed_cells(metrics_grid, trend)),
+    ):
         if cells:
             plan.changes.tab_cells.setdefault(tab, {}).update(cells)
 

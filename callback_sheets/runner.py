@@ -93,7 +93,10 @@ def weekly_job(ctx: JobContext) -> JobResult:
 
 
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
-    Job.OPEN: refresh_job, Job.REFRESH: refresh_job, Job.REVIEW: review_job, Job.DAILY: daily_job,
+    Job.OPEN: refresh_job,
+    Job.REFRESH: refresh_job,
+    Job.REVIEW: review_job,
+    Job.DAILY: daily_job,
     Job.WEEKLY: weekly_job,
 }
 
@@ -274,8 +277,16 @@ class Runner:
             except CallbackSheetsError as exc:
                 if strict:
                     raise
-                self._log.emit(JobRecord(time=self._clock(), queue=name, job="lock", outcome="failed",
-                                         streak=1, error=describe_error(exc)))
+                self._log.emit(
+                    JobRecord(
+                        time=self._clock(),
+                        queue=name,
+                        job="lock",
+                        outcome="failed",
+                        streak=1,
+                        error=describe_error(exc),
+                    )
+                )
                 continue
             self._queues[path] = _Queue(name, queue_config, lock, state_path, RunState.load(state_path))
         self._config = config
@@ -289,8 +300,14 @@ class Runner:
         if not any(schedule_.due(now, done=q.state.done) for q in self._queues.values()):
             return []
         self._config_streak += 1
-        record = JobRecord(time=now, queue="*", job="config", outcome="failed", streak=self._config_streak,
-                           error=describe_error(exc))
+        record = JobRecord(
+            time=now,
+            queue="*",
+            job="config",
+            outcome="failed",
+            streak=self._config_streak,
+            error=describe_error(exc),
+        )
         self._log.emit(record)
         return [record]
 
@@ -304,15 +321,31 @@ class Runner:
         except Exception as exc:  # a fault is logged and retried at the next tick, never fatal
             streak = queue.state.streaks.get(family, 0) + 1
             queue.state.streaks[family] = streak
-            record = JobRecord(time=now, queue=queue.name, job=slot.job.value, outcome="failed",
-                               duration=self._timer() - started, streak=streak, error=describe_error(exc),
-                               slot=slot.at)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+                slot=slot.at,
+            )
         else:
             recovered = queue.state.streaks.pop(family, 0)
             queue.state.done[family] = slot.at
-            record = JobRecord(time=now, queue=queue.name, job=slot.job.value, outcome="ok",
-                               duration=self._timer() - started, rows=result.rows, changes=result.changes,
-                               recovered_after=recovered, attention=result.attention, slot=slot.at)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="ok",
+                duration=self._timer() - started,
+                rows=result.rows,
+                changes=result.changes,
+                recovered_after=recovered,
+                attention=result.attention,
+                slot=slot.at,
+            )
         try:
             queue.state.save(queue.state_path)
         except OSError as exc:

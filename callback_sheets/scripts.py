@@ -45,8 +45,14 @@ REASON_SCRIPTS: Mapping[str, str] = {
 
 # What the Language column (or --language) may say -> template directory.
 _LANGUAGE_CODES = {
-    "english": "en", "en": "en", "ingles": "en", "inglés": "en",
-    "spanish": "es", "es": "es", "espanol": "es", "español": "es",
+    "english": "en",
+    "en": "en",
+    "ingles": "en",
+    "inglés": "en",
+    "spanish": "es",
+    "es": "es",
+    "espanol": "es",
+    "español": "es",
 }
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
@@ -58,17 +64,53 @@ _WEEKDAYS = {
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
 }
 _MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-           "octubre", "noviembre", "diciembre"),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
 }
 
 # Caller-ID labels that are not a person's name, and titles to skip before a first name.
-_NOT_NAMES = frozenset({
-    "anonymous", "caller", "cell phone", "out of area", "private", "private caller", "restricted",
-    "toll free", "unavailable", "unknown", "unknown caller", "wireless caller",
-})
+_NOT_NAMES = frozenset(
+    {
+        "anonymous",
+        "caller",
+        "cell phone",
+        "out of area",
+        "private",
+        "private caller",
+        "restricted",
+        "toll free",
+        "unavailable",
+        "unknown",
+        "unknown caller",
+        "wireless caller",
+    }
+)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sr", "sra", "srta", "don", "doña"})
 _NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 

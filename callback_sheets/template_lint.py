@@ -44,14 +44,57 @@ CALL_PLACEHOLDERS = PRIVATE_PLACEHOLDERS | {"staff_name", "last_attempt_day", "r
 # ignoring case and accents; longer phrases first so the message names the whole phrase.
 CLINICAL_WORDS = (
     # English
-    "test results", "test result", "symptom", "symptoms", "pain", "result", "results", "diagnosis",
-    "diagnosed", "prescription", "prescriptions", "medication", "medications", "lab", "labs", "biopsy",
-    "pregnancy", "pregnant", "hiv", "cancer", "tumor", "infection", "surgery", "x-ray", "mri", "scan",
-    "referral", "std", "sti",
+    "test results",
+    "test result",
+    "symptom",
+    "symptoms",
+    "pain",
+    "result",
+    "results",
+    "diagnosis",
+    "diagnosed",
+    "prescription",
+    "prescriptions",
+    "medication",
+    "medications",
+    "lab",
+    "labs",
+    "biopsy",
+    "pregnancy",
+    "pregnant",
+    "hiv",
+    "cancer",
+    "tumor",
+    "infection",
+    "surgery",
+    "x-ray",
+    "mri",
+    "scan",
+    "referral",
+    "std",
+    "sti",
     # Spanish
-    "síntoma", "síntomas", "dolor", "resultado", "resultados", "diagnóstico", "receta", "recetas",
-    "medicamento", "medicamentos", "laboratorio", "biopsia", "embarazo", "embarazada", "vih", "cáncer",
-    "infección", "cirugía", "radiografía", "referido", "remisión",
+    "síntoma",
+    "síntomas",
+    "dolor",
+    "resultado",
+    "resultados",
+    "diagnóstico",
+    "receta",
+    "recetas",
+    "medicamento",
+    "medicamentos",
+    "laboratorio",
+    "biopsia",
+    "embarazo",
+    "embarazada",
+    "vih",
+    "cáncer",
+    "infección",
+    "cirugía",
+    "radiografía",
+    "referido",
+    "remisión",
 )
 
 _LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
@@ -65,7 +108,8 @@ def _fold(text: str) -> str:
 
 
 _CLINICAL = re.compile(
-    r"(?<![\w-])(" + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
+    r"(?<![\w-])("
+    + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
     + r")(?![\w-])"
 )
 

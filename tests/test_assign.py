@@ -18,8 +18,15 @@ LUIS = OwnerSpec("Luis", ("Spanish",))
 PATEL = OwnerSpec("Nurse Patel", ("English",), reasons=("Clinical concern", "Prescription question"))
 
 
-def row(number: int, *, language: str = "English", reason: str = "Billing", owner: str = "",
-        status: str = "New", escalate: bool = False) -> dict[str, object]:
+def row(
+    number: int,
+    *,
+    language: str = "English",
+    reason: str = "Billing",
+    owner: str = "",
+    status: str = "New",
+    escalate: bool = False,
+) -> dict[str, object]:
     return {
         model.ID: f"CB-{number:05d}",
         model.LANGUAGE: language,
@@ -41,8 +48,13 @@ def is_escalation(r: Mapping[str, object]) -> bool:
 def run(
     rows: list[dict[str, object]], owners: list[OwnerSpec], escalation_owner: str | None = None
 ) -> Assignment:
-    return assign_owners(rows=rows, owners=owners, escalation_owner=escalation_owner,
-                         is_escalation=is_escalation, is_open=is_open)
+    return assign_owners(
+        rows=rows,
+        owners=owners,
+        escalation_owner=escalation_owner,
+        is_escalation=is_escalation,
+        is_open=is_open,
+    )
 
 
 def test_round_robin_by_fewest_open_items() -> None:
@@ -53,8 +65,15 @@ def test_round_robin_by_fewest_open_items() -> None:
 
 
 def test_staff_set_owners_are_untouched_and_counted() -> None:
-    rows = [row(1, owner="James"), row(2, owner="james "), row(3, owner="Someone else"),
-            row(4), row(5), row(6), row(7, owner="Maria", status="Resolved")]
+    rows = [
+        row(1, owner="James"),
+        row(2, owner="james "),
+        row(3, owner="Someone else"),
+        row(4),
+        row(5),
+        row(6),
+        row(7, owner="Maria", status="Resolved"),
+    ]
     result = run(rows, [MARIA, JAMES])
     # James already has two open items; Maria's one item is closed so it does not count.
     assert result.owners == {"CB-00004": "Maria", "CB-00005": "Maria", "CB-00006": "Maria"}
@@ -69,7 +88,10 @@ def test_spanish_callers_go_to_spanish_speakers() -> None:
     rows = [row(1, language="Spanish"), row(2, language="spanish"), row(3), row(4)]
     result = run(rows, [JAMES, MARIA, LUIS])
     assert result.owners == {
-        "CB-00001": "Maria", "CB-00002": "Luis", "CB-00003": "James", "CB-00004": "James",
+        "CB-00001": "Maria",
+        "CB-00002": "Luis",
+        "CB-00003": "James",
+        "CB-00004": "James",
     }
 
 
@@ -90,8 +112,12 @@ def test_no_spanish_speaker_configured_means_anyone() -> None:
 def test_reasons_limit_what_an_owner_takes() -> None:
     rows = [row(1, reason="Clinical concern"), row(2, reason="Clinical concern"), row(3), row(4)]
     result = run(rows, [PATEL, JAMES])
-    assert result.owners == {"CB-00001": "Nurse Patel", "CB-00002": "James", "CB-00003": "James",
-                             "CB-00004": "James"}
+    assert result.owners == {
+        "CB-00001": "Nurse Patel",
+        "CB-00002": "James",
+        "CB-00003": "James",
+        "CB-00004": "James",
+    }
 
 
 def test_caps_and_why_nobody_fits() -> None:
@@ -106,8 +132,10 @@ def test_caps_and_why_nobody_fits() -> None:
 
 
 def test_nobody_handles_the_reason() -> None:
-    result = run([row(1, language="Spanish", reason="Billing")], [PATEL, OwnerSpec("Luis", ("Spanish",),
-                                                                                   reasons=("Other",))])
+    result = run(
+        [row(1, language="Spanish", reason="Billing")],
+        [PATEL, OwnerSpec("Luis", ("Spanish",), reasons=("Other",))],
+    )
     assert result.unassigned == {"CB-00001": "no owner who speaks Spanish takes 'Billing' calls"}
     result = run([row(2, reason="")], [PATEL])
     assert result.unassigned == {"CB-00002": "no owner who speaks English takes calls without a reason"}
@@ -117,13 +145,22 @@ def test_nobody_handles_the_reason() -> None:
 
 def test_escalations_go_to_the_escalation_owner() -> None:
     owners = [MARIA, JAMES, OwnerSpec("Nurse Patel", reasons=("Clinical concern",), max_open=1)]
-    rows = [row(1, escalate=True, language="Spanish"), row(2, escalate=True), row(3), row(4),
-            row(5, escalate=True, owner="James")]
+    rows = [
+        row(1, escalate=True, language="Spanish"),
+        row(2, escalate=True),
+        row(3),
+        row(4),
+        row(5, escalate=True, owner="James"),
+    ]
     result = run(rows, owners, escalation_owner="Nurse Patel")
     # Escalations ignore the escalation owner's language, reasons and cap; the rest never go to Patel
     # (reasons), and James already holds the staff-set escalation, so Maria takes both.
-    assert result.owners == {"CB-00001": "Nurse Patel", "CB-00002": "Nurse Patel", "CB-00003": "Maria",
-                             "CB-00004": "Maria"}
+    assert result.owners == {
+        "CB-00001": "Nurse Patel",
+        "CB-00002": "Nurse Patel",
+        "CB-00003": "Maria",
+        "CB-00004": "Maria",
+    }
 
 
 def test_escalations_without_escalation_owner_are_assigned_normally() -> None:
@@ -166,8 +203,13 @@ def test_deterministic() -> None:
 
 def test_config_owner_entries_work_directly() -> None:
     owners = (OwnerConfig("Maria", ("English", "Spanish")), OwnerConfig("James", max_open=40))
-    result = assign_owners(rows=[row(1, language="Spanish"), row(2)], owners=owners, escalation_owner=None,
-                           is_escalation=is_escalation, is_open=is_open)
+    result = assign_owners(
+        rows=[row(1, language="Spanish"), row(2)],
+        owners=owners,
+        escalation_owner=None,
+        is_escalation=is_escalation,
+        is_open=is_open,
+    )
     assert result.owners == {"CB-00001": "Maria", "CB-00002": "James"}
 
 

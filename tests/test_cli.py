@@ -41,7 +41,9 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
     assert "Example" in result.output, f"{name} --help shows no example"
     first = " ".join(main.commands[name].help.strip().split("\n\n")[0].split())
     assert first[0].isupper() and first.endswith("."), "help starts with one imperative sentence"
-    assert not first.split()[0].endswith("s") and first.split()[0] not in ("The", "A", "An"), "imperative verb first"
+    assert not first.split()[0].endswith("s") and first.split()[0] not in ("The", "A", "An"), (
+        "imperative verb first"
+    )
 
 
 def test_core_commands_exist() -> None:

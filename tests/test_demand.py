@@ -12,19 +12,37 @@ from callback_sheets.metrics import Case
 TZ = ZoneInfo("America/Chicago")
 
 
-def case(received: str, *, status: str = "New", outcomes: tuple[str, ...] = (), language: str | None = "English",
-         reason: str | None = "Billing", patient_type: str | None = "Existing") -> Case:
+def case(
+    received: str,
+    *,
+    status: str = "New",
+    outcomes: tuple[str, ...] = (),
+    language: str | None = "English",
+    reason: str | None = "Billing",
+    patient_type: str | None = "Existing",
+) -> Case:
     return Case(
-        id=received, received=datetime.fromisoformat(received).replace(tzinfo=TZ), calls=1, status=status,
-        closed=status in ("Booked", "Resolved", "No response", "Duplicate"), attempts=len(outcomes),
-        outcomes=frozenset(outcomes), first_attempt=None, closed_at=None, escalated=False,
-        language=language, reason=reason, patient_type=patient_type,
+        id=received,
+        received=datetime.fromisoformat(received).replace(tzinfo=TZ),
+        calls=1,
+        status=status,
+        closed=status in ("Booked", "Resolved", "No response", "Duplicate"),
+        attempts=len(outcomes),
+        outcomes=frozenset(outcomes),
+        first_attempt=None,
+        closed_at=None,
+        escalated=False,
+        language=language,
+        reason=reason,
+        patient_type=patient_type,
     )
 
 
 CASES = [
     case("2026-12-01 09:10", status="Booked", outcomes=("Booked",)),  # Tue 09, recovered
-    case("2026-12-01 09:55", language="Spanish", status="No response", outcomes=("No answer",)),  # Tue 09, lost
+    case(
+        "2026-12-01 09:55", language="Spanish", status="No response", outcomes=("No answer",)
+    ),  # Tue 09, lost
     case("2026-12-01 09:59", status="Duplicate"),  # not a missed call
     case("2026-12-05 23:30", language="Spanish", outcomes=("Reached",), reason=None),  # Sat 23, recovered
     case("2026-11-03 10:00"),  # outside a 4-week window ending 2026-12-07
@@ -43,15 +61,24 @@ def test_grid_counts_by_weekday_and_hour_within_the_window() -> None:
 
 def test_breakdowns_put_recovery_beside_each_value() -> None:
     d = dem.demand(CASES, start=date(2026, 11, 10), end=date(2026, 12, 7))
-    assert [(t.value, t.missed_calls, t.recovered) for t in d.by_language] == [("Spanish", 2, 1), ("English", 1, 1)]
+    assert [(t.value, t.missed_calls, t.recovered) for t in d.by_language] == [
+        ("Spanish", 2, 1),
+        ("English", 1, 1),
+    ]
     assert [(t.value, t.missed_calls) for t in d.by_reason] == [("Billing", 2), ("(none)", 1)]
     assert dem.Tally("x", 0, 0).recovery_rate is None
 
 
 def test_weekly_series_oldest_first_with_the_current_week_last() -> None:
     series = dem.weekly_series(CASES, now=datetime(2026, 12, 7, 10, tzinfo=TZ), weeks=6)
-    assert [t.value for t in series] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30",
-                                         "2026-12-07"]
+    assert [t.value for t in series] == [
+        "2026-11-02",
+        "2026-11-09",
+        "2026-11-16",
+        "2026-11-23",
+        "2026-11-30",
+        "2026-12-07",
+    ]
     assert [(t.missed_calls, t.recovered) for t in series] == [(1, 0), (0, 0), (0, 0), (0, 0), (3, 2), (0, 0)]
 
 

@@ -311,7 +311,7 @@ def test_attempt_edited_meanwhile_is_redone(emu: SheetsEmulator, config: Config)
 def test_attempt_and_history_cost_three_requests(emu: SheetsEmulator, config: Config) -> None:
     backend = google_queue(emu, config, THREE)
     service.refresh(config=config, backend=backend, now=NOW)
-    for n in range(2):
+    for _ in range(2):
         emu.reset_log()
         service.record_attempt(
             config=config, backend=backend, item_id="CB-00002", outcome="No answer", note=None, now=NOW
@@ -370,17 +370,17 @@ def test_no_access_says_share_the_sheet_with_the_service_account(emu: SheetsEmul
 def test_unknown_key_is_a_404(emu: SheetsEmulator) -> None:
     backend = google_backend(emu, "https://docs.google.com/spreadsheets/d/1NoSuchSheet0000000000/edit#gid=0")
     assert backend.key == "1NoSuchSheet0000000000"
-    with pytest.raises(BackendError, match="404.*share the sheet"):
+    with pytest.raises(BackendError, match=r"404.*share the sheet"):
         backend.read()
 
 
 def test_credentials_problems_are_one_line_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GOOGLE_APPLICATION_CREDENTIALS"):
         load_service_account(None)
-    with pytest.raises(ConfigError, match="no file at .*download the service account's JSON key"):
+    with pytest.raises(ConfigError, match=r"no file at .*download the service account's JSON key"):
         load_service_account(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="cannot read .* as a JSON key"):
+    with pytest.raises(ConfigError, match=r"cannot read .* as a JSON key"):
         load_service_account(tmp_path / "bad.json")
     (tmp_path / "user.json").write_text(json.dumps({"type": "authorized_user"}))
     with pytest.raises(ConfigError, match="not a service-account JSON key"):

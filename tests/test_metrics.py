@@ -41,9 +41,15 @@ def t(text: str) -> datetime:
 
 def item(item_id: str, received: str, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        model.ID: item_id, model.RECEIVED: t(received), model.CALLER: "Pat Example",
-        model.PHONE: "(312) 555-0142", model.REASON: "New appointment", model.LANGUAGE: "English",
-        model.PATIENT_TYPE: "New", model.STATUS: "New", model.OWNER: "Maria",
+        model.ID: item_id,
+        model.RECEIVED: t(received),
+        model.CALLER: "Pat Example",
+        model.PHONE: "(312) 555-0142",
+        model.REASON: "New appointment",
+        model.LANGUAGE: "English",
+        model.PATIENT_TYPE: "New",
+        model.STATUS: "New",
+        model.OWNER: "Maria",
     }
     row.update(fields)
     return row
@@ -57,30 +63,81 @@ def attempt(item_id: str, number: int, when: str, outcome: str) -> list[Any]:
 ROWS = [
     # A: 11:40 leaves 20 min of the morning block -> same-block deadline Mon 17:00; first attempt (the only
     #    one, no History) Mon 13:20 = 20 + 20 business minutes across lunch = 40. Booked.
-    item("A", "2026-11-30 11:40", **{model.ATTEMPTS: 1, model.LAST_ATTEMPT: t("2026-11-30 13:20"),
-                                     model.LAST_OUTCOME: "Booked", model.STATUS: "Booked"}),
+    item(
+        "A",
+        "2026-11-30 11:40",
+        **{
+            model.ATTEMPTS: 1,
+            model.LAST_ATTEMPT: t("2026-11-30 13:20"),
+            model.LAST_OUTCOME: "Booked",
+            model.STATUS: "Booked",
+        },
+    ),
     # B: Fri 16:50 -> deadline Mon 12:00 (same block), Fri 17:00 (same day); First attempt column Mon 08:30
     #    = 10 + 30 = 40 business minutes across the weekend: block met, day missed. Open, not > 1 day.
-    item("B", "2026-12-04 16:50", **{model.ATTEMPTS: 1, model.LAST_ATTEMPT: t("2026-12-07 08:30"),
-                                     model.FIRST_ATTEMPT: t("2026-12-07 08:30"),
-                                     model.LAST_OUTCOME: "Voicemail left", model.STATUS: "In progress"}),
+    item(
+        "B",
+        "2026-12-04 16:50",
+        **{
+            model.ATTEMPTS: 1,
+            model.LAST_ATTEMPT: t("2026-12-07 08:30"),
+            model.FIRST_ATTEMPT: t("2026-12-07 08:30"),
+            model.LAST_OUTCOME: "Voicemail left",
+            model.STATUS: "In progress",
+        },
+    ),
     # C: repeat caller (3 calls), Spanish; History attempt 1 Tue 09:40 (30 min), attempt 2 Reached. Resolved.
-    item("C", "2026-12-01 09:10", **{model.CALLS: 3, model.LANGUAGE: "Spanish", model.ATTEMPTS: 2,
-                                     model.LAST_ATTEMPT: t("2026-12-01 14:00"), model.LAST_OUTCOME: "Reached",
-                                     model.STATUS: "Resolved", model.PATIENT_TYPE: "Existing"}),
+    item(
+        "C",
+        "2026-12-01 09:10",
+        **{
+            model.CALLS: 3,
+            model.LANGUAGE: "Spanish",
+            model.ATTEMPTS: 2,
+            model.LAST_ATTEMPT: t("2026-12-01 14:00"),
+            model.LAST_OUTCOME: "Reached",
+            model.STATUS: "Resolved",
+            model.PATIENT_TYPE: "Existing",
+        },
+    ),
     # D: the Spanish caller lost: attempt 1 Wed 15:00 (120 + 120 = 240 min, block missed, day met),
     #    attempt 2 Thu voicemail, closed No response.
-    item("D", "2026-12-02 10:00", **{model.LANGUAGE: "Spanish", model.ATTEMPTS: 2,
-                                     model.LAST_ATTEMPT: t("2026-12-03 10:00"),
-                                     model.LAST_OUTCOME: "Voicemail left", model.STATUS: "No response"}),
+    item(
+        "D",
+        "2026-12-02 10:00",
+        **{
+            model.LANGUAGE: "Spanish",
+            model.ATTEMPTS: 2,
+            model.LAST_ATTEMPT: t("2026-12-03 10:00"),
+            model.LAST_OUTCOME: "Voicemail left",
+            model.STATUS: "No response",
+        },
+    ),
     # E: escalation (Clinical concern) handled by the first attempt Thu 09:12: 12 min. Reached, Resolved.
-    item("E", "2026-12-03 09:00", **{model.REASON: "Clinical concern", model.ATTEMPTS: 1,
-                                     model.LAST_ATTEMPT: t("2026-12-03 09:12"), model.LAST_OUTCOME: "Reached",
-                                     model.STATUS: "Resolved", model.OWNER: "Nurse Patel"}),
+    item(
+        "E",
+        "2026-12-03 09:00",
+        **{
+            model.REASON: "Clinical concern",
+            model.ATTEMPTS: 1,
+            model.LAST_ATTEMPT: t("2026-12-03 09:12"),
+            model.LAST_OUTCOME: "Reached",
+            model.STATUS: "Resolved",
+            model.OWNER: "Nurse Patel",
+        },
+    ),
     # F: escalation by keyword, closed without an attempt: handled at Closed at Fri 08:30 = 60 + 30 = 90 min;
     #    no attempt and deadlines (Thu 17:00) passed -> judged, missed both. Resolved counts as recovered.
-    item("F", "2026-12-03 16:00", **{model.REASON: "Existing patient follow-up", model.NOTES: "has a fever",
-                                     model.STATUS: "Resolved", model.CLOSED_AT: t("2026-12-04 08:30")}),
+    item(
+        "F",
+        "2026-12-03 16:00",
+        **{
+            model.REASON: "Existing patient follow-up",
+            model.NOTES: "has a fever",
+            model.STATUS: "Resolved",
+            model.CLOSED_AT: t("2026-12-04 08:30"),
+        },
+    ),
     # G: never called, no owner: judged and missed (Tue 17:00); open > 1 business day.
     item("G", "2026-12-01 14:00", **{model.OWNER: None}),
     # H: a Duplicate row: not a missed call.
@@ -90,15 +147,25 @@ ROWS = [
     # J: Saturday: deadlines Mon 12:00 / Mon 17:00 are still ahead -> not judged; open, not > 1 day.
     item("J", "2026-12-05 10:00"),
     # K: two attempts typed in, no First attempt and no History: first-attempt time unknown; open > 1 day.
-    item("K", "2026-12-01 10:30", **{model.ATTEMPTS: 2, model.LAST_ATTEMPT: t("2026-12-02 10:00"),
-                                     model.LAST_OUTCOME: "Secure message sent", model.STATUS: "In progress"}),
+    item(
+        "K",
+        "2026-12-01 10:30",
+        **{
+            model.ATTEMPTS: 2,
+            model.LAST_ATTEMPT: t("2026-12-02 10:00"),
+            model.LAST_OUTCOME: "Secure message sent",
+            model.STATUS: "In progress",
+        },
+    ),
     # L: escalation not yet handled (pending), no language; same day (Fri 17:00) judged and missed,
     #    same block (Mon 12:00) not judged yet.
     item("L", "2026-12-04 16:58", **{model.REASON: "Clinical concern", model.LANGUAGE: None}),
 ]
 HISTORY = [
-    attempt("C", 1, "2026-12-01 09:40", "No answer"), attempt("C", 2, "2026-12-01 14:00", "Reached"),
-    attempt("D", 1, "2026-12-02 15:00", "No answer"), attempt("D", 2, "2026-12-03 10:00", "Voicemail left"),
+    attempt("C", 1, "2026-12-01 09:40", "No answer"),
+    attempt("C", 2, "2026-12-01 14:00", "Reached"),
+    attempt("D", 1, "2026-12-02 15:00", "No answer"),
+    attempt("D", 2, "2026-12-03 10:00", "Voicemail left"),
     attempt("E", 1, "2026-12-03 09:12", "Reached"),
 ]
 
@@ -132,7 +199,9 @@ def queue(tmp_path: Path) -> tuple[Config, ExcelBackend]:
     return config, backend
 
 
-def _report(config: Config, backend: ExcelBackend, period: str, on: str, by: str | None = None) -> reports.Report:
+def _report(
+    config: Config, backend: ExcelBackend, period: str, on: str, by: str | None = None
+) -> reports.Report:
     now = t(NOW).replace(tzinfo=config.tz)
     return reports.report(config=config, backend=backend, period=period, now=now, on=t(on).date(), by=by)
 
@@ -145,7 +214,9 @@ def test_the_week_figures_match_the_hand_count(queue: tuple[Config, ExcelBackend
 
 def test_by_language_shows_the_spanish_caller_lost(queue: tuple[Config, ExcelBackend]) -> None:
     built = _report(*queue, "weekly", "2026-12-04", by="language")
-    got = {s.label: (s.figures.missed_calls, s.figures.recovered, s.figures.no_response) for s in built.scopes}
+    got = {
+        s.label: (s.figures.missed_calls, s.figures.recovered, s.figures.no_response) for s in built.scopes
+    }
     assert got == {
         "all": (10, 4, 1),
         "language=English": (7, 3, 0),  # A B E F G J K; recovered A E F
@@ -186,7 +257,11 @@ def test_stats_use_nearest_rank_p90_and_the_middle_median() -> None:
 
 def test_periods() -> None:
     week = period_for("weekly", t("2026-12-06").date())
-    assert (week.start.isoformat(), week.end.isoformat(), week.label) == ("2026-11-30", "2026-12-06", "2026-W49")
+    assert (week.start.isoformat(), week.end.isoformat(), week.label) == (
+        "2026-11-30",
+        "2026-12-06",
+        "2026-W49",
+    )
     assert period_for("daily", t("2026-12-01").date()).label == "2026-12-01"
     with pytest.raises(ValueError):
         period_for("monthly", t("2026-12-01").date())
@@ -195,23 +270,56 @@ def test_periods() -> None:
 def test_json_schema_through_the_cli(queue: tuple[Config, ExcelBackend]) -> None:
     config, _ = queue
     result = CliRunner().invoke(
-        main, ["--config", str(config.path), "report", "weekly", "--date", "2026-12-04", "--now", NOW,
-               "--by", "language", "--json"],
+        main,
+        [
+            "--config",
+            str(config.path),
+            "report",
+            "weekly",
+            "--date",
+            "2026-12-04",
+            "--now",
+            NOW,
+            "--by",
+            "language",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"schema", "period", "generated_at", "by", "scopes", "demand"}
     assert data["schema"] == "callback-sheets/report/1"
-    assert data["period"] == {"kind": "weekly", "label": "2026-W49", "start": "2026-11-30", "end": "2026-12-06"}
+    assert data["period"] == {
+        "kind": "weekly",
+        "label": "2026-W49",
+        "start": "2026-11-30",
+        "end": "2026-12-06",
+    }
     assert data["generated_at"] == "2026-12-07T10:00-06:00"
     assert data["by"] == "language"
-    assert [s["scope"] for s in data["scopes"]] == ["all", "language=English", "language=Spanish", "language=(none)"]
+    assert [s["scope"] for s in data["scopes"]] == [
+        "all",
+        "language=English",
+        "language=Spanish",
+        "language=(none)",
+    ]
     assert data["scopes"][0] == {"scope": "all", "dimension": None, "value": None, "figures": WEEK_ALL}
     assert data["scopes"][2]["dimension"] == "language" and data["scopes"][2]["value"] == "Spanish"
-    assert set(data["demand"]) == {"start", "end", "by_weekday", "by_weekday_hour", "by_reason",
-                                   "by_patient_type", "by_language"}
-    assert {"value": "Spanish", "missed_calls": 2, "recovered": 1, "recovery_rate": 0.5} in data["demand"]["by_language"]
-    assert {"weekday": "Fri", "hour": 16, "missed_calls": 2, "recovered": 0} in data["demand"]["by_weekday_hour"]
+    assert set(data["demand"]) == {
+        "start",
+        "end",
+        "by_weekday",
+        "by_weekday_hour",
+        "by_reason",
+        "by_patient_type",
+        "by_language",
+    }
+    assert {"value": "Spanish", "missed_calls": 2, "recovered": 1, "recovery_rate": 0.5} in data["demand"][
+        "by_language"
+    ]
+    assert {"weekday": "Fri", "hour": 16, "missed_calls": 2, "recovered": 0} in data["demand"][
+        "by_weekday_hour"
+    ]
 
 
 def test_csv_and_table_through_the_cli(queue: tuple[Config, ExcelBackend]) -> None:

@@ -20,7 +20,8 @@ from callback_sheets import model, reports, service
 from callback_sheets.backends.excel import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config
-from tests.test_metrics import NOW, queue, t  # noqa: F401  (the hand-built week fixture)
+from tests.test_metrics import NOW, t
+from tests.test_metrics import queue as queue  # the hand-built week fixture, re-exported for pytest
 
 TABLE = reports.METRICS_TABLE_ROW
 
@@ -44,9 +45,15 @@ def _sheet_xml(path: Path, title: str) -> str:
         return z.read(part if part.startswith("xl/") else f"xl/{part}").decode()
 
 
-def test_append_is_idempotent_per_period_and_scope(queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_append_is_idempotent_per_period_and_scope(queue: tuple[Config, ExcelBackend]) -> None:
     config, backend = queue
-    args = {"config": config, "backend": backend, "period": "weekly", "now": _now(config), "on": t("2026-12-04").date()}
+    args = {
+        "config": config,
+        "backend": backend,
+        "period": "weekly",
+        "now": _now(config),
+        "on": t("2026-12-04").date(),
+    }
     first = reports.append_report(**args)
     assert (first.added, first.replaced) == (1, 0)
     again = reports.append_report(**{**args, "now": _now(config, "2026-12-07T11:00")})
@@ -61,12 +68,17 @@ def test_append_is_idempotent_per_period_and_scope(queue: tuple[Config, ExcelBac
     day = reports.append_report(**{**args, "period": "daily", "on": t("2026-12-03").date()})
     assert (day.added, day.replaced) == (1, 0)
     labels = [(r[0], r[4]) for r in _metrics_rows(config.workbook)[1:]]
-    assert labels == [("2026-W49", "all"), ("2026-W49", "language=English"), ("2026-W49", "language=Spanish"),
-                      ("2026-W49", "language=(none)"), ("2026-12-03", "all")]
+    assert labels == [
+        ("2026-W49", "all"),
+        ("2026-W49", "language=English"),
+        ("2026-W49", "language=Spanish"),
+        ("2026-W49", "language=(none)"),
+        ("2026-12-03", "all"),
+    ]
     assert backend.last_write_path == "patch"
 
 
-def test_append_through_the_cli_twice_keeps_one_row(queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_append_through_the_cli_twice_keeps_one_row(queue: tuple[Config, ExcelBackend]) -> None:
     config, _ = queue
     args = ["--config", str(config.path), "report", "daily", "--date", "2026-12-03", "--now", NOW, "--append"]
     for expected in ("1 row(s) added, 0 replaced", "0 row(s) added, 1 replaced"):
@@ -76,7 +88,7 @@ def test_append_through_the_cli_twice_keeps_one_row(queue: tuple[Config, ExcelBa
     assert len(_metrics_rows(config.workbook)) == 2
 
 
-def test_refresh_keeps_demand_and_trend_current_and_is_idempotent(queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_refresh_keeps_demand_and_trend_current_and_is_idempotent(queue: tuple[Config, ExcelBackend]) -> None:
     config, backend = queue
     now = _now(config)
     outcome = service.refresh(config=config, backend=backend, now=now)
@@ -86,15 +98,20 @@ def test_refresh_keeps_demand_and_trend_current_and_is_idempotent(queue: tuple[C
     friday = dem.GRID_FIRST_ROW + 4
     assert demand_ws.cell(friday, dem.GRID_FIRST_COL + 16).value == 2  # B and L, Fri 16:xx
     assert demand_ws.cell(dem.TOTALS_ROW, dem.SIDE_COL).value == 11  # 28 days: the week's 10 and I
-    assert demand_ws.cell(1, 1).value == "Missed calls by weekday and hour (clinic time), 2026-11-10 to 2026-12-07"
-    weeks = [(metrics_ws.cell(r, 1).value, metrics_ws.cell(r, 2).value, metrics_ws.cell(r, 3).value)
-             for r in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1)]
+    assert (
+        demand_ws.cell(1, 1).value
+        == "Missed calls by weekday and hour (clinic time), 2026-11-10 to 2026-12-07"
+    )
+    weeks = [
+        (metrics_ws.cell(r, 1).value, metrics_ws.cell(r, 2).value, metrics_ws.cell(r, 3).value)
+        for r in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1)
+    ]
     assert weeks[-3:] == [("2026-11-23", 1, 0), ("2026-11-30", 10, 40), ("2026-12-07", 0, None)]
     second = service.refresh(config=config, backend=backend, now=now, dry_run=True)
     assert not second.plan.changes.tab_cells  # nothing left to change at the same `now`
 
 
-def test_chart_and_colour_scale_survive_init_refresh_and_append(queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_chart_and_colour_scale_survive_init_refresh_and_append(queue: tuple[Config, ExcelBackend]) -> None:
     config, backend = queue
     path = config.workbook
     service.refresh(config=config, backend=backend, now=_now(config))
@@ -109,7 +126,9 @@ def test_chart_and_colour_scale_survive_init_refresh_and_append(queue: tuple[Con
     assert service.init(config=config, backend=backend) == [f"{path.name} is up to date"]  # not added twice
 
 
-def test_init_upgrades_an_older_workbook_with_the_chart(tmp_path: Path, queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_init_upgrades_an_older_workbook_with_the_chart(
+    tmp_path: Path, queue: tuple[Config, ExcelBackend]
+) -> None:
     config, backend = queue
     wb = load_workbook(config.workbook)
     for name in (model.METRICS_TAB, model.DEMAND_TAB):
@@ -121,28 +140,51 @@ def test_init_upgrades_an_older_workbook_with_the_chart(tmp_path: Path, queue: t
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_opens_the_workbook_and_reads_the_figures(tmp_path: Path, queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_libreoffice_opens_the_workbook_and_reads_the_figures(
+    tmp_path: Path, queue: tuple[Config, ExcelBackend]
+) -> None:
     config, backend = queue
     service.refresh(config=config, backend=backend, now=_now(config))
-    reports.append_report(config=config, backend=backend, period="weekly", now=_now(config), on=t("2026-12-04").date())
+    reports.append_report(
+        config=config, backend=backend, period="weekly", now=_now(config), on=t("2026-12-04").date()
+    )
     out = tmp_path / "csv"
     soffice = shutil.which("soffice")
     assert soffice is not None
     subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-         "--outdir", str(out), str(config.workbook)],
-        check=True, capture_output=True, timeout=180,
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(out),
+            str(config.workbook),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     metrics = list(csv.reader((out / "queue-Metrics.csv").open(encoding="utf-8")))
     assert metrics[TABLE - 1][:5] == ["Period", "Kind", "Start", "End", "Scope"]
-    assert metrics[TABLE][:9] == ["2026-W49", "weekly", "2026-11-30", "2026-12-06", "all", "10", "12", "4", "40"]
+    assert metrics[TABLE][:9] == [
+        "2026-W49",
+        "weekly",
+        "2026-11-30",
+        "2026-12-06",
+        "all",
+        "10",
+        "12",
+        "4",
+        "40",
+    ]
     demand = list(csv.reader((out / "queue-Demand.csv").open(encoding="utf-8")))
     assert demand[dem.GRID_FIRST_ROW + 4 - 1][0] == "Fri"
     assert demand[dem.GRID_FIRST_ROW + 4 - 1][dem.GRID_FIRST_COL + 16 - 1] == "2"
 
 
-def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, ExcelBackend]) -> None:
     config, backend = queue
     review = reports.end_of_day_review(config=config, backend=backend, now=_now(config, "2026-12-07T16:30"))
     ids = {k: [e.id for e in v] for k, v in review.sections.items()}
@@ -151,12 +193,14 @@ def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, Excel
     assert "J" in ids["due_without_attempt_today"] and "G" in ids["due_without_attempt_today"]
     assert "B" not in ids["due_without_attempt_today"]  # attempted this morning
     assert review.needs_attention
-    result = CliRunner().invoke(main, ["--config", str(config.path), "review", "--now", "2026-12-07T16:30", "--json"])
+    result = CliRunner().invoke(
+        main, ["--config", str(config.path), "review", "--now", "2026-12-07T16:30", "--json"]
+    )
     assert result.exit_code == 1
     assert '"needs_attention": true' in result.stdout
 
 
-def test_review_of_a_clean_day_exits_0(tmp_path: Path, queue: tuple[Config, ExcelBackend]) -> None:  # noqa: F811
+def test_review_of_a_clean_day_exits_0(tmp_path: Path, queue: tuple[Config, ExcelBackend]) -> None:
     config, _ = queue
     wb = load_workbook(config.workbook)
     ws = wb[model.QUEUE_TAB]

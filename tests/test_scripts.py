@@ -25,8 +25,14 @@ REASON_FOR_SCRIPT = {script: reason for reason, script in REASON_SCRIPTS.items()
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 
-def make_row(*, reason: str = "New appointment", language: str = "English", attempts: int | None = None,
-             caller: str = "Maria Elena Lopez", last: object = None) -> dict[str, object]:
+def make_row(
+    *,
+    reason: str = "New appointment",
+    language: str = "English",
+    attempts: int | None = None,
+    caller: str = "Maria Elena Lopez",
+    last: object = None,
+) -> dict[str, object]:
     return {
         model.ID: "CB-00001",
         model.CALLER: caller,
@@ -42,7 +48,9 @@ def make_row(*, reason: str = "New appointment", language: str = "English", atte
 
 def render(row: dict[str, object], *, templates_dir: Path | None = None, **kwargs: object) -> RenderedScript:
     options: dict[str, object] = {
-        "clinic_name": CLINIC, "callback_number": NUMBER, "first_name_in_voicemail": True,
+        "clinic_name": CLINIC,
+        "callback_number": NUMBER,
+        "first_name_in_voicemail": True,
     } | kwargs
     return render_script(templates_dir=templates_dir or SHIPPED, row=row, **options)  # type: ignore[arg-type]
 
@@ -56,8 +64,11 @@ def test_every_template_renders(language: str, script: str, attempts: int | None
     reason = REASON_FOR_SCRIPT.get(script, "Existing patient follow-up")
     row = make_row(reason=reason, language=LANGUAGE_NAMES[language], attempts=attempts, last=LAST)
     result = render(
-        row, first_name_in_voicemail=name_allowed, staff_name="Ana",
-        voicemail=mode == "voicemail", secure_message=mode == "secure_message",
+        row,
+        first_name_in_voicemail=name_allowed,
+        staff_name="Ana",
+        voicemail=mode == "voicemail",
+        secure_message=mode == "secure_message",
     )
 
     later = bool(attempts)

@@ -50,21 +50,31 @@ def test_shipped_templates_are_complete() -> None:
 
 def test_voicemail_with_reason_is_refused_on_its_line(tmp_path: Path) -> None:
     templates = copy_templates(tmp_path)
-    path = plant(templates, "en/voicemail.first.txt",
-                 "# a note may say {reason}\nHello {first_name}.\nWe are calling about your {reason}.\n")
+    path = plant(
+        templates,
+        "en/voicemail.first.txt",
+        "# a note may say {reason}\nHello {first_name}.\nWe are calling about your {reason}.\n",
+    )
     problems = lint_templates(templates)
     assert problems == [
-        LintProblem(path, 3, "We are calling about your {reason}.",
-                    "{reason} is not allowed in a voicemail or secure message "
-                    "(only {callback_number}, {clinic_name}, {first_name})"),
+        LintProblem(
+            path,
+            3,
+            "We are calling about your {reason}.",
+            "{reason} is not allowed in a voicemail or secure message "
+            "(only {callback_number}, {clinic_name}, {first_name})",
+        ),
     ]
     assert str(problems[0]).startswith(f"{path}:3: {{reason}} is not allowed")
 
 
 def test_secure_message_with_test_results_is_refused(tmp_path: Path) -> None:
     templates = copy_templates(tmp_path)
-    path = plant(templates, "es/secure_message.later.txt",
-                 "Hola {first_name}.\n\nYour Test Results are ready.\nSus resultados y el diagnostico.\n")
+    path = plant(
+        templates,
+        "es/secure_message.later.txt",
+        "Hola {first_name}.\n\nYour Test Results are ready.\nSus resultados y el diagnostico.\n",
+    )
     problems = lint_templates(templates)
     assert [(p.path, p.line) for p in problems] == [(path, 3), (path, 4)]
     assert problems[0].message.endswith('"test results"')
@@ -73,9 +83,12 @@ def test_secure_message_with_test_results_is_refused(tmp_path: Path) -> None:
 
 def test_malformed_braces_are_refused(tmp_path: Path) -> None:
     templates = copy_templates(tmp_path)
-    path = plant(templates, "en/other.first.txt",
-                 "Hello {first_name}.\nCall us at {callback_number.\n"
-                 "This is {staff name}.\nStray } here.\nFine {{literal}} braces.\n{first_name{x}}\n")
+    path = plant(
+        templates,
+        "en/other.first.txt",
+        "Hello {first_name}.\nCall us at {callback_number.\n"
+        "This is {staff name}.\nStray } here.\nFine {{literal}} braces.\n{first_name{x}}\n",
+    )
     problems = lint_templates(templates)
     assert [(p.path, p.line) for p in problems] == [(path, 2), (path, 3), (path, 4), (path, 6)]
     assert "not closed" in problems[0].message
@@ -139,7 +152,10 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 
 def test_parse_line() -> None:
     pieces = parse_line("Hi {first_name}, {{x}}")
-    assert [(p.text, p.placeholder) for p in pieces] == [("Hi ", None), ("{first_name}", "first_name"),
-                                                         (", {x}", None)]
+    assert [(p.text, p.placeholder) for p in pieces] == [
+        ("Hi ", None),
+        ("{first_name}", "first_name"),
+        (", {x}", None),
+    ]
     with pytest.raises(TemplateSyntaxError):
         parse_line("{}")

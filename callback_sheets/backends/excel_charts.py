@@ -79,9 +79,16 @@ def add_demand_scale(ws: Worksheet) -> bool:
             return False
     ws.conditional_formatting.add(
         GRID_RANGE,
-        ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF",
-                       mid_type="percentile", mid_value=50, mid_color="FFE699",
-                       end_type="max", end_color="F4B183"),
+        ColorScaleRule(
+            start_type="num",
+            start_value=0,
+            start_color="FFFFFF",
+            mid_type="percentile",
+            mid_value=50,
+            mid_color="FFE699",
+            end_type="max",
+            end_color="F4B183",
+        ),
     )
     ws.column_dimensions["A"].width = 10
     for hour in range(24):

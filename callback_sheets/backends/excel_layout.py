@@ -45,7 +45,9 @@ def style_header(ws: Worksheet, header: Sequence[str]) -> None:
         cell.fill = TOOL_HEADER if tool else STAFF_HEADER
         if tool:
             cell.font = Font(bold=True, italic=True, color="FFFFFF")
-            cell.comment = Comment("Computed by callback-sheets on every refresh: edits here are replaced.", "callback-sheets")
+            cell.comment = Comment(
+                "Computed by callback-sheets on every refresh: edits here are replaced.", "callback-sheets"
+            )
         elif spec is not None and spec.help:
             cell.comment = Comment(spec.help, "callback-sheets")
         letter = get_column_letter(col)
@@ -87,13 +89,19 @@ def add_rules(ws: Worksheet, header: Sequence[str], ranges: Mapping[str, str]) -
     area = f"A2:{last}{LAST_ROW}"
     if model.ESCALATION in cols:
         esc = get_column_letter(cols[model.ESCALATION])
-        ws.conditional_formatting.add(area, FormulaRule(formula=[f'LEN(${esc}2)>0'], fill=ESCALATION_FILL, stopIfTrue=True))
+        ws.conditional_formatting.add(
+            area, FormulaRule(formula=[f"LEN(${esc}2)>0"], fill=ESCALATION_FILL, stopIfTrue=True)
+        )
     if model.OVERDUE in cols:
         ovd = get_column_letter(cols[model.OVERDUE])
-        ws.conditional_formatting.add(area, FormulaRule(formula=[f'LEFT(${ovd}2,7)="OVERDUE"'], fill=OVERDUE_FILL))
+        ws.conditional_formatting.add(
+            area, FormulaRule(formula=[f'LEFT(${ovd}2,7)="OVERDUE"'], fill=OVERDUE_FILL)
+        )
 
 
-def build_workbook(*, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]) -> Workbook:
+def build_workbook(
+    *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+) -> Workbook:
     wb = Workbook()
     ws = wb.active
     assert ws is not None

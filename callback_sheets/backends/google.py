@@ -279,7 +279,8 @@ class GoogleBackend:
         return WriteResult(out.written, tuple(out.skipped))
 
     def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
-        """Request 2: the header, the ID and key columns, the columns to fill or set, and each append tab's column A."""
+        """Request 2: the header, the ID and key columns, the columns to fill or set, and each append
+        tab's column A."""
         cols = column_index(snapshot.header)
         wanted = [model.ID, *KEY_COLUMNS] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
         names = [n for n in dict.fromkeys(wanted) if n in cols]
@@ -312,7 +313,8 @@ class GoogleBackend:
         status = exc.response.status_code
         if status in (403, 404):
             return BackendError(
-                f"Google Sheets answered {status} for spreadsheet {self.key}: share the sheet with {self.account} "
+                f"Google Sheets answered {status} for spreadsheet {self.key}: "
+                f"share the sheet with {self.account} "
                 "as Editor (Share button), or fix google.spreadsheet in the config (URL or key)"
             )
         message = str(exc.error.get("message", exc)) if isinstance(exc.error, dict) else str(exc)
@@ -339,7 +341,8 @@ def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
 
 
 def _grid(sheet: Mapping[str, Any]) -> list[list[CellValue]]:
-    """A tab's values as rows from row 1, padded to one width, trailing empty rows dropped (as Excel's reader)."""
+    """A tab's values as rows from row 1, padded to one width, trailing empty rows dropped (as Excel's
+    reader)."""
     data = (sheet.get("data") or [{}])[0]
     raw_rows = [r.get("values", []) for r in data.get("rowData", [])]
     header = [from_cell(c, as_datetime=False) for c in (raw_rows[0] if raw_rows else [])]

@@ -42,7 +42,8 @@ class RetryPolicy:
 
 
 class RetryingHTTPClient(HTTPClient):
-    """``gspread.http_client.HTTPClient`` whose ``request`` retries transient failures a bounded number of times."""
+    """``gspread.http_client.HTTPClient`` whose ``request`` retries transient failures a bounded number
+    of times."""
 
     def __init__(
         self,

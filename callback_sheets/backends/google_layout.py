@@ -143,7 +143,8 @@ def _text(value: str) -> dict[str, Any]:
 
 
 def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> list[Request]:
-    """Header cells: names (only those being added), bold white on blue or grey, notes; frozen row and column."""
+    """Header cells: names (only those being added), bold white on blue or grey, notes; frozen row and
+    column."""
     cells = []
     for name in final:
         spec = model.COLUMNS_BY_NAME.get(name)
@@ -287,7 +288,9 @@ def _dropdowns(
         }
         rule = {
             "condition": {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": lists[list_name]}]},
-            "inputMessage": f"Pick a {column.lower()} from the list (the {model.LISTS_TAB} tab holds the choices).",
+            "inputMessage": (
+                f"Pick a {column.lower()} from the list (the {model.LISTS_TAB} tab holds the choices)."
+            ),
             "strict": False,
             "showCustomUi": True,
         }

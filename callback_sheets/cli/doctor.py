@@ -83,7 +83,8 @@ def check_excel(path: Path) -> list[Check]:
 def check_google(
     google: GoogleConfig | None, *, connect: Callable[[GoogleConfig], Backend] | None = None
 ) -> list[Check]:
-    """The key file is a service-account key; the sheet is shared with it and has the Queue tab and headers."""
+    """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
+    headers."""
     from callback_sheets.backends.google import GoogleBackend, load_service_account
 
     if google is None:
@@ -139,7 +140,8 @@ def doctor(ctx: click.Context) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
         click.echo(
-            f"{len(failed)} problem(s) found: fix the FAIL lines above, then run `callback-sheets doctor` again",
+            f"{len(failed)} problem(s) found: fix the FAIL lines above, "
+            "then run `callback-sheets doctor` again",
             err=True,
         )
         ctx.exit(1)

@@ -1,4 +1,5 @@
-"""Figures commands: `report daily|weekly` (print, or append to the Metrics tab) and the end-of-day `review`."""
+"""Figures commands: `report daily|weekly` (print, or append to the Metrics tab) and the end-of-day
+`review`."""
 
 from __future__ import annotations
 
@@ -14,14 +15,36 @@ from callback_sheets.demand import Tally, percent
 from callback_sheets.metrics import SCOPE_DIMENSIONS
 
 SUMMARY_COLUMNS = (
-    "Scope", "Missed calls", "Calls", "Recovered", "Recovery rate %", "First callback median", "First callback p90",
-    "Same block %", "Same day %", "Booked", "Unresolved now", "Unresolved > 1 business day", "Escalations",
-    "Escalation handled median", "No response",
+    "Scope",
+    "Missed calls",
+    "Calls",
+    "Recovered",
+    "Recovery rate %",
+    "First callback median",
+    "First callback p90",
+    "Same block %",
+    "Same day %",
+    "Booked",
+    "Unresolved now",
+    "Unresolved > 1 business day",
+    "Escalations",
+    "Escalation handled median",
+    "No response",
 )
-HEADINGS = {"Scope": "Scope", "Missed calls": "Missed", "Recovery rate %": "Recov %",
-            "First callback median": "1st cb med", "First callback p90": "1st cb p90", "Same block %": "Block %",
-            "Same day %": "Day %", "Unresolved now": "Open", "Unresolved > 1 business day": "Open >1d",
-            "Escalations": "Escal.", "Escalation handled median": "Esc. med", "No response": "No resp."}
+HEADINGS = {
+    "Scope": "Scope",
+    "Missed calls": "Missed",
+    "Recovery rate %": "Recov %",
+    "First callback median": "1st cb med",
+    "First callback p90": "1st cb p90",
+    "Same block %": "Block %",
+    "Same day %": "Day %",
+    "Unresolved now": "Open",
+    "Unresolved > 1 business day": "Open >1d",
+    "Escalations": "Escal.",
+    "Escalation handled median": "Esc. med",
+    "No response": "No resp.",
+}
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -35,16 +58,29 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
 
 @main.command("report")
 @click.argument("period", type=click.Choice(["daily", "weekly"]))
-@click.option("--date", "on", metavar="YYYY-MM-DD", callback=_date,
-              help="The day (daily) or a day of the Monday–Sunday week (weekly); default: today.")
+@click.option(
+    "--date",
+    "on",
+    metavar="YYYY-MM-DD",
+    callback=_date,
+    help="The day (daily) or a day of the Monday–Sunday week (weekly); default: today.",
+)
 @click.option("--by", type=click.Choice(SCOPE_DIMENSIONS), help="Also one set of figures per value of this.")
 @json_option
 @csv_option
 @click.option("--append", is_flag=True, help="Write it to the Metrics tab (one row per period and scope).")
 @now_option
 @click.pass_obj
-def report_cmd(state: State, period: str, on: date | None, by: str | None, as_json: bool, as_csv: bool,
-               append: bool, now: str | None) -> None:
+def report_cmd(
+    state: State,
+    period: str,
+    on: date | None,
+    by: str | None,
+    as_json: bool,
+    as_csv: bool,
+    append: bool,
+    now: str | None,
+) -> None:
     """Print the daily or weekly figures: missed calls, recovery, callback times, escalations, demand.
 
     \b
@@ -71,20 +107,30 @@ def report_cmd(state: State, period: str, on: date | None, by: str | None, as_js
 
 def _print(built: reports.Report) -> None:
     p = built.period
-    click.echo(f"{p.kind.capitalize()} report {p.label} ({p.start} to {p.end}), as of {built.now:%Y-%m-%d %H:%M}")
+    click.echo(
+        f"{p.kind.capitalize()} report {p.label} ({p.start} to {p.end}), as of {built.now:%Y-%m-%d %H:%M}"
+    )
     click.echo("Times are business minutes; % are shares of the items judged.")
     rows = [{HEADINGS.get(k, k): v for k, v in row.items()} for row in built.rows()]
     emit_table(rows, [HEADINGS.get(c, c) for c in SUMMARY_COLUMNS])
     d = built.demand
-    for title, tallies in (("Language", d.by_language), ("Patient type", d.by_patient_type), ("Reason", d.by_reason)):
+    for title, tallies in (
+        ("Language", d.by_language),
+        ("Patient type", d.by_patient_type),
+        ("Reason", d.by_reason),
+    ):
         if tallies:
             click.echo("")
             emit_table([_tally_row(title, t) for t in tallies], (title, "Missed", "Recovered", "Recovery %"))
 
 
 def _tally_row(title: str, tally: Tally) -> dict[str, object]:
-    return {title: tally.value, "Missed": tally.missed_calls, "Recovered": tally.recovered,
-            "Recovery %": percent(tally.recovery_rate)}
+    return {
+        title: tally.value,
+        "Missed": tally.missed_calls,
+        "Recovered": tally.recovered,
+        "Recovery %": percent(tally.recovery_rate),
+    }
 
 
 @main.command("review")
@@ -102,8 +148,13 @@ def review_cmd(state: State, now: str | None, as_json: bool) -> None:
     when: datetime = state.now(now)
     review = reports.end_of_day_review(config=config, backend=state.backend(), now=when)
     if as_json:
-        emit_json({"now": when.isoformat(timespec="minutes"), "needs_attention": review.needs_attention,
-                   **{k: [e.as_dict() for e in v] for k, v in review.sections.items()}})
+        emit_json(
+            {
+                "now": when.isoformat(timespec="minutes"),
+                "needs_attention": review.needs_attention,
+                **{k: [e.as_dict() for e in v] for k, v in review.sections.items()},
+            }
+        )
     else:
         titles = {
             "urgent_not_escalated": "Urgent items not yet escalated",
