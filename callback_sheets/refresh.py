@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from callback_sheets import model
-from callback_sheets.assign import OwnerSpec, assign_owners
+from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
     CellWrite,
@@ -128,6 +128,7 @@ class Planner:
         first_times = _first_attempts(history, self.tz)
         history_rows: list[list[CellValue]] = []
         cells = changes.cells
+        now_cell = to_cell(self.now, self.tz)
         for item in items:
             item_id = item.id or ids[item.position]
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
@@ -155,7 +156,7 @@ class Planner:
                         item.attempts,
                         to_cell(item.last_attempt, self.tz),
                         item.last_outcome or "",
-                        to_cell(self.now, self.tz),
+                        now_cell,
                         "sheet",
                     ]
                 )
@@ -284,7 +285,9 @@ class Planner:
                 ids[item.position] = f"{prefix}-{highest:05d}"
         return ids
 
-    def _assign(self, items: Sequence[Item], ids: Mapping[int, str]):  # type: ignore[no-untyped-def]
+    def _assign(self, items: Sequence[Item], ids: Mapping[int, str]) -> Assignment:
+        if not any(item.is_open and not item.owner for item in items):
+            return Assignment(owners={}, unassigned={})  # the usual refresh: every open item has an owner
         rows = []
         escalated: set[str] = set()
         open_ids: set[str] = set()

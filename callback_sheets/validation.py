@@ -78,6 +78,7 @@ class RowReader:
         self.config = config
         self.now = now
         self.tz = config.tz
+        self.future = now + FUTURE_SLACK
         self.month_first = config.phone_region in MONTH_FIRST_REGIONS
         self.reasons = _Choices(list(config.reasons))
         self.statuses = _Choices(config.statuses)
@@ -128,16 +129,19 @@ class RowReader:
     def _when(
         self, value: object, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:
-        try:
-            when = parse_when(value, self.tz, month_first=self.month_first)
-        except ValueError:
-            problems.append(f"{column} is not a date and time (write it like 12/01/2026 09:10)")
-            return None
+        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
+            when: datetime | None = value.replace(tzinfo=self.tz)  # type: ignore[attr-defined]  # the usual cell
+        else:
+            try:
+                when = parse_when(value, self.tz, month_first=self.month_first)
+            except ValueError:
+                problems.append(f"{column} is not a date and time (write it like 12/01/2026 09:10)")
+                return None
         if when is None:
             if required:
                 problems.append(f"{column} is empty: enter when the call came in")
             return None
-        if when > self.now + FUTURE_SLACK:
+        if when > self.future:
             problems.append(f"{column} is in the future")
         return when
 
@@ -162,6 +166,10 @@ class RowReader:
         return found
 
     def _count(self, value: object, column: str, problems: list[str]) -> int:
+        if value.__class__ is int and value >= 0:  # type: ignore[operator]
+            return value  # type: ignore[return-value]
+        if value is None:
+            return 0
         raw = text(value)
         if not raw:
             return 0
