@@ -121,6 +121,8 @@ def test_queue_and_attempt(clinic_dir: Path, config, make_queue) -> None:  # typ
     items = json.loads(result.stdout)
     assert [i["id"] for i in items] == ["CB-00002", "CB-00001"]  # the escalation first
     assert items[0]["flag"] == "ESCALATED"
+    lines = run("queue", "--csv", "--now", "2026-12-01T10:00", cwd=clinic_dir).stdout.splitlines()
+    assert lines[0].startswith("ID,Due,Owner") and lines[1].startswith("CB-00002,2026-12-01T08:15")
     result = run(
         "attempt", "CB-00001", "--outcome", "Voicemail left", "--now", "2026-12-01T10:30", cwd=clinic_dir
     )

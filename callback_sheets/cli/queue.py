@@ -9,8 +9,8 @@ import click
 
 from callback_sheets import model, service
 from callback_sheets.cli import State, main
-from callback_sheets.cli.options import dry_run_option, json_option, now_option, quiet_option
-from callback_sheets.cli.render import emit_json, emit_table, say
+from callback_sheets.cli.options import csv_option, dry_run_option, json_option, now_option, quiet_option
+from callback_sheets.cli.render import emit_csv, emit_json, emit_table, say
 from callback_sheets.refresh import ItemView, RefreshPlan
 from callback_sheets.times import short, to_cell
 
@@ -147,8 +147,11 @@ def worklist_row(view: ItemView, tz: Any) -> dict[str, Any]:
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @now_option
 @json_option
+@csv_option
 @click.pass_obj
-def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, as_json: bool) -> None:
+def queue_cmd(
+    state: State, owner: str | None, overdue: bool, now: str | None, as_json: bool, as_csv: bool
+) -> None:
     """Show the work list, most urgent first, with what to do next (writes nothing).
 
     \b
@@ -160,6 +163,9 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, a
     rows = [worklist_row(v, state.config.tz) for v in views]
     if as_json:
         emit_json([{k.lower().replace(" ", "_"): v for k, v in r.items() if k != "Due"} for r in rows])
+        return
+    if as_csv:
+        emit_csv([{**r, "Due": r["due_iso"]} for r in rows], WORKLIST_COLUMNS)
         return
     emit_table(rows, WORKLIST_COLUMNS)
     say(f"{len(rows)} open item(s)" + (f" for {owner}" if owner else "") + (" overdue" if overdue else ""))
