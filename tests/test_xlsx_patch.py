@@ -336,3 +336,49 @@ def test_any_edits_read_back_as_expected(
         else:
             assert got == expected, (row, col)
     assert f'xmlns="{MAIN}"'.encode() in sheet_xml(out)
+
+
+# --- reading changed parts in chunks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 1000])
+def test_tiny_read_pieces_give_the_same_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """Whatever the decompression piece size, chunks end on rows and the new part is the same bytes."""
+    spans = ' spans="2:3"'
+    rows = (
+        "".join(
+            f'<row r="{r}"{spans if r % 3 else ""}>'
+            f'<c r="B{r}" s="0"><v>{r}</v></c><c r="C{r}" t="inlineStr"><is><t>x{r}</t></is></c></row>'
+            + ("\n" if r % 4 == 0 else "")
+            for r in range(1, 60)
+            if r % 5
+        )
+        + '<row r="60" customFormat="1" s="0"/><row r="61"/>'
+    )
+    src = make_package(
+        tmp_path / "src.xlsx",
+        worksheet(rows, close='<autoFilter ref="A1:C59"/></worksheet>').replace(
+            "<sheetData>", '<dimension ref="A1:C61"/><sheetData>'
+        ),
+    )
+    edits: dict[tuple[int, int], CellValue] = {(r, 1 + r % 4): f"e{r}" for r in range(1, 72, 2)}
+    edits.update({(5, 2): None, (7, 3): None, (58, 2): dt.datetime(2026, 1, 2, 3, 4), (66, 9): None})
+    appends: list[list[CellValue]] = [["new", None, 3], [None], [None, dt.datetime(2026, 5, 6)], [1]]
+    for changes in ({"edits": {"Queue": edits}}, {"appends": {"Queue": appends}}):
+        expected_path = tmp_path / "expected.xlsx"
+        patch_workbook(src, expected_path, **changes)  # type: ignore[arg-type]
+        with monkeypatch.context() as patched:
+            patched.setattr("callback_sheets.backends.xlsx_patch.READ_PIECE", piece)
+            got_path = tmp_path / "got.xlsx"
+            patch_workbook(src, got_path, **changes)  # type: ignore[arg-type]
+        assert sheet_xml(got_path) == sheet_xml(expected_path)
+        got_path.unlink()
+        expected_path.unlink()
+    patch_workbook(src, tmp_path / "edited.xlsx", edits={"Queue": edits})
+    assert read_sheet(tmp_path / "edited.xlsx", "Queue")[70][3] == "e71"
+    patch_workbook(src, tmp_path / "appended.xlsx", appends={"Queue": appends})
+    xml = sheet_xml(tmp_path / "appended.xlsx")
+    assert b'<row r="60" customFormat="1" s="0"><c r="A60" t="inlineStr">' in xml
+    assert b'<row r="63"><c r="A63"' in xml and b'<autoFilter ref="A1:C63"/>' in xml

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,7 +38,6 @@ _EXCEL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 # Text without any of these is written as it is (the common case, checked in one pass).
 _NEEDS_CARE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff&<>_]")
 _CELL = re.compile(rb"<c(?=[\s/>])([^>]*?)(/?)>")
-_PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _ATTR_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _ATTR = re.compile(rb"""\s([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 
@@ -181,50 +179,74 @@ def tag_attrs(raw: bytes) -> dict[bytes, bytes]:
 
 
 class CellWriter:
-    """Encodes target cells; what a start tag's attributes and a style decision give is worked out once.
+    """Encodes target cells; what a start tag's attributes, a style decision or a repeated value give is
+    worked out once.
 
     ``style_for`` must depend on the value's type only (as :meth:`.StyleBook.style_for` does): its
-    answer is kept per (type, current style).
+    answer is kept per (type, current style). Texts and datetimes, which repeat a lot down a column, are
+    encoded once each (the caches are emptied when they grow large).
     """
 
     def __init__(self, style_for: StyleFor) -> None:
         self._style_for = style_for
-        self._styles: dict[tuple[type, int | None], int | None] = {}
+        self._new: dict[tuple[type, int | None], bytes] = {}
+        self._old: dict[tuple[type, bytes], bytes] = {}
         self._tags: dict[bytes, tuple[int | None, bytes, bool]] = {}
+        self._texts: dict[str, bytes] = {}
+        self._moments: dict[dt.datetime, bytes] = {}
 
-    def cell(
-        self, head: bytes, value: CellValue, existing: bytes | None, default: int | None, ref: tuple[int, int]
-    ) -> bytes:
-        """The new <c> (``head`` is b'<c r="B5"'); ``existing``: the old start tag's attributes, if any.
+    def tail(self, value: CellValue) -> bytes:
+        """:func:`cell_tail` of ``value``, cached for texts and datetimes."""
+        kind = type(value)
+        if kind is str:
+            texts = self._texts
+            found = texts.get(value)  # type: ignore[arg-type]
+            if found is None:
+                if len(texts) >= _CACHE_LIMIT:
+                    texts.clear()
+                found = texts[value] = cell_tail(value)  # type: ignore[index]
+            return found
+        if kind is dt.datetime:
+            moments = self._moments
+            found = moments.get(value)  # type: ignore[arg-type]
+            if found is None:
+                if len(moments) >= _CACHE_LIMIT:
+                    moments.clear()
+                found = moments[value] = cell_tail(value)  # type: ignore[index]
+            return found
+        return cell_tail(value)
 
-        Empty bytes when a cleared cell has nothing left to keep.
-        """
-        kept = b""
-        style = default
-        if existing is not None:
-            style, kept, rich = self._existing(existing)
+    def new_attrs(self, value: CellValue, default: int | None) -> bytes:
+        """The attributes (after ``r``) of a new cell holding ``value``, ``default`` its column's style."""
+        key = (type(value), default)
+        found = self._new.get(key)
+        if found is None:
+            style = self._style_for(value, default)
+            found = self._new[key] = b' s="%d"' % style if style else b""
+        return found
+
+    def old_attrs(self, value: CellValue, attrs: bytes, ref: tuple[int, int]) -> bytes:
+        """The attributes (after ``r``) of an existing cell, whose start tag had ``attrs``, rewritten to
+        hold ``value``."""
+        tag = attrs[attrs.index(b'"', 4) + 1 :] if attrs.startswith(b' r="') else attrs
+        key = (type(value), tag)
+        found = self._old.get(key)
+        if found is None:
+            if len(self._old) >= _CACHE_LIMIT:  # only tags with the reference elsewhere are that varied
+                self._old.clear()
+                self._tags.clear()
+            known = self._tags.get(tag)
+            if known is None:
+                known = self._tags[tag] = _existing_attrs(tag)
+            style, kept, rich = known
             if rich:
                 raise PatchRefused(f"{cell_ref(*ref).decode()} holds a rich value (picture or data type)")
-        key = (type(value), style)
-        styles = self._styles
-        if key in styles:
-            style = styles[key]
-        else:
-            style = styles[key] = self._style_for(value, style)
-        attrs_out = b' s="%d"' % style + kept if style else kept
-        if value is None and not attrs_out:
-            return b""
-        return head + attrs_out + cell_tail(value)
-
-    def _existing(self, attrs: bytes) -> tuple[int | None, bytes, bool]:
-        """(style, attributes kept as they are, holds a rich value) of an existing cell's start tag."""
-        if not attrs.startswith(b' r="'):
-            return _existing_attrs(attrs)
-        key = attrs[attrs.index(b'"', 4) + 1 :]  # the same without the reference, shared by many cells
-        found = self._tags.get(key)
-        if found is None:
-            found = self._tags[key] = _existing_attrs(key)
+            style = self._style_for(value, style)
+            found = self._old[key] = b' s="%d"' % style + kept if style else kept
         return found
+
+
+_CACHE_LIMIT = 1 << 16
 
 
 def _existing_attrs(raw: bytes) -> tuple[int | None, bytes, bool]:
@@ -277,19 +299,6 @@ def scan_cells(xml: bytes, row: int, start: int, end: int) -> list[Cell]:
     return cells
 
 
-def cell_at(xml: bytes, at: int, end: int, col: int) -> Cell:
-    """The <c> element starting at ``at``."""
-    close = xml.find(b">", at, end)
-    if close < 0:
-        raise PatchRefused("a cell's start tag is not closed")
-    if xml[close - 1] == 0x2F:  # "/>"
-        return Cell(col, at, close + 1, close + 1, xml[at + 2 : close - 1])
-    cell_end = xml.find(b"</c>", close, end)
-    if cell_end < 0:
-        raise PatchRefused("a cell is not closed")
-    return Cell(col, at, close + 1, cell_end + len(b"</c>"), xml[at + 2 : close])
-
-
 @lru_cache(maxsize=MAX_COL)
 def cell_head(col: int) -> bytes:
     """The start of a plain cell's start tag up to its row number: 2 -> b'<c r="B'."""
@@ -297,7 +306,7 @@ def cell_head(col: int) -> bytes:
 
 
 @lru_cache(maxsize=1)
-def _letter_numbers() -> dict[bytes, int]:
+def letter_numbers() -> dict[bytes, int]:
     """Every one- to three-letter column name -> its number (including those past XFD)."""
     names = [bytes([a]) for a in range(65, 91)]
     names += [a + bytes([b]) for a in names for b in range(65, 91)]
@@ -305,50 +314,22 @@ def _letter_numbers() -> dict[bytes, int]:
     return {name: column_number(name) for name in names}
 
 
-def locate_cells(
-    xml: bytes, number: int, start: int, end: int, cols: list[int]
-) -> tuple[dict[int, Cell], dict[int, int]]:
-    """The existing target cells of a row, and where each missing one goes to keep column order.
+_ROW_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 
-    Fast path: when every cell of the row starts with ``<c r="`` (what Excel, LibreOffice, openpyxl and
-    xlsxwriter write), target cells are found by their reference, and the place of a missing one by the
-    references of the row's cells, without parsing the rest of the row. Anything else goes through the
-    full, checking scan.
-    """
-    if start == end:
-        return {}, dict.fromkeys(cols, end)
-    plain = xml.count(b'<c r="', start, end)
-    cells_at_all = sum(xml.count(opening, start, end) for opening in (b"<c ", b"<c>", b"<c/>"))
-    if plain == cells_at_all and xml.find(b"<extLst", start, end) < 0:
-        suffix = b'%d"' % number
-        existing: dict[int, Cell] = {}
-        missing = []
-        for col in cols:
-            at = xml.find(cell_head(col) + suffix, start, end)
-            if at >= 0:
-                existing[col] = cell_at(xml, at, end, col)
-            else:
-                missing.append(col)
-        if not missing:
-            return existing, {}
-        letters = _PLAIN_LETTERS.findall(xml, start, end)
-        numbers = list(map(_letter_numbers().__getitem__, letters))
-        if numbers == sorted(set(numbers)):
-            inserts = {}
-            for col in missing:
-                after = bisect_right(numbers, col)
-                found = end
-                if after < len(numbers):
-                    found = xml.find(b'<c r="' + letters[after] + suffix, start, end)
-                inserts[col] = found
-            if min(inserts.values()) >= 0:
-                return existing, inserts
-    cells = scan_cells(xml, number, start, end)
-    starts = [(cell.col, cell.start) for cell in cells]
-    inserts = {}
-    position = 0
-    for col in cols:
-        while position < len(starts) and starts[position][0] < col:
-            position += 1
-        inserts[col] = starts[position][1] if position < len(starts) else end
-    return {cell.col: cell for cell in cells}, inserts
+
+def row_number(attrs: bytes) -> int:
+    """The number in a <row> start tag's attributes; refuses a row without one."""
+    ref = _ROW_R.search(attrs)
+    if ref is None:
+        raise PatchRefused("a row has no r= attribute (row numbers would be guessed)")
+    if not ref.group(1).isdigit():
+        raise PatchRefused(f"rows are out of order or misnumbered near row {ref.group(1).decode()!r}")
+    return int(ref.group(1))
+
+
+def row_end(xml: bytes, tag_end: int, end: int, number: int) -> int:
+    """Where the row whose start tag ends at ``tag_end`` ends (after its ``</row>``)."""
+    found = xml.find(b"</row>", tag_end, end)
+    if found < 0:
+        raise PatchRefused(f"row {number} is not closed")
+    return found + len(b"</row>")

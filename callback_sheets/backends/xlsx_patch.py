@@ -19,12 +19,13 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
 
-from callback_sheets.backends.xlsx_cells import PatchRefused, Range, format_range, parse_range, parse_ref
+from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_xml
+from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
@@ -91,14 +92,12 @@ _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _END = struct.Struct("<4s4H2LH")
 _DESCRIPTOR_SIG = b"PK\x07\x08"
 _COPY_CHUNK = 1 << 24
+READ_PIECE = 1 << 22
+"""How much of a changed sheet part is decompressed at a time."""
 
-_TABLE_REF = re.compile(rb"""(<table\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
-_TABLE_FILTER = re.compile(rb"""(<autoFilter\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
-_TOTALS = re.compile(rb"""\stotalsRowCount\s*=\s*["']([1-9]\d*)["']""")
 _CALC_ENTRY = re.compile(rb"<c\b([^>]*?)/?>")
 _CALC_ATTR = re.compile(rb"""\s(r|i)\s*=\s*["']([^"']*)["']""")
 _REF = re.compile(rb"[A-Z]{1,3}[1-9][0-9]{0,6}")
-_DEFINED_NAME = re.compile(rb"(<definedName\b([^>]*)>)([^<]*)(</definedName>)")
 
 
 def patch_workbook(
@@ -146,7 +145,7 @@ def _changed_parts(
         output = _Deflated(package.method(part))
         try:
             patch = patch_sheet_xml(
-                package.read(part),
+                package.opener(part),
                 edits.get(sheet, {}),
                 appends.get(sheet, ()),
                 styles.style_for,
@@ -158,7 +157,7 @@ def _changed_parts(
         if patch.last_row_after > patch.last_row_before:
             changed.update(package.grown_tables(part, patch))
         if patch.autofilter is not None:
-            workbook_xml = _grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
+            workbook_xml = grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
     if workbook_xml != package.workbook_xml:
         changed[package.workbook] = workbook_xml
     if styles.changed and package.styles:
@@ -208,6 +207,19 @@ class _Package:
             raise PatchRefused(f"the package has no part {part!r}")
         return self.archive.read(name)
 
+    def opener(self, part: str) -> Callable[[], Iterator[bytes]]:
+        """Opens a part afresh on each call and yields its decompressed bytes in pieces."""
+        name = self.member(part)
+        if name.lower() not in self._by_lower:
+            raise PatchRefused(f"the package has no part {part!r}")
+
+        def pieces() -> Iterator[bytes]:
+            with self.archive.open(self._by_lower[name.lower()]) as stream:
+                while piece := stream.read(READ_PIECE):
+                    yield piece
+
+        return pieces
+
     def method(self, part: str) -> int:
         """The compression method of a part's zip member."""
         return self.archive.getinfo(self.member(part)).compress_type
@@ -231,22 +243,9 @@ class _Package:
         for kind, target in self._relationships(part).values():
             if kind != _DOC_RELS + "table":
                 continue
-            xml = self.read(target)
-            match = _TABLE_REF.search(xml)
-            area = parse_range(match.group(2)) if match else None
-            if match is None or area is None:
-                raise PatchRefused(f"cannot read the range of table part {target!r}")
-            if not patch.last_row_before <= area[2] < patch.last_row_after or area[0] > patch.last_row_before:
+            xml = grown_table_xml(self.read(target), target, patch.last_row_before, patch.last_row_after)
+            if xml is None:
                 continue
-            if _TOTALS.search(xml, match.start(), xml.find(b">", match.start())):
-                raise PatchRefused(f"table {target!r} has a totals row, so rows cannot be appended under it")
-            if xml[: match.start()].rstrip().endswith(b":"):
-                raise PatchRefused(f"table {target!r} uses a namespace prefix")
-            new = (area[0], area[1], patch.last_row_after, area[3])
-            xml = xml[: match.start(2)] + format_range(new) + xml[match.end(2) :]
-            inner = _TABLE_FILTER.search(xml, match.start(2))
-            if inner is not None and parse_range(inner.group(2)) == area:
-                xml = xml[: inner.start(2)] + format_range(new) + xml[inner.end(2) :]
             grown[self.member(target)] = xml
         return grown
 
@@ -287,22 +286,6 @@ def _parse(xml: bytes, part: str) -> ElementTree.Element:
         return ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
         raise PatchRefused(f"{part} is not well-formed XML ({exc})") from exc
-
-
-def _grown_filter_name(workbook_xml: bytes, index: int, before: Range, after: Range) -> bytes:
-    """workbook.xml with the sheet's hidden _FilterDatabase name following its grown autoFilter."""
-    for match in _DEFINED_NAME.finditer(workbook_xml):
-        attrs = match.group(2)
-        if b'name="_xlnm._FilterDatabase"' not in attrs or f'localSheetId="{index}"'.encode() not in attrs:
-            continue
-        text = match.group(3)
-        sheet, bang, area = text.rpartition(b"!")
-        if not bang or parse_range(area) != before:
-            return workbook_xml
-        fixed = b"$" + format_range(after).replace(b":", b":$")
-        fixed = re.sub(rb"([A-Z]+)(\d+)", rb"\1$\2", fixed)
-        return workbook_xml[: match.start(3)] + sheet + b"!" + fixed + workbook_xml[match.end(3) :]
-    return workbook_xml
 
 
 def _write_package(source: BinaryIO, changed: Mapping[str, Content], dst: Path) -> None:

@@ -1,19 +1,29 @@
 """Rewriting a worksheet part: only the targeted ``<c>`` and ``<row>`` elements are rebuilt.
 
-:func:`patch_sheet_xml` walks the UTF-8 sheet XML once, row by row, alongside the targets sorted by row
-and column; it splices the new cells (encoded by :mod:`.xlsx_cells`) in column order, creates missing
-rows, and keeps the sheet's dimension, row spans and filter range coherent. Every other byte of the part
-is passed on untouched. The new part is handed to ``emit`` in pieces of about a megabyte as it is made,
-so neither a rewritten copy of the part nor per-cell objects for the whole sheet are ever held.
+:func:`patch_sheet_xml` reads the UTF-8 sheet XML in chunks of whole rows (:class:`SheetReader`, so the
+decompressed part is never held whole) and walks it alongside the targets sorted by row and column; it
+splices the new cells (encoded by :mod:`.xlsx_cells`) in column order, creates missing rows, appends rows
+(:mod:`.xlsx_append`), and keeps the sheet's dimension, row spans and filter range coherent. Every other
+byte of the part is passed on untouched. The new part is handed to ``emit`` in pieces of about a
+megabyte as it is made, so neither a rewritten copy of the part nor per-cell objects for the whole sheet
+are ever held.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter, lt
 
+from callback_sheets.backends.xlsx_append import (
+    appended_extent,
+    grown_autofilter,
+    last_used_row,
+    write_appended_rows,
+)
 from callback_sheets.backends.xlsx_cells import (
     MAX_COL,
     MAX_ROW,
@@ -25,8 +35,11 @@ from callback_sheets.backends.xlsx_cells import (
     cell_head,
     cell_ref,
     format_range,
-    locate_cells,
+    letter_numbers,
     parse_range,
+    row_end,
+    row_number,
+    scan_cells,
     tag_attrs,
 )
 from callback_sheets.backends.xlsx_read import CellValue
@@ -37,21 +50,22 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(/?)>")
 _FORMULA_REF = re.compile(rb"""<f\b[^>]*?\sref\s*=\s*["']([^"']+)["']""")
 _DIMENSION = re.compile(rb"""(<dimension\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
-_AUTOFILTER = re.compile(rb"""(<autoFilter\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
-_ROW = re.compile(rb"<row\b([^>]*?)(/?)>")
 _PLAIN_ROW = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?([^>]*?)(/?)>')
-_ATTR_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+_NUMBERED_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[\s/>]')
+_PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
 _ROW_ENDS = (b" ", b"\t", b"\n", b"\r", b">", b"/")
-_VALUE_MARKS = (b"<v", b"<is", b"<f")
 _FLUSH_ROWS = 512
+_ROW_OF = itemgetter(0)
 
 Emit = Callable[[bytes], None]
 """Receives the new part, piece by piece, in order."""
 Row = tuple[int, int, int, int, bool]
-"""A <row>: (number, start, start-tag end, end, self-closing), offsets into the part."""
-Targets = Iterator[tuple[int, list[tuple[int, CellValue]]]]
-"""(row, [(column, value), ...] in column order) for every row the patch writes, in row order."""
+"""A <row>: (number, start, start-tag end, end, self-closing), offsets into the XML."""
+LastRow = tuple[int, bytes, int]
+"""The last row holding a value: its number, its XML, the length of its start tag."""
+Located = tuple[int, CellValue, int, int, bytes | None]
+"""A target cell in a row: (column, value, start, end, old start tag's attributes or None if new)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +111,56 @@ def check_sheet_root(xml: bytes) -> None:
         raise PatchRefused("the worksheet binds a prefix to the main namespace")
 
 
+Source = Callable[[], Iterator[bytes]]
+"""Opens the worksheet part afresh and yields its decompressed bytes in pieces."""
+
+
+class SheetReader:
+    """One pass over a worksheet part: the head up to ``<sheetData>``, then the rows in chunks that
+    each end with a row's end (so no element is cut), then the tail after ``</sheetData>``."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        buffer = b""
+        match = None
+        for piece in pieces:
+            buffer += piece
+            if (match := _SHEET_DATA.search(buffer)) is not None:
+                break
+        check_sheet_root(buffer if match is None else buffer[: match.end()])
+        if match is None:
+            raise PatchRefused("the worksheet has no <sheetData>")
+        self.head = buffer[: match.start()]
+        self.opening = match.group(0)
+        self.empty = bool(match.group(1))  # <sheetData/>
+        self._rest = buffer[match.end() :]
+        self.tail = b""
+
+    def chunks(self) -> Iterator[bytes]:
+        """The inside of <sheetData>, in chunks ending on a row's end; :attr:`tail` is set at the end."""
+        buffer, self._rest = self._rest, b""
+        if self.empty:
+            self.tail = buffer + b"".join(self._pieces)
+            return
+        while True:
+            close = buffer.find(b"</sheetData>")
+            if close >= 0:
+                yield buffer[:close]
+                self.tail = buffer[close + len(b"</sheetData>") :] + b"".join(self._pieces)
+                return
+            cut = buffer.rfind(b"</row>")
+            if cut >= 0:
+                cut += len(b"</row>")
+                yield buffer[:cut]
+                buffer = buffer[cut:]
+            piece = next(self._pieces, None)
+            if piece is None:
+                raise PatchRefused("the worksheet's <sheetData> is not closed")
+            buffer += piece
+
+
 def patch_sheet_xml(
-    xml: bytes,
+    source: Source,
     edits: Mapping[tuple[int, int], CellValue],
     appends: Sequence[Sequence[CellValue]],
     style_for: StyleFor,
@@ -106,73 +168,100 @@ def patch_sheet_xml(
 ) -> SheetPatch:
     """Applies ``edits`` and ``appends`` to one worksheet part; everything else stays byte-identical.
 
+    The part is read from ``source`` in chunks (twice when rows are appended or a cleared cell lies
+    outside the sheet's dimension: a first pass finds what the start of the new part depends on).
     Raises :class:`PatchRefused` or ``ValueError`` possibly after some pieces were emitted: the caller
     must hold the output until this returns.
     """
-    check_sheet_root(xml)
-    data = _SHEET_DATA.search(xml)
-    if data is None:
-        raise PatchRefused("the worksheet has no <sheetData>")
-    if data.group(1):
-        body_start = body_end = close = data.end()
-    else:
-        body_start = data.end()
-        body_end = xml.find(b"</sheetData>", body_start)
-        if body_end < 0:
-            raise PatchRefused("the worksheet's <sheetData> is not closed")
-        close = body_end + len(b"</sheetData>")
-    if xml.find(b"xmlns", body_start, body_end) >= 0:
-        raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
-    last = last_used_row(xml, body_start, body_end) if appends else None
+    reader = SheetReader(source())
+    head = reader.head
+    last = _survey(source, [])[0] if appends else None
     last_before = last[0] if last else 0
     keys = _sorted_edits(edits, bool(appends), last_before)
-    _refuse_formula_ranges(xml, body_start, body_end, keys, appends, last_before)
-    head = xml[: data.start()]
     col_styles = column_styles(head)
-    below = {**col_styles, **row_styles(xml, last)} if last else col_styles
-    editor = RowEditor(xml, CellWriter(style_for))
-
-    extent = _value_extent(keys, edits, appends, last_before)
+    below = col_styles
+    if last is not None:
+        below = {**col_styles, **row_styles(last[1], (last[0], 0, last[2], len(last[1]), False))}
+    extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
     dimension = _DIMENSION.search(head)
     area = parse_range(dimension.group(2)) if dimension else None
     if area is not None:  # a cleared cell is written (keeping its style) only if it was there
         outside = [k for k in keys if edits[k] is None and not (_inside(extent, k) or _inside(area, k))]
-        extent = _union(extent, editor.existing(outside, body_start, body_end))
-    opening = xml[data.start() : data.end()]
+        if outside:
+            extent = _union(extent, _survey(source, outside)[1])
+    writer = CellWriter(style_for)
+    editor = RowEditor(writer)
     out = _Buffer(emit)
     out.add(_grown_dimension(head, extent))
-    out.add(opening[:-2].rstrip() + b">" if data.group(1) else opening)
-    rows = scan_rows(xml, body_start, body_end)
-    current = next(rows, None)
-    cursor = body_start
+    out.add(reader.opening[:-2].rstrip() + b">" if reader.empty else reader.opening)
+    targets = _Targets(keys, edits, appends, last_before)
+    target = targets.next()
+    previous = 0
     last_after = last_before
-    for number, cells in _targets(keys, edits, appends, last_before):
-        while current is not None and current[0] < number:
-            current = next(rows, None)
-        defaults = below if number > last_before else col_styles
-        if current is not None and current[0] == number:
-            out.add(xml[cursor : current[1]])
-            written = editor.rewrite(current, cells, defaults, out.add)
-            cursor = current[3]
-        else:
-            insert_at = current[1] if current is not None else body_end
-            out.add(xml[cursor:insert_at])
-            cursor = insert_at
-            written = editor.new_row(number, cells, defaults, out.add)
-        if written and number > last_after:
-            last_after = number
+    for chunk in reader.chunks():
+        if chunk.find(b"xmlns") >= 0:
+            raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
+        _refuse_formula_ranges(chunk, keys, appends, last_before)
+        numbers, scanned = _chunk_rows(chunk, previous)
+        previous = numbers[-1] if numbers else previous
+        editor.start_chunk(chunk)
+        cursor = index = 0
+        while target is not None:
+            number, cells = target
+            index = bisect_left(numbers, number, index)
+            if index == len(numbers):
+                break  # in a later chunk, or after every row
+            row = scanned[index] if scanned is not None else _plain_row(chunk, numbers[index], cursor)
+            out.add(chunk[cursor : row[1]])
+            defaults = below if number > last_before else col_styles
+            if row[0] == number:
+                written = editor.rewrite(row, cells, defaults, out.add)
+                cursor = row[3]
+            else:
+                cursor = row[1]
+                written = editor.new_row(number, cells, defaults, out.add)
+            if written and number > last_after:
+                last_after = number
+            out.flush_if_full()
+            target = targets.next()
+        out.add(chunk[cursor:] if cursor else chunk)
+    while target is not None and not targets.appending:  # edits after every existing row
+        number, cells = target
+        if editor.new_row(number, cells, below if number > last_before else col_styles, out.add):
+            last_after = max(last_after, number)
         out.flush_if_full()
-    for _ in rows:  # every row is checked, targeted or not
-        pass
-    out.add(xml[cursor:body_end])
+        target = targets.next()
+    if target is not None:  # the appended rows, from the one drawn on
+        first = target[0] - last_before - 1
+        tick = out.flush_if_full
+        last_after = max(
+            last_after, write_appended_rows(appends, first, last_before, writer, below, out.add, tick)
+        )
     out.add(b"</sheetData>")
-    tail = xml[close:]
+    tail = reader.tail
     autofilter = None
     if appends and last_after > last_before:
-        tail, autofilter = _grown_autofilter(tail, last_before, last_after)
+        tail, autofilter = grown_autofilter(tail, last_before, last_after)
     out.add(tail)
     out.flush()
     return SheetPatch(last_before, last_after, autofilter, edits, appends, frozenset(editor.skipped))
+
+
+def _survey(source: Source, wanted: list[tuple[int, int]]) -> tuple[LastRow | None, list[tuple[int, int]]]:
+    """A first pass over the part: its last row holding a value (number, the row's XML, length of its
+    start tag), and which of the ``wanted`` cells exist."""
+    by_row: dict[int, list[int]] = {}
+    for row, col in wanted:
+        by_row.setdefault(row, []).append(col)
+    last = None
+    found: list[tuple[int, int]] = []
+    for chunk in SheetReader(source()).chunks():
+        used = last_used_row(chunk, 0, len(chunk))
+        if used is not None:
+            last = (used[0], chunk[used[1] : used[3]], used[2] - used[1])
+        if by_row:
+            found += _existing_cells(chunk, by_row)
+    return last, found
 
 
 class _Buffer:
@@ -196,6 +285,69 @@ class _Buffer:
             self._pieces.clear()
 
 
+class _Targets:
+    """The rows the patch writes, in order: edited rows, then appended rows (which come after them)."""
+
+    def __init__(
+        self,
+        keys: list[tuple[int, int]],
+        edits: Mapping[tuple[int, int], CellValue],
+        appends: Sequence[Sequence[CellValue]],
+        last_before: int,
+    ) -> None:
+        self._edits = (
+            (row, [(key[1], edits[key]) for key in group]) for row, group in groupby(keys, _ROW_OF)
+        )
+        self._appends = appends
+        self._last_before = last_before
+        self._next_append = 0
+        self.appending = False  # True once the edited rows are all drawn
+
+    def next(self) -> tuple[int, list[tuple[int, CellValue]]] | None:
+        """The next row to write and its (column, value) pairs in column order; None after the last."""
+        if not self.appending:
+            found = next(self._edits, None)
+            if found is not None:
+                return found
+            self.appending = True
+        appends = self._appends
+        while self._next_append < len(appends):
+            values = appends[self._next_append]
+            self._next_append += 1
+            cells: list[tuple[int, CellValue]] = [
+                (col, value) for col, value in enumerate(values, start=1) if value is not None
+            ]
+            if cells:
+                row = self._last_before + self._next_append
+                cell_ref(row, cells[-1][0])  # validates the address
+                return row, cells
+        return None
+
+
+def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
+    """The row numbers of a chunk, checked to be in order after ``previous``; the rows themselves too
+    when they are not all plain ``<row r="N"`` tags closed by ``</row>`` (found by number otherwise)."""
+    found = _NUMBERED_ROW.findall(chunk)
+    count = chunk.count(b"<row")
+    if len(found) == count and chunk.count(b"</row>") == count:
+        numbers = list(map(int, found))
+        if not numbers or (
+            previous < numbers[0] and numbers[-1] <= MAX_ROW and all(map(lt, numbers, numbers[1:]))
+        ):
+            return numbers, None
+    rows = list(scan_rows(chunk, 0, len(chunk), previous))
+    return [row[0] for row in rows], rows
+
+
+def _plain_row(chunk: bytes, number: int, cursor: int) -> Row:
+    """The plain row numbered ``number``, at or after ``cursor``."""
+    start = chunk.find(b'<row r="%d"' % number, cursor)
+    tag_end = chunk.find(b">", start) + 1
+    if chunk[tag_end - 2] == 0x2F:  # "/>"
+        return number, start, tag_end, tag_end, True
+    return number, start, tag_end, chunk.find(b"</row>", tag_end) + len(b"</row>"), False
+
+
 def _sorted_edits(
     edits: Mapping[tuple[int, int], CellValue], appending: bool, last_before: int
 ) -> list[tuple[int, int]]:
@@ -210,45 +362,20 @@ def _sorted_edits(
     return keys
 
 
-def _targets(
-    keys: list[tuple[int, int]],
-    edits: Mapping[tuple[int, int], CellValue],
-    appends: Sequence[Sequence[CellValue]],
-    last_before: int,
-) -> Targets:
-    """Every row the patch writes, edits first, then the appended rows (which all come after them)."""
-    index, count = 0, len(keys)
-    while index < count:
-        row = keys[index][0]
-        cells: list[tuple[int, CellValue]] = []
-        while index < count and keys[index][0] == row:
-            key = keys[index]
-            cells.append((key[1], edits[key]))
-            index += 1
-        yield row, cells
-    for offset, values in enumerate(appends, start=1):
-        row = last_before + offset
-        cells = [(col, value) for col, value in enumerate(values, start=1) if value is not None]
-        if cells:
-            cell_ref(row, cells[-1][0])  # validates the address
-            yield row, cells
+def _value_extent(keys: list[tuple[int, int]], edits: Mapping[tuple[int, int], CellValue]) -> Range | None:
+    """The smallest range holding every edited cell that gets a value (those are always written)."""
+    valued = [key for key in keys if edits[key] is not None]
+    if not valued:
+        return None
+    cols = list(map(itemgetter(1), valued))
+    return valued[0][0], min(cols), valued[-1][0], max(cols)
 
 
-def _value_extent(
-    keys: list[tuple[int, int]],
-    edits: Mapping[tuple[int, int], CellValue],
-    appends: Sequence[Sequence[CellValue]],
-    last_before: int,
-) -> Range | None:
-    """The smallest range holding every target cell that gets a value (those are always written)."""
-    rows = [row for row, col in keys if edits[(row, col)] is not None]
-    cols = [col for row, col in keys if edits[(row, col)] is not None]
-    for offset, values in enumerate(appends, start=1):
-        used = [col for col, value in enumerate(values, start=1) if value is not None]
-        if used:
-            rows.append(last_before + offset)
-            cols += (used[0], used[-1])
-    return (min(rows), min(cols), max(rows), max(cols)) if rows else None
+def _merge(first: Range | None, second: Range | None) -> Range | None:
+    """The smallest range holding both."""
+    if first is None or second is None:
+        return first or second
+    return _union(first, [second[:2], second[2:]])
 
 
 def _inside(area: Range | None, key: tuple[int, int]) -> bool:
@@ -265,16 +392,14 @@ def _union(area: Range | None, cells: Sequence[tuple[int, int]]) -> Range | None
 
 def _refuse_formula_ranges(
     xml: bytes,
-    start: int,
-    end: int,
     keys: list[tuple[int, int]],
     appends: Sequence[Sequence[CellValue]],
     last_before: int,
 ) -> None:
     """Refuses when a shared or array formula's range covers a cell the patch writes."""
-    if not (keys or appends) or xml.find(b"<f", start, end) < 0:
+    if not (keys or appends) or xml.find(b"<f") < 0:
         return
-    for match in _FORMULA_REF.finditer(xml, start, end):
+    for match in _FORMULA_REF.finditer(xml):
         area = parse_range(match.group(1))
         if area is None:
             raise PatchRefused(f"unreadable formula range {match.group(1).decode(errors='replace')!r}")
@@ -309,22 +434,9 @@ def _grown_dimension(head: bytes, extent: Range | None) -> bytes:
     return head[: match.start(2)] + format_range(grown) + head[match.end(2) :]
 
 
-def _grown_autofilter(tail: bytes, last_before: int, last_after: int) -> tuple[bytes, Growth]:
-    """The part after </sheetData> with a sheet filter that ended at the data's last row extended."""
-    match = _AUTOFILTER.search(tail)
-    extension = tail.find(b"<extLst")
-    if match is None or (0 <= extension < match.start()):
-        return tail, None
-    area = parse_range(match.group(2))
-    if area is None or area[2] != last_before:
-        return tail, None
-    grown = (area[0], area[1], last_after, area[3])
-    return tail[: match.start(2)] + format_range(grown) + tail[match.end(2) :], (area, grown)
-
-
-def scan_rows(xml: bytes, start: int, end: int) -> Iterator[Row]:
-    """Every <row> between ``start`` and ``end``, checked to be numbered and in order."""
-    previous = 0
+def scan_rows(xml: bytes, start: int, end: int, previous: int = 0) -> Iterator[Row]:
+    """Every <row> between ``start`` and ``end``, checked to be numbered and in order (after
+    ``previous``)."""
     pos = start
     search = _PLAIN_ROW.search
     while True:
@@ -334,55 +446,29 @@ def scan_rows(xml: bytes, start: int, end: int) -> Iterator[Row]:
         if match.group(1) is None and not xml.startswith(_ROW_ENDS, match.start() + 4):
             pos = match.start() + 4  # some other element, such as <rowBreaks>
             continue
-        number = int(match.group(1)) if match.group(1) else _row_number(match.group(2))
+        number = int(match.group(1)) if match.group(1) else row_number(match.group(2))
         if not previous < number <= MAX_ROW:
             raise PatchRefused(f"rows are out of order or misnumbered near row {number}")
         previous = number
         closed = bool(match.group(3))
-        row_end = match.end() if closed else _row_end(xml, match.end(), end, number)
-        yield number, match.start(), match.end(), row_end, closed
-        pos = row_end
-
-
-def last_used_row(xml: bytes, start: int, end: int) -> Row | None:
-    """The last row holding at least one value or formula (styled empty rows do not count), found from
-    the end of the part."""
-    pos = end
-    while (at := xml.rfind(b"<row", start, pos)) >= 0:
-        pos = at
-        match = _ROW.match(xml, at, end)
-        if match is None or match.group(2):
-            continue
-        number = _row_number(match.group(1))
-        row_end = _row_end(xml, match.end(), end, number)
-        if any(xml.find(mark, match.end(), row_end) >= 0 for mark in _VALUE_MARKS):
-            return number, at, match.end(), row_end, False
-    return None
-
-
-def _row_number(attrs: bytes) -> int:
-    ref = _ATTR_R.search(attrs)
-    if ref is None:
-        raise PatchRefused("a row has no r= attribute (row numbers would be guessed)")
-    if not ref.group(1).isdigit():
-        raise PatchRefused(f"rows are out of order or misnumbered near row {ref.group(1).decode()!r}")
-    return int(ref.group(1))
-
-
-def _row_end(xml: bytes, tag_end: int, end: int, number: int) -> int:
-    row_end = xml.find(b"</row>", tag_end, end)
-    if row_end < 0:
-        raise PatchRefused(f"row {number} is not closed")
-    return row_end + len(b"</row>")
+        end_at = match.end() if closed else row_end(xml, match.end(), end, number)
+        yield number, match.start(), match.end(), end_at, closed
+        pos = end_at
 
 
 class RowEditor:
     """Rewrites the target cells of existing rows and makes new rows, through one :class:`CellWriter`."""
 
-    def __init__(self, xml: bytes, writer: CellWriter) -> None:
-        self.xml = xml
-        self.cell = writer.cell
+    def __init__(self, writer: CellWriter) -> None:
+        self.writer = writer
+        self.xml = b""
+        self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
+
+    def start_chunk(self, xml: bytes) -> None:
+        """The XML the next rows are in."""
+        self.xml = xml
+        self._extensions = xml.find(b"<extLst") >= 0
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
@@ -391,30 +477,32 @@ class RowEditor:
         xml = self.xml
         number, start, tag_end, end, self_closing = row
         inner_end = tag_end if self_closing else end - len(b"</row>")
-        existing, inserts = locate_cells(xml, number, tag_end, inner_end, [col for col, _ in cells])
+        suffix = b'%d"' % number
+        located = self._locate(number, suffix, tag_end, inner_end, cells)
         opening = xml[start:tag_end]
         row_style = None
         if b"customFormat" in opening:
             attrs = tag_attrs(opening[4 : -2 if self_closing else -1])
             if attrs.get(b"customFormat") in (b"1", b"true") and attrs.get(b"s", b"").isdigit():
                 row_style = int(attrs[b"s"])
-        suffix = b'%d"' % number
+        writer = self.writer
         pieces: list[bytes] = []
         cursor = tag_end
         written: list[int] = []
-        for col, value in cells:
-            found = existing.get(col)
-            if found is not None:
-                if xml.find(b"<f", found.tag_end, found.end) >= 0:
+        for col, value, at, stop, old in located:
+            if old is not None:
+                if xml.find(b"<f", at + 2, stop) >= 0:
                     raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
-                pieces.append(xml[cursor : found.start])
-                pieces.append(self.cell(cell_head(col) + suffix, value, found.attrs, None, (number, col)))
-                cursor = found.end
+                pieces.append(xml[cursor:at])
+                attrs_out = writer.old_attrs(value, old, (number, col))
+                if value is not None or attrs_out:
+                    pieces += (cell_head(col), suffix, attrs_out, writer.tail(value))
+                cursor = stop
             elif value is not None:
-                insert_at = max(inserts[col], cursor)
+                insert_at = at if at > cursor else cursor
                 pieces.append(xml[cursor:insert_at])
                 default = row_style if row_style is not None else defaults.get(col)
-                pieces.append(self.cell(cell_head(col) + suffix, value, None, default, (number, col)))
+                pieces += (cell_head(col), suffix, writer.new_attrs(value, default), writer.tail(value))
                 cursor = insert_at
             else:
                 self.skipped.append((number, col))
@@ -425,40 +513,113 @@ class RowEditor:
             opening = _widened_spans(opening, written)
         if self_closing:
             opening = opening[:-2].rstrip() + b">"
-        add(opening + b"".join(pieces) + b"</row>")
+        pieces.append(b"</row>")
+        add(opening + b"".join(pieces))
         return bool(written)
+
+    def _locate(
+        self, number: int, suffix: bytes, start: int, end: int, cells: list[tuple[int, CellValue]]
+    ) -> list[Located]:
+        """Where each target cell of a row is, or (for a missing one) goes to keep column order.
+
+        Fast path: when every cell of the row starts with ``<c r="`` (what Excel, LibreOffice, openpyxl
+        and xlsxwriter write), target cells are found by their reference, and the place of a missing
+        one by the references of the row's cells, without parsing the rest of the row. Anything else
+        goes through the full, checking scan.
+        """
+        xml = self.xml
+        if start == end:
+            return [(col, value, end, end, None) for col, value in cells]
+        if not (self._extensions and xml.find(b"<extLst", start, end) >= 0) and _plain_cells(xml, start, end):
+            located: list[Located] = []
+            missing = False
+            for col, value in cells:
+                at = xml.find(cell_head(col) + suffix, start, end)
+                if at < 0:
+                    located.append((col, value, -1, -1, None))
+                    missing = True
+                    continue
+                close = xml.find(b">", at, end)
+                if close < 0:
+                    raise PatchRefused("a cell's start tag is not closed")
+                if xml[close - 1] == 0x2F:  # "/>"
+                    located.append((col, value, at, close + 1, xml[at + 2 : close - 1]))
+                    continue
+                stop = xml.find(b"</c>", close, end)
+                if stop < 0:
+                    raise PatchRefused("a cell is not closed")
+                located.append((col, value, at, stop + len(b"</c>"), xml[at + 2 : close]))
+            if not missing:
+                return located
+            letters = _PLAIN_LETTERS.findall(xml, start, end)
+            numbers = list(map(letter_numbers().__getitem__, letters))
+            if numbers == sorted(set(numbers)):
+                for index, (col, value, at, _stop, old) in enumerate(located):
+                    if at < 0:
+                        after = bisect_right(numbers, col)
+                        if after < len(numbers):
+                            at = xml.find(b'<c r="' + letters[after] + suffix, start, end)
+                            if at < 0:
+                                break
+                        else:
+                            at = end
+                        located[index] = (col, value, at, at, old)
+                else:
+                    return located
+        found = scan_cells(xml, number, start, end)
+        by_col = {cell.col: cell for cell in found}
+        starts = [cell.start for cell in found] + [end]
+        cols = [cell.col for cell in found]
+        result: list[Located] = []
+        for col, value in cells:
+            cell = by_col.get(col)
+            if cell is not None:
+                result.append((col, value, cell.start, cell.end, cell.attrs))
+            else:
+                at = starts[bisect_left(cols, col)]
+                result.append((col, value, at, at, None))
+        return result
 
     def new_row(
         self, number: int, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
     ) -> bool:
         """Emits a <row> that did not exist, holding the target cells that have a value."""
         suffix = b'%d"' % number
-        pieces = []
+        writer = self.writer
+        pieces: list[bytes] = []
         for col, value in cells:
             if value is None:
                 self.skipped.append((number, col))
             else:
-                pieces.append(
-                    self.cell(cell_head(col) + suffix, value, None, defaults.get(col), (number, col))
+                pieces += (
+                    cell_head(col),
+                    suffix,
+                    writer.new_attrs(value, defaults.get(col)),
+                    writer.tail(value),
                 )
         if pieces:
             add(b'<row r="' + suffix + b">" + b"".join(pieces) + b"</row>")
         return bool(pieces)
 
-    def existing(self, keys: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
-        """Which of ``keys`` name cells that exist in the part (a slow scan, for the rare cases)."""
-        wanted: dict[int, list[int]] = {}
-        for row, col in keys:
-            wanted.setdefault(row, []).append(col)
-        found: list[tuple[int, int]] = []
-        for number, _start, tag_end, row_end, self_closing in (
-            scan_rows(self.xml, start, end) if wanted else ()
-        ):
-            cols = wanted.get(number)
-            if cols and not self_closing:
-                cells, _ = locate_cells(self.xml, number, tag_end, row_end - len(b"</row>"), cols)
-                found += [(number, col) for col in cells if col in cols]
-        return found
+
+def _plain_cells(xml: bytes, start: int, end: int) -> bool:
+    """True when every cell between ``start`` and ``end`` starts with ``<c r="``."""
+    plain = xml.count(b'<c r="', start, end)
+    if xml.count(b"<c", start, end) == plain:
+        return True
+    return plain == sum(xml.count(opening, start, end) for opening in (b"<c ", b"<c>", b"<c/>"))
+
+
+def _existing_cells(xml: bytes, wanted: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """Which of the ``wanted`` cells (row -> columns) exist in a chunk of rows (a slow scan, for the
+    rare cases)."""
+    found: list[tuple[int, int]] = []
+    for number, _start, tag_end, end, self_closing in scan_rows(xml, 0, len(xml)):
+        cols = wanted.get(number)
+        if cols and not self_closing:
+            cells = scan_cells(xml, number, tag_end, end - len(b"</row>"))
+            found += [(number, cell.col) for cell in cells if cell.col in cols]
+    return found
 
 
 def _widened_spans(opening: bytes, cols: list[int]) -> bytes:
@@ -476,4 +637,12 @@ def _widened_spans(opening: bytes, cols: list[int]) -> bytes:
     return opening[: match.start()] + widened + opening[match.end() :]
 
 
-__all__ = ["MAIN_NS", "MAX_COL", "MAX_ROW", "SheetPatch", "check_sheet_root", "patch_sheet_xml"]
+__all__ = [
+    "MAIN_NS",
+    "MAX_COL",
+    "MAX_ROW",
+    "SheetPatch",
+    "SheetReader",
+    "check_sheet_root",
+    "patch_sheet_xml",
+]
