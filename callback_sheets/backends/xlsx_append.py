@@ -91,7 +91,7 @@ def write_appended_rows(
     """Emits ``appends[first:]`` as new rows after every existing row; returns the last row written (0:
     none). Row ``last_before + i + 1`` holds ``appends[i]``; ``tick`` is called after each row."""
     heads: list[bytes] = [b""]
-    new_attrs, tail = writer.new_attrs, writer.tail
+    new, tails = writer.new, writer.tails
     last = 0
     for index in range(first, len(appends)):
         values = appends[index]
@@ -104,7 +104,10 @@ def write_appended_rows(
             if value is not None:
                 if col > MAX_COL:
                     cell_ref(number, col)  # raises
-                pieces += (heads[col], suffix, new_attrs(value, defaults.get(col)), tail(value))
+                attrs = new.get((type(value), defaults.get(col)))
+                if attrs is None:
+                    attrs = writer.new_attrs(value, defaults.get(col))
+                pieces += (heads[col], suffix, attrs, tails.get(value) or writer.tail(value))
         if len(pieces) > 3:
             if number > MAX_ROW:
                 cell_ref(number, 1)  # raises

@@ -189,40 +189,37 @@ class CellWriter:
 
     def __init__(self, style_for: StyleFor) -> None:
         self._style_for = style_for
-        self._new: dict[tuple[type, int | None], bytes] = {}
+        self.new: dict[tuple[type, int | None], bytes] = {}
+        """(value type, column style) -> attributes of a new cell: a hot loop's :meth:`new_attrs`."""
+        self.tails: dict[CellValue, bytes] = {}
+        """Text or datetime -> its :func:`cell_tail` (only those, so any value may be looked up)."""
         self._old: dict[tuple[type, bytes], bytes] = {}
         self._tags: dict[bytes, tuple[int | None, bytes, bool]] = {}
-        self._texts: dict[str, bytes] = {}
-        self._moments: dict[dt.datetime, bytes] = {}
 
     def tail(self, value: CellValue) -> bytes:
-        """:func:`cell_tail` of ``value``, cached for texts and datetimes."""
+        """:func:`cell_tail` of ``value``, kept in :attr:`tails` for texts and datetimes."""
         kind = type(value)
-        if kind is str:
-            texts = self._texts
-            found = texts.get(value)  # type: ignore[arg-type]
-            if found is None:
-                if len(texts) >= _CACHE_LIMIT:
-                    texts.clear()
-                found = texts[value] = cell_tail(value)  # type: ignore[index]
-            return found
-        if kind is dt.datetime:
-            moments = self._moments
-            found = moments.get(value)  # type: ignore[arg-type]
-            if found is None:
-                if len(moments) >= _CACHE_LIMIT:
-                    moments.clear()
-                found = moments[value] = cell_tail(value)  # type: ignore[index]
-            return found
-        return cell_tail(value)
+        if kind is not str and kind is not dt.datetime:
+            return cell_tail(value)
+        tails = self.tails
+        found = tails.get(value)
+        if found is None:
+            if len(tails) >= _CACHE_LIMIT:
+                tails.clear()
+            if kind is str and _NEEDS_CARE.search(value) is None:  # type: ignore[arg-type]
+                found = _TEXT_START + value.encode() + _TEXT_END  # type: ignore[union-attr]
+            else:
+                found = cell_tail(value)
+            tails[value] = found
+        return found
 
     def new_attrs(self, value: CellValue, default: int | None) -> bytes:
         """The attributes (after ``r``) of a new cell holding ``value``, ``default`` its column's style."""
         key = (type(value), default)
-        found = self._new.get(key)
+        found = self.new.get(key)
         if found is None:
             style = self._style_for(value, default)
-            found = self._new[key] = b' s="%d"' % style if style else b""
+            found = self.new[key] = b' s="%d"' % style if style else b""
         return found
 
     def old_attrs(self, value: CellValue, attrs: bytes, ref: tuple[int, int]) -> bytes:
@@ -247,6 +244,8 @@ class CellWriter:
 
 
 _CACHE_LIMIT = 1 << 16
+_TEXT_START = b' t="inlineStr"><is><t xml:space="preserve">'
+_TEXT_END = b"</t></is></c>"
 
 
 def _existing_attrs(raw: bytes) -> tuple[int | None, bytes, bool]:

@@ -462,13 +462,14 @@ class RowEditor:
     def __init__(self, writer: CellWriter) -> None:
         self.writer = writer
         self.xml = b""
-        self._extensions = False
+        self._plain = self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
 
     def start_chunk(self, xml: bytes) -> None:
         """The XML the next rows are in."""
         self.xml = xml
         self._extensions = xml.find(b"<extLst") >= 0
+        self._plain = not self._extensions and xml.count(b"<c") == xml.count(b'<c r="')
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
@@ -486,7 +487,8 @@ class RowEditor:
             if attrs.get(b"customFormat") in (b"1", b"true") and attrs.get(b"s", b"").isdigit():
                 row_style = int(attrs[b"s"])
         writer = self.writer
-        pieces: list[bytes] = []
+        tails, new = writer.tails, writer.new
+        pieces = [opening]
         cursor = tag_end
         written: list[int] = []
         for col, value, at, stop, old in located:
@@ -496,25 +498,29 @@ class RowEditor:
                 pieces.append(xml[cursor:at])
                 attrs_out = writer.old_attrs(value, old, (number, col))
                 if value is not None or attrs_out:
-                    pieces += (cell_head(col), suffix, attrs_out, writer.tail(value))
+                    tail = tails.get(value) or writer.tail(value)
+                    pieces += (cell_head(col), suffix, attrs_out, tail)
                 cursor = stop
             elif value is not None:
-                insert_at = at if at > cursor else cursor
-                pieces.append(xml[cursor:insert_at])
+                if at > cursor:
+                    pieces.append(xml[cursor:at])
+                    cursor = at
                 default = row_style if row_style is not None else defaults.get(col)
-                pieces += (cell_head(col), suffix, writer.new_attrs(value, default), writer.tail(value))
-                cursor = insert_at
+                attrs_out = new.get((type(value), default))
+                if attrs_out is None:
+                    attrs_out = writer.new_attrs(value, default)
+                pieces += (cell_head(col), suffix, attrs_out, tails.get(value) or writer.tail(value))
             else:
                 self.skipped.append((number, col))
                 continue
             written.append(col)
         pieces.append(xml[cursor:inner_end])
         if written and b"spans" in opening:
-            opening = _widened_spans(opening, written)
+            pieces[0] = opening = _widened_spans(opening, written)
         if self_closing:
-            opening = opening[:-2].rstrip() + b">"
+            pieces[0] = opening[:-2].rstrip() + b">"
         pieces.append(b"</row>")
-        add(opening + b"".join(pieces))
+        add(b"".join(pieces))
         return bool(written)
 
     def _locate(
@@ -524,48 +530,36 @@ class RowEditor:
 
         Fast path: when every cell of the row starts with ``<c r="`` (what Excel, LibreOffice, openpyxl
         and xlsxwriter write), target cells are found by their reference, and the place of a missing
-        one by the references of the row's cells, without parsing the rest of the row. Anything else
-        goes through the full, checking scan.
+        one before the first cell, after the last, or by the references of the row's cells, without
+        parsing the rest of the row. Anything else goes through the full, checking scan.
         """
         xml = self.xml
         if start == end:
             return [(col, value, end, end, None) for col, value in cells]
-        if not (self._extensions and xml.find(b"<extLst", start, end) >= 0) and _plain_cells(xml, start, end):
+        if self._plain or (
+            not (self._extensions and xml.find(b"<extLst", start, end) >= 0) and _plain_cells(xml, start, end)
+        ):
             located: list[Located] = []
             missing = False
+            find = xml.find
             for col, value in cells:
-                at = xml.find(cell_head(col) + suffix, start, end)
+                at = find(cell_head(col) + suffix, start, end)
                 if at < 0:
                     located.append((col, value, -1, -1, None))
                     missing = True
                     continue
-                close = xml.find(b">", at, end)
+                close = find(b">", at, end)
                 if close < 0:
                     raise PatchRefused("a cell's start tag is not closed")
                 if xml[close - 1] == 0x2F:  # "/>"
                     located.append((col, value, at, close + 1, xml[at + 2 : close - 1]))
                     continue
-                stop = xml.find(b"</c>", close, end)
+                stop = find(b"</c>", close, end)
                 if stop < 0:
                     raise PatchRefused("a cell is not closed")
                 located.append((col, value, at, stop + len(b"</c>"), xml[at + 2 : close]))
-            if not missing:
+            if not missing or self._place_missing(located, suffix, start, end):
                 return located
-            letters = _PLAIN_LETTERS.findall(xml, start, end)
-            numbers = list(map(letter_numbers().__getitem__, letters))
-            if numbers == sorted(set(numbers)):
-                for index, (col, value, at, _stop, old) in enumerate(located):
-                    if at < 0:
-                        after = bisect_right(numbers, col)
-                        if after < len(numbers):
-                            at = xml.find(b'<c r="' + letters[after] + suffix, start, end)
-                            if at < 0:
-                                break
-                        else:
-                            at = end
-                        located[index] = (col, value, at, at, old)
-                else:
-                    return located
         found = scan_cells(xml, number, start, end)
         by_col = {cell.col: cell for cell in found}
         starts = [cell.start for cell in found] + [end]
@@ -579,6 +573,39 @@ class RowEditor:
                 at = starts[bisect_left(cols, col)]
                 result.append((col, value, at, at, None))
         return result
+
+    def _place_missing(self, located: list[Located], suffix: bytes, start: int, end: int) -> bool:
+        """Sets where each missing cell of a plain row goes; False when the row's cells are not in
+        column order (then the checking scan decides). A cell before the row's first cell or after its
+        last goes there, which keeps an ordered row ordered, without reading the other references."""
+        xml = self.xml
+        numbers = letter_numbers()
+        first = _PLAIN_LETTERS.match(xml, start)
+        low = numbers[first.group(1)] if first else 0
+        last_at = xml.rfind(b'<c r="', start, end)
+        last = _PLAIN_LETTERS.match(xml, last_at) if last_at >= 0 else None
+        high = numbers[last.group(1)] if last else 0 if last_at < 0 else MAX_COL + 1
+        cols: list[int] | None = None
+        letters: list[bytes] = []
+        for index, (col, value, at, _stop, old) in enumerate(located):
+            if at >= 0:
+                continue
+            if col < low:
+                at = start
+            elif col > high:
+                at = end
+            else:
+                if cols is None:
+                    letters = _PLAIN_LETTERS.findall(xml, start, end)
+                    cols = list(map(numbers.__getitem__, letters))
+                    if cols != sorted(set(cols)):
+                        return False
+                after = bisect_right(cols, col)
+                at = end if after == len(cols) else xml.find(b'<c r="' + letters[after] + suffix, start, end)
+                if at < 0:
+                    return False
+            located[index] = (col, value, at, at, old)
+        return True
 
     def new_row(
         self, number: int, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
