@@ -15,7 +15,6 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from operator import itemgetter, lt
 
 from callback_sheets.backends.xlsx_append import (
@@ -51,12 +50,15 @@ _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(/?)>")
 _FORMULA_REF = re.compile(rb"""<f\b[^>]*?\sref\s*=\s*["']([^"']+)["']""")
 _DIMENSION = re.compile(rb"""(<dimension\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
 _PLAIN_ROW = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?([^>]*?)(/?)>')
-_NUMBERED_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[\s/>]')
+_ROW_NUMBERS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?')
+# A formula, an extension list or a cell whose start tag does not begin with its reference.
+_UNUSUAL = re.compile(rb'<(?:f|extLst|c(?! r=")[\s/>])')
 _PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
 _ROW_ENDS = (b" ", b"\t", b"\n", b"\r", b">", b"/")
 _FLUSH_ROWS = 512
 _ROW_OF = itemgetter(0)
+_COL_OF = itemgetter(1)
 
 Emit = Callable[[bytes], None]
 """Receives the new part, piece by piece, in order."""
@@ -143,12 +145,12 @@ class SheetReader:
             self.tail = buffer + b"".join(self._pieces)
             return
         while True:
-            close = buffer.find(b"</sheetData>")
+            cut = buffer.rfind(b"</row>")  # rows end before </sheetData>: only what follows is searched
+            close = buffer.find(b"</sheetData>", max(cut, 0))
             if close >= 0:
                 yield buffer[:close]
                 self.tail = buffer[close + len(b"</sheetData>") :] + b"".join(self._pieces)
                 return
-            cut = buffer.rfind(b"</row>")
             if cut >= 0:
                 cut += len(b"</row>")
                 yield buffer[:cut]
@@ -194,49 +196,26 @@ def patch_sheet_xml(
     out = _Buffer(emit)
     out.add(_grown_dimension(head, extent))
     out.add(reader.opening[:-2].rstrip() + b">" if reader.empty else reader.opening)
-    targets = _Targets(keys, edits, appends, last_before)
-    target = targets.next()
-    previous = 0
+    rows = _RowCursor(reader.chunks(), editor, out.add, keys, appends, last_before)
     last_after = last_before
-    for chunk in reader.chunks():
-        if chunk.find(b"xmlns") >= 0:
-            raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
-        _refuse_formula_ranges(chunk, keys, appends, last_before)
-        numbers, scanned = _chunk_rows(chunk, previous)
-        previous = numbers[-1] if numbers else previous
-        editor.start_chunk(chunk)
-        cursor = index = 0
-        while target is not None:
-            number, cells = target
-            index = bisect_left(numbers, number, index)
-            if index == len(numbers):
-                break  # in a later chunk, or after every row
-            row = scanned[index] if scanned is not None else _plain_row(chunk, numbers[index], cursor)
-            out.add(chunk[cursor : row[1]])
-            defaults = below if number > last_before else col_styles
-            if row[0] == number:
-                written = editor.rewrite(row, cells, defaults, out.add)
-                cursor = row[3]
-            else:
-                cursor = row[1]
-                written = editor.new_row(number, cells, defaults, out.add)
-            if written and number > last_after:
-                last_after = number
-            out.flush_if_full()
-            target = targets.next()
-        out.add(chunk[cursor:] if cursor else chunk)
-    while target is not None and not targets.appending:  # edits after every existing row
-        number, cells = target
-        if editor.new_row(number, cells, below if number > last_before else col_styles, out.add):
-            last_after = max(last_after, number)
+    for number, cells in _edit_groups(keys, edits):
+        if _write_row(rows, editor, number, cells, col_styles, out.add) and number > last_after:
+            last_after = number
         out.flush_if_full()
-        target = targets.next()
-    if target is not None:  # the appended rows, from the one drawn on
-        first = target[0] - last_before - 1
+    index = 0  # appended rows meeting an existing (empty, styled) row or placed before one
+    while index < len(appends) and rows.seek(number := last_before + index + 1) is not None:
+        cells = [(col, value) for col, value in enumerate(appends[index], start=1) if value is not None]
+        if cells:
+            cell_ref(number, cells[-1][0])  # validates the address
+            if _write_row(rows, editor, number, cells, below, out.add):
+                last_after = number
+        out.flush_if_full()
+        index += 1
+    rows.finish()
+    if index < len(appends):
         tick = out.flush_if_full
-        last_after = max(
-            last_after, write_appended_rows(appends, first, last_before, writer, below, out.add, tick)
-        )
+        appended = write_appended_rows(appends, index, last_before, writer, below, out.add, tick)
+        last_after = max(last_after, appended)
     out.add(b"</sheetData>")
     tail = reader.tail
     autofilter = None
@@ -285,51 +264,109 @@ class _Buffer:
             self._pieces.clear()
 
 
-class _Targets:
-    """The rows the patch writes, in order: edited rows, then appended rows (which come after them)."""
+def _edit_groups(
+    keys: list[tuple[int, int]], edits: Mapping[tuple[int, int], CellValue]
+) -> Iterator[tuple[int, list[tuple[int, CellValue]]]]:
+    """(row, [(column, value), ...] in column order) for every edited row, in row order."""
+    rows = list(map(_ROW_OF, keys))
+    cols = list(map(_COL_OF, keys))
+    values = list(map(edits.__getitem__, keys))
+    start, count = 0, len(keys)
+    while start < count:
+        row = rows[start]
+        end = bisect_right(rows, row, start)
+        yield row, list(zip(cols[start:end], values[start:end], strict=True))
+        start = end
+
+
+def _write_row(
+    rows: _RowCursor,
+    editor: RowEditor,
+    number: int,
+    cells: list[tuple[int, CellValue]],
+    defaults: dict[int, int],
+    add: Emit,
+) -> bool:
+    """Writes the target cells of row ``number``, in the existing row or in a new one."""
+    row = rows.seek(number)
+    if row is not None and row[0] == number:
+        rows.cursor = row[3]
+        return editor.rewrite(row, cells, defaults, add)
+    return editor.new_row(number, cells, defaults, add)
+
+
+class _RowCursor:
+    """The existing rows, a chunk at a time, each chunk checked when it is loaded: finds a row by
+    number and passes on the XML before it."""
 
     def __init__(
         self,
+        chunks: Iterator[bytes],
+        editor: RowEditor,
+        add: Emit,
         keys: list[tuple[int, int]],
-        edits: Mapping[tuple[int, int], CellValue],
         appends: Sequence[Sequence[CellValue]],
         last_before: int,
     ) -> None:
-        self._edits = (
-            (row, [(key[1], edits[key]) for key in group]) for row, group in groupby(keys, _ROW_OF)
-        )
-        self._appends = appends
-        self._last_before = last_before
-        self._next_append = 0
-        self.appending = False  # True once the edited rows are all drawn
+        self._chunks = chunks
+        self._editor = editor
+        self._add = add
+        self._checked = (keys, appends, last_before)
+        self._chunk = b""
+        self._numbers: list[int] = []
+        self._scanned: list[Row] | None = None
+        self._index = 0
+        self._previous = 0
+        self._done = False
+        self.cursor = 0  # what comes before it in the current chunk is passed on
 
-    def next(self) -> tuple[int, list[tuple[int, CellValue]]] | None:
-        """The next row to write and its (column, value) pairs in column order; None after the last."""
-        if not self.appending:
-            found = next(self._edits, None)
-            if found is not None:
-                return found
-            self.appending = True
-        appends = self._appends
-        while self._next_append < len(appends):
-            values = appends[self._next_append]
-            self._next_append += 1
-            cells: list[tuple[int, CellValue]] = [
-                (col, value) for col, value in enumerate(values, start=1) if value is not None
-            ]
-            if cells:
-                row = self._last_before + self._next_append
-                cell_ref(row, cells[-1][0])  # validates the address
-                return row, cells
+    def seek(self, number: int) -> Row | None:
+        """Passes on the XML before the row numbered ``number``, or before the first row after it, and
+        returns that row; None once every row comes before it (all passed on)."""
+        while not self._done:
+            numbers = self._numbers
+            index = self._index = bisect_left(numbers, number, self._index)
+            if index < len(numbers):
+                chunk, cursor = self._chunk, self.cursor
+                if self._scanned is not None:
+                    row = self._scanned[index]
+                else:
+                    row = _plain_row(chunk, numbers[index], cursor)
+                self._add(chunk[cursor : row[1]])
+                self.cursor = row[1]
+                return row
+            self._next_chunk()
         return None
+
+    def finish(self) -> None:
+        """Passes on the rest of the rows."""
+        while not self._done:
+            self._next_chunk()
+
+    def _next_chunk(self) -> None:
+        chunk, cursor = self._chunk, self.cursor
+        self._add(chunk[cursor:] if cursor else chunk)
+        found = next(self._chunks, None)
+        self.cursor = self._index = 0
+        if found is None:
+            self._chunk, self._numbers, self._scanned, self._done = b"", [], None, True
+            return
+        chunk = self._chunk = found
+        if chunk.find(b"xmlns") >= 0:
+            raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
+        plain = _UNUSUAL.search(chunk) is None  # one pass for the common case: nothing below to check
+        if not plain:
+            _refuse_formula_ranges(chunk, *self._checked)
+        self._numbers, self._scanned = _chunk_rows(chunk, self._previous)
+        self._previous = self._numbers[-1] if self._numbers else self._previous
+        self._editor.start_chunk(chunk, plain)
 
 
 def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
     """The row numbers of a chunk, checked to be in order after ``previous``; the rows themselves too
-    when they are not all plain ``<row r="N"`` tags closed by ``</row>`` (found by number otherwise)."""
-    found = _NUMBERED_ROW.findall(chunk)
-    count = chunk.count(b"<row")
-    if len(found) == count and chunk.count(b"</row>") == count:
+    when they are not all plain ``<row r="N"`` tags (those are found by number when needed)."""
+    found = _ROW_NUMBERS.findall(chunk)  # every <row..., with an empty number unless it is plain
+    if b"" not in found:
         numbers = list(map(int, found))
         if not numbers or (
             previous < numbers[0] and numbers[-1] <= MAX_ROW and all(map(lt, numbers, numbers[1:]))
@@ -345,7 +382,7 @@ def _plain_row(chunk: bytes, number: int, cursor: int) -> Row:
     tag_end = chunk.find(b">", start) + 1
     if chunk[tag_end - 2] == 0x2F:  # "/>"
         return number, start, tag_end, tag_end, True
-    return number, start, tag_end, chunk.find(b"</row>", tag_end) + len(b"</row>"), False
+    return number, start, tag_end, row_end(chunk, tag_end, len(chunk), number), False
 
 
 def _sorted_edits(
@@ -354,8 +391,8 @@ def _sorted_edits(
     """The edited cells in row and column order, their addresses checked."""
     keys = sorted(edits)
     if keys:
-        cell_ref(keys[0][0], min(col for _, col in keys))  # validates every address
-        cell_ref(keys[-1][0], max(col for _, col in keys))
+        cell_ref(keys[0][0], min(map(_COL_OF, keys)))  # validates every address
+        cell_ref(keys[-1][0], max(map(_COL_OF, keys)))
         if appending and keys[-1][0] > last_before:
             row = next(row for row, _ in keys if row > last_before)
             raise ValueError(f"edit of row {row} collides with the rows appended after row {last_before}")
@@ -364,7 +401,7 @@ def _sorted_edits(
 
 def _value_extent(keys: list[tuple[int, int]], edits: Mapping[tuple[int, int], CellValue]) -> Range | None:
     """The smallest range holding every edited cell that gets a value (those are always written)."""
-    valued = [key for key in keys if edits[key] is not None]
+    valued = [key for key in keys if edits[key] is not None] if None in edits.values() else keys
     if not valued:
         return None
     cols = list(map(itemgetter(1), valued))
@@ -465,11 +502,12 @@ class RowEditor:
         self._plain = self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
 
-    def start_chunk(self, xml: bytes) -> None:
-        """The XML the next rows are in."""
+    def start_chunk(self, xml: bytes, plain: bool) -> None:
+        """The XML the next rows are in; ``plain``: it holds no formula, no extension list, and every
+        cell starts with ``<c r="``."""
         self.xml = xml
-        self._extensions = xml.find(b"<extLst") >= 0
-        self._plain = not self._extensions and xml.count(b"<c") == xml.count(b'<c r="')
+        self._plain = plain
+        self._extensions = not plain and xml.find(b"<extLst") >= 0
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
@@ -493,7 +531,7 @@ class RowEditor:
         written: list[int] = []
         for col, value, at, stop, old in located:
             if old is not None:
-                if xml.find(b"<f", at + 2, stop) >= 0:
+                if not self._plain and xml.find(b"<f", at + 2, stop) >= 0:
                     raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
                 pieces.append(xml[cursor:at])
                 attrs_out = writer.old_attrs(value, old, (number, col))
@@ -506,10 +544,10 @@ class RowEditor:
                     pieces.append(xml[cursor:at])
                     cursor = at
                 default = row_style if row_style is not None else defaults.get(col)
-                attrs_out = new.get((type(value), default))
-                if attrs_out is None:
-                    attrs_out = writer.new_attrs(value, default)
-                pieces += (cell_head(col), suffix, attrs_out, tails.get(value) or writer.tail(value))
+                fresh = new.get((type(value), default))
+                if fresh is None:
+                    fresh = writer.new_attrs(value, default)
+                pieces += (cell_head(col), suffix, fresh, tails.get(value) or writer.tail(value))
             else:
                 self.skipped.append((number, col))
                 continue
