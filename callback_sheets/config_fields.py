@@ -168,16 +168,24 @@ def positive_int(value: object, key: str) -> int:
 
 
 def check_country(country: str, subdivision: object) -> None:
+    """Check the holiday codes (without building a year of holidays)."""
     import holidays
 
     try:
-        holidays.country_holidays(country, subdiv=str(subdivision) if subdivision else None, years=2026)
+        holidays.country_holidays(country, years=())
     except NotImplementedError:
         raise ConfigError(
             f"holidays.country: {country!r} is not a country code the holidays package knows"
         ) from None
-    except ValueError as exc:
-        raise ConfigError(f"holidays.subdivision: {exc}") from None
+    if not subdivision:
+        return
+    try:
+        holidays.country_holidays(country, subdiv=str(subdivision), years=())
+    except (NotImplementedError, ValueError):
+        raise ConfigError(
+            f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "
+            '(e.g. "IL" or "TX" for the US)'
+        ) from None
 
 
 def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:
