@@ -69,6 +69,8 @@ def test_missing_config_is_one_line_exit_2(tmp_path: Path) -> None:
         ('[reasons.Other]\ncadence = "weekly"\n', "reasons.Other.cadence"),
         ('[reasons."Pet food"]\nurgency = "Routine"\n', "Pet food"),
         ('[queue]\nbackend = "access"\n', "queue.backend"),
+        ('[holidays]\ncountry = "US"\nsubdivision = "ZZ"\n', "holidays.subdivision"),
+        ('[holidays]\ncountry = "XX"\n', "holidays.country"),
         ("[clinic\n", "not valid TOML"),
     ],
 )
