@@ -109,11 +109,8 @@ class Planner:
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
-        return [
-            self.reader.read(row.position, row.values)
-            for row in snapshot.rows
-            if _any_filled(row.values, STAFF_COLUMNS)
-        ]
+        read = self.reader.read
+        return [read(r.position, r.values) for r in snapshot.rows if _any_filled(r.values, STAFF_COLUMNS)]
 
     def plan(self, snapshot: Snapshot, *, assign: bool = True) -> RefreshPlan:
         items = self.items(snapshot)

@@ -24,31 +24,40 @@ class WriteMode(StrEnum):
     SET = "set"  # a staff cell changed on a person's explicit command (`attempt`)
 
 
+class RowShape:
+    """What the rows under one header share: header name -> 0-based position, and the row width."""
+
+    __slots__ = ("index", "width")
+
+    def __init__(self, header: Sequence[str]) -> None:
+        self.index = {name: i - 1 for name, i in column_index(header).items()}
+        self.width = len(header)
+
+
 class RowValues(Mapping[str, CellValue]):
-    """One row's cells by header name, sharing the header's index: a dict's interface without a dict per
-    row (a 100,000-row queue is read into a tenth of the memory)."""
+    """One row's cells by header name, sharing the header's RowShape: a dict's interface without a dict
+    per row (a 100,000-row queue is read into a fraction of the memory)."""
 
-    __slots__ = ("_cells", "_index")
+    __slots__ = ("_cells", "_shape")
 
-    def __init__(self, cells: Sequence[CellValue], index: Mapping[str, int]) -> None:
+    def __init__(self, cells: Sequence[CellValue], shape: RowShape) -> None:
+        if len(cells) < shape.width:
+            cells = (*cells, *([None] * (shape.width - len(cells))))
         self._cells = cells
-        self._index = index  # header name -> 0-based position
+        self._shape = shape
 
     def __getitem__(self, key: str) -> CellValue:
-        i = self._index[key]
-        return self._cells[i] if i < len(self._cells) else None
+        return self._cells[self._shape.index[key]]
 
     def get(self, key: str, default: CellValue = None) -> CellValue:  # type: ignore[override]
-        i = self._index.get(key)
-        if i is None:
-            return default
-        return self._cells[i] if i < len(self._cells) else None
+        i = self._shape.index.get(key)
+        return default if i is None else self._cells[i]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._shape.index)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._shape.index)
 
     def __repr__(self) -> str:
         return f"RowValues({dict(self)!r})"
@@ -56,8 +65,8 @@ class RowValues(Mapping[str, CellValue]):
 
 def row_factory(header: Sequence[str]) -> Callable[[Sequence[CellValue]], RowValues]:
     """Makes the RowValues of rows under `header` (first occurrence of a name wins)."""
-    index = {name: i - 1 for name, i in column_index(header).items()}
-    return lambda cells: RowValues(cells, index)
+    shape = RowShape(header)
+    return lambda cells: RowValues(cells, shape)
 
 
 @dataclass(frozen=True, slots=True)
