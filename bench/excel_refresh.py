@@ -6,7 +6,8 @@ Builds a ROWS-row queue workbook (synthetic calls, like the demo), then, in the 
 of K runs, each in a fresh process so peak memory is its own):
   - openpyxl: load_workbook + save of that workbook (the baseline issue 2 measures against);
   - floor: python-calamine read of the Queue sheet + re-zip of every part unchanged (issue 7's floor);
-  - refresh: `service.refresh` from the un-refreshed file (IDs, validation, cadence, every tool cell).
+  - refresh: `service.refresh` from the un-refreshed file (IDs, validation, cadence, every tool cell);
+  - steady: the refresh cron runs every 10 minutes: the same queue, already refreshed, 10 minutes later.
 The last line is `ratio: X` = refresh ÷ openpyxl load+save.
 """
 
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 NOW = "2026-12-04T15:00"
+STEADY_NOW = "2026-12-04T15:10"
 CONFIG = """
 [clinic]
 timezone = "America/Chicago"
@@ -59,6 +61,8 @@ def build(folder: Path, rows: int) -> Path:
     with backend.session():
         backend.write(backend.read(), Changeset(new_rows=data))
     shutil.copy(config.workbook, folder / "base.xlsx")
+    service.refresh(config=config, backend=backend, now=parse_now(NOW, config.tz))
+    shutil.copy(config.workbook, folder / "refreshed.xlsx")
     return folder
 
 
@@ -75,7 +79,7 @@ def op_floor(folder: Path) -> None:
     floor_seconds(folder / "queue.xlsx", "Queue")
 
 
-def op_refresh(folder: Path) -> None:
+def op_refresh(folder: Path, now: str = NOW) -> None:
     from callback_sheets import service
     from callback_sheets.backends.excel import ExcelBackend
     from callback_sheets.config import load_config
@@ -83,7 +87,7 @@ def op_refresh(folder: Path) -> None:
 
     config = load_config(folder / "callback_sheets.toml")
     backend = ExcelBackend(config.workbook)
-    outcome = service.refresh(config=config, backend=backend, now=parse_now(NOW, config.tz))
+    outcome = service.refresh(config=config, backend=backend, now=parse_now(now, config.tz))
     print(
         f"# refresh wrote {outcome.result.written if outcome.result else 0} cells via "
         f"{backend.last_write_path}",
@@ -91,11 +95,15 @@ def op_refresh(folder: Path) -> None:
     )
 
 
-OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh}
+def op_steady(folder: Path) -> None:
+    op_refresh(folder, now=STEADY_NOW)
+
+
+OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh, "steady": op_steady}
 
 
 def child(op: str, folder: Path) -> None:
-    shutil.copy(folder / "base.xlsx", folder / "queue.xlsx")
+    shutil.copy(folder / ("refreshed.xlsx" if op == "steady" else "base.xlsx"), folder / "queue.xlsx")
     start = time.perf_counter()
     OPS[op](folder)
     elapsed = time.perf_counter() - start
@@ -132,6 +140,7 @@ def main(argv: list[str]) -> None:
         print(f"{op:9s} {seconds:8.3f} s   peak {peak:7.1f} MB")
     floor = results["floor"][0]
     print(f"refresh / floor: {results['refresh'][0] / floor:.2f}")
+    print(f"steady / floor: {results['steady'][0] / floor:.2f}")
     print(f"ratio: {results['refresh'][0] / results['openpyxl'][0]:.2f}")
 
 
