@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -275,15 +275,24 @@ def read_reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[
     return reasons
 
 
-def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
+def named_tables(
+    raw: object, *, key: str, known: set[str], needs_name: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The [[key]] tables, each checked for a name and unknown keys, with where it is ("owners[2]")."""
     if not isinstance(raw, list):
-        raise ConfigError("owners: must be a list of [[owners]] tables")
-    owners = []
+        raise ConfigError(f"{key}: must be a list of [[{key}]] tables")
     for i, table in enumerate(raw):
-        key = f"owners[{i}]"
+        where = f"{key}[{i}]"
         if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
-            raise ConfigError(f"{key}: each owner needs a name")
-        no_unknown(table, {"name", "languages", "reasons", "max_open"}, key)
+            raise ConfigError(f"{where}: {needs_name}")
+        no_unknown(table, known, where)
+        yield where, table
+
+
+def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
+    owners = []
+    known = {"name", "languages", "reasons", "max_open"}
+    for key, table in named_tables(raw, key="owners", known=known, needs_name="each owner needs a name"):
         max_open = table.get("max_open")
         owners.append(
             OwnerConfig(
@@ -322,14 +331,10 @@ def read_runner(raw: Mapping[str, Any]) -> RunnerConfig:
 
 
 def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
-    if not isinstance(raw, list):
-        raise ConfigError("queues: must be a list of [[queues]] tables, one per location")
     out = []
-    for i, table in enumerate(raw):
-        key = f"queues[{i}]"
-        if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
-            raise ConfigError(f"{key}: each queue needs a name (e.g. the location)")
-        no_unknown(table, {"name", "backend", "workbook", "google"}, key)
+    known = {"name", "backend", "workbook", "google"}
+    needs = "each queue needs a name (e.g. the location)"
+    for key, table in named_tables(raw, key="queues", known=known, needs_name=needs):
         backend = str(table.get("backend", "google" if "google" in table else "excel"))
         if backend not in ("excel", "google"):
             raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
