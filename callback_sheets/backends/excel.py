@@ -118,7 +118,9 @@ class ExcelBackend:
                 return
             except PatchRefused as exc:
                 reason = str(exc)
-        log.info("writing %s with openpyxl: %s", self.label, reason)
+        log.warning(
+            "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
+        )
         self.last_write_path = f"openpyxl: {reason}"
         from callback_sheets.backends import excel_openpyxl
 
@@ -150,14 +152,9 @@ def _patch_unavailable(path: Path, sheets: set[str]) -> str | None:
 
 def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellValue]]]:
     """The named sheets' used ranges as rows of values (missing sheets are left out)."""
-    try:
-        from callback_sheets.backends.xlsx_read import read_sheet, sheet_names
-    except ImportError:
-        from callback_sheets.backends import excel_openpyxl
+    from callback_sheets.backends.xlsx_read import read_sheets
 
-        return excel_openpyxl.read_grids(path, sheets)
     try:
-        present = set(sheet_names(path))
-        return {s: read_sheet(path, s) for s in sheets if s in present}
+        return read_sheets(path, sheets)
     except Exception as exc:  # a damaged or non-xlsx file: say so in one line
         raise BackendError(f"cannot read {path.name}: {exc}; is it an .xlsx workbook?") from None

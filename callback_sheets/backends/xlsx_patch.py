@@ -110,10 +110,11 @@ def patch_workbook(
     """Writes to ``dst`` a copy of ``src`` with ``edits`` and ``appends`` applied, nothing else changed.
 
     ``edits[sheet][(row, col)]`` (1-based) sets a cell; ``None`` clears its value and keeps its style.
-    ``appends[sheet]`` adds rows after the sheet's last row holding a value. Strings are stored as
-    literal inline strings (never formulas), datetimes as serial numbers with a date format, naive
-    datetimes taken as wall-clock values. Raises :class:`PatchRefused` (nothing written) when the
-    workbook cannot be edited safely, ``ValueError`` for an unknown sheet or a bad address.
+    ``appends[sheet]`` adds rows after the sheet's last row holding a value as it was read (before
+    this call's edits). Strings are stored as literal inline strings (never formulas), datetimes as
+    serial numbers with a date format, naive datetimes taken as wall-clock values. Raises
+    :class:`PatchRefused` (nothing written) when the workbook cannot be edited safely, ``ValueError``
+    for an unknown sheet or a bad address.
     """
     if Path(src).resolve() == Path(dst).resolve():
         raise ValueError("patch_workbook writes a new file: dst must differ from src")

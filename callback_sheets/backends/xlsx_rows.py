@@ -82,10 +82,12 @@ class _RowCursor:
         keys: list[tuple[int, int]],
         appends: Sequence[Sequence[CellValue]],
         last_before: int,
+        flush: Callable[[], None] = lambda: None,
     ) -> None:
         self._chunks = chunks
         self._editor = editor
         self._add = add
+        self._flush = flush  # hands on what was passed: sparse edits must not pile up unchanged chunks
         self._checked = (keys, appends, last_before)
         self._chunk = b""
         self._numbers: list[int] = []
@@ -121,6 +123,7 @@ class _RowCursor:
     def _next_chunk(self) -> None:
         chunk, cursor = self._chunk, self.cursor
         self._add(chunk[cursor:] if cursor else chunk)
+        self._flush()
         found = next(self._chunks, None)
         self.cursor = self._index = 0
         if found is None:

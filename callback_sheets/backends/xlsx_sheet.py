@@ -178,7 +178,7 @@ def patch_sheet_xml(
     out = _Buffer(emit)
     out.add(_grown_dimension(head, extent))
     out.add(reader.opening[:-2].rstrip() + b">" if reader.empty else reader.opening)
-    rows = _RowCursor(reader.chunks(), editor, out.add, keys, appends, last_before)
+    rows = _RowCursor(reader.chunks(), editor, out.add, keys, appends, last_before, out.flush)
     last_after = last_before
     for number, cells in _edit_groups(keys, edits):
         if _write_row(rows, editor, number, cells, col_styles, out.add) and number > last_after:
