@@ -122,4 +122,4 @@ def _trimmed(rows: list[list[CellValue]]) -> list[list[CellValue]]:
             if row[index] is not None:
                 width = index + 1
                 break
-    return [row[:width] + [None] * (width - len(row)) for row in rows]
+    return [row if len(row) == width else row[:width] + [None] * (width - len(row)) for row in rows]
