@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from callback_sheets import model
+from callback_sheets import model, service
 from callback_sheets.backends.base import (
     Backend,
     CellValue,
@@ -18,13 +18,10 @@ from callback_sheets.backends.base import (
     grid_rows,
 )
 from callback_sheets.config import Config
-from callback_sheets.errors import WorkbookChangedError
 from callback_sheets.intake import CallLog, ImportPlan, plan_import, read_call_log
 from callback_sheets.refresh import check_header
 from callback_sheets.times import to_cell
 from callback_sheets.validation import text
-
-RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,32 +54,25 @@ def import_calls(
     cal = config.calendar()
     days = config.repeat_window_business_days
     closed = config.closed_statuses
-    for attempt in range(1, RETRIES + 1):
-        with backend.session():
-            snapshot = backend.read(tabs=(model.INTAKE_TAB,))
-            check_header(snapshot)
-            plan = plan_import(
-                calls=log.calls,
-                queue=[dict(r.values) for r in snapshot.rows],
-                imported_keys=imported_keys(snapshot),
-                window_end=lambda t: cal.add_business_days(t, days),
-                is_open=lambda r: text(r.get(model.STATUS)) not in closed,
-                region=config.phone_region,
-            )
-            if dry_run:
-                return ImportOutcome(log, plan, False)
-            changes = _changeset(snapshot, plan, config, now)
-            if not changes:
-                return ImportOutcome(log, plan, False)
-            try:
-                from callback_sheets.service import TOOL_TABS
 
-                backend.write(snapshot, changes, tabs=TOOL_TABS)
-                return ImportOutcome(log, plan, True)
-            except WorkbookChangedError:
-                if attempt == RETRIES:
-                    raise
-    raise AssertionError("unreachable")
+    def step(_: int) -> ImportOutcome:
+        snapshot = backend.read(tabs=(model.INTAKE_TAB,))
+        check_header(snapshot)
+        plan = plan_import(
+            calls=log.calls,
+            queue=[dict(r.values) for r in snapshot.rows],
+            imported_keys=imported_keys(snapshot),
+            window_end=lambda t: cal.add_business_days(t, days),
+            is_open=lambda r: text(r.get(model.STATUS)) not in closed,
+            region=config.phone_region,
+        )
+        changes = None if dry_run else _changeset(snapshot, plan, config, now)
+        if not changes:
+            return ImportOutcome(log, plan, False)
+        backend.write(snapshot, changes, tabs=service.TOOL_TABS)
+        return ImportOutcome(log, plan, True)
+
+    return service.retrying(backend, step, what="the import")
 
 
 def imported_keys(snapshot: Snapshot) -> set[str]:

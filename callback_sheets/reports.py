@@ -17,7 +17,7 @@ from callback_sheets import demand as dem
 from callback_sheets import model, service
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows
 from callback_sheets.config import Config
-from callback_sheets.errors import UsageError, WorkbookChangedError
+from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (
     Case,
     Figures,
@@ -367,24 +367,18 @@ def append_report(
     by: str | None = None,
 ) -> AppendResult:
     """Upsert the report into the Metrics tab: one row per period and scope (header the first time)."""
-    for attempt in range(1, service.RETRIES + 1):
-        with backend.session():
-            snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
-            built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
-            grid = snapshot.tabs.get(model.METRICS_TAB, ())
-            cells, added, replaced = _upsert(grid, built.rows())
-            trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
-            cells.update(changed_cells(grid, trend))
-            try:
-                backend.write(
-                    snapshot, Changeset(tab_cells={model.METRICS_TAB: cells}), tabs=service.TOOL_TABS
-                )
-            except WorkbookChangedError:
-                if attempt == service.RETRIES:
-                    raise
-                continue
-            return AppendResult(built, added, replaced)
-    raise AssertionError("unreachable")
+
+    def step(_: int) -> AppendResult:
+        snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
+        built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+        grid = snapshot.tabs.get(model.METRICS_TAB, ())
+        cells, added, replaced = _upsert(grid, built.rows())
+        trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
+        cells.update(changed_cells(grid, trend))
+        backend.write(snapshot, Changeset(tab_cells={model.METRICS_TAB: cells}), tabs=service.TOOL_TABS)
+        return AppendResult(built, added, replaced)
+
+    return service.retrying(backend, step, what="the report")
 
 
 def _upsert(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from callback_sheets import model
 from callback_sheets.backends.base import (
@@ -34,6 +35,7 @@ TOOL_TABS: tuple[TabSpec, ...] = (
 )
 READ_TABS = (model.HISTORY_TAB,)
 RETRIES = 3
+T = TypeVar("T")
 
 # Extra work a refresh does on tool tabs (the Demand grid, ...): each adds to the plan's changeset.
 Contributor = Callable[[Snapshot, RefreshPlan, Config, datetime], None]
@@ -72,24 +74,32 @@ def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
     return snapshot, plan
 
 
+def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
+    """Run ``step(try number)`` (read, plan, write) under the backend's lock; if the queue changed before
+    its write (staff saved meanwhile), read again and redo, a few times, then give up with one line."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with backend.session():
+                return step(attempt)
+        except WorkbookChangedError:
+            if attempt == RETRIES:
+                raise WorkbookChangedError(
+                    f"{backend.label} kept changing while {what} ran ({RETRIES} tries); "
+                    "nothing was written — run it again in a minute"
+                ) from None
+    raise AssertionError("unreachable")
+
+
 def refresh(*, config: Config, backend: Backend, now: datetime, dry_run: bool = False) -> RefreshOutcome:
     """Read, plan and write; if staff saved the workbook meanwhile, read again and redo."""
-    for attempt in range(1, RETRIES + 1):
-        with backend.session():
-            snapshot, plan = read_plan(config=config, backend=backend, now=now)
-            if dry_run:
-                return RefreshOutcome(plan, None, attempt)
-            try:
-                result = backend.write(snapshot, plan.changes, tabs=TOOL_TABS)
-            except WorkbookChangedError:
-                if attempt == RETRIES:
-                    raise WorkbookChangedError(
-                        f"{backend.label} kept changing while the refresh ran ({RETRIES} tries); "
-                        "nothing was written — run it again in a minute"
-                    ) from None
-                continue
-            return RefreshOutcome(plan, result, attempt)
-    raise AssertionError("unreachable")
+
+    def step(attempt: int) -> RefreshOutcome:
+        snapshot, plan = read_plan(config=config, backend=backend, now=now)
+        if dry_run:
+            return RefreshOutcome(plan, None, attempt)
+        return RefreshOutcome(plan, backend.write(snapshot, plan.changes, tabs=TOOL_TABS), attempt)
+
+    return retrying(backend, step, what="the refresh")
 
 
 def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
@@ -130,30 +140,25 @@ def record_attempt(
         raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
     if status is not None and status not in config.statuses:
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
-    for attempt in range(1, RETRIES + 1):
-        with backend.session():
-            snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
-            row = find_row(snapshot, item_id)
-            staff = _attempt_values(row, canonical, note, now, config, status)
-            edited = _with_values(snapshot, row.position, staff)
-            plan = Planner(config=config, now=now).plan(edited)
-            changes = Changeset(
-                cells=[
-                    CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
-                    for c, v in staff.items()
-                ]
-                + [c for c in plan.changes.cells if c.position == row.position],
-                tab_appends=plan.changes.tab_appends,
-            )
-            if dry_run:
-                return changes, plan
-            try:
-                backend.write(snapshot, changes, tabs=TOOL_TABS)
-                return changes, plan
-            except WorkbookChangedError:
-                if attempt == RETRIES:
-                    raise
-    raise AssertionError("unreachable")
+
+    def step(_: int) -> tuple[Changeset, RefreshPlan]:
+        snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+        row = find_row(snapshot, item_id)
+        staff = _attempt_values(row, canonical, note, now, config, status)
+        plan = Planner(config=config, now=now).plan(_with_values(snapshot, row.position, staff))
+        changes = Changeset(
+            cells=[
+                CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
+                for c, v in staff.items()
+            ]
+            + [c for c in plan.changes.cells if c.position == row.position],
+            tab_appends=plan.changes.tab_appends,
+        )
+        if not dry_run:
+            backend.write(snapshot, changes, tabs=TOOL_TABS)
+        return changes, plan
+
+    return retrying(backend, step, what="the attempt")
 
 
 def _attempt_values(
