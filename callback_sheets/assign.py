@@ -22,6 +22,7 @@ from typing import Protocol
 
 from . import model
 from .errors import ConfigError
+from .validation import text as _text
 
 DEFAULT_LANGUAGE = "English"
 
@@ -146,7 +147,3 @@ def _bump(load: dict[str, int], name: str) -> None:
 def _key(text: str) -> str:
     """Compare names, languages and reasons as staff mean them: case and spacing ignored."""
     return " ".join(text.split()).casefold()
-
-
-def _text(value: object) -> str:
-    return str(value).strip() if value is not None else ""

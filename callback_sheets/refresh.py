@@ -22,6 +22,7 @@ from callback_sheets.backends.base import (
     Snapshot,
     WriteMode,
     grid_rows,
+    is_blank,
 )
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar
@@ -334,7 +335,7 @@ def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
 
 
 def _filled(value: object) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
+    return not is_blank(value)
 
 
 def _int(value: object) -> int:

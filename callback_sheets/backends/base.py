@@ -164,6 +164,11 @@ class Backend(Protocol):
         ...
 
 
+def is_blank(value: object) -> bool:
+    """An empty cell as a person sees it: nothing, or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def column_index(header: Sequence[str]) -> dict[str, int]:
     """Header name → 1-based column number (first occurrence wins; blank headers skipped)."""
     index: dict[str, int] = {}

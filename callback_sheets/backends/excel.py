@@ -22,6 +22,7 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
     column_index,
+    is_blank,
     row_factory,
 )
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
@@ -79,7 +80,7 @@ class ExcelBackend:
         edits: dict[str, dict[tuple[int, int], CellValue]] = {model.QUEUE_TAB: {}}
         skipped = []
         for cell in changes.cells:
-            if cell.mode is WriteMode.FILL and cell.before not in (None, ""):
+            if cell.mode is WriteMode.FILL and not is_blank(cell.before):
                 skipped.append(f"row {cell.position}: {cell.column} is no longer empty")
                 continue
             edits[model.QUEUE_TAB][(cell.position, cols[cell.column])] = cell.value

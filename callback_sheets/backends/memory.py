@@ -19,13 +19,10 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
     column_index,
+    is_blank,
     row_factory,
 )
 from callback_sheets.errors import WorkbookChangedError
-
-
-def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 class MemoryBackend:

@@ -19,6 +19,7 @@ from callback_sheets.intake.presets import Layout, resolve_layout
 from callback_sheets.intake.records import BadRecord, CallLog, CallRecord, call_key
 from callback_sheets.intake.times import is_blank, parse_when
 from callback_sheets.phones import PhoneError, parse_phone
+from callback_sheets.validation import text as _text
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 PROGRESS_EVERY = 2000
@@ -81,17 +82,6 @@ def read_rows(path: Path) -> list[Row]:
     if not path.is_file():
         raise BackendError(f"{path.name}: no such file")
     return _sheet_rows(path) if path.suffix.lower() in SPREADSHEET_SUFFIXES else _csv_rows(path)
-
-
-def _text(value: object) -> str:
-    """A cell as literal text (a whole-number float from a spreadsheet loses its '.0')."""
-    if type(value) is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 class _PhoneCache:
