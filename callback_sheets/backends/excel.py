@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from callback_sheets import model
@@ -29,6 +30,14 @@ from callback_sheets.backends.excel_files import FileVersion, atomic_write, refu
 from callback_sheets.errors import BackendError, WorkbookChangedError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """What a read saw: the file's identity (to notice a save meanwhile) and the workbook's tabs."""
+
+    file: FileVersion
+    sheets: frozenset[str]
 
 
 class ExcelBackend:
@@ -56,9 +65,14 @@ class ExcelBackend:
             yield
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        from callback_sheets.backends.xlsx_read import read_workbook
+
         self._must_exist()
-        version = FileVersion.of(self.path)
-        grids = read_grids(self.path, [model.QUEUE_TAB, *tabs])
+        file = FileVersion.of(self.path)
+        try:
+            names, grids = read_workbook(self.path, [model.QUEUE_TAB, *tabs])
+        except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
             raise BackendError(
@@ -68,13 +82,14 @@ class ExcelBackend:
         values = row_factory(header)
         rows = tuple(SheetRow(number, values(raw)) for number, raw in enumerate(queue[1:], start=2))
         tab_grids = {name: tuple(map(tuple, grid)) for name, grid in grids.items()}
-        return Snapshot(header=header, rows=rows, tabs=tab_grids, version=version)
+        return Snapshot(header=header, rows=rows, tabs=tab_grids, version=_Version(file, frozenset(names)))
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
         if not changes:
             return WriteResult(0)
         refuse_if_open(self.path)
-        if FileVersion.of(self.path) != snapshot.version:
+        version = snapshot.version
+        if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
         edits: dict[str, dict[tuple[int, int], CellValue]] = {model.QUEUE_TAB: {}}
@@ -95,7 +110,7 @@ class ExcelBackend:
             edits.setdefault(name, {}).update(cells)
         for name, rows in changes.tab_appends.items():
             appends.setdefault(name, []).extend(rows)
-        self._apply(edits, appends, tabs)
+        self._apply(edits, appends, tabs, present=version.sheets)
         written = sum(len(e) for e in edits.values()) + sum(len(a) for a in appends.values())
         return WriteResult(written, tuple(skipped))
 
@@ -105,9 +120,12 @@ class ExcelBackend:
         edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
         appends: Mapping[str, Sequence[Sequence[CellValue]]],
         tabs: Sequence[TabSpec],
+        *,
+        present: frozenset[str],
     ) -> None:
         edits = {k: v for k, v in edits.items() if v}
-        reason = _patch_unavailable(self.path, set(edits) | set(appends))
+        missing = (set(edits) | set(appends)) - present
+        reason = f"tab(s) {', '.join(sorted(missing))} must be created" if missing else None
         if reason is None:
             from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
 
@@ -138,24 +156,3 @@ class ExcelBackend:
             raise BackendError(
                 f"workbook {self.path} does not exist: run `callback-sheets init` to create it"
             )
-
-
-def _patch_unavailable(path: Path, sheets: set[str]) -> str | None:
-    """Why the zero-collateral patcher cannot take this write (None when it can)."""
-    try:
-        from callback_sheets.backends import xlsx_patch  # noqa: F401
-        from callback_sheets.backends.xlsx_read import sheet_names
-    except ImportError:
-        return "the patcher is not available"
-    missing = sheets - set(sheet_names(path))
-    return f"tab(s) {', '.join(sorted(missing))} must be created" if missing else None
-
-
-def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellValue]]]:
-    """The named sheets' used ranges as rows of values (missing sheets are left out)."""
-    from callback_sheets.backends.xlsx_read import read_sheets
-
-    try:
-        return read_sheets(path, sheets)
-    except Exception as exc:  # a damaged or non-xlsx file: say so in one line
-        raise BackendError(f"cannot read {path.name}: {exc}; is it an .xlsx workbook?") from None

@@ -46,18 +46,6 @@ def init_workbook(
     return notes or [f"{path.name} is up to date"]
 
 
-def read_grids(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellValue]]]:
-    wb = _load(path, read_only=True, data_only=True)
-    try:
-        return {
-            name: [list(r) for r in wb[name].iter_rows(values_only=True)]
-            for name in sheets
-            if name in wb.sheetnames
-        }
-    finally:
-        wb.close()
-
-
 def set_literal(cell: Cell, value: CellValue) -> None:
     """Store a value so it can never be taken for a formula; dates get a date format."""
     if isinstance(value, str):

@@ -51,19 +51,25 @@ def read_sheet(path: Path, sheet: str) -> list[list[CellValue]]:
 
 
 def read_sheets(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellValue]]]:
-    """Several sheets at once (the workbook is opened once), as :func:`read_sheet` reads each; sheets the
-    workbook does not have are left out."""
+    """Several sheets at once, as :func:`read_sheet` reads each; sheets the workbook lacks are left out."""
+    return read_workbook(path, sheets)[1]
+
+
+def read_workbook(
+    path: Path, sheets: Sequence[str]
+) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]]]:
+    """The names of all the workbook's sheets, and the named ones read (the workbook is opened once)."""
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
-        present = set(workbook.sheet_names)
+        names = tuple(workbook.sheet_names)
         raw = {
             name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
             for name in dict.fromkeys(sheets)
-            if name in present
+            if name in names
         }
     finally:
         workbook.close()
-    return {name: _trimmed(_normalised(rows)) for name, rows in raw.items()}
+    return names, {name: _trimmed(_normalised(rows)) for name, rows in raw.items()}
 
 
 def _normalised(raw: list[list[object]]) -> list[list[CellValue]]:
