@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from callback_sheets import model
+from callback_sheets.backends.base import CellValue, pick
 from callback_sheets.config import Config
 from callback_sheets.phones import Phone, PhoneError, parse_phone
 from callback_sheets.times import MONTH_FIRST_REGIONS, parse_when
@@ -17,7 +18,7 @@ from callback_sheets.times import MONTH_FIRST_REGIONS, parse_when
 FUTURE_SLACK = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class Item:
     position: int
     id: str | None
@@ -71,6 +72,57 @@ class _Choices:
             return found
 
 
+class _ChoiceColumn:
+    """One choice column's cells read to (canonical choice, problem or None), memoised by the cell's
+    value: a queue repeats a handful of values in every choice column."""
+
+    def __init__(self, choices: _Choices, column: str, *, required: bool = False) -> None:
+        self.choices = choices
+        self.column = column
+        self.required = required
+        self._seen: dict[object, tuple[str | None, str | None]] = {}
+
+    def read(self, value: object) -> tuple[str | None, str | None]:
+        if value is not None and value.__class__ is not str:
+            return self._check(value)  # a number or a date: not memoised (True == 1 == 1.0 as keys)
+        try:
+            return self._seen[value]
+        except KeyError:
+            found = self._seen[value] = self._check(value)
+            return found
+
+    def _check(self, value: object) -> tuple[str | None, str | None]:
+        raw = text(value)
+        if not raw:
+            return None, (f"{self.column} is empty: pick one from the list" if self.required else None)
+        found = self.choices.match(raw)
+        if found is None:
+            names = ", ".join(self.choices.names)
+            return None, f"{self.column} '{raw[:40]}' is not one of the choices ({names})"
+        return found, None
+
+
+# The cells a row is read from, in the order RowReader.read unpacks them.
+_FIELDS = (
+    model.ID,
+    model.RECEIVED,
+    model.CALLER,
+    model.PHONE,
+    model.REASON,
+    model.STATUS,
+    model.LAST_OUTCOME,
+    model.ATTEMPTS,
+    model.LAST_ATTEMPT,
+    model.CALLS,
+    model.LATEST_CALL,
+    model.LANGUAGE,
+    model.PATIENT_TYPE,
+    model.URGENCY,
+    model.OWNER,
+    model.NOTES,
+)
+
+
 class RowReader:
     """Turns sheet rows into Items for one config and one `now`."""
 
@@ -86,43 +138,83 @@ class RowReader:
         self.languages = _Choices(config.languages)
         self.patient_types = _Choices(config.patient_types)
         self.urgencies = _Choices(config.urgencies)
+        self._reason = _ChoiceColumn(self.reasons, model.REASON, required=True)
+        self._status = _ChoiceColumn(self.statuses, model.STATUS)
+        self._outcome = _ChoiceColumn(self.outcomes, model.LAST_OUTCOME)
+        self._language = _ChoiceColumn(self.languages, model.LANGUAGE)
+        self._patient_type = _ChoiceColumn(self.patient_types, model.PATIENT_TYPE)
+        self._urgency = _ChoiceColumn(self.urgencies, model.URGENCY)
+        self._closed = frozenset(config.closed_statuses)
 
-    def read(self, position: int, values: Mapping[str, object]) -> Item:
+    def read(self, position: int, values: Mapping[str, CellValue]) -> Item:
+        (
+            id_cell,
+            received_cell,
+            caller,
+            phone_cell,
+            reason_cell,
+            status_cell,
+            outcome_cell,
+            attempts_cell,
+            last_cell,
+            calls_cell,
+            latest_cell,
+            language_cell,
+            patient_type_cell,
+            urgency_cell,
+            owner_cell,
+            notes,
+        ) = pick(values, _FIELDS)
         problems: list[str] = []
-        received = self._when(values.get(model.RECEIVED), model.RECEIVED, problems, required=True)
-        phone = self._phone(values.get(model.PHONE), problems)
-        reason = self._choice(self.reasons, values.get(model.REASON), model.REASON, problems, required=True)
-        status = self._choice(self.statuses, values.get(model.STATUS), model.STATUS, problems) or "New"
-        outcome = self._choice(self.outcomes, values.get(model.LAST_OUTCOME), model.LAST_OUTCOME, problems)
-        attempts = self._count(values.get(model.ATTEMPTS), model.ATTEMPTS, problems)
-        last = self._when(values.get(model.LAST_ATTEMPT), model.LAST_ATTEMPT, problems)
-        calls = self._count(values.get(model.CALLS), model.CALLS, problems) or 1
-        latest_call = self._when(values.get(model.LATEST_CALL), model.LATEST_CALL, problems)
-        closed = status in self.config.closed_statuses
-        typed_outcome = outcome or (text(values.get(model.LAST_OUTCOME)) or None)
+        add = problems.append
+        received = self._when(received_cell, model.RECEIVED, problems, required=True)
+        phone = self._phone(phone_cell, problems)
+        reason, problem = self._reason.read(reason_cell)
+        if problem:
+            add(problem)
+        status, problem = self._status.read(status_cell)
+        if problem:
+            add(problem)
+        status = status or "New"
+        outcome, problem = self._outcome.read(outcome_cell)
+        if problem:
+            add(problem)
+        attempts = self._count(attempts_cell, model.ATTEMPTS, problems)
+        last = self._when(last_cell, model.LAST_ATTEMPT, problems)
+        calls = self._count(calls_cell, model.CALLS, problems) or 1
+        latest_call = self._when(latest_cell, model.LATEST_CALL, problems)
+        closed = status in self._closed
+        typed_outcome = outcome or (text(outcome_cell) or None)
         self._consistency(received, attempts, last, typed_outcome, status, closed, problems)
+        language, problem = self._language.read(language_cell)
+        if problem:
+            add(problem)
+        patient_type, problem = self._patient_type.read(patient_type_cell)
+        if problem:
+            add(problem)
+        urgency, problem = self._urgency.read(urgency_cell)
+        if problem:
+            add(problem)
         return Item(
-            position=position,
-            id=text(values.get(model.ID)) or None,
-            received=received,
-            phone=phone,
-            caller=text(values.get(model.CALLER)),
-            reason=reason,
-            status=status,
-            closed=closed,
-            attempts=attempts,
-            last_attempt=last,
-            last_outcome=outcome,
-            language=self._choice(self.languages, values.get(model.LANGUAGE), model.LANGUAGE, problems),
-            patient_type=self._choice(
-                self.patient_types, values.get(model.PATIENT_TYPE), model.PATIENT_TYPE, problems
-            ),
-            urgency=self._choice(self.urgencies, values.get(model.URGENCY), model.URGENCY, problems),
-            owner=text(values.get(model.OWNER)) or None,
-            notes=text(values.get(model.NOTES)),
-            calls=calls,
-            latest_call=latest_call,
-            problems=tuple(problems),
+            position,
+            text(id_cell) or None,
+            received,
+            phone,
+            text(caller),
+            reason,
+            status,
+            closed,
+            attempts,
+            last,
+            outcome,
+            language,
+            patient_type,
+            urgency,
+            text(owner_cell) or None,
+            text(notes),
+            calls,
+            latest_call,
+            tuple(problems),
         )
 
     # --- fields -------------------------------------------------------------------------------------
@@ -151,19 +243,6 @@ class RowReader:
         except PhoneError as exc:
             problems.append(str(exc)[0].upper() + str(exc)[1:])
             return None
-
-    def _choice(
-        self, choices: _Choices, value: object, column: str, problems: list[str], *, required: bool = False
-    ) -> str | None:
-        raw = text(value)
-        if not raw:
-            if required:
-                problems.append(f"{column} is empty: pick one from the list")
-            return None
-        found = choices.match(raw)
-        if found is None:
-            problems.append(f"{column} '{raw[:40]}' is not one of the choices ({', '.join(choices.names)})")
-        return found
 
     def _count(self, value: object, column: str, problems: list[str]) -> int:
         if value.__class__ is int and value >= 0:  # type: ignore[operator]

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Protocol
 
 CellValue = str | int | float | bool | datetime | date | None
@@ -27,11 +28,32 @@ class WriteMode(StrEnum):
 class RowShape:
     """What the rows under one header share: header name -> 0-based position, and the row width."""
 
-    __slots__ = ("index", "width")
+    __slots__ = ("_pickers", "index", "width")
 
     def __init__(self, header: Sequence[str]) -> None:
         self.index = {name: i - 1 for name, i in column_index(header).items()}
         self.width = len(header)
+        self._pickers: dict[tuple[str, ...], Callable[[Sequence[CellValue]], tuple[CellValue, ...]]] = {}
+
+    def picker(self, names: tuple[str, ...]) -> Callable[[Sequence[CellValue]], tuple[CellValue, ...]]:
+        """A function from a row's cells to the cells of ``names`` (None for a column not there), made
+        once per shape: the planner reads a dozen fields of every row through one C-level call."""
+        pick = self._pickers.get(names)
+        if pick is None:
+            at = [self.index.get(name) for name in names]
+            if len(names) > 1 and None not in at:
+                pick = itemgetter(*at)  # type: ignore[arg-type]
+            else:
+                found = [(i, n) for n, i in enumerate(at) if i is not None]
+
+                def pick(cells: Sequence[CellValue]) -> tuple[CellValue, ...]:
+                    out: list[CellValue] = [None] * len(names)
+                    for i, n in found:
+                        out[n] = cells[i]
+                    return tuple(out)
+
+            self._pickers[names] = pick
+        return pick
 
 
 class RowValues(Mapping[str, CellValue]):
@@ -53,6 +75,10 @@ class RowValues(Mapping[str, CellValue]):
         i = self._shape.index.get(key)
         return default if i is None else self._cells[i]
 
+    def pick(self, names: tuple[str, ...]) -> tuple[CellValue, ...]:
+        """The cells of ``names`` in that order (None for a column the header lacks)."""
+        return self._shape.picker(names)(self._cells)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._shape.index)
 
@@ -61,6 +87,13 @@ class RowValues(Mapping[str, CellValue]):
 
     def __repr__(self) -> str:
         return f"RowValues({dict(self)!r})"
+
+
+def pick(values: Mapping[str, CellValue], names: tuple[str, ...]) -> tuple[CellValue, ...]:
+    """The cells of ``names`` in that order, from a RowValues (fast) or any other mapping."""
+    if values.__class__ is RowValues:
+        return values.pick(names)  # type: ignore[attr-defined]
+    return tuple(values.get(name) for name in names)
 
 
 def row_factory(header: Sequence[str]) -> Callable[[Sequence[CellValue]], RowValues]:
@@ -86,7 +119,7 @@ class Snapshot:
     version: object = None  # opaque: lets the backend notice a change between read and write
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class CellWrite:
     position: int
     row_id: str | None  # the row's ID in the snapshot; None when it had none
