@@ -149,6 +149,8 @@ class BusinessCalendar:
             return utc, utc.astimezone(self.tz).date()
         if at.tzinfo is UTC:
             return at, at.astimezone(self.tz).date()
+        if at.tzinfo is self.tz:
+            return at.astimezone(UTC), at.date()
         return at.astimezone(UTC), at.astimezone(self.tz).date()
 
     def _bound_at(self, utc: datetime, day: date) -> _Bound | None:

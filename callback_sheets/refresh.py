@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from callback_sheets import model
@@ -23,20 +23,32 @@ from callback_sheets.backends.base import (
     WriteMode,
     grid_rows,
     is_blank,
+    pick,
 )
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.times import localize, short, to_cell
-from callback_sheets.triage import escalation_reason
+from callback_sheets.triage import escalation_check
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
+# The tool columns a refresh computes for every row, in the order Planner._tool_values returns them.
+PLANNED_TOOL_COLUMNS = (
+    model.NEXT_ATTEMPT,
+    model.OVERDUE,
+    model.NEXT_STEP,
+    model.ESCALATION,
+    model.FIRST_ATTEMPT,
+    model.CLOSED_AT,
+    model.PROBLEMS,
+)
+_DST_MARGIN = timedelta(hours=2)
 URGENCY_RANK = {"Urgent": 0, "Same day": 1, "Routine": 2}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class ItemView:
     """An item with what the refresh computed for it: what the work list shows."""
 
@@ -97,15 +109,15 @@ class Planner:
         self.reader = RowReader(config=config, now=now)
         self.tz = config.tz
         self._why: dict[int, str | None] = {}
+        self._unresolved_days: dict[date, tuple[datetime, datetime]] = {}
+        self._check = escalation_check(tuple(config.escalation_keywords))
 
     def escalation(self, item: Item) -> str | None:
         """Why the item needs licensed staff (None if not), computed once per row."""
         try:
             return self._why[item.position]
         except KeyError:
-            why = self._why[item.position] = escalation_reason(
-                reason=item.reason, notes=item.notes, keywords=self.config.escalation_keywords
-            )
+            why = self._why[item.position] = self._check(item.reason, item.notes)
             return why
 
     def items(self, snapshot: Snapshot) -> list[Item]:
@@ -128,25 +140,26 @@ class Planner:
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
         for item in items:
-            item_id = item.id or ids[item.position]
+            position = item.position
+            item_id = item.id or ids[position]
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
-            problems = item.problems + ((dupes[item.position],) if item.position in dupes else ())
+            problems = item.problems + ((dupes[position],) if position in dupes else ())
             view = self._view(item, item_id, owner, problems)
             views.append(view)
-            row = snapshot_row(snapshot, item.position)
+            row = snapshot_row(snapshot, position)
             if not item.id:
                 self._put(changes, item, None, model.ID, item_id, row, WriteMode.FILL)
                 summary.new_ids += 1
             if owner and not item.owner:
                 self._put(changes, item, item_id, model.OWNER, owner, row, WriteMode.FILL)
                 summary.assigned += 1
+            befores = pick(row, PLANNED_TOOL_COLUMNS)
             first = first_times.get(item_id) or (item.last_attempt if item.attempts == 1 else None)
-            for column, value in self._tool_values(view, row, first).items():
-                before = row.get(column)
+            for column, before, value in zip(
+                PLANNED_TOOL_COLUMNS, befores, self._tool_values(view, befores, first), strict=True
+            ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
-                    cells.append(
-                        CellWrite(item.position, item.id, column, value or None, WriteMode.TOOL, before)
-                    )
+                    cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [
@@ -158,11 +171,14 @@ class Planner:
                         "sheet",
                     ]
                 )
-            summary.open += item.is_open
+            if item.closed:
+                summary.problems += bool(problems)
+                continue
+            summary.open += 1
             summary.problems += bool(problems)
             summary.overdue += view.overdue
-            summary.escalations += bool(view.escalation) and item.is_open
-            summary.final_due += view.final and item.is_open
+            summary.escalations += bool(view.escalation)
+            summary.final_due += view.final
         self._clear_orphans(snapshot, changes, {i.position for i in items})
         if history_rows:
             changes.tab_appends[model.HISTORY_TAB] = history_rows
@@ -194,9 +210,32 @@ class Planner:
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
         )
         overdue = self.now > due.at
-        unresolved = self.now > self.cal.add_business_days(item.received, 1)
+        unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
         return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
+
+    def _unresolved(self, received: datetime) -> bool:
+        """Whether an item received then is open more than one business day at `now`.
+
+        The answer is the same for every time of most dates (all long past, or all still within the
+        day), so it is decided per date from the first and last moment of the date, and worked out for
+        the time itself only on the date or two where `now` falls in between. (The margin absorbs the
+        hour a daylight-saving change can move a wall-clock time.)
+        """
+        day = received.astimezone(self.tz).date()
+        bounds = self._unresolved_days.get(day)
+        if bounds is None:
+            first = datetime.combine(day, time.min, tzinfo=self.tz)
+            last = datetime.combine(day, time.max, tzinfo=self.tz)
+            bounds = self._unresolved_days[day] = (
+                self.cal.add_business_days(first, 1) - _DST_MARGIN,
+                self.cal.add_business_days(last, 1) + _DST_MARGIN,
+            )
+        if self.now > bounds[1]:
+            return True
+        if self.now <= bounds[0]:
+            return False
+        return self.now > self.cal.add_business_days(received, 1)
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
         if final:
@@ -212,37 +251,33 @@ class Planner:
         return f"Call back (attempt {attempt} of {rule.max_attempts})"
 
     def _tool_values(
-        self, view: ItemView, row: Mapping[str, CellValue], first: datetime | None
-    ) -> dict[str, CellValue]:
+        self, view: ItemView, befores: Sequence[CellValue], first: datetime | None
+    ) -> tuple[CellValue, ...]:
+        """The tool cells of one row, in PLANNED_TOOL_COLUMNS order (None for an empty cell), from the
+        view and what the row holds there now (``befores``, same order)."""
         item = view.item
-        overdue = ""
-        if item.is_open and view.due is not None:
+        problems = "; ".join(view.problems) or None
+        first_cell = befores[4] if item.attempts else None
+        if item.attempts and is_blank(first_cell):
+            first_cell = to_cell(first, self.tz)
+        if item.closed:
+            closed_at = befores[5]
+            if is_blank(closed_at):
+                closed_at = to_cell(min(item.last_attempt or self.now, self.now), self.tz)
+            return None, None, view.next_step or None, None, first_cell, closed_at, problems
+        overdue = None
+        if view.due is not None:
             if view.overdue:
                 overdue = f"OVERDUE since {short(view.due)}"
                 if view.unresolved:
                     overdue += "; open > 1 business day"
             elif view.unresolved:
                 overdue = "Open > 1 business day"
-        escalation = ""
-        if view.escalation and item.is_open:
+        escalation = None
+        if view.escalation:
             escalation = f"ESCALATED to {self.config.escalation_owner or 'licensed staff'}: {view.escalation}"
-        closed_at = row.get(model.CLOSED_AT)
-        if item.closed and not _filled(closed_at):
-            closed_at = to_cell(min(item.last_attempt or self.now, self.now), self.tz)
-        elif not item.closed:
-            closed_at = None
-        first_cell = row.get(model.FIRST_ATTEMPT) if item.attempts else None
-        if item.attempts and not _filled(first_cell):
-            first_cell = to_cell(first, self.tz)
-        return {
-            model.NEXT_ATTEMPT: to_cell(view.due, self.tz) if item.is_open else None,
-            model.OVERDUE: overdue,
-            model.NEXT_STEP: view.next_step,
-            model.ESCALATION: escalation,
-            model.FIRST_ATTEMPT: first_cell,
-            model.CLOSED_AT: closed_at,
-            model.PROBLEMS: "; ".join(view.problems),
-        }
+        due = to_cell(view.due, self.tz)
+        return due, overdue, view.next_step or None, escalation, first_cell, None, problems
 
     @staticmethod
     def _put(
@@ -290,6 +325,8 @@ class Planner:
         escalated: set[str] = set()
         open_ids: set[str] = set()
         for item in items:
+            if item.closed:
+                continue  # closed rows neither get an owner nor count toward anyone's open items
             item_id = item.id or ids[item.position]
             rows.append(
                 {
@@ -300,10 +337,9 @@ class Planner:
                     model.STATUS: item.status,
                 }
             )
-            if item.is_open:
-                open_ids.add(item_id)
-                if self.escalation(item):
-                    escalated.add(item_id)
+            open_ids.add(item_id)
+            if self.escalation(item):
+                escalated.add(item_id)
         specs = [
             OwnerSpec(name=o.name, languages=o.languages, reasons=o.reasons, max_open=o.max_open)
             for o in self.config.owners

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 CLINICAL_REASON = "Clinical concern"
@@ -28,10 +28,21 @@ def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 
 def escalation_reason(*, reason: str | None, notes: str, keywords: Sequence[str]) -> str | None:
     """Why this item needs licensed staff, in a few words, or None."""
-    if reason == CLINICAL_REASON:
-        return "clinical concern"
-    pattern = _pattern(tuple(keywords))
-    if pattern is None or not notes:
-        return None
-    found = pattern.search(_fold(notes))
-    return f"notes mention '{found.group(1)}'" if found else None
+    return escalation_check(tuple(keywords))(reason, notes)
+
+
+@lru_cache(maxsize=16)
+def escalation_check(keywords: tuple[str, ...]) -> Callable[[str | None, str], str | None]:
+    """:func:`escalation_reason` for one keyword list, the pattern compiled once: ``check(reason, notes)``."""
+    pattern = _pattern(keywords)
+    search = pattern.search if pattern is not None else None
+
+    def check(reason: str | None, notes: str) -> str | None:
+        if reason == CLINICAL_REASON:
+            return "clinical concern"
+        if search is None or not notes:
+            return None
+        found = search(_fold(notes))
+        return f"notes mention '{found.group(1)}'" if found else None
+
+    return check

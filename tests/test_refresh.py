@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callback_sheets import model, service
 from callback_sheets.backends.memory import MemoryBackend
@@ -201,3 +204,21 @@ def test_missing_columns_are_a_clear_error(config: Config) -> None:
     backend = MemoryBackend(queue=[["ID", "Received"]])
     with pytest.raises(UsageError, match="run `callback-sheets init`"):
         Planner(config=config, now=NOW).plan(backend.read())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    received=st.datetimes(min_value=datetime(2026, 2, 20), max_value=datetime(2026, 12, 31)),
+    wait=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9)),
+)
+def test_unresolved_by_date_matches_the_exact_rule(
+    config: Config, received: datetime, wait: timedelta
+) -> None:
+    """The per-date shortcut for 'open > 1 business day' gives the exact rule's answer, DST days too
+    (both changes fall inside the range: 2026-03-08 and 2026-11-01)."""
+    tz = config.tz
+    arrived = config.calendar().localize(received)
+    now = (arrived.astimezone(ZoneInfo("UTC")) + wait).astimezone(tz)
+    planner = Planner(config=config, now=now)
+    exact = now > planner.cal.add_business_days(arrived, 1)
+    assert planner._unresolved(arrived) is exact
