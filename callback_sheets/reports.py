@@ -135,28 +135,34 @@ class CaseReader:
         demand)."""
         chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
         found = self._history(history, {v.id for v in chosen if v.id})
+        only: dict[str | None, frozenset[str]] = {None: frozenset()}  # the usual: no History rows yet
         out = []
         for view in chosen:
             item = view.item
-            outcomes = found.get(view.id or "", (set(), None))[0]
-            if item.last_outcome and item.attempts:
-                outcomes = outcomes | {item.last_outcome}
+            last = (item.last_outcome or None) if item.attempts else None
+            recorded = found.get(view.id or "") if found else None
+            if recorded is None:
+                outcomes = only.get(last)
+                if outcomes is None:
+                    outcomes = only[last] = frozenset((last,))
+            else:
+                outcomes = frozenset(recorded[0] | {last}) if last else frozenset(recorded[0])
             out.append(
                 Case(
-                    id=view.id or "",
-                    received=item.received,
-                    calls=item.calls,
-                    status=item.status,  # type: ignore[arg-type]
-                    closed=item.closed,
-                    attempts=item.attempts,
-                    outcomes=frozenset(outcomes),
-                    first_attempt=None,
-                    closed_at=None,
-                    escalated=bool(view.escalation),
-                    owner=view.owner,
-                    reason=item.reason,
-                    language=item.language,
-                    patient_type=item.patient_type,
+                    view.id or "",
+                    item.received,  # type: ignore[arg-type]  # chosen: received is set
+                    item.calls,
+                    item.status,
+                    item.closed,
+                    item.attempts,
+                    outcomes,
+                    None,
+                    None,
+                    bool(view.escalation),
+                    view.owner,
+                    item.reason,
+                    item.language,
+                    item.patient_type,
                 )
             )
         return out
