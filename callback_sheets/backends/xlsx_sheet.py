@@ -12,7 +12,6 @@ are ever held. Finding the rows and rewriting their cells is :mod:`.xlsx_rows`.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -45,7 +44,6 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(/?)>")
 _DIMENSION = re.compile(rb"""(<dimension\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
 _FLUSH_ROWS = 512
-_ROW_OF = itemgetter(0)
 _COL_OF = itemgetter(1)
 
 LastRow = tuple[int, bytes, int]
@@ -249,16 +247,19 @@ class _Buffer:
 def _edit_groups(
     keys: list[tuple[int, int]], edits: Mapping[tuple[int, int], CellValue]
 ) -> Iterator[tuple[int, list[tuple[int, CellValue]]]]:
-    """(row, [(column, value), ...] in column order) for every edited row, in row order."""
-    rows = list(map(_ROW_OF, keys))
-    cols = list(map(_COL_OF, keys))
-    values = list(map(edits.__getitem__, keys))
-    start, count = 0, len(keys)
-    while start < count:
-        row = rows[start]
-        end = bisect_right(rows, row, start)
-        yield row, list(zip(cols[start:end], values[start:end], strict=True))
-        start = end
+    """(row, [(column, value), ...] in column order) for every edited row, in row order (``keys``
+    sorted)."""
+    row = 0
+    cells: list[tuple[int, CellValue]] = []
+    for key in keys:
+        if key[0] != row:
+            if cells:
+                yield row, cells
+            row = key[0]
+            cells = []
+        cells.append((key[1], edits[key]))
+    if cells:
+        yield row, cells
 
 
 def _write_row(
