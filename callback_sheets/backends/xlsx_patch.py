@@ -13,12 +13,9 @@ caller falls back to openpyxl.
 from __future__ import annotations
 
 import posixpath
-import queue
 import re
 import struct
-import threading
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -29,55 +26,12 @@ from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
+from callback_sheets.backends.zip_streams import Deflated, prefetched
 
 __all__ = ["CellValue", "PatchRefused", "patch_workbook"]
 
 
-class _Deflated:
-    """A changed part compressed as it is made: only the compressed bytes are kept.
-
-    Compression runs on a worker thread (zlib releases the GIL), overlapping with the splicing.
-    """
-
-    def __init__(self, method: int) -> None:
-        if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise PatchRefused("a zip member uses an unsupported compression method")
-        self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == zipfile.ZIP_DEFLATED else None
-        self.data: list[bytes] = []
-        self.crc = self.size = 0
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self._failure: BaseException | None = None
-        self._worker = threading.Thread(target=self._work, name="xlsx-deflate", daemon=True)
-        self._worker.start()
-
-    def write(self, chunk: bytes) -> None:
-        """Adds the next piece of the part."""
-        if self._failure is None:
-            self._queue.put(chunk)
-
-    def close(self) -> _Deflated:
-        """Waits for the compression to end; the part is then complete in :attr:`data`."""
-        self._queue.put(None)
-        self._worker.join()
-        if self._failure is not None:
-            raise self._failure
-        return self
-
-    def _work(self) -> None:
-        try:
-            while (chunk := self._queue.get()) is not None:
-                self.crc = zlib.crc32(chunk, self.crc)
-                self.size += len(chunk)
-                self.data.append(self._compressor.compress(chunk) if self._compressor else chunk)
-            if self._compressor:
-                self.data.append(self._compressor.flush())
-        except BaseException as exc:  # handed to close(), on the caller's thread
-            self._failure = exc
-            while self._queue.get() is not None:  # let the producer finish
-                pass
-
-
-Content = bytes | _Deflated
+Content = bytes | Deflated
 """A changed part's new content: its bytes, or the bytes already compressed."""
 
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -143,7 +97,7 @@ def _changed_parts(
     workbook_xml = package.workbook_xml
     for sheet in [name for name, _, _ in package.sheets if edits.get(name) or appends.get(name)]:
         part = package.sheet_part(sheet)
-        output = _Deflated(package.method(part))
+        output = Deflated(package.method(part))
         try:
             patch = patch_sheet_xml(
                 package.opener(part),
@@ -219,7 +173,7 @@ class _Package:
                 while piece := stream.read(READ_PIECE):
                     yield piece
 
-        return pieces
+        return lambda: prefetched(pieces)
 
     def method(self, part: str) -> int:
         """The compression method of a part's zip member."""
@@ -309,7 +263,7 @@ def _write_package(source: BinaryIO, changed: Mapping[str, Content], dst: Path) 
                     raise PatchRefused(f"zip member {name!r} uses an unsupported compression method")
                 flags &= ~0x08
                 content = changed[name]
-                deflated = content if isinstance(content, _Deflated) else _Deflated(method)
+                deflated = content if isinstance(content, Deflated) else Deflated(method)
                 if isinstance(content, bytes):
                     deflated.write(content)
                     deflated.close()
