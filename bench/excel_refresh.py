@@ -3,7 +3,7 @@
     python bench/excel_refresh.py ROWS [--repeat K]
 
 Builds a ROWS-row queue workbook (synthetic calls, like the demo), then, in the same run, times (median
-of K runs, each in a fresh process so peak memory is its own):
+of K rounds, each op once per round, each run in a fresh process so peak memory is its own):
   - openpyxl: load_workbook + save of that workbook (the baseline issue 2 measures against);
   - floor: python-calamine read of the Queue sheet + re-zip of every part unchanged (issue 7's floor);
   - refresh: `service.refresh` from the un-refreshed file (IDs, validation, cadence, every tool cell);
@@ -13,6 +13,7 @@ The last line is `ratio: X` = refresh ÷ openpyxl load+save.
 
 from __future__ import annotations
 
+import importlib
 import json
 import resource
 import shutil
@@ -102,8 +103,25 @@ def op_steady(folder: Path) -> None:
 OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh, "steady": op_steady}
 
 
+# Modules each op needs, imported before its clock starts: the floor is timed without its imports too.
+PRELOAD = {
+    "openpyxl": ("openpyxl",),
+    "floor": ("xlsx_floor", "callback_sheets.backends.xlsx_read"),
+    "refresh": (
+        "callback_sheets.service",
+        "callback_sheets.reports",
+        "callback_sheets.backends.excel",
+        "callback_sheets.backends.xlsx_read",
+        "callback_sheets.backends.xlsx_patch",
+    ),
+}
+PRELOAD["steady"] = PRELOAD["refresh"]
+
+
 def child(op: str, folder: Path) -> None:
     shutil.copy(folder / ("refreshed.xlsx" if op == "steady" else "base.xlsx"), folder / "queue.xlsx")
+    for module in PRELOAD[op]:
+        importlib.import_module(module)
     start = time.perf_counter()
     OPS[op](folder)
     elapsed = time.perf_counter() - start
@@ -111,14 +129,31 @@ def child(op: str, folder: Path) -> None:
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
 
 
-def measure(op: str, folder: Path, repeat: int) -> tuple[float, float]:
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", op, str(folder)], check=True, capture_output=True, text=True
+def run_once(op: str, folder: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", op, str(folder)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(folder: Path, repeat: int, rows: int) -> dict[str, list[dict[str, float]]]:
+    """Runs every op once per round, ``repeat`` rounds, so the ops being compared are measured close
+    together in time (this machine's speed drifts by ±30% over minutes). openpyxl, the slow baseline,
+    runs once past 20,000 rows."""
+    runs: dict[str, list[dict[str, float]]] = {op: [] for op in OPS}
+    for round_ in range(repeat):
+        for op in OPS:
+            if op == "openpyxl" and rows > 20_000 and round_:
+                continue
+            runs[op].append(run_once(op, folder))
+        print(
+            f"round {round_ + 1}: "
+            + "  ".join(f"{op} {runs[op][-1]['seconds']:.2f}s" for op in OPS)
+            + f"  refresh/floor {runs['refresh'][-1]['seconds'] / runs['floor'][-1]['seconds']:.2f}",
+            flush=True,
         )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(r["seconds"] for r in runs), max(r["peak_mb"] for r in runs)
+    return runs
 
 
 def main(argv: list[str]) -> None:
@@ -129,7 +164,7 @@ def main(argv: list[str]) -> None:
         build(Path(argv[2]), int(argv[1]))
         return
     rows = int(argv[0]) if argv else 10_000
-    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else (3 if rows <= 20_000 else 1)
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
@@ -139,13 +174,17 @@ def main(argv: list[str]) -> None:
             f"built {rows} rows in {time.perf_counter() - start:.1f}s "
             f"({(folder / 'base.xlsx').stat().st_size / 1e6:.1f} MB), {datetime.now():%H:%M:%S}"
         )
-        results = {op: measure(op, folder, repeat) for op in OPS}
-    for op, (seconds, peak) in results.items():
-        print(f"{op:9s} {seconds:8.3f} s   peak {peak:7.1f} MB")
-    floor = results["floor"][0]
-    print(f"refresh / floor: {results['refresh'][0] / floor:.2f}")
-    print(f"steady / floor: {results['steady'][0] / floor:.2f}")
-    print(f"ratio: {results['refresh'][0] / results['openpyxl'][0]:.2f}")
+        runs = measure(folder, repeat, rows)
+    median = {op: statistics.median(r["seconds"] for r in runs[op]) for op in OPS}
+    for op in OPS:
+        peak = max(r["peak_mb"] for r in runs[op])
+        print(f"{op:9s} {median[op]:8.3f} s   peak {peak:7.1f} MB   (median of {len(runs[op])})")
+    for op in ("refresh", "steady"):
+        paired = statistics.median(
+            r["seconds"] / f["seconds"] for r, f in zip(runs[op], runs["floor"], strict=True)
+        )
+        print(f"{op} / floor: {median[op] / median['floor']:.2f}  (median of per-round ratios {paired:.2f})")
+    print(f"ratio: {median['refresh'] / median['openpyxl']:.2f}")
 
 
 if __name__ == "__main__":
