@@ -91,7 +91,8 @@ def write_appended_rows(
     """Emits ``appends[first:]`` as new rows after every existing row; returns the last row written (0:
     none). Row ``last_before + i + 1`` holds ``appends[i]``; ``tick`` is called after each row."""
     heads: list[bytes] = [b""]
-    new, tails = writer.new, writer.tails
+    by_column: list[dict[type, bytes]] = [{}]  # column -> value type -> attributes of its new cell
+    new_attrs, tails, tail = writer.new_attrs, writer.tails, writer.tail
     last = 0
     for index in range(first, len(appends)):
         values = appends[index]
@@ -99,15 +100,24 @@ def write_appended_rows(
         suffix = b'%d"' % number
         pieces = [b'<row r="', suffix, b">"]
         if len(values) >= len(heads):
-            heads += [cell_head(col) for col in range(len(heads), min(len(values), MAX_COL) + 1)]
-        for col, value in enumerate(values, start=1):
-            if value is not None:
-                if col > MAX_COL:
-                    cell_ref(number, col)  # raises
-                attrs = new.get((type(value), defaults.get(col)))
-                if attrs is None:
-                    attrs = writer.new_attrs(value, defaults.get(col))
-                pieces += (heads[col], suffix, attrs, tails.get(value) or writer.tail(value))
+            grown = range(len(heads), min(len(values), MAX_COL) + 1)
+            heads += [cell_head(col) for col in grown]
+            by_column += [{} for _ in grown]
+        col = 0
+        for value in values:
+            col += 1
+            if value is None:
+                continue
+            if col > MAX_COL:
+                cell_ref(number, col)  # raises
+            kind = type(value)
+            attrs = by_column[col].get(kind)
+            if attrs is None:
+                attrs = by_column[col][kind] = new_attrs(value, defaults.get(col))
+            if kind is int:
+                pieces += (heads[col], suffix, attrs, b"><v>%d</v></c>" % value)  # type: ignore[str-bytes-safe]
+            else:
+                pieces += (heads[col], suffix, attrs, tails.get(value) or tail(value))
         if len(pieces) > 3:
             if number > MAX_ROW:
                 cell_ref(number, 1)  # raises
