@@ -221,8 +221,11 @@ class RowReader:
     def _when(
         self, value: object, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
-            when: datetime | None = value.replace(tzinfo=self.tz)  # type: ignore[attr-defined]  # the usual cell
+        if value.__class__ is datetime and value.tzinfo is None and not value.fold:  # type: ignore[attr-defined]
+            v: datetime = value  # type: ignore[assignment]  # the usual cell; the constructor is 2x .replace()
+            when: datetime | None = datetime(
+                v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, self.tz
+            )
         else:
             try:
                 when = parse_when(value, self.tz, month_first=self.month_first)
