@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import python_calamine
@@ -58,18 +59,39 @@ def read_sheets(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVa
 def read_workbook(
     path: Path, sheets: Sequence[str]
 ) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]]]:
-    """The names of all the workbook's sheets, and the named ones read (the workbook is opened once)."""
+    """The names of all the workbook's sheets, and the named ones read.
+
+    calamine parses a sheet without holding the GIL, so the first sheet named (the queue, the big one)
+    is read here while the others are read on a second thread, each through its own handle on the file.
+    """
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         names = tuple(workbook.sheet_names)
-        raw = {
-            name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            for name in dict.fromkeys(sheets)
-            if name in names
-        }
+        wanted = [name for name in dict.fromkeys(sheets) if name in names]
+        if len(wanted) < 2:
+            raw = _read_raw(workbook, wanted)
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
+                rest = pool.submit(_read_path, path, wanted[1:])
+                raw = _read_raw(workbook, wanted[:1])
+                raw.update(rest.result())
     finally:
         workbook.close()
-    return names, {name: _trimmed(_normalised(rows)) for name, rows in raw.items()}
+    return names, {name: _trimmed(_normalised(raw[name])) for name in wanted}
+
+
+def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, list[list[object]]]:
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        return _read_raw(workbook, sheets)
+    finally:
+        workbook.close()
+
+
+def _read_raw(
+    workbook: python_calamine.CalamineWorkbook, sheets: Sequence[str]
+) -> dict[str, list[list[object]]]:
+    return {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in sheets}
 
 
 def _normalised(raw: list[list[object]]) -> list[list[CellValue]]:
