@@ -92,13 +92,15 @@ class ExcelBackend:
         if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
-        edits: dict[str, dict[tuple[int, int], CellValue]] = {model.QUEUE_TAB: {}}
+        queue: dict[tuple[int, int], CellValue] = {}
+        edits: dict[str, dict[tuple[int, int], CellValue]] = {model.QUEUE_TAB: queue}
         skipped = []
+        fill = WriteMode.FILL
         for cell in changes.cells:
-            if cell.mode is WriteMode.FILL and not is_blank(cell.before):
+            if cell.mode is fill and not is_blank(cell.before):
                 skipped.append(f"row {cell.position}: {cell.column} is no longer empty")
                 continue
-            edits[model.QUEUE_TAB][(cell.position, cols[cell.column])] = cell.value
+            queue[cell.position, cols[cell.column]] = cell.value
         appends: dict[str, list[list[CellValue]]] = {}
         if changes.new_rows:
             width = len(snapshot.header)

@@ -168,7 +168,8 @@ def patch_sheet_xml(
     dimension = _DIMENSION.search(head)
     area = parse_range(dimension.group(2)) if dimension else None
     if area is not None:  # a cleared cell is written (keeping its style) only if it was there
-        outside = [k for k in keys if edits[k] is None and not (_inside(extent, k) or _inside(area, k))]
+        cleared = sorted(k for k, value in edits.items() if value is None)
+        outside = [k for k in cleared if not (_inside(extent, k) or _inside(area, k))]
         if outside:
             extent = _union(extent, _survey(source, outside)[1])
     writer = CellWriter(style_for)
