@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from callback_sheets import model
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
@@ -134,8 +133,8 @@ class Planner:
         changes = Changeset()
         views: list[ItemView] = []
         summary = Summary(rows=len(items))
-        logged = {(str(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
-        first_times = _first_attempts(history, self.tz)
+        logged = {(_key(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
+        first_times = _first_attempts(history)
         history_rows: list[list[CellValue]] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
@@ -154,7 +153,11 @@ class Planner:
                 self._put(changes, item, item_id, model.OWNER, owner, row, WriteMode.FILL)
                 summary.assigned += 1
             befores = pick(row, PLANNED_TOOL_COLUMNS)
-            first = first_times.get(item_id) or (item.last_attempt if item.attempts == 1 else None)
+            first = None  # when attempt 1 was made, needed only while First attempt is empty
+            if item.attempts and is_blank(befores[4]):
+                logged_first = first_times.get(item_id)
+                first = localize(logged_first, self.tz) if logged_first else None
+                first = first or (item.last_attempt if item.attempts == 1 else None)
             for column, before, value in zip(
                 PLANNED_TOOL_COLUMNS, befores, self._tool_values(view, befores, first), strict=True
             ):
@@ -309,7 +312,8 @@ class Planner:
     def _new_ids(self, items: Sequence[Item], history: Grid) -> dict[int, str]:
         prefix = self.config.id_prefix
         pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
-        used = [i.id for i in items if i.id] + [str(r[0]) for _, r in grid_rows(history) if r]
+        used = {i.id for i in items if i.id}
+        used.update(_key(r[0]) for _, r in grid_rows(history) if r)
         highest = max((int(m.group(1)) for u in used if (m := pattern.match(u))), default=0)
         ids = {}
         for item in items:
@@ -375,20 +379,33 @@ def _filled(value: object) -> bool:
 
 
 def _int(value: object) -> int:
+    if value.__class__ is int:
+        return value  # type: ignore[return-value]
     try:
         return int(float(str(value)))
     except ValueError:
         return -1
 
 
-def _first_attempts(history: Grid, tz: ZoneInfo) -> dict[str, datetime]:
-    first: dict[str, tuple[int, datetime]] = {}
+def _first_attempts(history: Grid) -> dict[str, datetime]:
+    """ID -> the time History logged for attempt 1 (as the cell holds it), for IDs whose lowest logged
+    attempt is 1; the first such row wins."""
+    first: dict[str, datetime] = {}
+    below: set[str] = set()  # IDs with an attempt logged as 0 or unreadable: no first time for them
     for _, row in grid_rows(history):
         if len(row) > 2 and isinstance(row[2], datetime):
-            key, attempt = str(row[0]), _int(row[1])
-            if key not in first or attempt < first[key][0]:
-                first[key] = (attempt, localize(row[2], tz))
-    return {k: v[1] for k, v in first.items() if v[0] == 1}
+            attempt = _int(row[1])
+            if attempt == 1:
+                first.setdefault(_key(row[0]), row[2])
+            elif attempt < 1:
+                below.add(_key(row[0]))
+    for key in below:
+        first.pop(key, None)
+    return first
+
+
+def _key(value: object) -> str:
+    return value if value.__class__ is str else str(value)  # type: ignore[return-value]
 
 
 def same_value(a: object, b: object) -> bool:

@@ -169,19 +169,25 @@ class CaseReader:
 
     def _history(self, grid: Grid, wanted: set[str]) -> dict[str, tuple[set[str], datetime | None]]:
         """Per ID: the outcomes recorded and the time of attempt 1."""
-        found: dict[str, tuple[set[str], datetime | None]] = {}
+        found: dict[str, list] = {}  # type: ignore[type-arg]  # [outcomes, time of attempt 1]
         for _, row in grid_rows(grid):
-            key = text(row[0]) if row else ""
-            if key not in wanted or len(row) < 4:
+            if len(row) < 4:
                 continue
-            outcomes, first = found.get(key, (set(), None))
+            key = text(row[0])
+            if key not in wanted:
+                continue
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = [set(), None]
             outcome = self._choice("outcome", row[3])
             if outcome:
-                outcomes.add(outcome)
-            if text(row[1]) in ("1", "1.0") and first is None:
-                first = self._when(row[2])
-            found[key] = (outcomes, first)
-        return found
+                entry[0].add(outcome)
+            attempt = row[1]
+            if entry[1] is None and (
+                (attempt.__class__ is int and attempt == 1) or text(attempt) in ("1", "1.0")
+            ):
+                entry[1] = self._when(row[2])
+        return {key: (entry[0], entry[1]) for key, entry in found.items()}
 
     def _case(
         self,

@@ -292,6 +292,9 @@ class RowReader:
 
 def duplicate_id_problems(items: Sequence[Item]) -> dict[int, str]:
     """Rows that share an ID with another row (a copied row), by position."""
+    ids = [item.id for item in items if item.id]
+    if len(set(ids)) == len(ids):
+        return {}  # the usual queue: every ID once
     seen: dict[str, list[int]] = {}
     for item in items:
         if item.id:
