@@ -134,7 +134,7 @@ class CaseReader:
         """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for
         demand)."""
         chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
-        found = self._history(history, {v.id for v in chosen if v.id})
+        found = self._history(history, {v.id for v in chosen if v.id}, times=False)
         only: dict[str | None, frozenset[str]] = {None: frozenset()}  # the usual: no History rows yet
         out = []
         for view in chosen:
@@ -146,7 +146,9 @@ class CaseReader:
                 if outcomes is None:
                     outcomes = only[last] = frozenset((last,))
             else:
-                outcomes = frozenset(recorded[0] | {last}) if last else frozenset(recorded[0])
+                if last:
+                    recorded[0].add(last)  # this call's own set
+                outcomes = frozenset(recorded[0])
             out.append(
                 Case(
                     view.id or "",
@@ -167,8 +169,10 @@ class CaseReader:
             )
         return out
 
-    def _history(self, grid: Grid, wanted: set[str]) -> dict[str, tuple[set[str], datetime | None]]:
-        """Per ID: the outcomes recorded and the time of attempt 1."""
+    def _history(
+        self, grid: Grid, wanted: set[str], *, times: bool = True
+    ) -> dict[str, tuple[set[str], datetime | None]]:
+        """Per ID: the outcomes recorded and the time of attempt 1 (None throughout without ``times``)."""
         found: dict[str, list] = {}  # type: ignore[type-arg]  # [outcomes, time of attempt 1]
         for _, row in grid_rows(grid):
             if len(row) < 4:
@@ -183,8 +187,10 @@ class CaseReader:
             if outcome:
                 entry[0].add(outcome)
             attempt = row[1]
-            if entry[1] is None and (
-                (attempt.__class__ is int and attempt == 1) or text(attempt) in ("1", "1.0")
+            if (
+                times
+                and entry[1] is None
+                and ((attempt.__class__ is int and attempt == 1) or text(attempt) in ("1", "1.0"))
             ):
                 entry[1] = self._when(row[2])
         return {key: (entry[0], entry[1]) for key, entry in found.items()}
