@@ -286,6 +286,42 @@ class BusinessCalendar:
         return bounds[-1].span.end
 
 
+class BusinessDaysPassed:
+    """Answers ``now > calendar.add_business_days(at, days)`` for many ``at`` (is an item received at
+    ``at`` open more than ``days`` business days?).
+
+    The answer is the same for every time of most dates (all long past, or all still within the
+    window), so it is decided per date from the date's first and last moment, and worked out for the
+    time itself only on the date or two where ``now`` falls in between. The margin absorbs the hour a
+    daylight-saving change can move a wall-clock time.
+    """
+
+    _MARGIN = timedelta(hours=2)
+
+    def __init__(self, calendar: BusinessCalendar, now: datetime, days: int = 1) -> None:
+        self.calendar = calendar
+        self.now = now
+        self.days = days
+        self._dates: dict[date, tuple[datetime, datetime]] = {}
+
+    def __call__(self, at: datetime) -> bool:
+        cal = self.calendar
+        day = at.astimezone(cal.tz).date()
+        bounds = self._dates.get(day)
+        if bounds is None:
+            first = datetime.combine(day, time.min, tzinfo=cal.tz)
+            last = datetime.combine(day, time.max, tzinfo=cal.tz)
+            bounds = self._dates[day] = (
+                cal.add_business_days(first, self.days) - self._MARGIN,
+                cal.add_business_days(last, self.days) + self._MARGIN,
+            )
+        if self.now > bounds[1]:
+            return True
+        if self.now <= bounds[0]:
+            return False
+        return self.now > cal.add_business_days(at, self.days)
+
+
 def build_closed_on(
     *, country: str | None, subdivision: str | None, closures: Iterable[date]
 ) -> Callable[[date], bool]:

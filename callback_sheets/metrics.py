@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from callback_sheets.cadence import first_attempt_due
-from callback_sheets.calendar import BusinessCalendar
+from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 
 PeriodKind = Literal["daily", "weekly"]
 RECOVERED_OUTCOMES = frozenset({"Reached", "Booked"})
@@ -65,9 +65,16 @@ class Case:
     def duplicate(self) -> bool:
         return self.status == "Duplicate"
 
+    _recovered: bool | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def recovered(self) -> bool:
-        return bool(self.outcomes & RECOVERED_OUTCOMES) or self.status in RECOVERED_STATUSES
+        found = self._recovered  # worked out once: every scope and demand tally asks
+        if found is None:
+            found = self._recovered = (
+                bool(self.outcomes & RECOVERED_OUTCOMES) or self.status in RECOVERED_STATUSES
+            )
+        return found
 
     @property
     def booked(self) -> bool:
@@ -232,6 +239,7 @@ class Measure:
 
 def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime) -> list[Measure]:
     cal = calendar
+    stale_by = BusinessDaysPassed(cal, now, 1)
     out = []
     for case in cases:
         first = case.first_attempt
@@ -240,7 +248,7 @@ def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime)
         if first is not None or not case.attempts:
             block = _judge(first, first_attempt_due(cal, case.received), now)
             day = _judge(first, same_day_deadline(cal, case.received), now)
-        stale = not case.closed and now > cal.add_business_days(case.received, 1)
+        stale = not case.closed and stale_by(case.received)
         handled = case.handled_at if case.escalated else None
         handling = None if handled is None else cal.business_minutes_between(case.received, handled)
         out.append(Measure(case, wait, block, day, stale, handling))

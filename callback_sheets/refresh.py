@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from callback_sheets import model
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
@@ -25,7 +25,7 @@ from callback_sheets.backends.base import (
     pick,
 )
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
-from callback_sheets.calendar import BusinessCalendar
+from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.times import localize, short, to_cell
@@ -43,7 +43,6 @@ PLANNED_TOOL_COLUMNS = (
     model.CLOSED_AT,
     model.PROBLEMS,
 )
-_DST_MARGIN = timedelta(hours=2)
 URGENCY_RANK = {"Urgent": 0, "Same day": 1, "Routine": 2}
 
 
@@ -108,7 +107,7 @@ class Planner:
         self.reader = RowReader(config=config, now=now)
         self.tz = config.tz
         self._why: dict[int, str | None] = {}
-        self._unresolved_days: dict[date, tuple[datetime, datetime]] = {}
+        self._unresolved = BusinessDaysPassed(self.cal, now, 1)  # open > 1 business day
         self._check = escalation_check(tuple(config.escalation_keywords))
 
     def escalation(self, item: Item) -> str | None:
@@ -216,29 +215,6 @@ class Planner:
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
         return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
-
-    def _unresolved(self, received: datetime) -> bool:
-        """Whether an item received then is open more than one business day at `now`.
-
-        The answer is the same for every time of most dates (all long past, or all still within the
-        day), so it is decided per date from the first and last moment of the date, and worked out for
-        the time itself only on the date or two where `now` falls in between. (The margin absorbs the
-        hour a daylight-saving change can move a wall-clock time.)
-        """
-        day = received.astimezone(self.tz).date()
-        bounds = self._unresolved_days.get(day)
-        if bounds is None:
-            first = datetime.combine(day, time.min, tzinfo=self.tz)
-            last = datetime.combine(day, time.max, tzinfo=self.tz)
-            bounds = self._unresolved_days[day] = (
-                self.cal.add_business_days(first, 1) - _DST_MARGIN,
-                self.cal.add_business_days(last, 1) + _DST_MARGIN,
-            )
-        if self.now > bounds[1]:
-            return True
-        if self.now <= bounds[0]:
-            return False
-        return self.now > self.cal.add_business_days(received, 1)
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
         if final:

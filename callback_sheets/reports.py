@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
-from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows
+from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (
@@ -70,6 +70,24 @@ METRICS_COLUMNS = (
 )
 
 
+# The cells CaseReader._case reads, in the order it unpacks them.
+_CASE_FIELDS = (
+    model.STATUS,
+    model.ATTEMPTS,
+    model.CALLS,
+    model.LAST_OUTCOME,
+    model.FIRST_ATTEMPT,
+    model.LAST_ATTEMPT,
+    model.REASON,
+    model.NOTES,
+    model.ESCALATION,
+    model.CLOSED_AT,
+    model.OWNER,
+    model.LANGUAGE,
+    model.PATIENT_TYPE,
+)
+
+
 # --- reading cases ------------------------------------------------------------------------------------
 class CaseReader:
     """Queue rows and History rows → Cases, reading only what the figures need."""
@@ -100,8 +118,9 @@ class CaseReader:
             return found
 
     def _when(self, value: object) -> datetime | None:
-        if type(value) is datetime and value.tzinfo is None:
-            return value.replace(tzinfo=self.tz)
+        if value.__class__ is datetime and value.tzinfo is None and not value.fold:  # type: ignore[attr-defined]
+            v: datetime = value  # type: ignore[assignment]  # the usual cell; the constructor is 2x .replace()
+            return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, self.tz)
         try:
             return parse_when(value, self.tz)
         except ValueError:
@@ -111,8 +130,13 @@ class CaseReader:
         """The items received at or after ``since`` (all when None); rows without a readable Received
         cannot be placed in time and are left out."""
         picked: list[tuple[str, datetime, Mapping[str, CellValue]]] = []
+        # a plain date-time cell is compared as the wall-clock time it is (as aware times in one zone are)
+        wall_since = since.astimezone(self.tz).replace(tzinfo=None) if since is not None else None
         for row in snapshot.rows:
-            received = self._when(row.values.get(model.RECEIVED))
+            cell = row.values.get(model.RECEIVED)
+            if wall_since is not None and cell.__class__ is datetime and cell < wall_since:  # type: ignore[operator]
+                continue
+            received = self._when(cell)
             if received is None or (since is not None and received < since):
                 continue
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
@@ -202,37 +226,50 @@ class CaseReader:
         values: Mapping[str, CellValue],
         history: tuple[set[str], datetime | None] | None,
     ) -> Case:
-        status = self._choice("status", values.get(model.STATUS)) or text(values.get(model.STATUS)) or "New"
-        attempts = _count(values.get(model.ATTEMPTS), 0)
-        calls = max(_count(values.get(model.CALLS), 1), 1)
+        (
+            status_cell,
+            attempts_cell,
+            calls_cell,
+            outcome_cell,
+            first_cell,
+            last_cell,
+            reason_cell,
+            notes_cell,
+            escalation_cell,
+            closed_cell,
+            owner_cell,
+            language_cell,
+            patient_type_cell,
+        ) = pick(values, _CASE_FIELDS)
+        status = self._choice("status", status_cell) or text(status_cell) or "New"
+        attempts = _count(attempts_cell, 0)
+        calls = max(_count(calls_cell, 1), 1)
         outcomes, first = history or (set(), None)
-        last_outcome = self._choice("outcome", values.get(model.LAST_OUTCOME))
+        last_outcome = self._choice("outcome", outcome_cell)
         if last_outcome and attempts:
             outcomes = outcomes | {last_outcome}
         if first is None and attempts:
-            first = self._when(values.get(model.FIRST_ATTEMPT))
+            first = self._when(first_cell)
             if first is None and attempts == 1:
-                first = self._when(values.get(model.LAST_ATTEMPT))
-        reason = self._choice("reason", values.get(model.REASON))
-        notes = text(values.get(model.NOTES))
-        escalated = (
-            status == "Escalated" or bool(text(values.get(model.ESCALATION))) or self._flagged(reason, notes)
-        )
+                first = self._when(last_cell)
+        reason = self._choice("reason", reason_cell)
+        notes = text(notes_cell)
+        escalated = status == "Escalated" or bool(text(escalation_cell)) or self._flagged(reason, notes)
         return Case(
-            id=item_id,
-            received=received,
-            calls=calls,
-            status=status,
-            closed=status in self.config.closed_statuses,
-            attempts=attempts,
-            outcomes=frozenset(outcomes),
-            first_attempt=first if attempts else None,
-            closed_at=self._when(values.get(model.CLOSED_AT)),
-            escalated=escalated,
-            owner=text(values.get(model.OWNER)) or None,
-            reason=reason,
-            language=self._choice("language", values.get(model.LANGUAGE)),
-            patient_type=self._choice("patient_type", values.get(model.PATIENT_TYPE)),
+            item_id,
+            received,
+            calls,
+            status,
+            status in self.config.closed_statuses,
+            attempts,
+            frozenset(outcomes),
+            first if attempts else None,
+            self._when(closed_cell),
+            escalated,
+            text(owner_cell) or None,
+            reason,
+            self._choice("language", language_cell),
+            self._choice("patient_type", patient_type_cell),
         )
 
 
@@ -346,13 +383,14 @@ def build_report(
         raise UsageError(str(exc)) from None
     check_header(snapshot)
     start, _ = chosen.bounds(config.tz)
-    cases = in_period(CaseReader(config=config).cases(snapshot, since=start), chosen, config.tz)
-    try:
-        groups = scoped(measure(cases, calendar=config.calendar(), now=now), by)
-    except ValueError as exc:
-        raise UsageError(f"--by: {exc}") from None
-    scopes = tuple(ScopeFigures(d, v, aggregate(m)) for d, v, m in groups)
-    return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
+    with service.bulk_work():
+        cases = in_period(CaseReader(config=config).cases(snapshot, since=start), chosen, config.tz)
+        try:
+            groups = scoped(measure(cases, calendar=config.calendar(), now=now), by)
+        except ValueError as exc:
+            raise UsageError(f"--by: {exc}") from None
+        scopes = tuple(ScopeFigures(d, v, aggregate(m)) for d, v, m in groups)
+        return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
 def report(
@@ -364,8 +402,9 @@ def report(
     on: date | None = None,
     by: str | None = None,
 ) -> Report:
-    snapshot = backend.read(tabs=(model.HISTORY_TAB,))
-    return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+    with service.bulk_work():
+        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
 @dataclass(frozen=True, slots=True)

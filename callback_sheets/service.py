@@ -82,6 +82,12 @@ def bulk_work() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What the work made and kept is aged into the oldest generation without a scan (freeze, then
+            # unfreeze, merges the lists and resets the counts); re-enabling otherwise triggers at once a
+            # collection walking all of it (~0.1-0.2 s at 100,000 rows). Cycles are still collected, at
+            # the next full collection.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
