@@ -113,6 +113,7 @@ PRELOAD = {
         "callback_sheets.backends.excel",
         "callback_sheets.backends.xlsx_read",
         "callback_sheets.backends.xlsx_patch",
+        "holidays",  # imported by the first config load that names a country (the default: US)
     ),
 }
 PRELOAD["steady"] = PRELOAD["refresh"]
