@@ -152,13 +152,9 @@ class Planner:
                 self._put(changes, item, item_id, model.OWNER, owner, row, WriteMode.FILL)
                 summary.assigned += 1
             befores = pick(row, PLANNED_TOOL_COLUMNS)
-            first = None  # when attempt 1 was made, needed only while First attempt is empty
-            if item.attempts and is_blank(befores[4]):
-                logged_first = first_times.get(item_id)
-                first = localize(logged_first, self.tz) if logged_first else None
-                first = first or (item.last_attempt if item.attempts == 1 else None)
+            logged_first = first_times.get(item_id)
             for column, before, value in zip(
-                PLANNED_TOOL_COLUMNS, befores, self._tool_values(view, befores, first), strict=True
+                PLANNED_TOOL_COLUMNS, befores, self._tool_values(view, befores, logged_first), strict=True
             ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
@@ -173,11 +169,10 @@ class Planner:
                         "sheet",
                     ]
                 )
+            summary.problems += bool(problems)
             if item.closed:
-                summary.problems += bool(problems)
                 continue
             summary.open += 1
-            summary.problems += bool(problems)
             summary.overdue += view.overdue
             summary.escalations += bool(view.escalation)
             summary.final_due += view.final
@@ -230,15 +225,17 @@ class Planner:
         return f"Call back (attempt {attempt} of {rule.max_attempts})"
 
     def _tool_values(
-        self, view: ItemView, befores: Sequence[CellValue], first: datetime | None
+        self, view: ItemView, befores: Sequence[CellValue], logged_first: datetime | None
     ) -> tuple[CellValue, ...]:
         """The tool cells of one row, in PLANNED_TOOL_COLUMNS order (None for an empty cell), from the
-        view and what the row holds there now (``befores``, same order)."""
+        view, what the row holds there now (``befores``, same order) and the time History logged for
+        attempt 1 (as the cell holds it)."""
         item = view.item
         problems = "; ".join(view.problems) or None
         first_cell = befores[4] if item.attempts else None
         if item.attempts and is_blank(first_cell):
-            first_cell = to_cell(first, self.tz)
+            first = localize(logged_first, self.tz) if logged_first else None
+            first_cell = to_cell(first or (item.last_attempt if item.attempts == 1 else None), self.tz)
         if item.closed:
             closed_at = befores[5]
             if is_blank(closed_at):
