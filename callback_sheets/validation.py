@@ -55,49 +55,37 @@ def text(value: object) -> str:
     return str(value).strip()
 
 
-class _Choices:
-    """Case- and space-insensitive matching of a cell to its canonical choice."""
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        self._by_key = {" ".join(n.casefold().split()): n for n in names}
-        self._seen: dict[str, str | None] = {}  # cells repeat a handful of values across thousands of rows
-
-    def match(self, value: object) -> str | None:
-        raw = text(value)
-        try:
-            return self._seen[raw]
-        except KeyError:
-            found = self._seen[raw] = self._by_key.get(" ".join(raw.casefold().split()))
-            return found
-
-
 class _ChoiceColumn:
-    """One choice column's cells read to (canonical choice, problem or None), memoised by the cell's
-    value: a queue repeats a handful of values in every choice column."""
+    """One choice column: a cell matched case- and space-insensitively to its canonical choice, or a
+    problem, memoised by the cell's text (a queue repeats a handful of values in every choice column)."""
 
-    def __init__(self, choices: _Choices, column: str, *, required: bool = False) -> None:
-        self.choices = choices
+    def __init__(self, names: Sequence[str], column: str, *, required: bool = False) -> None:
+        self.names = tuple(names)
         self.column = column
         self.required = required
+        self._by_key = {" ".join(n.casefold().split()): n for n in names}
         self._seen: dict[object, tuple[str | None, str | None]] = {}
 
-    def read(self, value: object) -> tuple[str | None, str | None]:
+    def read(self, value: object, problems: list[str]) -> str | None:
+        """The canonical choice (None when empty or unknown); a problem, if any, is added to ``problems``."""
         if value is not None and value.__class__ is not str:
-            return self._check(value)  # a number or a date: not memoised (True == 1 == 1.0 as keys)
-        try:
-            return self._seen[value]
-        except KeyError:
-            found = self._seen[value] = self._check(value)
-            return found
+            found, problem = self._check(value)  # a number or a date: not memoised (True == 1 == 1.0 as keys)
+        else:
+            try:
+                found, problem = self._seen[value]
+            except KeyError:
+                found, problem = self._seen[value] = self._check(value)
+        if problem:
+            problems.append(problem)
+        return found
 
     def _check(self, value: object) -> tuple[str | None, str | None]:
         raw = text(value)
         if not raw:
             return None, (f"{self.column} is empty: pick one from the list" if self.required else None)
-        found = self.choices.match(raw)
+        found = self._by_key.get(" ".join(raw.casefold().split()))
         if found is None:
-            names = ", ".join(self.choices.names)
+            names = ", ".join(self.names)
             return None, f"{self.column} '{raw[:40]}' is not one of the choices ({names})"
         return found, None
 
@@ -132,18 +120,12 @@ class RowReader:
         self.tz = config.tz
         self.future = now + FUTURE_SLACK
         self.month_first = config.phone_region in MONTH_FIRST_REGIONS
-        self.reasons = _Choices(list(config.reasons))
-        self.statuses = _Choices(config.statuses)
-        self.outcomes = _Choices(config.outcomes)
-        self.languages = _Choices(config.languages)
-        self.patient_types = _Choices(config.patient_types)
-        self.urgencies = _Choices(config.urgencies)
-        self._reason = _ChoiceColumn(self.reasons, model.REASON, required=True)
-        self._status = _ChoiceColumn(self.statuses, model.STATUS)
-        self._outcome = _ChoiceColumn(self.outcomes, model.LAST_OUTCOME)
-        self._language = _ChoiceColumn(self.languages, model.LANGUAGE)
-        self._patient_type = _ChoiceColumn(self.patient_types, model.PATIENT_TYPE)
-        self._urgency = _ChoiceColumn(self.urgencies, model.URGENCY)
+        self._reason = _ChoiceColumn(list(config.reasons), model.REASON, required=True)
+        self._status = _ChoiceColumn(config.statuses, model.STATUS)
+        self._outcome = _ChoiceColumn(config.outcomes, model.LAST_OUTCOME)
+        self._language = _ChoiceColumn(config.languages, model.LANGUAGE)
+        self._patient_type = _ChoiceColumn(config.patient_types, model.PATIENT_TYPE)
+        self._urgency = _ChoiceColumn(config.urgencies, model.URGENCY)
         self._closed = frozenset(config.closed_statuses)
 
     def read(self, position: int, values: Mapping[str, CellValue]) -> Item:
@@ -166,19 +148,11 @@ class RowReader:
             notes,
         ) = pick(values, _FIELDS)
         problems: list[str] = []
-        add = problems.append
         received = self._when(received_cell, model.RECEIVED, problems, required=True)
         phone = self._phone(phone_cell, problems)
-        reason, problem = self._reason.read(reason_cell)
-        if problem:
-            add(problem)
-        status, problem = self._status.read(status_cell)
-        if problem:
-            add(problem)
-        status = status or "New"
-        outcome, problem = self._outcome.read(outcome_cell)
-        if problem:
-            add(problem)
+        reason = self._reason.read(reason_cell, problems)
+        status = self._status.read(status_cell, problems) or "New"
+        outcome = self._outcome.read(outcome_cell, problems)
         attempts = self._count(attempts_cell, model.ATTEMPTS, problems)
         last = self._when(last_cell, model.LAST_ATTEMPT, problems)
         calls = self._count(calls_cell, model.CALLS, problems) or 1
@@ -186,15 +160,9 @@ class RowReader:
         closed = status in self._closed
         typed_outcome = outcome or (text(outcome_cell) or None)
         self._consistency(received, attempts, last, typed_outcome, status, closed, problems)
-        language, problem = self._language.read(language_cell)
-        if problem:
-            add(problem)
-        patient_type, problem = self._patient_type.read(patient_type_cell)
-        if problem:
-            add(problem)
-        urgency, problem = self._urgency.read(urgency_cell)
-        if problem:
-            add(problem)
+        language = self._language.read(language_cell, problems)
+        patient_type = self._patient_type.read(patient_type_cell, problems)
+        urgency = self._urgency.read(urgency_cell, problems)
         return Item(
             position,
             text(id_cell) or None,
