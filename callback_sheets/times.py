@@ -21,7 +21,10 @@ MONTH_FIRST_REGIONS = frozenset({"US", "CA", "PH", "PR", "GU", "AS", "VI", "MP",
 def localize(dt: datetime, tz: ZoneInfo) -> datetime:
     """An aware datetime in `tz`; a naive one is read as wall-clock time there."""
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=tz)
+        if dt.fold:
+            return dt.replace(tzinfo=tz)
+        # the constructor is twice as fast as .replace(tzinfo=...): every date cell of a read comes here
+        return datetime(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond, tz)
     return dt.astimezone(tz)
 
 

@@ -13,7 +13,7 @@ from callback_sheets import model
 from callback_sheets.backends.base import CellValue, pick
 from callback_sheets.config import Config
 from callback_sheets.phones import Phone, PhoneError, parse_phone
-from callback_sheets.times import MONTH_FIRST_REGIONS, parse_when
+from callback_sheets.times import MONTH_FIRST_REGIONS, localize, parse_when
 
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -189,11 +189,8 @@ class RowReader:
     def _when(
         self, value: object, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None and not value.fold:  # type: ignore[attr-defined]
-            v: datetime = value  # type: ignore[assignment]  # the usual cell; the constructor is 2x .replace()
-            when: datetime | None = datetime(
-                v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, self.tz
-            )
+        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
+            when: datetime | None = localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
         else:
             try:
                 when = parse_when(value, self.tz, month_first=self.month_first)
