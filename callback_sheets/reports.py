@@ -30,8 +30,8 @@ from callback_sheets.metrics import (
     scoped,
 )
 from callback_sheets.refresh import ItemView, Planner, RefreshPlan, check_header, same_value
-from callback_sheets.times import parse_when, to_cell
-from callback_sheets.triage import escalation_reason
+from callback_sheets.times import localize, parse_when, to_cell
+from callback_sheets.triage import escalation_check
 from callback_sheets.validation import text
 
 SCHEMA = "callback-sheets/report/1"
@@ -98,6 +98,7 @@ class CaseReader:
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[str | None, str], bool] = {}
+        self._check = escalation_check(tuple(config.escalation_keywords))
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
@@ -118,9 +119,8 @@ class CaseReader:
             return found
 
     def _when(self, value: object) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None and not value.fold:  # type: ignore[attr-defined]
-            v: datetime = value  # type: ignore[assignment]  # the usual cell; the constructor is 2x .replace()
-            return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, self.tz)
+        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
+            return localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
         try:
             return parse_when(value, self.tz)
         except ValueError:
@@ -150,8 +150,7 @@ class CaseReader:
         key = (reason, notes)
         found = self._triaged.get(key)
         if found is None:
-            why = escalation_reason(reason=reason, notes=notes, keywords=self.config.escalation_keywords)
-            found = self._triaged[key] = why is not None
+            found = self._triaged[key] = self._check(reason, notes) is not None
         return found
 
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
@@ -402,9 +401,9 @@ def report(
     on: date | None = None,
     by: str | None = None,
 ) -> Report:
-    with service.bulk_work():
+    with service.bulk_work():  # build_report pauses the collector for its own part
         snapshot = backend.read(tabs=(model.HISTORY_TAB,))
-        return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+    return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 
 CLINICAL_REASON = "Clinical concern"
@@ -18,7 +18,6 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
 
 
-@lru_cache(maxsize=16)
 def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     words = sorted({_fold(k) for k in keywords if k.strip()}, key=len, reverse=True)
     if not words:
@@ -26,14 +25,10 @@ def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
 
 
-def escalation_reason(*, reason: str | None, notes: str, keywords: Sequence[str]) -> str | None:
-    """Why this item needs licensed staff, in a few words, or None."""
-    return escalation_check(tuple(keywords))(reason, notes)
-
-
 @lru_cache(maxsize=16)
 def escalation_check(keywords: tuple[str, ...]) -> Callable[[str | None, str], str | None]:
-    """:func:`escalation_reason` for one keyword list, the pattern compiled once: ``check(reason, notes)``."""
+    """``check(reason, notes)``: why an item needs licensed staff, in a few words, or None; the keyword
+    pattern is compiled once per keyword list."""
     pattern = _pattern(keywords)
     search = pattern.search if pattern is not None else None
 
