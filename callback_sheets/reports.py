@@ -70,6 +70,8 @@ METRICS_COLUMNS = (
 )
 
 
+_NO_OUTCOMES: frozenset[str] = frozenset()
+
 # The cells CaseReader._case reads, in the order it unpacks them.
 _CASE_FIELDS = (
     model.STATUS,
@@ -158,16 +160,14 @@ class CaseReader:
         demand)."""
         chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
         found = self._history(history, {v.id for v in chosen if v.id}, times=False)
-        only: dict[str | None, frozenset[str]] = {None: frozenset()}  # the usual: no History rows yet
+        only: dict[str, frozenset[str]] = {}  # the usual: no History rows yet, one set per outcome
         out = []
         for view in chosen:
             item = view.item
             last = (item.last_outcome or None) if item.attempts else None
             recorded = found.get(view.id or "") if found else None
             if recorded is None:
-                outcomes = only.get(last)
-                if outcomes is None:
-                    outcomes = only[last] = frozenset((last,))
+                outcomes = _NO_OUTCOMES if last is None else only.setdefault(last, frozenset((last,)))
             else:
                 if last:
                     recorded[0].add(last)  # this call's own set

@@ -115,7 +115,8 @@ def write_appended_rows(
             if attrs is None:
                 attrs = by_column[col][kind] = new_attrs(value, defaults.get(col))
             if kind is int:
-                pieces += (heads[col], suffix, attrs, b"><v>%d</v></c>" % value)  # type: ignore[str-bytes-safe]
+                number_value: int = value  # type: ignore[assignment]  # kind is int
+                pieces += (heads[col], suffix, attrs, b"><v>%d</v></c>" % number_value)
             else:
                 pieces += (heads[col], suffix, attrs, tails.get(value) or tail(value))
         if len(pieces) > 3:

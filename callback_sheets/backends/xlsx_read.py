@@ -80,7 +80,7 @@ def read_workbook(
     return names, {name: _trimmed(_normalised(raw[name])) for name in wanted}
 
 
-def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, list[list[object]]]:
+def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]]:
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         return _read_raw(workbook, sheets)
@@ -90,11 +90,11 @@ def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, list[list[object]
 
 def _read_raw(
     workbook: python_calamine.CalamineWorkbook, sheets: Sequence[str]
-) -> dict[str, list[list[object]]]:
+) -> dict[str, Sequence[Sequence[object]]]:
     return {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in sheets}
 
 
-def _normalised(raw: list[list[object]]) -> list[list[CellValue]]:
+def _normalised(raw: Sequence[Sequence[object]]) -> list[list[CellValue]]:
     """Every value of every row through :func:`_normalise`, with the common cases inline: this loop is
     most of the read time in Python (text, empty cells, whole numbers and plain date-times)."""
     datetime, normalise = dt.datetime, _normalise
