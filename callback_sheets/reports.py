@@ -392,6 +392,23 @@ def build_report(
         return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
+def _with_archives(
+    snapshot: Snapshot, backend: Backend, config: Config, period: str, now: datetime, on: date | None
+) -> Snapshot:
+    """The snapshot with the archived items of the period, when it reaches back past the horizon."""
+    from callback_sheets import archive
+
+    try:
+        chosen = period_for(period, on or now.astimezone(config.tz).date())
+    except ValueError:
+        return snapshot  # build_report says why
+    if chosen.start >= archive.horizon(config, now):
+        return snapshot
+    return archive.with_archives(
+        snapshot, backend=backend, config=config, now=now, start=chosen.start, end=chosen.end
+    )
+
+
 def report(
     *,
     config: Config,
@@ -402,7 +419,7 @@ def report(
     by: str | None = None,
 ) -> Report:
     with service.bulk_work():  # build_report pauses the collector for its own part
-        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        snapshot = _with_archives(backend.read(tabs=(model.HISTORY_TAB,)), backend, config, period, now, on)
     return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
@@ -426,7 +443,14 @@ def append_report(
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
-        built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+        built = build_report(
+            config=config,
+            snapshot=_with_archives(snapshot, backend, config, period, now, on),
+            period=period,
+            now=now,
+            on=on,
+            by=by,
+        )
         grid = snapshot.tabs.get(model.METRICS_TAB, ())
         cells, added, replaced = _upsert(grid, built.rows())
         trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
