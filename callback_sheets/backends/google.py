@@ -1,14 +1,18 @@
 """The Google Sheets backend: the queue in a shared Google Sheet, through the Sheets API v4.
 
 A refresh costs at most three requests whatever the number of rows, and none beyond the read when nothing
-changed: (1) ``spreadsheets.get`` with grid data for the Queue and the tool tabs read along; (2) just before
+changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only (UNFORMATTED_VALUE,
+SERIAL_NUMBER: about a quarter of the bytes of grid data with formats; each whole-tab range comes back
+closed at the tab's grid, which gives its size, and the tab ids are fetched only to resize); (2) just before
 writing, one ``values.batchGet`` re-reading the header, the ID column and the columns that recognise a row
 without an ID (Received, Phone, Caller) plus the columns about to be filled or set; (3) one
 ``values.batchUpdate`` (RAW). Between (1) and (3) staff may sort, insert or delete rows or type into a
 cell: each write is moved to the row that now holds the same ID (or, for a row that had none, the same
 Received/Phone/Caller), dropped if that row is gone, and a staff cell that became non-empty is never
 overwritten (both reported in ``WriteResult.skipped``). A request is added only to create a missing tab or
-to grow the grid past its last row. Google offers no lock, so ``session()`` holds none.
+to grow the grid past its last row (with a little room, not Google's 1,000 spare rows), or, for
+``archive``, to delete the archived rows, found by ID in a re-read, in one ``batchUpdate``. Google offers
+no lock, so ``session()`` holds none.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google_values import (
     a1,
     column_letter,
-    from_cell,
     from_plain,
     is_datetime_column,
     quote,
@@ -56,10 +59,6 @@ from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedErr
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
 META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
-READ_FIELDS = (
-    META_FIELDS[:-1]
-    + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
-)
 UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
 
 
@@ -184,28 +183,31 @@ class GoogleBackend:
         yield
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        """One ``values.batchGet`` of the Queue and the tabs asked for, values only (UNFORMATTED_VALUE,
+        SERIAL_NUMBER; date-time columns are known by their header), so a read costs about a quarter of
+        the bytes of grid data with formats. Each whole-tab range comes back closed at the tab's grid,
+        which gives its size; the tab ids are asked for only when a write must resize or add a tab."""
         wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
-        params: dict[str, Any] = {
-            "includeGridData": "true",
-            "ranges": [quote(t) for t in wanted],
-            "fields": READ_FIELDS,
-        }
+        params = {**UNFORMATTED, "majorDimension": "ROWS"}
         try:
-            got = self.http.fetch_sheet_metadata(self.key, params)
-        except (
-            APIError
-        ) as exc:  # a tool tab is missing (init not run yet): ask which tabs exist, then read those
+            got = self.http.values_batch_get(self.key, [quote(t) for t in wanted], params)["valueRanges"]
+        except APIError as exc:  # a tool tab is missing (init not run yet): ask which tabs exist
             if exc.response.status_code != 400 or "parse range" not in str(exc):
                 raise self._explain(exc) from None
             present = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
-            params["ranges"] = [quote(t) for t in wanted if t in present]
             if self.worksheet not in present:
                 raise self._no_queue() from None
-            got = self._call(self.http.fetch_sheet_metadata, self.key, params)
-        grids = {s["properties"]["title"]: _grid(s) for s in got.get("sheets", [])}
-        queue = grids.pop(self.worksheet, None)
-        if queue is None:
-            raise self._no_queue()
+            wanted = [t for t in wanted if t in present]
+            got = self._call(self.http.values_batch_get, self.key, [quote(t) for t in wanted], params)
+            got = got["valueRanges"]
+        grids = {
+            title: _value_grid(found.get("values", []), header_only=title == self.worksheet)
+            for title, found in zip(wanted, got, strict=True)
+        }
+        sizes = {
+            title: _size_of(title, found.get("range", "")) for title, found in zip(wanted, got, strict=True)
+        }
+        queue = grids.pop(self.worksheet)
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         cols = column_index(header)
         rows = tuple(
@@ -213,7 +215,7 @@ class GoogleBackend:
             for n, raw in enumerate(queue[1:], start=2)
         )
         next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
-        state = ReadState(sheets=_sheets(got), next_row=next_row)
+        state = ReadState(sheets=sizes, next_row=next_row)
         return Snapshot(
             header=header, rows=rows, tabs={t: tuple(map(tuple, g)) for t, g in grids.items()}, version=state
         )
@@ -261,7 +263,15 @@ class GoogleBackend:
             out.written += len(changes.tab_appends[name])
         if not out.cells:
             return WriteResult(0, tuple(out.skipped))
-        for name, (rows_needed, cols_needed) in out.extent().items():
+        extent = out.extent()
+        if any(
+            name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
+            for name, (rows, cols) in extent.items()
+        ) and any(m.sheet_id < 0 for m in sheets.values()):  # a read learns sizes, not ids
+            sheets.update(
+                _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            )
+        for name, (rows_needed, cols_needed) in extent.items():
             meta = sheets.get(name)
             if meta is None:
                 meta = layout.SheetMeta(
@@ -340,16 +350,33 @@ def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
     return out
 
 
-def _grid(sheet: Mapping[str, Any]) -> list[list[CellValue]]:
-    """A tab's values as rows from row 1, padded to one width, trailing empty rows dropped (as Excel's
-    reader)."""
-    data = (sheet.get("data") or [{}])[0]
-    raw_rows = [r.get("values", []) for r in data.get("rowData", [])]
-    header = [from_cell(c, as_datetime=False) for c in (raw_rows[0] if raw_rows else [])]
-    dated = [is_datetime_column(str(h).strip()) if h is not None else False for h in header]
-    rows = [
-        [from_cell(c, as_datetime=i < len(dated) and dated[i]) for i, c in enumerate(r)] for r in raw_rows
-    ]
+def _size_of(title: str, echoed: str) -> layout.SheetMeta:
+    """A tab's size from the range a whole-tab ``values.get`` echoes (``'Queue'!A1:W1000``); the id is
+    not known there (-1)."""
+    import re
+
+    match = re.search(r"!([A-Z]+)(\d+):([A-Z]+)(\d+)$", echoed)
+    if match is None:
+        return layout.SheetMeta(-1, title, 0, 0)
+    letters = match.group(3)
+    cols = 0
+    for ch in letters:
+        cols = cols * 26 + ord(ch) - 64
+    return layout.SheetMeta(-1, title, int(match.group(4)), cols)
+
+
+def _value_grid(raw: Sequence[Sequence[Any]], *, header_only: bool = False) -> list[list[CellValue]]:
+    """A tab's values (UNFORMATTED_VALUE, SERIAL_NUMBER) as rows from row 1, read as the Excel reader
+    reads them. Date-times are known by their column's header, wherever it is: a column is a date-time
+    column below a cell naming one (row 1 for the Queue and History; row 20 for the Metrics table)."""
+    dated: set[int] = set()
+    rows: list[list[CellValue]] = []
+    for number, line in enumerate(raw):
+        row = [from_plain(v, as_datetime=i in dated) for i, v in enumerate(line)]
+        for i, v in enumerate(row if number == 0 or not header_only else ()):
+            if isinstance(v, str) and is_datetime_column(v.strip()):
+                dated.add(i)
+        rows.append(row)
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
     width = max((i + 1 for r in rows for i, v in enumerate(r) if v is not None), default=0)
