@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,7 @@ class GoogleBackend:
         self.worksheet = worksheet
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
+        self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
 
     @classmethod
     def from_config(cls, config: GoogleConfig) -> GoogleBackend:
@@ -234,6 +235,7 @@ class GoogleBackend:
                 _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
             )
         appends = [t for t, r in changes.tab_appends.items() if r and t in sheets]
+        doomed = self._rows_by_id(snapshot, changes.removed) if any(changes.removed.values()) else {}
         out = _Out()
         next_row = dict(state.next_row)
         if changes.cells or changes.new_rows or appends:
@@ -262,7 +264,7 @@ class GoogleBackend:
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
         if not out.cells:
-            return WriteResult(0, tuple(out.skipped))
+            return WriteResult(self._delete_rows(doomed), tuple(out.skipped))
         extent = out.extent()
         if any(
             name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
@@ -275,18 +277,110 @@ class GoogleBackend:
             meta = sheets.get(name)
             if meta is None:
                 meta = layout.SheetMeta(
-                    _new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed)
+                    _new_sheet_id(sheets), name, rows_needed + _room(rows_needed), cols_needed
                 )
                 prep.append(layout._add_sheet(meta, frozen=1 if name in specs and specs[name].header else 0))
             elif rows_needed > meta.rows or cols_needed > meta.cols:
                 grown = layout.SheetMeta(
-                    meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed)
+                    meta.sheet_id,
+                    name,
+                    max(meta.rows, rows_needed + _room(rows_needed)),
+                    max(meta.cols, cols_needed),
                 )
                 prep.append(layout._grid_size(grown))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
         self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()})
-        return WriteResult(out.written, tuple(out.skipped))
+        return WriteResult(out.written + self._delete_rows(doomed), tuple(out.skipped))
+
+    # --- removing rows by ID (`archive`) -------------------------------------------------------------------
+    def _rows_by_id(self, snapshot: Snapshot, removed: Mapping[str, frozenset[str]]) -> dict[str, list[int]]:
+        """One re-read of the ID columns (the Queue's ID, a tool tab's column A), just before the write:
+        the rows that hold each ID *now*, whatever staff sorted, inserted or deleted meanwhile."""
+        cols = column_index(snapshot.header)
+        tabs = [t for t, ids in removed.items() if ids and (t != self.worksheet or model.ID in cols)]
+        ranges = [
+            f"{quote(t)}!{_col(cols[model.ID])}1:{_col(cols[model.ID])}"
+            if t == self.worksheet
+            else f"{quote(t)}!A1:A"
+            for t in tabs
+        ]
+        if not ranges:
+            return {}
+        params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
+        got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
+        found: dict[str, list[int]] = {}
+        for tab, answer in zip(tabs, got, strict=True):
+            wanted = {i.strip().casefold() for i in removed[tab]}
+            column = (answer.get("values") or [[]])[0]
+            rows = [n for n, v in enumerate(column, start=1) if n > 1 and str(v).strip().casefold() in wanted]
+            if rows:
+                found[tab] = rows
+        return found
+
+    def _delete_rows(self, doomed: Mapping[str, Sequence[int]]) -> int:
+        """Deletes the rows (1-based, per tab) in one batchUpdate, bottom-up so the indexes hold."""
+        if not doomed:
+            return 0
+        ids = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+        requests: list[dict[str, Any]] = []
+        for tab, rows in doomed.items():
+            spans: list[list[int]] = []
+            for row in sorted(set(rows)):
+                if spans and spans[-1][1] == row - 1:
+                    spans[-1][1] = row
+                else:
+                    spans.append([row, row])
+            for first, last in reversed(spans):
+                span = {
+                    "sheetId": ids[tab].sheet_id,
+                    "dimension": "ROWS",
+                    "startIndex": first - 1,
+                    "endIndex": last,
+                }
+                requests.append({"deleteDimension": {"range": span}})
+        self._call(self.http.batch_update, self.key, {"requests": requests})
+        return sum(len(set(rows)) for rows in doomed.values())
+
+    # --- archives (`callback-sheets archive`) --------------------------------------------------------------
+    def _archive_book(self) -> GoogleBackend:
+        if not self.archive_key or self.archive_key == self.key:
+            return self
+        book = GoogleBackend(
+            self.archive_key, session=self.http.session, account=self.account, policy=self.http.policy
+        )
+        book.http.sleep = self.http.sleep
+        return book
+
+    def archive_years(self) -> list[int]:
+        book = self._archive_book()
+        titles = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+        return sorted(int(t[len("Archive ") :]) for t in titles if _is_archive_title(t))
+
+    def archive_if_any(self, year: int) -> GoogleArchive | None:
+        return self.archive_for(year, ()) if year in self.archive_years() else None
+
+    def archive_for(self, year: int, header: Sequence[str]) -> GoogleArchive:
+        """The archive of ``year``: tabs ``Archive YYYY`` (the items) and ``Archive YYYY History``, in the
+        archive spreadsheet or this one, made (as wide as their columns, no spare rows) if missing."""
+        book = self._archive_book()
+        title = f"Archive {year}"
+        history = f"{title} History"
+        present = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+        made = []
+        for name, columns in ((title, tuple(header)), (history, model.HISTORY_COLUMNS)):
+            if name not in present and columns:
+                meta = layout.SheetMeta(_new_sheet_id(present), name, 2, len(columns))
+                present[name] = meta
+                made.append((meta, columns))
+        if made:
+            prep = [layout._add_sheet(meta, frozen=1) for meta, _ in made]
+            book._call(book.http.batch_update, book.key, {"requests": prep})
+            data = [{"range": a1(m.title, 1, 1, 1, len(c)), "values": [list(c)]} for m, c in made]
+            book._call(book.http.values_batch_update, book.key, {"valueInputOption": "RAW", "data": data})
+        store = GoogleBackend(book.key, worksheet=title, session=self.http.session, account=self.account)
+        store.http.policy, store.http.sleep = self.http.policy, self.http.sleep
+        return GoogleArchive(store, history)
 
     def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
         """Request 2: the header, the ID and key columns, the columns to fill or set, and each append
@@ -334,6 +428,46 @@ class GoogleBackend:
         return BackendError(
             f"{self.label} has no {self.worksheet!r} tab: run `callback-sheets init` to add it"
         )
+
+
+def _room(rows: int) -> int:
+    """Spare rows a grown tab gets: a tenth of it, at least 100 (not Google's 1,000)."""
+    return max(layout.MIN_ROOM, int(rows * layout.GROWTH))
+
+
+def _is_archive_title(title: str) -> bool:
+    return title.startswith("Archive ") and len(title) == 12 and title[8:].isdigit()
+
+
+class GoogleArchive:
+    """One year's archive on Google: the ``Archive YYYY`` tab read and written as a queue, with its
+    ``Archive YYYY History`` tab standing for History."""
+
+    def __init__(self, inner: GoogleBackend, history: str) -> None:
+        self.inner = inner
+        self.history = history
+        self.label = f"{inner.label} {inner.worksheet}"
+
+    def session(self) -> AbstractContextManager[None]:
+        return self.inner.session()
+
+    def init(self, **_: Any) -> list[str]:
+        return []
+
+    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        snapshot = self.inner.read(tabs=[self.history if t == model.HISTORY_TAB else t for t in tabs])
+        renamed = {model.HISTORY_TAB if t == self.history else t: g for t, g in snapshot.tabs.items()}
+        return replace(snapshot, tabs=renamed)
+
+    def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
+        renamed = Changeset(
+            cells=changes.cells,
+            new_rows=changes.new_rows,
+            tab_appends={
+                self.history if t == model.HISTORY_TAB else t: r for t, r in changes.tab_appends.items()
+            },
+        )
+        return self.inner.write(snapshot, renamed, tabs=[TabSpec(self.history, model.HISTORY_COLUMNS)])
 
 
 def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
