@@ -11,7 +11,10 @@ from callback_sheets import archive, model, reports, service
 from callback_sheets.config import Config
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator
-from tests.test_google_backend import emu, google_queue, records, staff  # noqa: F401
+from tests.test_google_backend import emu as emu_fixture
+from tests.test_google_backend import google_queue, records, staff
+
+emu = emu_fixture  # the emulator fixture, shared
 
 OLD = datetime.fromisoformat("2024-11-26T16:00-06:00")
 NOW = datetime.fromisoformat("2026-12-01T15:00-06:00")
@@ -55,7 +58,7 @@ def test_google_archive_moves_rows_to_a_year_tab_by_id_in_one_batch(
     original = backend.http.values_batch_get
 
     def spy(key, ranges, params=None):  # type: ignore[no-untyped-def]
-        if any("!" in r and r.endswith(":A") or r.rstrip().endswith("1:A") for r in ranges) and not calls:
+        if any(("!" in r and r.endswith(":A")) or r.rstrip().endswith("1:A") for r in ranges) and not calls:
             calls.append("re-read")
             sheet()
         return original(key, ranges, params)
