@@ -134,6 +134,13 @@ def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
     return read_plan(config=config, backend=backend, now=now)[1]
 
 
+def work_list(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
+    """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
+    not need them) and nothing is contributed to the tool tabs."""
+    with bulk_work():
+        return Planner(config=config, now=now).plan(backend.read())
+
+
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
     check_header(snapshot)
     wanted = item_id.strip().casefold()
@@ -169,10 +176,10 @@ def record_attempt(
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
-        snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+        snapshot = backend.read(tabs=READ_TABS)  # the Queue and History: not Demand or Metrics
         row = find_row(snapshot, item_id)
         staff = _attempt_values(row, canonical, note, now, config, status)
-        plan = Planner(config=config, now=now).plan(_with_values(snapshot, row.position, staff))
+        plan = Planner(config=config, now=now).plan(_one_item(snapshot, row, staff), assign=False)
         changes = Changeset(
             cells=[
                 CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
@@ -212,12 +219,14 @@ def _attempt_values(
     return values
 
 
-def _with_values(snapshot: Snapshot, position: int, values: dict[str, object]) -> Snapshot:
-    rows = tuple(
-        SheetRow(r.position, {**r.values, **values}) if r.position == position else r  # type: ignore[dict-item]
-        for r in snapshot.rows
-    )
-    return replace(snapshot, rows=rows)
+def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, object]) -> Snapshot:
+    """A snapshot of the one item an attempt is about, with the staff values it sets, and its History
+    rows only: the attempt plans that item alone (its Owner, if empty, is left to the next refresh)."""
+    key = text(row.get(model.ID)).casefold()
+    history = snapshot.tabs.get(model.HISTORY_TAB, ())
+    mine = history[:1] + tuple(r for r in history[1:] if r and text(r[0]).casefold() == key)
+    merged = SheetRow(row.position, {**row.values, **values})  # type: ignore[dict-item]
+    return replace(snapshot, rows=(merged,), tabs={**snapshot.tabs, model.HISTORY_TAB: mine})
 
 
 def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]

@@ -213,3 +213,38 @@ def test_removal_refuses_a_comment_below_the_removed_rows(tmp_path: Path) -> Non
     book.save(src)
     with pytest.raises(PatchRefused, match="comments"):
         patch_workbook(src, tmp_path / "b.xlsx", removals={"Queue": [5]})
+
+
+def _break_tabs(path: Path, tabs: set[str]) -> None:
+    """Replaces the named tabs' sheet parts with XML no reader can parse (the rest stays)."""
+    import re
+
+    with zipfile.ZipFile(path) as src:
+        workbook = src.read("xl/workbook.xml").decode()
+        rels = src.read("xl/_rels/workbook.xml.rels").decode()
+        ids = dict(re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', workbook))
+        targets = dict(re.findall(r'Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+        targets.update({k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+        broken = {"xl/" + targets[ids[t]].lstrip("/").removeprefix("xl/") for t in tabs}
+        members = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            out.writestr(info, b"<worksheet><sheetData><row>broken" if info.filename in broken else data)
+
+
+def test_queue_script_and_attempt_do_not_parse_the_report_tabs(old_demo: Path, tmp_path: Path) -> None:
+    folder = copy_of(old_demo, tmp_path)
+    queue = folder / "callback_queue.xlsx"
+    _break_tabs(queue, {model.DEMAND_TAB, model.METRICS_TAB, model.INTAKE_TAB})
+    listed = json.loads(cli(folder, "queue", "--json", "--now", OLD_NOW))
+    item = listed[0]["id"]
+    assert cli(folder, "script", item)
+    cli(folder, "attempt", item, "--outcome", "No answer", "--now", OLD_NOW)
+    assert [r for r in read_sheet(queue, model.HISTORY_TAB) if r[0] == item][-1][3] == "No answer"
+    old = os.getcwd()
+    os.chdir(folder)
+    try:  # a refresh does read them, and says it cannot
+        result = CliRunner().invoke(main, ["refresh", "--now", OLD_NOW])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 1 and "cannot read" in result.output

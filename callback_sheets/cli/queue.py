@@ -158,7 +158,7 @@ def queue_cmd(
     Example:
         callback-sheets queue --owner Maria --overdue
     """
-    plan = service.validate(config=state.config, backend=state.backend(), now=state.now(now))
+    plan = service.work_list(config=state.config, backend=state.backend(), now=state.now(now))
     views = service.queue_views(plan, owner=owner, overdue_only=overdue)
     rows = [worklist_row(v, state.config.tz) for v in views]
     if as_json:
