@@ -179,3 +179,17 @@ def test_demo_makes_a_realistic_fortnight(tmp_path: Path) -> None:
     assert {"English", "Spanish"} <= {r["Language"] for r in rows}
     assert any(r["Problems"] for r in rows) and all(r["ID"] for r in rows)
     assert "ID" in result.stdout and "Next step" in result.stdout
+
+
+def test_holidays_loads_the_configured_country_only() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime; from callback_sheets.calendar import build_closed_on; "
+        "closed = build_closed_on(country='US', subdivision=None, closures=()); "
+        "assert closed(datetime.date(2026, 11, 26)) and not closed(datetime.date(2026, 11, 25)); "
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['holidays.countries.united_states']", out.stdout + out.stderr
