@@ -63,7 +63,14 @@ def choices(config: Config) -> dict[str, list[str]]:
     }
 
 
+def register_contributors() -> None:
+    """Imports the reports, which register the Demand contributor and mark the Metrics table's dates in
+    TOOL_TABS: on first use, so a command that needs neither (`queue`, `script`) does not load them."""
+    import callback_sheets.reports  # noqa: F401
+
+
 def init(*, config: Config, backend: Backend) -> list[str]:
+    register_contributors()
     return backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=choices(config))
 
 
@@ -92,6 +99,7 @@ def bulk_work() -> Iterator[None]:
 
 
 def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    register_contributors()
     with bulk_work():
         snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
         plan = Planner(config=config, now=now).plan(snapshot)
@@ -104,6 +112,7 @@ def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
 def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
     """Run ``step(try number)`` (read, plan, write) under the backend's lock; if the queue changed before
     its write (staff saved meanwhile), read again and redo, a few times, then give up with one line."""
+    register_contributors()  # every write may create a tab: TOOL_TABS must be complete
     for attempt in range(1, RETRIES + 1):
         try:
             with backend.session(), bulk_work():
@@ -237,5 +246,3 @@ def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bo
         views = [v for v in views if v.overdue]
     return views
 
-
-import callback_sheets.reports  # noqa: E402, F401  (registers the Demand contributor)
