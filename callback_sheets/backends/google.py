@@ -59,7 +59,11 @@ from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedErr
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
 META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
-UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+UNFORMATTED = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "prettyPrint": "false",  # Google's system parameter: no indentation (it is most of an indented answer)
+}
 
 
 @dataclass(frozen=True, slots=True)
