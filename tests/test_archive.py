@@ -248,3 +248,17 @@ def test_queue_script_and_attempt_do_not_parse_the_report_tabs(old_demo: Path, t
     finally:
         os.chdir(old)
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_the_metrics_chart_keeps_archived_weeks(tmp_path: Path) -> None:
+    folder = tmp_path / "clinic"
+    cli(tmp_path, "demo", str(folder), "--now", "2026-10-20T16:00", "--rows", "80")
+    cli(folder, "refresh", "--now", NOW)
+    queue = folder / "callback_queue.xlsx"
+    chart = [r[:3] for r in read_sheet(queue, model.METRICS_TAB)[2:14]]
+    weekly = ("report", "weekly", "--date", "2026-10-14", "--now", NOW, "--json")
+    before = cli(folder, *weekly)
+    assert json.loads(cli(folder, "archive", "--now", NOW, "--json"))["moved"] > 0
+    cli(folder, "refresh", "--now", NOW)
+    assert [r[:3] for r in read_sheet(queue, model.METRICS_TAB)[2:14]] == chart
+    assert cli(folder, *weekly) == before
