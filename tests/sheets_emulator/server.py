@@ -150,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             data = b""
         else:
-            data = (json.dumps(body, indent=2) if pretty else json.dumps(body, separators=(",", ":"))).encode()
+            text = json.dumps(body, indent=2) if pretty else json.dumps(body, separators=(",", ":"))
+            data = text.encode()
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
