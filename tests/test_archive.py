@@ -262,3 +262,16 @@ def test_the_metrics_chart_keeps_archived_weeks(tmp_path: Path) -> None:
     cli(folder, "refresh", "--now", NOW)
     assert [r[:3] for r in read_sheet(queue, model.METRICS_TAB)[2:14]] == chart
     assert cli(folder, *weekly) == before
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_queue_and_the_archive_after_rows_left(old_demo: Path, tmp_path: Path) -> None:
+    from tests.test_libreoffice import soffice_csv
+
+    folder = copy_of(old_demo, tmp_path)
+    queue = folder / "callback_queue.xlsx"
+    cli(folder, "archive", "--now", NOW)
+    for path in (queue, folder / "callback_queue.archive-2024.xlsx"):
+        out = tmp_path / f"lo-{path.stem}"
+        out.mkdir()
+        assert [r[model.ID] for r in soffice_csv(path, out)] == ids_in(path)
