@@ -215,8 +215,13 @@ def _new_archive(path: Path, header: Sequence[str]) -> None:
     queue.append(list(header))
     history = book.create_sheet(model.HISTORY_TAB)
     history.append(list(model.HISTORY_COLUMNS))
-    for sheet in (queue, history):
+    from openpyxl.utils import get_column_letter
+
+    for sheet, names in ((queue, list(header)), (history, list(model.HISTORY_COLUMNS))):
         sheet.freeze_panes = "A2"
-        for cell in sheet[1]:
+        for col, (cell, name) in enumerate(zip(sheet[1], names, strict=False), start=1):
             cell.font = Font(bold=True)
+            spec = model.COLUMNS_BY_NAME.get(str(name))
+            wide = spec.width if spec else (17 if name in model.TAB_DATETIME_COLUMNS else 14)
+            sheet.column_dimensions[get_column_letter(col)].width = wide + 2
     book.save(path)
