@@ -102,3 +102,27 @@ def test_lean_read_is_values_only_and_tabs_are_as_wide_as_their_columns(
     history = book.sheet_by_title(model.HISTORY_TAB).properties["gridProperties"]
     assert queue["columnCount"] == len(model.REQUIRED_COLUMNS) and queue["rowCount"] < 1000
     assert history["columnCount"] == len(model.HISTORY_COLUMNS) and history["rowCount"] <= 100
+
+
+def test_a_google_archive_stopped_before_the_delete_is_finished_by_the_next_run(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    import pytest
+
+    from callback_sheets.errors import BackendError
+
+    backend = _old_queue(emu, config)
+    everything = {r[model.ID] for r in records(backend)}
+    backend.archive_for(2024, backend.read().header)  # the year's tabs exist: the next batchUpdate deletes
+    emu.fail_next(count=4, status=503, method="POST", path=r"/v4/spreadsheets/[^/:]+:batchUpdate$")
+    with pytest.raises(BackendError):
+        archive.archive(config=config, backend=backend, now=NOW)
+    emu.clear_faults()
+    store = backend.archive_for(2024, ())
+    assert len(store.read().rows) == 6 and len(records(backend)) == 9  # in both
+    again = archive.archive(config=config, backend=backend, now=NOW)
+    assert again.already == 6 and len(again.moved) == 6
+    archived = [str(r.get(model.ID)) for r in store.read().rows]
+    left = {r[model.ID] for r in records(backend)}
+    assert len(archived) == len(set(archived)) == 6 and set(archived) | left == everything
+    assert not set(archived) & left

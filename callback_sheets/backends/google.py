@@ -374,7 +374,7 @@ class GoogleBackend:
         made = []
         for name, columns in ((title, tuple(header)), (history, model.HISTORY_COLUMNS)):
             if name not in present and columns:
-                meta = layout.SheetMeta(_new_sheet_id(present), name, 2, len(columns))
+                meta = layout.SheetMeta(_new_sheet_id(present), name, layout.TAB_ROWS, len(columns))
                 present[name] = meta
                 made.append((meta, columns))
         if made:
