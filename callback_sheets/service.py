@@ -112,7 +112,6 @@ def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
 def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
     """Run ``step(try number)`` (read, plan, write) under the backend's lock; if the queue changed before
     its write (staff saved meanwhile), read again and redo, a few times, then give up with one line."""
-    register_contributors()  # every write may create a tab: TOOL_TABS must be complete
     for attempt in range(1, RETRIES + 1):
         try:
             with backend.session(), bulk_work():
@@ -145,9 +144,14 @@ def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
 
 def work_list(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
     """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
-    not need them) and nothing is contributed to the tool tabs."""
+    not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
+    not read at all (checking a closed row's phone number is most of a plan, and the work list shows
+    open items only)."""
+    closed = {s.casefold() for s in config.closed_statuses}
     with bulk_work():
-        return Planner(config=config, now=now).plan(backend.read())
+        snapshot = backend.read()
+        rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
+        return Planner(config=config, now=now).plan(replace(snapshot, rows=rows))
 
 
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
