@@ -25,8 +25,9 @@ def archive(state: State, older_than: int | None, dry_run: bool, as_json: bool, 
     """Move closed items older than [archive] after_days out of the queue, into the archive.
 
     Their History rows go with them. Excel: into <workbook>.archive-YYYY.xlsx beside the queue (YYYY:
-    the year the call was received), written and flushed before the rows leave the Queue. Open items,
-    items closed more recently and items with a problem stay. Reports read the archives back.
+    the year the call was received); Google: into tabs "Archive YYYY" of [archive] spreadsheet, or of
+    the queue's spreadsheet. The archive is written and flushed before the rows leave the Queue, by ID.
+    Open items, items closed more recently and items with a problem stay. Reports read the archives.
 
     \b
     Example:
