@@ -25,7 +25,10 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "cron": (("templates", "cron", "crontab.example"), "crontab"),
     "systemd": (("templates", "systemd", "callback-sheets.service"), "callback-sheets.service"),
     "systemd-timer": (("templates", "systemd", "callback-sheets.timer"), "callback-sheets.timer"),
-    "systemd-runner": (("templates", "systemd", "callback-sheets-runner.service"), "callback-sheets-runner.service"),
+    "systemd-runner": (
+        ("templates", "systemd", "callback-sheets-runner.service"),
+        "callback-sheets-runner.service",
+    ),
     "windows": (("templates", "windows", "callback-sheets.xml"), "callback-sheets.xml"),
 }
 _HOME_ROOTS = ("/home", "/root", "/run/user")

@@ -60,7 +60,8 @@ def check_private(path: Path, what: str) -> list[Check]:
         return []
     if not mode & (stat.S_IRGRP | stat.S_IROTH):
         return []
-    who = " and ".join(w for w, bit in (("its group", stat.S_IRGRP), ("every user", stat.S_IROTH)) if mode & bit)
+    readers = (("its group", stat.S_IRGRP), ("every user", stat.S_IROTH))
+    who = " and ".join(w for w, bit in readers if mode & bit)
     return [
         Check(
             "permissions",
@@ -145,7 +146,6 @@ def check_google(
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
     headers."""
     from callback_sheets.backends.google import GoogleBackend, load_service_account
-
     from callback_sheets.config_fields import GSPREAD_DEFAULT_KEY
 
     if google is None:
@@ -174,16 +174,15 @@ def run_checks(
     """Every check, in order; stops after the config when it cannot be read."""
     path = find_config_path(config_path)
     try:
-        config: Config = load_config(path)
-    except CallbackSheetsError as exc:
-        return [Check("config", False, str(exc))]
-    checks = [Check("config", True, f"{path} (backend: {config.backend})")]
-    try:
         secret = names_a_secret(tomllib.loads(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         secret = None
-    if secret:
-        checks += check_private(path, f"the config (it holds {secret})")
+    private = check_private(path, f"the config (it holds {secret})") if secret else []
+    try:
+        config: Config = load_config(path)
+    except CallbackSheetsError as exc:
+        return [Check("config", False, str(exc)), *private]
+    checks = [Check("config", True, f"{path} (backend: {config.backend})"), *private]
     for name, queue in config.queues():
         found = (
             check_excel(queue.workbook)

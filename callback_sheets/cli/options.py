@@ -69,7 +69,8 @@ def output_option(f: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         chosen = [name for name, _ in _OUTPUT_FLAGS if kwargs.pop(f"output_{name}", False)]
         if len(chosen) > 1:
-            raise click.UsageError(f"choose one of --json, --csv and --nl (got {', '.join('--' + c for c in chosen)})")
+            given = ", ".join("--" + c for c in chosen)
+            raise click.UsageError(f"choose one of --json, --csv and --nl (got {given})")
         return f(*args, output=Output(chosen[0]) if chosen else Output.TABLE, **kwargs)
 
     decorated: Any = wrapper

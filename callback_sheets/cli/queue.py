@@ -239,7 +239,9 @@ def attempt(
                 "outcome": outcome,
                 "status": staff.get(model.STATUS),
                 "dry_run": dry_run,
-                "changes": [{"column": c.column, "before": c.before, "after": c.value} for c in changes.cells],
+                "changes": [
+                    {"column": c.column, "before": c.before, "after": c.value} for c in changes.cells
+                ],
             }
         )
     say(

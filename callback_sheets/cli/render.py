@@ -104,12 +104,9 @@ def emit_table(
     cut: it wraps onto more lines to fit ``width`` (default: the terminal's; on a pipe, one long line)."""
     if not rows:
         return
+    cut = [None if c == wrap else max_width for c in columns]
     cells = [
-        [
-            _cell(r.get(c)).replace("\n", " ") if c == wrap else _cell(r.get(c)).replace("\n", " ")[:max_width]
-            for c in columns
-        ]
-        for r in rows
+        [_cell(r.get(c)).replace("\n", " ")[:n] for c, n in zip(columns, cut, strict=True)] for r in rows
     ]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines: list[list[list[str]]] = [[[v] for v in row] for row in cells]
