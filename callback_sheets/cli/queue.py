@@ -186,6 +186,7 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
         csv_rows=[{**r, "Due": r["due_iso"]} for r in rows],
         csv_columns=CSV_COLUMNS,
         wrap="Next step",
+        shrink=("Reason", "Owner", "First name"),  # never the ID, the time or the number to dial
     )
     if output is not Output.TABLE:
         return

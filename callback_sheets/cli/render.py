@@ -81,6 +81,10 @@ def emit_records(
         emit_table(rows, columns, **table)
 
 
+MIN_WRAP = 30  # the wrapped column keeps at least this many characters per line
+MIN_CUT = 12  # other columns are shortened to no less than this (or their heading) on a narrow terminal
+
+
 def terminal_width() -> int | None:
     """The width a table may use: the terminal's ($COLUMNS wins), or None when stdout is not a terminal
     (a pipe or a file gets whole lines, for grep)."""
@@ -99,9 +103,11 @@ def emit_table(
     max_width: int = 48,
     wrap: str | None = None,
     width: int | None = None,
+    shrink: Sequence[str] = (),
 ) -> None:
     """A plain text table. Cells are cut at ``max_width``, except column ``wrap``, whose text is never
-    cut: it wraps onto more lines to fit ``width`` (default: the terminal's; on a pipe, one long line)."""
+    cut: it wraps onto more lines to fit ``width`` (default: the terminal's; on a pipe, one long line).
+    On a narrow terminal the ``shrink`` columns are shortened first (with an ellipsis), the others never."""
     if not rows:
         return
     cut = [None if c == wrap else max_width for c in columns]
@@ -114,8 +120,20 @@ def emit_table(
         at = list(columns).index(wrap)
         room = width if width is not None else terminal_width()
         if room is not None:
-            others = sum(w for i, w in enumerate(widths) if i != at) + 2 * (len(columns) - 1)
-            fit = max(room - others, 20, len(wrap))
+            gaps = 2 * (len(columns) - 1)
+            want = min(widths[at], max(MIN_WRAP, len(wrap)))  # room the wrapped column should keep
+            # a narrow terminal: shorten the widest other columns (with an ellipsis) before squeezing it
+            may = [k for k, c in enumerate(columns) if c in shrink and k != at]
+            while may and sum(widths) + gaps - widths[at] + want > room:
+                i = max(may, key=lambda k: widths[k])
+                if widths[i] <= max(MIN_CUT, len(columns[i])):
+                    break
+                widths[i] -= 1
+            fit = max(room - (sum(widths) - widths[at]) - gaps, want)
+            for row in lines:
+                for i, w in enumerate(widths):
+                    if i != at and len(row[i][0]) > w:
+                        row[i] = [row[i][0][: w - 1] + "…"]
             if widths[at] > fit:
                 widths[at] = fit
                 for row in lines:
