@@ -50,24 +50,29 @@ def _flock() -> Mechanism:
 
 
 def _msvcrt() -> Mechanism:
-    import msvcrt  # type: ignore[import-not-found,unused-ignore]
+    import msvcrt
+
+    # getattr: type checkers on other platforms see a msvcrt without these
+    locking: Callable[[int, int, int], None] = getattr(msvcrt, "locking")  # noqa: B009
+    try_mode: int = getattr(msvcrt, "LK_NBLCK")  # noqa: B009
+    free_mode: int = getattr(msvcrt, "LK_UNLCK")  # noqa: B009
 
     def at_lock_byte(fd: int, mode: int) -> None:
         here = os.lseek(fd, 0, os.SEEK_CUR)
         os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
         try:
-            msvcrt.locking(fd, mode, 1)
+            locking(fd, mode, 1)
         finally:
             os.lseek(fd, here, os.SEEK_SET)
 
     def lock(fd: int) -> bool:
         try:
-            at_lock_byte(fd, msvcrt.LK_NBLCK)
+            at_lock_byte(fd, try_mode)
         except OSError:  # "Permission denied" / "Resource deadlock avoided": someone else holds it
             return False
         return True
 
-    return Mechanism("msvcrt", lock, lambda fd: at_lock_byte(fd, msvcrt.LK_UNLCK))
+    return Mechanism("msvcrt", lock, lambda fd: at_lock_byte(fd, free_mode))
 
 
 # os.lockf locks belong to the process, not to the file descriptor: keep which files this process holds.

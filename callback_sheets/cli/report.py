@@ -146,10 +146,10 @@ def review_cmd(state: State, now: str | None, output: Output) -> None:
     when: datetime = state.now(now)
     review = reports.end_of_day_review(config=config, backend=state.backend(), now=when)
     if output is not Output.TABLE:  # --csv and --nl: one record per entry, its section beside it
-        entries = [{"section": k, **e.as_dict()} for k, v in review.sections.items() for e in v]
+        flat = [{"section": k, **e.as_dict()} for k, v in review.sections.items() for e in v]
         emit_records(
             output,
-            entries,
+            flat,
             ("section", "id", "owner", "reason", "detail"),
             document={
                 "now": when.isoformat(timespec="minutes"),
