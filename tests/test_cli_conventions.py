@@ -198,3 +198,22 @@ def test_queue_into_head_exits_quietly(demo_dir: Path) -> None:
         ["bash", "-c", script], cwd=demo_dir.parent / "big", capture_output=True, text=True, timeout=120
     )
     assert proc.stderr.strip() == "status=0", proc.stderr
+
+
+def test_shell_completion_as_documented() -> None:
+    """The README's recipe: click's completion, under the program's name (also via python -m)."""
+    env = {**os.environ, "_CALLBACK_SHEETS_COMPLETE": "bash_source"}
+    source = subprocess.run(
+        [sys.executable, "-m", "callback_sheets"], env=env, capture_output=True, text=True
+    )
+    assert source.returncode == 0 and "_callback_sheets_completion" in source.stdout
+    env = {
+        **os.environ,
+        "_CALLBACK_SHEETS_COMPLETE": "bash_complete",
+        "COMP_WORDS": "callback-sheets schedule-template ",
+        "COMP_CWORD": "2",
+    }
+    done = subprocess.run([sys.executable, "-m", "callback_sheets"], env=env, capture_output=True, text=True)
+    assert done.stdout.split() == [
+        f"plain,{k}" for k in ("cron", "systemd", "systemd-timer", "systemd-runner", "windows")
+    ]
