@@ -65,7 +65,8 @@ def schedule_template_cmd(state: State, kind: str, output: Path | None) -> None:
 
     \b
     Examples:
-        callback-sheets --config /srv/clinic/callback_sheets.toml schedule-template cron | crontab -
+        callback-sheets --config /srv/clinic/callback_sheets.toml schedule-template cron
+        (crontab -l; callback-sheets schedule-template cron) | crontab -    # add it to yours
         callback-sheets schedule-template windows -o callback-sheets.xml
     """
     from callback_sheets.config import find_config_path
