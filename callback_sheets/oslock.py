@@ -161,6 +161,39 @@ def close_refused(fd: int) -> None:
     mechanism().close(fd)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running on this machine. On Windows ``os.kill(pid, 0)`` would end that
+    process (it calls TerminateProcess), so there the process is opened and its exit code asked for."""
+    if os.name == "nt":
+        return _pid_alive_windows(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _pid_alive_windows(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009  (Windows only)
+    query_limited_information, still_active = 0x1000, 259
+    handle = kernel32.OpenProcess(query_limited_information, False, pid)
+    if not handle:
+        return bool(kernel32.GetLastError() == 5)  # ERROR_ACCESS_DENIED: it exists, someone else's
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 def read_head(fd: int, size: int = 4096) -> bytes:
     """The first ``size`` bytes of ``fd`` (``os.pread`` is POSIX-only)."""
     if hasattr(os, "pread"):
@@ -169,4 +202,13 @@ def read_head(fd: int, size: int = 4096) -> bytes:
     return os.read(fd, size)
 
 
-__all__ = ["Mechanism", "available", "close_refused", "mechanism", "read_head", "try_lock", "unlock"]
+__all__ = [
+    "Mechanism",
+    "available",
+    "close_refused",
+    "mechanism",
+    "pid_alive",
+    "read_head",
+    "try_lock",
+    "unlock",
+]

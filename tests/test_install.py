@@ -431,3 +431,10 @@ def test_runner_lock_file_keeps_the_holder_note(tmp_path: Path) -> None:
         assert stat.S_ISREG((tmp_path / "a b.lock").stat().st_mode)
     finally:
         lock.release()
+
+
+def test_pid_alive_without_signalling_it() -> None:
+    assert oslock.pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not oslock.pid_alive(child.pid)
