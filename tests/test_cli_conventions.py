@@ -10,13 +10,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from callback_sheets.cli import main
+from tests.conftest import row
 
 # Commands that list records: each has --json, --csv and --nl (the shared output option).
 LISTING = {"queue", "validate", "review", "report"}
@@ -217,3 +220,18 @@ def test_shell_completion_as_documented() -> None:
     assert done.stdout.split() == [
         f"plain,{k}" for k in ("cron", "systemd", "systemd-timer", "systemd-runner", "windows")
     ]
+
+
+def test_queue_phone_typed_as_a_number_shows_as_typed(
+    make_queue: Callable[[Sequence[dict[str, Any]]], Any], config: Any
+) -> None:
+    make_queue(
+        [
+            row("2026-12-01 09:10", Caller="Lopez, Maria", Phone=3125550142.0),
+            row("2026-12-01 09:20", Caller="WIRELESS CALLER", Phone="(312) 555-0143 ext. 7"),
+        ]
+    )
+    assert config.path is not None
+    result = invoke("--config", str(config.path), "queue", "--json", "--now", "2026-12-01T10:00")
+    records = {r["phone"]: r["first_name"] for r in json.loads(result.stdout)}
+    assert records == {"3125550142": "Maria", "(312) 555-0143 ext. 7": ""}

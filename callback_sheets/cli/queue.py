@@ -138,6 +138,15 @@ def validate(state: State, now: str | None, output: Output) -> None:
         raise click.exceptions.Exit(1)
 
 
+def typed_text(value: object) -> str:
+    """A cell as staff typed it, on one line: a number Excel stored as a number shows without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
 def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any]:
     from callback_sheets.scripts import first_name
 
@@ -145,7 +154,7 @@ def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any
     return {
         "ID": view.id,
         "First name": first_name(view.item.caller),
-        "Phone": " ".join(str(phone).split()) if phone is not None else "",
+        "Phone": typed_text(phone),
         "Due": short(view.due),
         "Owner": view.owner or "",
         "Reason": view.item.reason or "",
