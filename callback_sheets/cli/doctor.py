@@ -51,6 +51,10 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         )
     else:
         checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS)} columns present"))
+    from callback_sheets.refresh import sheet_problems
+
+    for problem in sheet_problems(snapshot.header):
+        checks.append(Check("duplicate header", False, problem))
     return checks
 
 
