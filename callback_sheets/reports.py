@@ -535,6 +535,11 @@ class Review:
 def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Review:
     """Open items a person must deal with before the day closes. Writes nothing."""
     plan = Planner(config=config, now=now).plan(backend.read(tabs=service.READ_TABS), assign=False)
+    return review_of(plan, config=config, now=now)
+
+
+def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
+    """The end-of-day review of an already-made plan (the notify alerts reuse their own plan)."""
     today = now.astimezone(config.tz).date()
     urgent, due, stuck, final = [], [], [], []
     for view in sorted(plan.views, key=lambda v: v.item.position):

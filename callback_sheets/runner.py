@@ -92,6 +92,23 @@ def weekly_job(ctx: JobContext) -> JobResult:
     return JobResult(changes=appended.added + appended.replaced)
 
 
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
+
+
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
     Job.OPEN: refresh_job,
     Job.REFRESH: refresh_job,
@@ -200,6 +217,7 @@ class Runner:
         jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
+        notify: JobFn | None = notify_job,
     ) -> None:
         self._load = load_config
         self._clock = clock
@@ -207,6 +225,7 @@ class Runner:
         self._jobs = {**DEFAULT_JOBS, **jobs}
         self.stop = stop or threading.Event()
         self._timer = timer
+        self._notify = notify
         self._config: Config | None = None
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
@@ -250,11 +269,51 @@ class Runner:
         assert self._schedule is not None
         records: list[JobRecord] = []
         for queue in list(self._queues.values()):
+            ran = False
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
                 records.append(self._run(queue, slot))
+                ran = True
+            if ran and self._notify is not None and queue.config.notify.channels and not self.stop.is_set():
+                records.append(self._after(queue))
         return records
+
+    def _after(self, queue: _Queue) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue=queue.name, config=queue.config, slot=slot, now=now))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
 
     # -- internals ---------------------------------------------------------------------------------
 
