@@ -270,6 +270,7 @@ class CaseReader:
             if first is None and attempts == 1:
                 first = self._when(last_cell)
         reason = self._choice("reason", reason_cell)
+        texts: tuple[tuple[str, str], ...]
         if self._triage.columns == (model.NOTES,) and values.__class__ is not RowValues:
             texts = ((model.NOTES, text(notes_cell)),)  # a plain mapping: one Notes
         else:

@@ -220,7 +220,7 @@ def review_alert(config: Config, review: object, on: date) -> Alert | None:
         key=f"{END_OF_DAY_REVIEW}:{on.isoformat()}",
         kind=END_OF_DAY_REVIEW,
         to=config.notify.review_to,
-        subject=f"{config.clinic_name}: end-of-day review, {len(ids)} item(s) need a person",
+        subject=f"{config.clinic_name}: end-of-day review, {len(set(ids))} item(s) need a person",
         lines=tuple(lines),
         items=tuple(dict.fromkeys(ids)),
         link=config.notify.link,

@@ -39,7 +39,11 @@ class Channel(Protocol):
     """One way to reach people."""
 
     name: str  # "email" or "webhook": names the channel in logs, the sent record and `doctor`
-    label: str  # where it sends, e.g. "smtp.clinic.example:587"
+
+    @property
+    def label(self) -> str:
+        """Where it sends, e.g. "smtp.clinic.example:587" (never a secret)."""
+        ...
 
     def wants(self, alert: Alert) -> bool:
         """Whether this channel has anyone to send ``alert`` to."""
@@ -88,6 +92,7 @@ class EmailChannel:
         msg.add_alternative(alert.html(), subtype="html")
         if alert.image is not None:
             html_part = msg.get_payload()[1]  # type: ignore[index]
+            assert isinstance(html_part, EmailMessage)
             html_part.add_related(
                 alert.image, maintype="image", subtype="png", cid="<chart>", filename="chart.png"
             )
