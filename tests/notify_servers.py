@@ -5,7 +5,10 @@ connections and never answers (a stall)."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,11 +55,55 @@ class SmtpHandler:
         return "250 Message accepted for delivery"
 
 
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command (skips without it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (needed for a TLS test certificate)")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 class SmtpServer:
-    def __init__(self, *, password: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        password: str | None = None,
+        starttls: tuple[Path, Path] | None = None,
+        implicit_tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.handler = SmtpHandler()
         self.port = free_port()
         kwargs: dict[str, Any] = {}
+        if starttls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*starttls)
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        if implicit_tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*implicit_tls)
+            kwargs.update(ssl_context=ctx)
         if password is not None:
 
             def authenticator(
@@ -64,7 +112,7 @@ class SmtpServer:
                 ok = isinstance(data, LoginPassword) and data.password.decode() == password
                 return AuthResult(success=ok, handled=False)
 
-            kwargs = {"authenticator": authenticator, "auth_required": False, "auth_require_tls": False}
+            kwargs.update(authenticator=authenticator, auth_required=False, auth_require_tls=False)
         with warnings.catch_warnings():  # AUTH without TLS: fine on 127.0.0.1 in a test
             warnings.simplefilter("ignore", UserWarning)
             self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)

@@ -29,7 +29,7 @@ from callback_sheets.notify.record import SentRecord, record_path
 from callback_sheets.runner import Runner
 from callback_sheets.runner_log import RunLog
 from tests.conftest import row
-from tests.notify_servers import SmtpServer, StallServer, WebhookServer, free_port
+from tests.notify_servers import SmtpServer, StallServer, WebhookServer, free_port, self_signed_cert
 
 T = datetime.fromisoformat
 TZ = "-06:00"
@@ -72,6 +72,7 @@ timeout_seconds = 1
 def write_config(
     folder: Path,
     *,
+    security: str = "none",
     smtp_port: int | None = None,
     webhook: str | None = None,
     fmt: str = "json",
@@ -83,7 +84,7 @@ def write_config(
 [notify.email]
 host = "127.0.0.1"
 port = {smtp_port}
-security = "none"
+security = "{security}"
 sender = "queue@clinic.example"
 {email_extra}
 """
@@ -341,6 +342,26 @@ def test_temporary_smtp_answers_are_retried(tmp_path: Path, smtp: SmtpServer, an
     notify(config=config, backend=backend, now=T("2026-12-01T10:07" + TZ))
     notify(config=config, backend=backend, now=T("2026-12-01T10:09" + TZ))
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str) -> None:
+    cert = self_signed_cert(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # trust the test certificate (verification stays on)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    tls = {"starttls": cert} if security == "starttls" else {"implicit_tls": cert}
+    with SmtpServer(password="s3cret", **tls) as server:  # type: ignore[arg-type]
+        extra = 'username = "queue@clinic.example"\npassword_env = "TEST_SMTP_PASSWORD"'
+        config = write_config(tmp_path, smtp_port=server.port, security=security, email_extra=extra)
+        backend = queue_with(config, [clinical("2026-12-01 10:02", ID="CB-00001")])
+        result = notify(config=config, backend=backend, now=T("2026-12-01T10:05" + TZ))
+        assert [d.status for d in result.deliveries] == ["sent"] and len(server.messages) == 1
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with SmtpServer(password="s3cret", **tls) as server:  # type: ignore[arg-type]
+        config = write_config(tmp_path, smtp_port=server.port, security=security, email_extra=extra)
+        record_path(config).unlink()
+        failed = notify(config=config, backend=backend, now=T("2026-12-01T10:05" + TZ))
+        assert "TLS failed" in failed.deliveries[0].detail and not server.messages  # an untrusted certificate
 
 
 def test_bad_password_535(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
