@@ -139,6 +139,7 @@ class KeywordMatcher:
                             for d in _deletes(form):
                                 self._typos.setdefault(d, set()).add((k, p))
         self._memo: dict[str, frozenset[tuple[int, int]]] = {}
+        self._found: dict[str, str | None] = {}
 
     def _token(self, token: str) -> frozenset[tuple[int, int]]:
         found = self._memo.get(token)
@@ -160,14 +161,33 @@ class KeywordMatcher:
         """The keyword (as configured) found in ``text``, or None."""
         if not text or not self.keywords:
             return None
+        try:
+            return self._found[text]  # queues repeat the same notes ("wants earliest opening") a lot
+        except KeyError:
+            pass
+        found = self._find(text)
+        if len(self._found) > 100_000:
+            self._found.clear()
+        self._found[text] = found
+        return found
+
+    def _find(self, text: str) -> str | None:
         tokens = words(text)
-        hits = [self._token(t) for t in tokens]
-        for i, here in enumerate(hits):
+        memo = self._memo
+        token_hits = self._token
+        for i, token in enumerate(tokens):
+            here = memo.get(token)
+            if here is None:
+                here = token_hits(token)
+            if not here:
+                continue  # the usual word: no keyword starts or continues here
             for k, p in here:
                 if p:
                     continue
                 kw = self.keywords[k][1]
-                if i + len(kw) <= len(hits) and all((k, j) in hits[i + j] for j in range(1, len(kw))):
+                if i + len(kw) <= len(tokens) and all(
+                    (k, j) in token_hits(tokens[i + j]) for j in range(1, len(kw))
+                ):
                     return self.keywords[k][0]
         return None
 

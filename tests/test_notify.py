@@ -553,3 +553,54 @@ def test_simulated_day_with_the_runner(tmp_path: Path, smtp: SmtpServer) -> None
     assert seen["11:30"] == seen["10:20"]  # no second copy of anything
     log = stream.getvalue()
     assert log.count("job=notify") >= 9 and "chest" not in log
+
+
+def test_run_once_sends_after_the_refresh(tmp_path: Path, smtp: SmtpServer) -> None:
+    config = write_config(tmp_path, smtp_port=smtp.port)
+    queue_with(config, [row("2026-12-01 10:02", Reason="Billing", Status="Escalated")])
+    args = ["--config", str(config.path), "run", "--once", "--now", "2026-12-01T10:10"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "job=refresh" in result.stderr and "job=notify" in result.stderr and "changes=1" in result.stderr
+    [got] = smtp.messages  # the refresh gave the row its ID, the notify right after it sent the alert
+    assert got.message["Subject"] == "Test Clinic: new escalation CB-00001, due Tue 12-01 10:17"
+    again = CliRunner().invoke(main, [*args[:-1], "2026-12-01T10:20"])
+    assert again.exit_code == 0 and len(smtp.messages) == 2  # the overdue alert, and no second new one
+
+
+def test_google_queue_keeps_its_record_beside_the_config(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: Any
+) -> None:
+    from callback_sheets.backends import registry
+    from callback_sheets.backends.google import GoogleBackend
+    from tests.sheets_emulator.client import emulator_session
+    from tests.sheets_emulator.server import SheetsEmulator
+
+    with SheetsEmulator() as emu:
+        key = emu.store.create("Clinic callbacks").spreadsheet_id
+
+        def google(config: Config) -> GoogleBackend:
+            assert config.google is not None
+            return GoogleBackend(
+                config.google.spreadsheet,
+                session=emulator_session(emu.base_url),
+                account="queue-bot@example.iam.gserviceaccount.com",
+            )
+
+        monkeypatch.setitem(registry.BACKENDS, "google", google)
+        text = write_config(tmp_path, smtp_port=smtp.port).path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        text = text.replace(
+            '[queue]\nworkbook = "queue.xlsx"',
+            f'[queue]\nbackend = "google"\n\n[google]\nspreadsheet = "{key}"\ncredentials = "none.json"',
+        )
+        (tmp_path / "callback_sheets.toml").write_text(text, encoding="utf-8")
+        config = load_config(tmp_path / "callback_sheets.toml")
+        backend = registry.open_backend(config)
+        service.init(config=config, backend=backend)
+        with backend.session():
+            backend.write(backend.read(), Changeset(new_rows=[clinical("2026-12-01 10:02", ID="CB-00001")]))
+        for at in ("10:05", "10:06"):
+            notify(config=config, backend=registry.open_backend(config), now=T(f"2026-12-01T{at}{TZ}"))
+    assert len(smtp.messages) == 1
+    [record] = tmp_path.glob(".callback-sheets-notify.google-*.json")
+    assert SentRecord.load(record).was_sent("CB-00001:new_escalation", "email")
