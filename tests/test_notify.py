@@ -604,3 +604,26 @@ def test_google_queue_keeps_its_record_beside_the_config(
     assert len(smtp.messages) == 1
     [record] = tmp_path.glob(".callback-sheets-notify.google-*.json")
     assert SentRecord.load(record).was_sent("CB-00001:new_escalation", "email")
+
+
+def test_a_garbled_record_is_set_aside(tmp_path: Path, smtp: SmtpServer) -> None:
+    config = write_config(tmp_path, smtp_port=smtp.port)
+    backend = queue_with(config, [clinical("2026-12-01 10:02", ID="CB-00001")])
+    record_path(config).write_text('{"sent": [1, 2], "channels": "x"}', encoding="utf-8")
+    result = notify(config=config, backend=backend, now=T("2026-12-01T10:05" + TZ))
+    assert [d.status for d in result.deliveries] == ["sent"]
+    assert record_path(config).with_suffix(".unreadable.json").exists()
+    assert SentRecord.load(record_path(config)).was_sent("CB-00001:new_escalation", "email")
+
+
+def test_an_item_without_an_id_yet_is_alerted_after_the_refresh_gives_it_one(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    config = write_config(tmp_path, smtp_port=smtp.port)
+    backend = queue_with(config, [clinical("2026-12-01 10:02")])
+    assert notify(config=config, backend=backend, now=T("2026-12-01T10:05" + TZ)).deliveries == []
+    service.refresh(config=config, backend=backend, now=T("2026-12-01T10:06" + TZ))
+    notify(config=config, backend=backend, now=T("2026-12-01T10:06" + TZ))
+    assert [m.message["Subject"] for m in smtp.messages] == [
+        "Test Clinic: new escalation CB-00001, due Tue 12-01 10:17"
+    ]

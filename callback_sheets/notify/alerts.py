@@ -99,9 +99,9 @@ def escalation_alerts(config: Config, plan: RefreshPlan, now: datetime) -> list[
     link = config.notify.link
     out: list[Alert] = []
     for view in plan.views:
-        if not view.escalation or not view.id or view.item.closed:
+        item_id = view.item.id  # an ID already in the sheet (a refresh still to come may assign one)
+        if not view.escalation or not item_id or view.item.closed:
             continue
-        item_id = view.id
         due = _when(view.due, tz)
         out.append(
             Alert(
@@ -164,9 +164,9 @@ def digest_alerts(config: Config, plan: RefreshPlan, now: datetime, cal: Busines
         views: Sequence[ItemView] = queue_views(plan, owner=name)
         if not views:
             continue
-        ids = tuple(v.id for v in views if v.id)
-        overdue = [v.id for v in views if v.overdue and v.id]
-        escalated = [v.id for v in views if v.escalation and v.id]
+        ids = tuple(v.item.id for v in views if v.item.id)
+        overdue = [v.item.id for v in views if v.overdue and v.item.id]
+        escalated = [v.item.id for v in views if v.escalation and v.item.id]
         lines = [
             f"Good morning {name}: {len(views)} open item(s), {len(overdue)} overdue.",
             "Items: " + ", ".join(ids),

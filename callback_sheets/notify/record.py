@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from callback_sheets.config import Config
-from callback_sheets.errors import WorkbookBusyError
+from callback_sheets.errors import BackendError, WorkbookBusyError
 
 MAX_BACKOFF_MINUTES = 60
 KEEP_DAYS = 120  # sent entries older than this are dropped (the file stays small)
@@ -62,29 +62,35 @@ class SentRecord:
     def load(cls, path: Path) -> SentRecord:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
+            channels = {}
+            for name, c in (raw.get("channels") or {}).items():
+                channels[str(name)] = ChannelState(
+                    failures=int(c.get("failures", 0)),
+                    next_try=_dt(c.get("next_try")),
+                    error=str(c.get("error", "")),
+                    since=_dt(c.get("since")),
+                )
+            return cls(path, {str(k): str(v) for k, v in (raw.get("sent") or {}).items()}, channels)
         except FileNotFoundError:
             return cls(path)
-        except (OSError, ValueError):
-            # unreadable: start afresh but keep the old file for a person to look at
+        except (OSError, ValueError, TypeError, AttributeError):
+            # unreadable or not ours: start afresh, keeping the old file for a person to look at
             with contextlib.suppress(OSError):
                 os.replace(path, path.with_suffix(".unreadable.json"))
             return cls(path)
-        channels = {}
-        for name, c in (raw.get("channels") or {}).items():
-            channels[name] = ChannelState(
-                failures=int(c.get("failures", 0)),
-                next_try=_dt(c.get("next_try")),
-                error=str(c.get("error", "")),
-                since=_dt(c.get("since")),
-            )
-        return cls(path, {str(k): str(v) for k, v in (raw.get("sent") or {}).items()}, channels)
 
     def was_sent(self, key: str, channel: str) -> bool:
         return f"{key}|{channel}" in self.sent
 
     def mark_sent(self, key: str, channel: str, now: datetime) -> None:
         self.sent[f"{key}|{channel}"] = now.isoformat(timespec="seconds")
-        self.save()
+        try:
+            self.save()
+        except OSError as exc:  # stop the run: going on would send alerts it cannot record
+            raise BackendError(
+                f"cannot write {self.path.name} ({exc.strerror}): the last alert was sent but not "
+                "recorded; nothing more is sent this run"
+            ) from None
 
     def waiting(self, channel: str, now: datetime) -> ChannelState | None:
         """The channel's failure state while it is backing off, else None."""
@@ -151,7 +157,10 @@ def locked(path: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[SentRecor
     import fcntl
 
     lock = path.with_suffix(".lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise BackendError(f"cannot create the notify lock {lock}: {exc.strerror}: nothing sent") from None
     try:
         deadline = time.monotonic() + wait
         while True:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
+from callback_sheets.errors import BackendError
 from callback_sheets.notify import alerts as A
 from callback_sheets.notify.channels import Channel, ChannelError, EmailChannel, WebhookChannel
 from callback_sheets.notify.chart import weekly_chart
@@ -178,6 +179,13 @@ def notify(*, config: Config, backend: Backend, now: datetime, dry_run: bool = F
     with locked(path) as record:
         alerts = due_alerts(config, backend, now, record)
         record.prune(now)
+        try:
+            record.save()  # a record that cannot be written would resend every alert at every run
+        except OSError as exc:
+            raise BackendError(
+                f"cannot write {path.name} in {path.parent} ({exc.strerror}): nothing sent; "
+                "free some space or fix the folder's permissions"
+            ) from None
         return NotifyResult(deliver(alerts, channels, record, now))
 
 
