@@ -89,7 +89,15 @@ def _hm(at: datetime, tz: object) -> str:
     return at.astimezone(tz).strftime("%H:%M")  # type: ignore[arg-type]
 
 
-def escalation_alerts(config: Config, plan: RefreshPlan, now: datetime) -> list[Alert]:
+def sheet_id(view: ItemView, *, written: bool) -> str | None:
+    """The item's ID as the sheet holds it: the one read, or (``written``: the plan was written) the one
+    the refresh just gave it. An ID a refresh has yet to write is never put in an alert."""
+    return view.id if written else view.item.id
+
+
+def escalation_alerts(
+    config: Config, plan: RefreshPlan, now: datetime, *, written: bool = False
+) -> list[Alert]:
     """Events 1 and 2: a new escalation (to the escalation owner, at once) and an escalation whose due
     time passed with no attempt (to the escalation owner and the backup), once per attempt it waits for."""
     tz = config.tz
@@ -99,7 +107,7 @@ def escalation_alerts(config: Config, plan: RefreshPlan, now: datetime) -> list[
     link = config.notify.link
     out: list[Alert] = []
     for view in plan.views:
-        item_id = view.item.id  # an ID already in the sheet (a refresh still to come may assign one)
+        item_id = sheet_id(view, written=written)
         if not view.escalation or not item_id or view.item.closed:
             continue
         due = _when(view.due, tz)
@@ -142,7 +150,9 @@ def escalation_alerts(config: Config, plan: RefreshPlan, now: datetime) -> list[
     return out
 
 
-def digest_alerts(config: Config, plan: RefreshPlan, now: datetime, cal: BusinessCalendar) -> list[Alert]:
+def digest_alerts(
+    config: Config, plan: RefreshPlan, now: datetime, cal: BusinessCalendar, *, written: bool = False
+) -> list[Alert]:
     """Event 3: at the start of the day's first business block (within its first hour, so a runner that
     started late still sends it, but a mid-morning one does not), each owner with open items gets the
     count, the overdue count and their IDs."""
@@ -164,9 +174,9 @@ def digest_alerts(config: Config, plan: RefreshPlan, now: datetime, cal: Busines
         views: Sequence[ItemView] = queue_views(plan, owner=name)
         if not views:
             continue
-        ids = tuple(v.item.id for v in views if v.item.id)
-        overdue = [v.item.id for v in views if v.overdue and v.item.id]
-        escalated = [v.item.id for v in views if v.escalation and v.item.id]
+        ids = tuple(i for v in views if (i := sheet_id(v, written=written)))
+        overdue = [i for v in views if v.overdue and (i := sheet_id(v, written=written))]
+        escalated = [i for v in views if v.escalation and (i := sheet_id(v, written=written))]
         lines = [
             f"Good morning {name}: {len(views)} open item(s), {len(overdue)} overdue.",
             "Items: " + ", ".join(ids),

@@ -19,6 +19,7 @@ from callback_sheets.notify import alerts as A
 from callback_sheets.notify.channels import Channel, ChannelError, EmailChannel, WebhookChannel
 from callback_sheets.notify.chart import weekly_chart
 from callback_sheets.notify.record import SentRecord, locked, record_path
+from callback_sheets.refresh import RefreshPlan
 
 log = logging.getLogger("callback_sheets.notify")
 
@@ -77,15 +78,22 @@ def channels_for(config: Config) -> list[Channel]:
     return out
 
 
-def due_alerts(config: Config, backend: Backend, now: datetime, record: SentRecord) -> list[A.Alert]:
-    """Every alert due now (already-sent ones are filtered later, per channel)."""
+def due_alerts(
+    config: Config, backend: Backend, now: datetime, record: SentRecord, plan: RefreshPlan | None = None
+) -> list[A.Alert]:
+    """Every alert due now (already-sent ones are filtered later, per channel). ``plan``: the plan a
+    refresh has just written (the runner passes it: no second read of the queue), else the queue is read."""
     from callback_sheets import reports, service
     from callback_sheets.refresh import Planner
 
     cal = config.calendar()
-    snapshot = backend.read(tabs=service.READ_TABS)
-    plan = Planner(config=config, now=now, calendar=cal).plan(snapshot, assign=False)
-    out = A.escalation_alerts(config, plan, now) + A.digest_alerts(config, plan, now, cal)
+    snapshot = None
+    written = plan is not None
+    if plan is None:
+        snapshot = backend.read(tabs=service.READ_TABS)
+        plan = Planner(config=config, now=now, calendar=cal).plan(snapshot, assign=False)
+    out = A.escalation_alerts(config, plan, now, written=written)
+    out += A.digest_alerts(config, plan, now, cal, written=written)
     on = A.review_due(config, now, cal)
     if on is not None and not _all_sent(record, f"{A.END_OF_DAY_REVIEW}:{on.isoformat()}", config):
         alert = A.review_alert(config, reports.review_of(plan, config=config, now=now), on)
@@ -93,6 +101,8 @@ def due_alerts(config: Config, backend: Backend, now: datetime, record: SentReco
             out.append(alert)
     week = A.weekly_due(config, now)
     if week is not None and config.notify.weekly_to:
+        if snapshot is None:
+            snapshot = backend.read(tabs=service.READ_TABS)
         this = reports.build_report(config=config, snapshot=snapshot, period="weekly", now=now, on=week)
         if not _all_sent(record, f"{A.WEEKLY_SUMMARY}:{this.period.label}", config):
             last = reports.build_report(
@@ -165,8 +175,15 @@ def deliver(
     return out
 
 
-def notify(*, config: Config, backend: Backend, now: datetime, dry_run: bool = False) -> NotifyResult:
-    """Send every alert due now, each (alert, channel) at most once."""
+def notify(
+    *,
+    config: Config,
+    backend: Backend,
+    now: datetime,
+    dry_run: bool = False,
+    plan: RefreshPlan | None = None,
+) -> NotifyResult:
+    """Send every alert due now, each (alert, channel) at most once (``plan``: see :func:`due_alerts`)."""
     channels = channels_for(config)
     if not channels:
         return NotifyResult(note="no channel configured: add [notify.email] or [notify.webhook]")
@@ -174,10 +191,10 @@ def notify(*, config: Config, backend: Backend, now: datetime, dry_run: bool = F
     if dry_run:
         record = SentRecord.load(path)
         return NotifyResult(
-            deliver(due_alerts(config, backend, now, record), channels, record, now, dry_run=True)
+            deliver(due_alerts(config, backend, now, record, plan), channels, record, now, dry_run=True)
         )
     with locked(path) as record:
-        alerts = due_alerts(config, backend, now, record)
+        alerts = due_alerts(config, backend, now, record, plan)
         record.prune(now)
         try:
             record.save()  # a record that cannot be written would resend every alert at every run
