@@ -456,7 +456,7 @@ def test_cli_exit_1_when_a_channel_fails(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(config.path), "notify", "--now", "2026-12-01T10:05"])
     assert result.exit_code == 1 and "failed: email 127.0.0.1:" in result.stderr
     [line] = [x for x in result.stderr.splitlines() if x.startswith("failed: ")]
-    assert line.endswith("connection refused: check notify.email.host and port, and that the server runs")
+    assert line.endswith("check notify.email.host and port, and that the server runs (next try after 10:06)")
 
 
 @pytest.mark.parametrize(

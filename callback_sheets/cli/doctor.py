@@ -129,7 +129,7 @@ def check_notify(config: Config) -> list[Check]:
             try:
                 channel.connect().quit()
             except ChannelError as exc:
-                checks.append(Check(name, False, str(exc)))
+                checks.append(Check(name, False, str(exc).removeprefix(f"{channel.name} {channel.label}: ")))
                 continue
             except OSError as exc:
                 checks.append(Check(name, False, f"{type(exc).__name__}: check notify.email"))

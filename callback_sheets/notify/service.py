@@ -155,22 +155,15 @@ def deliver(
                 warning = channel.send(alert)
             except ChannelError as exc:
                 state = record.failed(channel.name, str(exc), now, exc.retry_after)
-                down[channel.name] = str(exc)
-                log.warning(
-                    "notify: %s not sent (%s); retry after %s: %s",
-                    alert.kind,
-                    alert.key.split(":")[0]
-                    if alert.kind in (A.NEW_ESCALATION, A.ESCALATION_OVERDUE)
-                    else "-",
-                    f"{state.next_try:%H:%M}" if state.next_try else "next run",
-                    exc,
-                )
-                out.append(Delivery(alert.key, alert.kind, channel.name, to, "failed", str(exc)))
+                retry = f"{state.next_try.astimezone(now.tzinfo):%H:%M}" if state.next_try else "the next run"
+                detail = f"{exc} (next try after {retry})"
+                down[channel.name] = detail
+                out.append(Delivery(alert.key, alert.kind, channel.name, to, "failed", detail))
                 continue
             record.mark_sent(alert.key, channel.name, now)
             record.succeeded(channel.name)
             if warning:
-                log.warning("notify: %s", warning)
+                log.warning("notify: %s", warning)  # sent, but some recipients were refused
             out.append(Delivery(alert.key, alert.kind, channel.name, to, "sent", warning or ""))
     return out
 
