@@ -627,3 +627,16 @@ def test_an_item_without_an_id_yet_is_alerted_after_the_refresh_gives_it_one(
     assert [m.message["Subject"] for m in smtp.messages] == [
         "Test Clinic: new escalation CB-00001, due Tue 12-01 10:17"
     ]
+
+
+def test_a_held_lock_makes_a_second_run_wait_then_give_up(tmp_path: Path, smtp: SmtpServer) -> None:
+    from callback_sheets.errors import WorkbookBusyError
+    from callback_sheets.notify.record import locked
+
+    config = write_config(tmp_path, smtp_port=smtp.port)
+    path = record_path(config)
+    with locked(path), pytest.raises(WorkbookBusyError, match="another notify run"):
+        with locked(path, wait=0.2):
+            pass
+    with locked(path, wait=0.2) as record:  # released: taken at once
+        assert record.sent == {}

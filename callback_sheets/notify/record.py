@@ -151,11 +151,42 @@ def _dt(value: object) -> datetime | None:
         return None
 
 
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock without waiting (flock; msvcrt on Windows); False if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def locked(path: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[SentRecord]:
-    """Hold the record's lock (waiting up to ``wait`` seconds for another notify run), then load it."""
-    import fcntl
-
+    """Hold the record's lock (waiting up to ``wait`` seconds for another notify run), then load it.
+    The OS drops the lock when a process ends, however it ends."""
     lock = path.with_suffix(".lock")
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -163,19 +194,15 @@ def locked(path: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[SentRecor
         raise BackendError(f"cannot create the notify lock {lock}: {exc.strerror}: nothing sent") from None
     try:
         deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    raise WorkbookBusyError(
-                        f"another notify run still holds {lock.name}: this one sends nothing (the next will)"
-                    ) from None
-                time.sleep(0.05)
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise WorkbookBusyError(
+                    f"another notify run still holds {lock.name}: this one sends nothing (the next will)"
+                )
+            time.sleep(0.05)
         try:
             yield SentRecord.load(path)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _unlock(fd)
     finally:
         os.close(fd)
