@@ -635,8 +635,7 @@ def test_a_held_lock_makes_a_second_run_wait_then_give_up(tmp_path: Path, smtp: 
 
     config = write_config(tmp_path, smtp_port=smtp.port)
     path = record_path(config)
-    with locked(path), pytest.raises(WorkbookBusyError, match="another notify run"):
-        with locked(path, wait=0.2):
-            pass
+    with locked(path), pytest.raises(WorkbookBusyError, match="another notify run"), locked(path, wait=0.2):
+        pass
     with locked(path, wait=0.2) as record:  # released: taken at once
         assert record.sent == {}
