@@ -142,7 +142,7 @@ def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
     return read_plan(config=config, backend=backend, now=now)[1]
 
 
-def work_list(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
+def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
     """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
     not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
     not read at all (checking a closed row's phone number is most of a plan, and the work list shows
@@ -151,7 +151,8 @@ def work_list(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan
     with bulk_work():
         snapshot = backend.read()
         rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
-        return Planner(config=config, now=now).plan(replace(snapshot, rows=rows))
+        snapshot = replace(snapshot, rows=rows)
+        return snapshot, Planner(config=config, now=now).plan(snapshot)
 
 
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
@@ -245,7 +246,14 @@ def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, object]) -> S
 def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]
     views = [v for v in plan.views if v.item.is_open]
     if owner:
-        views = [v for v in views if (v.owner or "").casefold() == owner.casefold()]
+        wanted = owner.strip().casefold()
+        # every escalated open item is on the escalation owner's list, whatever its Owner cell says
+        takes_escalations = (plan.escalation_owner or "").strip().casefold() == wanted
+        views = [
+            v
+            for v in views
+            if (v.owner or "").strip().casefold() == wanted or (takes_escalations and v.escalation)
+        ]
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views
