@@ -7,6 +7,7 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -132,7 +133,7 @@ class ExcelBackend:
 
     def archive_years(self) -> list[int]:
         found = []
-        for path in self.path.parent.glob(f"{self.path.stem}.archive-*.xlsx"):
+        for path in self.path.parent.glob(f"{glob.escape(self.path.stem)}.archive-*.xlsx"):
             year = path.name[len(self.path.stem) + len(".archive-") : -len(".xlsx")]
             if year.isdigit() and len(year) == 4:
                 found.append(int(year))
