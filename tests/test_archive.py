@@ -275,3 +275,55 @@ def test_libreoffice_opens_the_queue_and_the_archive_after_rows_left(old_demo: P
         out = tmp_path / f"lo-{path.stem}"
         out.mkdir()
         assert [r[model.ID] for r in soffice_csv(path, out)] == ids_in(path)
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "xlsx-corpus"
+HOSTILE = ("142_", "143_", "144_", "210_", "212_")  # entity bombs, expanding strings, invalid XML
+
+
+def _rows(grid: list[list[object]]) -> list[tuple[object, ...]]:
+    out = [tuple(row) for row in grid]
+    out = [row[: max((i + 1 for i, v in enumerate(row) if v is not None), default=0)] for row in out]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared xlsx corpus is not at {CORPUS}")
+def test_row_removal_over_the_real_world_corpus(tmp_path: Path) -> None:
+    """Every workbook of the corpus either is refused with a reason, or loses exactly its row 2: the
+    sheet reads as before without it, every part but the sheet, its tables and workbook.xml is
+    byte-identical, and openpyxl still opens it when it opened the original."""
+    from callback_sheets.backends.xlsx_read import sheet_names
+
+    done = refused = 0
+    for source in sorted(CORPUS.glob("*.xlsx")):
+        if source.name.startswith(HOSTILE):
+            continue
+        try:
+            first = sheet_names(source)[0]
+            before = read_sheet(source, first)
+        except Exception:
+            continue  # not readable as it is: nothing to remove from
+        if len(before) < 3:
+            continue
+        target = tmp_path / source.name
+        try:
+            patch_workbook(source, target, removals={first: [2]})
+        except PatchRefused:
+            refused += 1
+            continue
+        assert _rows(read_sheet(target, first)) == _rows(before[:1] + before[2:]), source.name
+        with zipfile.ZipFile(source) as a, zipfile.ZipFile(target) as b:
+            assert a.namelist() == b.namelist(), source.name
+            changed = {n for n in a.namelist() if a.read(n) != b.read(n)}
+        assert all(
+            n.startswith(("xl/worksheets/sheet", "xl/tables/")) or n == "xl/workbook.xml" for n in changed
+        ), (source.name, changed)
+        try:
+            openpyxl.load_workbook(target)
+        except Exception:  # only as the original fails too
+            with pytest.raises(Exception):  # noqa: B017, PT011
+                openpyxl.load_workbook(source)
+        done += 1
+    assert done >= 40 and refused >= 40, (done, refused)
