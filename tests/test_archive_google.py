@@ -126,3 +126,16 @@ def test_a_google_archive_stopped_before_the_delete_is_finished_by_the_next_run(
     left = {r[model.ID] for r in records(backend)}
     assert len(archived) == len(set(archived)) == 6 and set(archived) | left == everything
     assert not set(archived) & left
+
+
+def test_google_archive_goes_to_the_archive_spreadsheet_when_set(emu: SheetsEmulator, config: Config) -> None:
+    backend = _old_queue(emu, config)
+    other = emu.store.create("Clinic archive").spreadsheet_id
+    backend.archive_key = other
+    before = reports.report(config=config, backend=backend, period="daily", now=NOW, on=OLD.date())
+    assert len(archive.archive(config=config, backend=backend, now=NOW).moved) == 6
+    assert "Archive 2024" not in [s.title for s in emu.store.get(backend.key).sheets]
+    assert {"Archive 2024", "Archive 2024 History"} <= {s.title for s in emu.store.get(other).sheets}
+    assert reports.report(
+        config=config, backend=backend, period="daily", now=NOW, on=OLD.date()
+    ).as_dict() == (before.as_dict())
