@@ -81,6 +81,8 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    # Who else hears of an after-hours message with an escalation keyword (an address or a name).
+    escalation_after_hours_to: str | None = None
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -177,7 +179,10 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     choices = F.read_choices(F.section(raw, "choices"))
     reasons = F.read_reasons(F.section(raw, "reasons"), urgencies=choices["urgencies"])
     escalation = F.section(raw, "escalation")
-    F.no_unknown(escalation, {"owner", "minutes", "keywords"}, "escalation")
+    F.no_unknown(escalation, {"owner", "minutes", "keywords", "after_hours_to"}, "escalation")
+    after_hours_to = escalation.get("after_hours_to")
+    if after_hours_to is not None and (not isinstance(after_hours_to, str) or not after_hours_to.strip()):
+        raise ConfigError('escalation.after_hours_to: must be an address or a name, e.g. "oncall@clinic.example"')
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
     return Config(
@@ -214,5 +219,6 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         patient_types=choices["patient_types"],
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
-        intake=F.read_intake(F.section(raw, "intake")),
+        intake=F.read_intake(F.section(raw, "intake"), base),
+        escalation_after_hours_to=after_hours_to.strip() if isinstance(after_hours_to, str) else None,
     )

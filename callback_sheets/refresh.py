@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callback_sheets import model
+from callback_sheets.arrival import arrival, kept_earlier_note
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
@@ -61,10 +62,13 @@ class ItemView:
     next_step: str
     problems: tuple[str, ...]
 
-    def sort_key(self) -> tuple[int, int, float, int]:
+    def sort_key(self) -> tuple[int, int, float, int, float]:
+        """Escalations, then overdue, then by due time and urgency; ties (the night's after-hours calls
+        all fall due at the end of the first block) in arrival order."""
         urgency = URGENCY_RANK.get(self.item.urgency or "", 2)
         due = self.due.timestamp() if self.due else float("inf")
-        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency)
+        received = self.item.received.timestamp() if self.item.received else float("inf")
+        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency, received)
 
 
 @dataclass(slots=True)
@@ -89,7 +93,7 @@ class RefreshPlan:
 
 
 def check_header(snapshot: Snapshot) -> None:
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header]
+    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header and c not in model.OPTIONAL_COLUMNS]
     if missing:
         raise UsageError(
             f"the Queue tab has no column {', '.join(repr(m) for m in missing)}: "
@@ -137,6 +141,7 @@ class Planner:
         history_rows: list[list[CellValue]] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        arrived = model.ARRIVED in snapshot.header
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
@@ -158,6 +163,9 @@ class Planner:
             ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
+            if arrived:
+                when = arrival(self.cal, item.received) if item.received is not None else None
+                self._put(changes, item, item.id, model.ARRIVED, when, row, WriteMode.TOOL)
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [
@@ -231,7 +239,8 @@ class Planner:
         view, what the row holds there now (``befores``, same order) and the time History logged for
         attempt 1 (as the cell holds it)."""
         item = view.item
-        problems = "; ".join(view.problems) or None
+        kept = kept_earlier_note(befores[6], item.received, self.cal) if befores[6] else None
+        problems = "; ".join((*view.problems, kept) if kept else view.problems) or None
         first_cell = befores[4] if item.attempts else None
         if item.attempts and is_blank(first_cell):
             first = localize(logged_first, self.tz) if logged_first else None

@@ -13,6 +13,9 @@ Rules:
   items whose window holds the call, the one with the latest `Received` wins; otherwise the nearest
   item after the call. New rows made by this plan are open items
   too, so repeats within one file merge into them.
+* Received is the earliest call: a row this plan creates gets the earliest time of its calls, whatever
+  order the export lists them in. A row already in the queue keeps its Received (a staff cell); when
+  an earlier call merges into it, `earlier_calls` holds that call's time so the row's Problems can say so.
 * Queue rows without an ID, without a readable number or received time, or closed (`is_open` false)
   are not merge targets.
 """
@@ -39,6 +42,7 @@ class ImportPlan:
     new_keys: list[str] = field(default_factory=list)
     skipped_duplicates: int = 0
     merged: int = 0
+    earlier_calls: dict[str, datetime] = field(default_factory=dict)  # row ID -> earliest earlier call
 
 
 @dataclass(slots=True)
@@ -182,6 +186,15 @@ def plan_import(
         plan.merged += 1
         item.calls += 1
         item.latest = _later(item.latest, call.received)
+        at = call.received.astimezone(UTC)
+        if at < item.start:
+            if item.row is not None:
+                item.row[model.RECEIVED] = call.received
+            else:
+                assert item.row_id is not None
+                known = plan.earlier_calls.get(item.row_id)
+                if known is None or call.received.astimezone(UTC) < known.astimezone(UTC):
+                    plan.earlier_calls[item.row_id] = call.received
         if item.row is not None:
             item.row[model.CALLS] = item.calls
             item.row[model.LATEST_CALL] = item.latest

@@ -7,6 +7,7 @@ numbers only.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -36,6 +37,7 @@ class CallRecord:
     caller_name: str
     line: int
     kind: CallKind
+    rang_seconds: float | None = None  # how long it rang, where the export says; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,15 @@ class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
     ignored: int = 0  # answered, outbound and non-voice rows
+    # Why rows or calls were ignored ("answered", "outbound"...), where the preset says; counts.
+    ignored_why: Counter[str] = field(default_factory=Counter)
+    # Status values the preset does not know (e.g. "disposition 'XYZ'"), with how often they appeared.
+    unknown_values: Counter[str] = field(default_factory=Counter)
+    unit: str = "line"  # what `BadRecord.line` counts: a file's lines, or "event" for one-file-per-call exports
+
+    def ignore(self, why: str, count: int = 1) -> None:
+        self.ignored += count
+        self.ignored_why[why] += count
 
 
 def call_key(*, fmt: str, call_id: str, phone_key: str, received: datetime) -> str:
