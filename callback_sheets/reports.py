@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
+from callback_sheets.arrival import arrival
+from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
@@ -67,6 +69,10 @@ METRICS_COLUMNS = (
     "Escalations pending",
     "No response",
     "Updated",
+    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
+    "After hours",
+    "After hours recovered",
+    "After hours recovery %",
 )
 
 
@@ -101,6 +107,7 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[str | None, str], bool] = {}
         self._check = escalation_check(tuple(config.escalation_keywords))
+        self._cal: BusinessCalendar | None = None
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
@@ -148,6 +155,11 @@ class CaseReader:
             for item_id, received, values in picked
         ]
 
+    def arrived(self, received: datetime) -> str:
+        if self._cal is None:
+            self._cal = self.config.calendar()
+        return arrival(self._cal, received)
+
     def _flagged(self, reason: str | None, notes: str) -> bool:
         key = (reason, notes)
         found = self._triaged.get(key)
@@ -188,6 +200,7 @@ class CaseReader:
                     item.reason,
                     item.language,
                     item.patient_type,
+                    self.arrived(item.received),  # type: ignore[arg-type]  # chosen: received is set
                 )
             )
         return out
@@ -269,6 +282,7 @@ class CaseReader:
             reason,
             self._choice("language", language_cell),
             self._choice("patient_type", patient_type_cell),
+            self.arrived(received),
         )
 
 
@@ -363,6 +377,9 @@ class Report:
             f.escalations_pending,
             f.no_response,
             to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+            f.after_hours,
+            f.after_hours_recovered,
+            dem.percent(f.after_hours_recovery_rate),
         ]
 
 

@@ -185,6 +185,8 @@ WEEK_ALL = {
     "escalation_handled_minutes": {"count": 2, "mean": 51.0, "median": 51.0, "p90": 90.0},
     "escalations_pending": 1,  # L
     "no_response": 1,  # D
+    # J (Saturday 10:00) is the week's only call outside hours; the others arrived Mon-Fri 08:00-17:00
+    "after_hours": {"missed_calls": 1, "closed_day": 1, "recovered": 0, "recovery_rate": 0.0},
 }
 
 
