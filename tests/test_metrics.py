@@ -315,6 +315,7 @@ def test_json_schema_through_the_cli(queue: tuple[Config, ExcelBackend]) -> None
         "by_reason",
         "by_patient_type",
         "by_language",
+        "by_arrival",
     }
     assert {"value": "Spanish", "missed_calls": 2, "recovered": 1, "recovery_rate": 0.5} in data["demand"][
         "by_language"
