@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callback_sheets import model
-from callback_sheets.arrival import arrival, kept_earlier_note
+from callback_sheets.arrival import arrival, is_after_hours, kept_earlier_note
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
@@ -61,6 +61,7 @@ class ItemView:
     escalation: str | None
     next_step: str
     problems: tuple[str, ...]
+    arrived: str | None = None  # In hours / After hours / Closed day; None without a Received
 
     def sort_key(self) -> tuple[int, int, float, int, float]:
         """Escalations, then overdue, then by due time and urgency; ties (the night's after-hours calls
@@ -82,6 +83,18 @@ class Summary:
     assigned: int = 0
     final_due: int = 0
     changes: int = 0
+    after_hours: int = 0  # open items that arrived after hours or on a closed day
+    after_hours_escalations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationAlert:
+    """An open escalation that must reach people: the escalation owner, and `[escalation] after_hours_to`
+    for a message left after hours. (Issue 11's notify package sends them; the plan names them.)"""
+
+    id: str
+    to: tuple[str, ...]
+    after_hours: bool
 
 
 @dataclass(slots=True)
@@ -90,6 +103,7 @@ class RefreshPlan:
     views: list[ItemView]
     summary: Summary
     unassigned: dict[str, str] = field(default_factory=dict)
+    alerts: list[EscalationAlert] = field(default_factory=list)
 
 
 def check_header(snapshot: Snapshot) -> None:
@@ -139,6 +153,7 @@ class Planner:
         logged = {(_key(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
         first_times = _first_attempts(history)
         history_rows: list[list[CellValue]] = []
+        alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
         arrived = model.ARRIVED in snapshot.header
@@ -164,8 +179,7 @@ class Planner:
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
             if arrived:
-                when = arrival(self.cal, item.received) if item.received is not None else None
-                self._put(changes, item, item.id, model.ARRIVED, when, row, WriteMode.TOOL)
+                self._put(changes, item, item.id, model.ARRIVED, view.arrived, row, WriteMode.TOOL)
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [
@@ -184,12 +198,23 @@ class Planner:
             summary.overdue += view.overdue
             summary.escalations += bool(view.escalation)
             summary.final_due += view.final
+            late = is_after_hours(view.arrived)
+            summary.after_hours += late
+            if view.escalation:
+                to = self._alert_to(late)
+                summary.after_hours_escalations += late
+                alerts.append(EscalationAlert(item_id, to, late))
         self._clear_orphans(snapshot, changes, {i.position for i in items})
         if history_rows:
             changes.tab_appends[model.HISTORY_TAB] = history_rows
         summary.changes = changes.count()
         views.sort(key=ItemView.sort_key)
-        return RefreshPlan(changes, views, summary, owners.unassigned if owners else {})
+        return RefreshPlan(changes, views, summary, owners.unassigned if owners else {}, alerts)
+
+    def _alert_to(self, after_hours: bool) -> tuple[str, ...]:
+        owner = self.config.escalation_owner or "licensed staff"
+        extra = self.config.escalation_after_hours_to
+        return (owner, extra) if after_hours and extra and extra != owner else (owner,)
 
     # --- per item -------------------------------------------------------------------------------------
     def rule_for(self, item: Item, escalation: str | None) -> CadenceRule:
@@ -209,7 +234,9 @@ class Planner:
         why = self.escalation(item)
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
-            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
+            arrived = arrival(self.cal, item.received) if item.received is not None else None
+            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems, arrived)
+        arrived = arrival(self.cal, item.received)
         rule = self.rule_for(item, why)
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
@@ -217,7 +244,9 @@ class Planner:
         overdue = self.now > due.at
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
-        return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
+        return ItemView(
+            item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems, arrived
+        )
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
         if final:
@@ -260,7 +289,9 @@ class Planner:
                 overdue = "Open > 1 business day"
         escalation = None
         if view.escalation:
-            escalation = f"ESCALATED to {self.config.escalation_owner or 'licensed staff'}: {view.escalation}"
+            to = " and ".join(self._alert_to(is_after_hours(view.arrived)))
+            late = " (after hours)" if is_after_hours(view.arrived) else ""
+            escalation = f"ESCALATED to {to}{late}: {view.escalation}"
         due = to_cell(view.due, self.tz)
         return due, overdue, view.next_step or None, escalation, first_cell, None, problems
 
