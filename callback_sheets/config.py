@@ -182,7 +182,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     F.no_unknown(escalation, {"owner", "minutes", "keywords", "after_hours_to"}, "escalation")
     after_hours_to = escalation.get("after_hours_to")
     if after_hours_to is not None and (not isinstance(after_hours_to, str) or not after_hours_to.strip()):
-        raise ConfigError('escalation.after_hours_to: must be an address or a name, e.g. "oncall@clinic.example"')
+        raise ConfigError(
+            'escalation.after_hours_to: must be an address or a name, e.g. "oncall@clinic.example"'
+        )
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
     return Config(

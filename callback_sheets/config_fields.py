@@ -379,15 +379,20 @@ def _read_asterisk(raw: Mapping[str, Any]) -> dict[str, Any]:
     columns = raw.get("columns")
     if columns is not None:
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or not columns:
-            raise ConfigError('intake.asterisk.columns: must be a list of CDR field names, e.g. ["clid", "src", ...]')
+            raise ConfigError(
+                'intake.asterisk.columns: must be a list of CDR field names, e.g. ["clid", "src", ...]'
+            )
         names = tuple(c.strip().lower() for c in columns)
         unknown = [c for c in names if c not in FIELDS and c]
         if unknown:
             raise ConfigError(
-                f"intake.asterisk.columns: unknown CDR field {unknown[0]!r}; known: {', '.join(sorted(FIELDS))} "
+                f"intake.asterisk.columns: unknown CDR field {unknown[0]!r}; "
+                f"known: {', '.join(sorted(FIELDS))} "
                 '(use "" for a column to skip)'
             )
-        missing = [c for c in ("src", "start", "disposition") if c not in names] if "calldate" not in names else []
+        missing = (
+            [c for c in ("src", "start", "disposition") if c not in names] if "calldate" not in names else []
+        )
         if missing:
             raise ConfigError(f"intake.asterisk.columns: must name {', '.join(missing)}")
         out["asterisk_columns"] = names

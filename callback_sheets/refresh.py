@@ -107,7 +107,9 @@ class RefreshPlan:
 
 
 def check_header(snapshot: Snapshot) -> None:
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header and c not in model.OPTIONAL_COLUMNS]
+    missing = [
+        c for c in model.REQUIRED_COLUMNS if c not in snapshot.header and c not in model.OPTIONAL_COLUMNS
+    ]
     if missing:
         raise UsageError(
             f"the Queue tab has no column {', '.join(repr(m) for m in missing)}: "

@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from callback_sheets import demand as dem
 from callback_sheets import model, service
 from callback_sheets.arrival import arrival
-from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
+from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (

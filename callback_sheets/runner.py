@@ -315,7 +315,8 @@ class Runner:
                     outcome="failed",
                     duration=self._timer() - started,
                     streak=1,
-                    error=f"an export could not be imported: moved to failed/ (its .why.txt says: {(result.why or '').replace(result.name, 'the file')})",
+                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
+                    f"{(result.why or '').replace(result.name, 'the file')})",
                 )
             else:
                 continue

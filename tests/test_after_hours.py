@@ -93,7 +93,9 @@ def test_work_list_at_opening_in_arrival_order_and_reports(config: Config, make_
     )
     book.save(config.workbook)
     runner = CliRunner()
-    out = runner.invoke(main, ["--config", str(config.path), "refresh", "--json", "--now", "2026-11-30T08:00"])
+    out = runner.invoke(
+        main, ["--config", str(config.path), "refresh", "--json", "--now", "2026-11-30T08:00"]
+    )
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout)["summary"]
     assert summary["after_hours"] == 5 and summary["after_hours_escalations"] == 1
@@ -112,7 +114,9 @@ def test_work_list_at_opening_in_arrival_order_and_reports(config: Config, make_
     # the first-attempt rule is unchanged: the end of the first block after the call
     assert got["B"][header.index(model.NEXT_ATTEMPT)] == datetime(2026, 11, 27, 12, 0)
     assert got["A"][header.index(model.NEXT_ATTEMPT)] == datetime(2026, 11, 30, 12, 0)
-    listed = runner.invoke(main, ["--config", str(config.path), "queue", "--json", "--now", "2026-11-30T08:00"])
+    listed = runner.invoke(
+        main, ["--config", str(config.path), "queue", "--json", "--now", "2026-11-30T08:00"]
+    )
     ids = [r["id"] for r in json.loads(listed.stdout)]
     by_name = {name: got[name][header.index(model.ID)] for name in "ABCDEF"}
     # the escalation first; then the overdue ones (B, D, E were due Friday); then the weekend's calls,
@@ -120,11 +124,26 @@ def test_work_list_at_opening_in_arrival_order_and_reports(config: Config, make_
     assert ids == [by_name[n] for n in ("F", "B", "D", "E", "A", "C")]
     report = runner.invoke(
         main,
-        ["--config", str(config.path), "report", "weekly", "--date", "2026-11-25", "--json", "--now", "2026-11-30T08:00"],
+        [
+            "--config",
+            str(config.path),
+            "report",
+            "weekly",
+            "--date",
+            "2026-11-25",
+            "--json",
+            "--now",
+            "2026-11-30T08:00",
+        ],
     )
     figures = json.loads(report.stdout)["scopes"][0]["figures"]
     assert figures["missed_calls"] == 6
-    assert figures["after_hours"] == {"missed_calls": 5, "closed_day": 4, "recovered": 0, "recovery_rate": 0.0}
+    assert figures["after_hours"] == {
+        "missed_calls": 5,
+        "closed_day": 4,
+        "recovered": 0,
+        "recovery_rate": 0.0,
+    }
     demand = json.loads(report.stdout)["demand"]["by_arrival"]
     assert [(t["value"], t["missed_calls"]) for t in demand] == [
         (IN_HOURS, 1),
@@ -135,7 +154,8 @@ def test_work_list_at_opening_in_arrival_order_and_reports(config: Config, make_
 
 def test_after_hours_escalation_names_after_hours_to(config: Config, make_queue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     text = config.path.read_text(encoding="utf-8").replace(
-        '[escalation]\nowner = "Nurse Patel"', '[escalation]\nowner = "Nurse Patel"\nafter_hours_to = "oncall@clinic.example"'
+        '[escalation]\nowner = "Nurse Patel"',
+        '[escalation]\nowner = "Nurse Patel"\nafter_hours_to = "oncall@clinic.example"',
     )
     config.path.write_text(text, encoding="utf-8")
     make_queue(
@@ -154,7 +174,9 @@ def test_after_hours_escalation_names_after_hours_to(config: Config, make_queue,
             },
         ]
     )
-    out = CliRunner().invoke(main, ["--config", str(config.path), "refresh", "--json", "--now", "2026-12-01T20:00"])
+    out = CliRunner().invoke(
+        main, ["--config", str(config.path), "refresh", "--json", "--now", "2026-12-01T20:00"]
+    )
     alerts = json.loads(out.stdout)["summary"]["escalation_alerts"]
     assert [(a["to"], a["after_hours"]) for a in alerts] == [
         (["Nurse Patel", "oncall@clinic.example"], True),

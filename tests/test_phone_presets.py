@@ -162,7 +162,9 @@ def test_asterisk_cdr_custom_order(tmp_path: Path) -> None:
 
 
 def test_asterisk_configured_columns_and_unknown_dispositions(tmp_path: Path) -> None:
-    extra = '[intake.asterisk]\ncolumns = ["start", "src", "lastapp", "disposition", "dstchannel", "uniqueid"]\n'
+    extra = (
+        '[intake.asterisk]\ncolumns = ["start", "src", "lastapp", "disposition", "dstchannel", "uniqueid"]\n'
+    )
     config = clinic(tmp_path, extra=extra)
     export = tmp_path / "Master.csv"
     export.write_text(
@@ -236,7 +238,9 @@ def test_google_voice_bad_numbers_are_named_by_event(tmp_path: Path) -> None:
     # psanford: a missed call from tel:+66666 (too short) and a voicemail from +1 111-111-1111 (no such
     # area code): both bad, named by their position, never by file name (it holds the caller's name).
     config = clinic(tmp_path)
-    result = invoke(config, "import-calls", str(EXPORTS / "google-voice" / "psanford"), "--now", "2024-01-29T09:00")
+    result = invoke(
+        config, "import-calls", str(EXPORTS / "google-voice" / "psanford"), "--now", "2024-01-29T09:00"
+    )
     assert result.exit_code == 0
     assert "event 1: phone number has the wrong number of digits (skipped)" in result.stderr
     assert "event 2: phone number does not exist" in result.stderr
@@ -256,7 +260,8 @@ def test_3cx_cdr_log_without_header(tmp_path: Path) -> None:
         "1002,00000C2,00:01:40,2026/12/01 15:20:00,2026/12/01 15:20:05,2026/12/01 15:21:40,TerminatedByDst,"
         "+13125550143,800\n"
         "1003,00000C3,00:00:03,2026/12/01 15:30:00,,2026/12/01 15:30:03,Strange,+13125550144,800\n"
-        "1004,00000C4,00:00:09,2026/12/01 15:40:00,,2026/12/01 15:40:09,TerminatedBySrc,Ext.101,+13125550145\n",
+        "1004,00000C4,00:00:09,2026/12/01 15:40:00,,2026/12/01 15:40:09,TerminatedBySrc,Ext.101,"
+        "+13125550145\n",
         encoding="utf-8",
     )
     summary = imported(config, export, now="2026-12-01T10:00")
@@ -345,7 +350,8 @@ def test_export_summary_on_a_terminal_names_ignored_and_unknown(tmp_path: Path) 
     export = tmp_path / "Master.csv"
     export.write_text(
         '"","3125550142","200","from-pstn","""Ann"" <3125550142>","SIP/t-1","SIP/200-2","Dial","SIP/200",'
-        '"2026-12-01 09:10:00","","2026-12-01 09:10:30",30,0,"NO ANSWER","DOCUMENTATION","1.1","","","1.1",1\n'
+        '"2026-12-01 09:10:00","","2026-12-01 09:10:30",30,0,"NO ANSWER","DOCUMENTATION",'
+        '"1.1","","","1.1",1\n'
         '"","201","3125550100","from-internal","""Desk"" <201>","SIP/201-3","SIP/t-4","Dial","SIP/t",'
         '"2026-12-01 09:20:00","2026-12-01 09:20:05","2026-12-01 09:21:00",60,55,"ANSWERED","DOCUMENTATION",'
         '"1.2","","","1.2",2\n',

@@ -51,8 +51,12 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         )
     else:
         optional = sorted(c for c in model.OPTIONAL_COLUMNS if c not in present)
-        note = f" (optional {', '.join(optional)} not there: `callback-sheets init` adds it)" if optional else ""
-        checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS) - len(optional)} columns present{note}"))
+        note = (
+            f" (optional {', '.join(optional)} not there: `callback-sheets init` adds it)" if optional else ""
+        )
+        checks.append(
+            Check("headers", True, f"all {len(model.REQUIRED_COLUMNS) - len(optional)} columns present{note}")
+        )
     return checks
 
 

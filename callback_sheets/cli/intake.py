@@ -120,7 +120,8 @@ def import_calls_cmd(
             else ""
         )
         say(
-            f"{log.format}: {len(log.calls) + outcome.too_short} missed calls read{short}, {log.ignored} ignored"
+            f"{log.format}: {len(log.calls) + outcome.too_short} missed calls read{short}, "
+            f"{log.ignored} ignored"
             f"{f' ({why})' if why else ''}; {verb} {len(plan.new_rows)} "
             f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported"
         )

@@ -5,18 +5,18 @@ Asterisk, Google Voice; or a generic column mapping) into a CallLog;
 `plan_import` turns its calls into new queue rows and merges into open items for repeat callers.
 """
 
-from callback_sheets.intake.merge import ImportPlan, plan_import
 from callback_sheets.intake.asterisk import AsteriskOptions
+from callback_sheets.intake.merge import ImportPlan, plan_import
 from callback_sheets.intake.presets import GENERIC_MAPPING_KEYS
-from callback_sheets.intake.registry import FORMATS, PRESETS, REGISTRY, read_call_log
 from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, UnknownFormatError
+from callback_sheets.intake.registry import FORMATS, PRESETS, REGISTRY, read_call_log
 
 __all__ = [
-    "REGISTRY",
-    "AsteriskOptions",
     "FORMATS",
     "GENERIC_MAPPING_KEYS",
     "PRESETS",
+    "REGISTRY",
+    "AsteriskOptions",
     "BadRecord",
     "CallKind",
     "CallLog",

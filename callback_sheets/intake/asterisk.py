@@ -38,7 +38,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from callback_sheets.intake.presets import norm
-from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, UnknownFormatError, call_key
+from callback_sheets.intake.records import (
+    BadRecord,
+    CallKind,
+    CallLog,
+    CallRecord,
+    UnknownFormatError,
+    call_key,
+)
 from callback_sheets.intake.times import parse_text
 from callback_sheets.phones import PhoneError, parse_phone
 
@@ -96,7 +103,9 @@ def _header(row: Sequence[str]) -> tuple[str, ...] | None:
     return None
 
 
-def columns_for(rows: Sequence[Sequence[str]], configured: Sequence[str] | None) -> tuple[tuple[str, ...], bool]:
+def columns_for(
+    rows: Sequence[Sequence[str]], configured: Sequence[str] | None
+) -> tuple[tuple[str, ...], bool]:
     """The column order of a Master.csv and whether its first row is a header; raises
     UnknownFormatError when nothing fits."""
     if not rows:
@@ -109,7 +118,8 @@ def columns_for(rows: Sequence[Sequence[str]], configured: Sequence[str] | None)
         order = tuple(norm(c) for c in configured)
         if len(first) < len(order) - 1:
             raise UnknownFormatError(
-                f"intake.asterisk.columns names {len(order)} columns but the file's first line has {len(first)}"
+                f"intake.asterisk.columns names {len(order)} columns "
+                f"but the file's first line has {len(first)}"
             )
         return order, False
     for order in KNOWN_ORDERS:
@@ -249,7 +259,9 @@ def _call(log: CallLog, group: str, legs: list[_Leg], *, options: AsteriskOption
         return
     received = min(starts)
     if not src or src.lower() in _WITHHELD:
-        log.bad.append(BadRecord(first.line, "no phone number (caller ID withheld)" if src else "no phone number"))
+        log.bad.append(
+            BadRecord(first.line, "no phone number (caller ID withheld)" if src else "no phone number")
+        )
         return
     try:
         key = parse_phone(src, region).key
@@ -257,7 +269,11 @@ def _call(log: CallLog, group: str, legs: list[_Leg], *, options: AsteriskOption
         log.bad.append(BadRecord(first.line, str(exc)))
         return
     ends = [leg.end for leg in legs if leg.end is not None]
-    rang = (max(ends) - received).total_seconds() if ends else max((d for leg in legs if (d := leg.duration) is not None), default=None)
+    rang = (
+        (max(ends) - received).total_seconds()
+        if ends
+        else max((d for leg in legs if (d := leg.duration) is not None), default=None)
+    )
     log.calls.append(
         CallRecord(
             key=call_key(fmt="asterisk", call_id=group, phone_key=key, received=received),

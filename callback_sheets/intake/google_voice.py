@@ -123,7 +123,9 @@ def events(path: Path) -> Iterator[bytes]:
     if path.is_dir():
         calls = next((p for p in path.rglob("Calls") if p.is_dir() and p.parent.name == "Voice"), None)
         base = calls or path
-        files = sorted(p for p in (base.iterdir() if calls else base.rglob("*")) if p.is_file() and _is_event(p.name))
+        files = sorted(
+            p for p in (base.iterdir() if calls else base.rglob("*")) if p.is_file() and _is_event(p.name)
+        )
         for p in files[:MAX_EVENTS]:
             if p.stat().st_size <= MAX_EVENT_BYTES:
                 yield p.read_bytes()
@@ -138,9 +140,11 @@ def events(path: Path) -> Iterator[bytes]:
                         with z.open(info) as f:
                             yield f.read(MAX_EVENT_BYTES + 1)[:MAX_EVENT_BYTES]
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise BackendError(f"{path.name}: the zip file could not be read ({type(exc).__name__})") from None
+            raise BackendError(
+                f"{path.name}: the zip file could not be read ({type(exc).__name__})"
+            ) from None
         return
-    yield path.read_bytes()[: MAX_EVENT_BYTES]
+    yield path.read_bytes()[:MAX_EVENT_BYTES]
 
 
 def detect(path: Path) -> bool:

@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from callback_sheets.intake.presets import norm
-from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, UnknownFormatError, call_key
+from callback_sheets.intake.records import (
+    BadRecord,
+    CallKind,
+    CallLog,
+    CallRecord,
+    UnknownFormatError,
+    call_key,
+)
 from callback_sheets.intake.times import parse_text
 from callback_sheets.phones import PhoneError, parse_phone
 
@@ -114,7 +121,11 @@ def _threecx_order(first: Sequence[object]) -> tuple[dict[str, int], bool] | Non
     index = _index(first)
     if {"timestart", "timeanswered", "fromno"} <= set(index):
         return index, True
-    if len(first) >= 9 and parse_text(_text(first[3])) is not None and parse_text(_text(first[5])) is not None:
+    if (
+        len(first) >= 9
+        and parse_text(_text(first[3])) is not None
+        and parse_text(_text(first[5])) is not None
+    ):
         reason = norm(_text(first[6]))
         if reason.isalpha() or not reason:
             return {norm(c): i for i, c in enumerate(THREECX_COLUMNS[: len(first)])}, False
@@ -127,7 +138,11 @@ def detect_3cx(rows: Rows) -> bool:
 
 def _extension(number: str) -> bool:
     digits = sum(c.isdigit() for c in number)
-    return number.lower().startswith("ext") or (0 < digits <= 5) or (digits == 0 and number.lower() not in _WITHHELD)
+    return (
+        number.lower().startswith("ext")
+        or (0 < digits <= 5)
+        or (digits == 0 and number.lower() not in _WITHHELD)
+    )
 
 
 def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -> CallLog:
@@ -158,7 +173,9 @@ def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -
         line, cells = legs[0]
         raw = get(cells, "fromno")
         from_type = get(cells, "fromtype").lower()
-        if ("fromtype" in at and from_type and from_type != "line") or ("fromtype" not in at and _extension(raw)):
+        if ("fromtype" in at and from_type and from_type != "line") or (
+            "fromtype" not in at and _extension(raw)
+        ):
             log.ignore("outbound or internal")
             continue
         if any(get(c, "timeanswered") for _, c in legs):
@@ -194,7 +211,15 @@ def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -
 # --- Aircall --------------------------------------------------------------------------------------------
 
 _AIRCALL_TIME = ("datetimeutc", "startedat", "dateutc", "datetime")
-_AIRCALL_PHONE = ("externalnumber", "rawdigits", "from", "fromnumber", "contactnumber", "phonenumber", "caller")
+_AIRCALL_PHONE = (
+    "externalnumber",
+    "rawdigits",
+    "from",
+    "fromnumber",
+    "contactnumber",
+    "phonenumber",
+    "caller",
+)
 
 
 def _aircall_columns(header: Sequence[object]) -> Mapping[str, int] | None:
@@ -266,8 +291,12 @@ def read_aircall(rows: Rows, *, clinic_tz: tzinfo, region: str) -> CallLog:
             continue
         log.calls.append(
             CallRecord(
-                key=call_key(fmt="aircall", call_id=_text(get(cells, "id", "callid", "calluuid")), phone_key=key,
-                             received=when),
+                key=call_key(
+                    fmt="aircall",
+                    call_id=_text(get(cells, "id", "callid", "calluuid")),
+                    phone_key=key,
+                    received=when,
+                ),
                 received=when,
                 phone_raw=raw,
                 phone_key=key,

@@ -60,7 +60,9 @@ class CallLog:
     ignored_why: Counter[str] = field(default_factory=Counter)
     # Status values the preset does not know (e.g. "disposition 'XYZ'"), with how often they appeared.
     unknown_values: Counter[str] = field(default_factory=Counter)
-    unit: str = "line"  # what `BadRecord.line` counts: a file's lines, or "event" for one-file-per-call exports
+    unit: str = (
+        "line"  # what `BadRecord.line` counts: a file's lines, or "event" for one-file-per-call exports
+    )
 
     def ignore(self, why: str, count: int = 1) -> None:
         self.ignored += count

@@ -113,7 +113,9 @@ REGISTRY: tuple[Preset, ...] = (
         "3cx",
         "3CX CDR log (historyid, callid, duration, time-start, time-answered, ...), with or without a header",
         lambda s: bool(s.rows) and hosted.detect_3cx(s.rows or []),
-        lambda s, o: hosted.read_3cx(s.rows or [], export_tz=o.export_tz, clinic_tz=o.clinic_tz, region=o.region),
+        lambda s, o: hosted.read_3cx(
+            s.rows or [], export_tz=o.export_tz, clinic_tz=o.clinic_tz, region=o.region
+        ),
     ),
     Preset(
         "aircall",
@@ -195,7 +197,9 @@ def read_call_log(
             )
         return BY_NAME["google-voice"].read(source, options)
     if container:
-        raise UnknownFormatError(f"{path.name}: a folder, .zip or .html file can only be a google-voice Takeout")
+        raise UnknownFormatError(
+            f"{path.name}: a folder, .zip or .html file can only be a google-voice Takeout"
+        )
     rows = read_rows(path)
     if not rows:
         raise BackendError(f"{path.name}: the file is empty")
