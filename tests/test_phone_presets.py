@@ -377,3 +377,16 @@ def test_a_zip_without_events_is_refused(tmp_path: Path) -> None:
     archive.write_bytes(_zip_bytes({"readme.txt": "hello"}))
     result = invoke(config, "import-calls", str(archive))
     assert result.exit_code == 1 and "no Google Voice call events" in result.output
+
+
+def test_readme_and_help_list_the_registry() -> None:
+    from callback_sheets.intake import REGISTRY
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Importing missed calls", 1)[1].split("\n## ", 1)[0]
+    listed = [
+        line.split("|")[1].strip().strip("`") for line in section.splitlines() if line.startswith("| `")
+    ]
+    assert sorted(listed) == sorted([*(p.name for p in REGISTRY), "generic"])
+    help_text = CliRunner().invoke(main, ["import-calls", "--help"]).output
+    assert all(f"{p.name}: {p.summary[:30]}" in " ".join(help_text.split()) for p in REGISTRY)
