@@ -107,7 +107,7 @@ def test_asterisk_ring_groups_one_item_per_caller_legs_never_two(tmp_path: Path)
     assert (summary["missed_calls"], summary["ignored"], summary["bad_records"]) == (12, 24, 0)
     assert summary["ignored_why"] == {"answered": 24}
     assert (summary["new_rows"], summary["merged"]) == (6, 6)
-    assert summary["unknown_values"] == {}
+    assert summary["unknown_values"] == []
     assert items(config) == RING_GROUP_ITEMS
     first = rows(config)[0]
     assert f"{first[model.LATEST_CALL]:%H:%M}" == "16:16" and first[model.NOTES] == "Abandoned call"
@@ -175,7 +175,9 @@ def test_asterisk_configured_columns_and_unknown_dispositions(tmp_path: Path) ->
         encoding="utf-8",
     )
     summary = imported(config, export, now="2026-12-01T10:00")
-    assert summary["format"] == "asterisk" and summary["unknown_values"] == {"disposition 'WEIRD'": 2}
+    assert summary["format"] == "asterisk" and summary["unknown_values"] == [
+        {"column": "disposition", "value": "WEIRD", "rows": 2, "config_key": "intake.asterisk"}
+    ]
     assert items(config) == [("3125550142", "2026-12-01 09:10", 1, "In hours")]
 
 
@@ -267,7 +269,9 @@ def test_3cx_cdr_log_without_header(tmp_path: Path) -> None:
     summary = imported(config, export, now="2026-12-01T10:00")
     assert summary["format"] == "3cx"
     assert summary["ignored_why"] == {"answered": 1, "outbound or internal": 1}
-    assert summary["unknown_values"] == {"reason-terminated 'Strange'": 1}
+    assert summary["unknown_values"] == [
+        {"column": "reason-terminated", "value": "Strange", "rows": 1, "config_key": ""}
+    ]
     assert items(config) == [
         ("+13125550142", "2026-12-01 09:10", 1, "In hours"),  # 15:10 UTC
         ("+13125550144", "2026-12-01 09:30", 1, "In hours"),
@@ -290,7 +294,9 @@ def test_aircall_export(tmp_path: Path) -> None:
     summary = imported(config, export, now="2026-12-01T18:00")
     assert summary["format"] == "aircall"
     assert summary["ignored_why"] == {"answered": 1, "outbound": 1}
-    assert summary["unknown_values"] == {"call type 'transferred away'": 1}
+    assert summary["unknown_values"] == [
+        {"column": "call type", "value": "transferred away", "rows": 1, "config_key": ""}
+    ]
     assert items(config) == [
         ("+13125550142", "2026-12-01 09:10", 1, "In hours"),
         ("+13125550146", "2026-12-01 09:26", 1, "In hours"),
@@ -390,3 +396,15 @@ def test_readme_and_help_list_the_registry() -> None:
     assert sorted(listed) == sorted([*(p.name for p in REGISTRY), "generic"])
     help_text = CliRunner().invoke(main, ["import-calls", "--help"]).output
     assert all(f"{p.name}: {p.summary[:30]}" in " ".join(help_text.split()) for p in REGISTRY)
+
+
+def test_nothing_recognised_exits_1(tmp_path: Path) -> None:
+    config = clinic(tmp_path)
+    export = tmp_path / "Master.csv"
+    export.write_text(
+        '"","3125550142","200","from-pstn","","SIP/t-1","SIP/200-2","Dial","SIP/200",'
+        '"2026-12-01 09:10:00","","2026-12-01 09:10:30",30,0,"LOST","DOCUMENTATION","1.1","","","1.1",1\n',
+        encoding="utf-8",
+    )
+    result = invoke(config, "import-calls", str(export), "--now", "2026-12-01T10:00")
+    assert result.exit_code == 1 and "unknown disposition values, not imported: 'LOST' (1)" in result.stderr

@@ -100,7 +100,11 @@ def import_calls_cmd(
         "dry_run": dry_run,
         "too_short": outcome.too_short,
         "ignored_why": dict(sorted(log.ignored_why.items())),
-        "unknown_values": dict(log.unknown_values.most_common()),
+        "unknown_values": [
+            {"column": column, "value": value, "rows": count, "config_key": log.unknown_keys.get(column, "")}
+            for column, values in log.unknown.items()
+            for value, count in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "earlier_calls": len(plan.earlier_calls),
     }
     if as_json:
@@ -110,8 +114,11 @@ def import_calls_cmd(
             say(f"{log.unit} {bad.line}: {bad.reason} (skipped)")
         if len(log.bad) > 50:
             say(f"... and {len(log.bad) - 50} more bad records")
-        for value, count in log.unknown_values.most_common(20):
-            say(f"unknown {value}: {count} (not imported; tell us if these are missed calls)")
+        for column, values in log.unknown.items():
+            ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{v!r} ({n})" for v, n in ranked[:12])
+            more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+            say(f"unknown {column} values, not imported: {shown}{more}")
         verb = "would add" if dry_run else "added"
         why = ", ".join(f"{n} {w}" for w, n in sorted(log.ignored_why.items()))
         short = (
@@ -130,6 +137,9 @@ def import_calls_cmd(
                 f"{len(plan.earlier_calls)} item(s) typed by staff had an earlier call from the same number: "
                 "see their Problems"
             )
+    if log.unknown and log.recognised == 0:
+        say(f"{file.name}: no call in it was recognised (nothing was imported)")
+        raise click.exceptions.Exit(1)
 
 
 def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:

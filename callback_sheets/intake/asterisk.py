@@ -204,7 +204,7 @@ def read(
             continue
         disposition = cell(cells, "disposition").upper()
         if disposition not in DISPOSITIONS:
-            log.unknown_values[f"disposition {disposition[:30]!r}"] += 1
+            log.unknown_value("disposition", disposition[:40], "intake.asterisk")
         group = cell(cells, "linkedid") or cell(cells, "uniqueid") or f"line-{line}"
         calls.setdefault(group, []).append(
             _Leg(
@@ -249,7 +249,7 @@ def _call(log: CallLog, group: str, legs: list[_Leg], *, options: AsteriskOption
         kind = "abandoned"
     else:
         if not any(leg.disposition in DISPOSITIONS for leg in legs):
-            return  # unknown dispositions only: listed in unknown_values, not counted as ignored
+            return  # unknown dispositions only: listed in log.unknown, not counted as ignored
         apps = sorted({leg.app or "(none)" for leg in legs})
         log.ignore(f"no Dial leg (lastapp {', '.join(apps)[:40]})")
         return

@@ -169,7 +169,7 @@ def read(path: Path, *, clinic_tz: tzinfo, region: str) -> CallLog:
             continue
         kind_name = event.kind()
         if kind_name is None:
-            log.unknown_values[f"event type {(event.tags[0] if event.tags else 'unlabelled')[:30]!r}"] += 1
+            log.unknown_value("event type", (event.tags[0] if event.tags else "(unlabelled)")[:40])
             continue
         kind = CALL_TYPES[kind_name]
         if kind is None:

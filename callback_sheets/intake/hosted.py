@@ -169,7 +169,7 @@ def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -
         for _, cells in legs:
             reason = get(cells, "reasonterminated")
             if norm(reason) not in THREECX_REASONS:
-                log.unknown_values[f"reason-terminated {reason[:30]!r}"] += 1
+                log.unknown_value("reason-terminated", reason[:40])
         line, cells = legs[0]
         raw = get(cells, "fromno")
         from_type = get(cells, "fromtype").lower()
@@ -257,14 +257,14 @@ def read_aircall(rows: Rows, *, clinic_tz: tzinfo, region: str) -> CallLog:
             call_type = call_type.removeprefix("inbound - ")
         reason = _text(get(cells, "missedcallreason")).lower()
         if reason not in AIRCALL_REASONS:
-            log.unknown_values[f"missed_call_reason {reason[:30]!r}"] += 1
+            log.unknown_value("missed_call_reason", reason[:40])
         if direction and direction not in ("inbound", "incoming", "in"):
             log.ignore("outbound")
             continue
         kind: CallKind | None
         if call_type:
             if call_type not in AIRCALL_TYPES:
-                log.unknown_values[f"call type {call_type[:30]!r}"] += 1
+                log.unknown_value("call type", call_type[:40])
                 continue
             kind = AIRCALL_TYPES[call_type]
         else:
@@ -275,7 +275,7 @@ def read_aircall(rows: Rows, *, clinic_tz: tzinfo, region: str) -> CallLog:
                 abandoned = reason.startswith("short_abandoned") or reason.startswith("abandoned")
                 kind = "abandoned" if abandoned else "missed"
             else:
-                log.unknown_values[f"answered {answered[:30]!r}"] += 1
+                log.unknown_value("answered", answered[:40])
                 continue
         if kind is None:
             log.ignore(call_type or "answered")

@@ -56,17 +56,32 @@ class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
     ignored: int = 0  # answered, outbound and non-voice rows
-    # Why rows or calls were ignored ("answered", "outbound"...), where the preset says; counts.
+    # Values of the direction/status columns that are neither a missed inbound call's nor a known answered
+    # or outbound one: column label -> value -> rows (those rows are counted in `ignored` too).
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+    unknown_keys: dict[str, str] = field(default_factory=dict)  # column label -> the mapping key for it
+    recognised_ignored: int = 0  # ignored rows whose values are known (answered, outbound, fax...)
+    # Why rows or calls were ignored ("answered", "internal call"...), where the preset says; counts.
     ignored_why: Counter[str] = field(default_factory=Counter)
-    # Status values the preset does not know (e.g. "disposition 'XYZ'"), with how often they appeared.
-    unknown_values: Counter[str] = field(default_factory=Counter)
-    unit: str = (
-        "line"  # what `BadRecord.line` counts: a file's lines, or "event" for one-file-per-call exports
-    )
+    unit: str = "line"  # what BadRecord.line counts: "line", or "event" for one-file-per-call exports
+
+    @property
+    def recognised(self) -> int:
+        """Rows understood: missed calls, bad records, and answered/outbound rows with known values."""
+        return len(self.calls) + len(self.bad) + self.recognised_ignored
 
     def ignore(self, why: str, count: int = 1) -> None:
+        """Count rows (or calls) ignored for a known reason."""
         self.ignored += count
+        self.recognised_ignored += count
         self.ignored_why[why] += count
+
+    def unknown_value(self, column: str, value: str, key: str = "") -> None:
+        """Count a status value the preset does not know (listed in the summary with its count)."""
+        if key:
+            self.unknown_keys[column] = key
+        values = self.unknown.setdefault(column, {})
+        values[value] = values.get(value, 0) + 1
 
 
 def call_key(*, fmt: str, call_id: str, phone_key: str, received: datetime) -> str:
