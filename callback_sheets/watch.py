@@ -95,16 +95,22 @@ def _unique(target: Path) -> Path:
     raise OSError(f"too many files named like {target.name}")
 
 
-def _move(path: Path, folder: Path) -> Path:
+def _move(path: Path, folder: Path) -> Path | None:
+    """Move `path` into `folder` under a free name; None when it vanished meanwhile (another look
+    moved it)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = _unique(folder / path.name)
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
     return target
 
 
-def _fail(path: Path, folder: Path, why: str) -> Path:
+def _fail(path: Path, folder: Path, why: str) -> Path | None:
     target = _move(path, folder / FAILED)
-    target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
+    if target is not None:
+        target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
     return target
 
 

@@ -26,6 +26,7 @@ from callback_sheets.phones import PhoneError, parse_phone
 
 MAX_EVENT_BYTES = 2 * 1024 * 1024  # an event page is a few kB; a transcript page a few dozen
 MAX_EVENTS = 200_000
+MAX_TOTAL_BYTES = 512 * 1024 * 1024  # a zip's pages together, uncompressed (a zip bomb stops here)
 CALL_TYPES: dict[str, CallKind | None] = {
     "missed": "missed",
     "voicemail": "voicemail",
@@ -135,10 +136,18 @@ def events(path: Path) -> Iterator[bytes]:
             with zipfile.ZipFile(path) as z:
                 infos = [i for i in z.infolist() if not i.is_dir() and _is_event(i.filename)]
                 inside = [i for i in infos if "Voice/Calls" in str(PurePosixPath(i.filename).parent)]
+                budget = MAX_TOTAL_BYTES
                 for info in sorted(inside or infos, key=lambda i: i.filename)[:MAX_EVENTS]:
                     if info.file_size <= MAX_EVENT_BYTES:
                         with z.open(info) as f:
-                            yield f.read(MAX_EVENT_BYTES + 1)[:MAX_EVENT_BYTES]
+                            page = f.read(MAX_EVENT_BYTES + 1)[:MAX_EVENT_BYTES]  # sizes can lie
+                        budget -= len(page)
+                        if budget < 0:
+                            raise BackendError(
+                                f"{path.name}: more than {MAX_TOTAL_BYTES // 2**20} MB of call pages: "
+                                "not a Google Voice Takeout"
+                            )
+                        yield page
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise BackendError(
                 f"{path.name}: the zip file could not be read ({type(exc).__name__})"
