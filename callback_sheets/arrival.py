@@ -12,7 +12,7 @@ module only names the arrival.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from callback_sheets.calendar import BusinessCalendar
 
@@ -27,14 +27,36 @@ _EARLIER_TAIL = ": Received is later (the deadline counts from Received; change 
 
 def arrival(cal: BusinessCalendar, received: datetime) -> str:
     """`In hours`, `After hours` or `Closed day` for a call at `received` (naive = clinic time)."""
-    local = cal.localize(received)
-    spans = cal.spans_on(local.date())
-    if not spans:
-        return CLOSED_DAY
-    at = local.astimezone(UTC)
-    if spans[0].start.astimezone(UTC) <= at < spans[-1].end.astimezone(UTC):
-        return IN_HOURS
-    return AFTER_HOURS
+    return Arrivals(cal)(received)
+
+
+class Arrivals:
+    """`arrival` for many calls: each date's opening and closing worked out once (a refresh asks for
+    every row). Compared as clinic wall-clock times, which opening hours are."""
+
+    def __init__(self, cal: BusinessCalendar) -> None:
+        self.cal = cal
+        self._days: dict[date, tuple[datetime, datetime] | None] = {}
+
+    def __call__(self, received: datetime) -> str:
+        tz = received.tzinfo
+        if tz is None:
+            local = received
+        elif tz is self.cal.tz:
+            local = received.replace(tzinfo=None)
+        else:
+            local = self.cal.localize(received).replace(tzinfo=None)
+        day = local.date()
+        try:
+            bounds = self._days[day]
+        except KeyError:
+            spans = self.cal.spans_on(day)
+            bounds = self._days[day] = (
+                (spans[0].start.replace(tzinfo=None), spans[-1].end.replace(tzinfo=None)) if spans else None
+            )
+        if bounds is None:
+            return CLOSED_DAY
+        return IN_HOURS if bounds[0] <= local < bounds[1] else AFTER_HOURS
 
 
 def is_after_hours(value: str | None) -> bool:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from callback_sheets.arrival import CLOSED_DAY, IN_HOURS, arrival, is_after_hours
+from callback_sheets.arrival import CLOSED_DAY, IN_HOURS, Arrivals, is_after_hours
 from callback_sheets.cadence import first_attempt_due
 from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 
@@ -256,6 +256,7 @@ class Measure:
 def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime) -> list[Measure]:
     cal = calendar
     stale_by = BusinessDaysPassed(cal, now, 1)
+    arrival = Arrivals(cal)
     out = []
     for case in cases:
         first = case.first_attempt
@@ -267,7 +268,7 @@ def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime)
         stale = not case.closed and stale_by(case.received)
         handled = case.handled_at if case.escalated else None
         handling = None if handled is None else cal.business_minutes_between(case.received, handled)
-        arrived = case.arrived or arrival(cal, case.received)
+        arrived = case.arrived or arrival(case.received)
         out.append(Measure(case, wait, block, day, stale, handling, arrived))
     return out
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callback_sheets import model
-from callback_sheets.arrival import arrival, is_after_hours, kept_earlier_note
+from callback_sheets.arrival import Arrivals, is_after_hours, kept_earlier_note
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
@@ -129,6 +129,7 @@ class Planner:
         self._why: dict[int, str | None] = {}
         self._unresolved = BusinessDaysPassed(self.cal, now, 1)  # open > 1 business day
         self._check = escalation_check(tuple(config.escalation_keywords))
+        self.arrival = Arrivals(self.cal)
 
     def escalation(self, item: Item) -> str | None:
         """Why the item needs licensed staff (None if not), computed once per row."""
@@ -236,9 +237,9 @@ class Planner:
         why = self.escalation(item)
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
-            arrived = arrival(self.cal, item.received) if item.received is not None else None
+            arrived = self.arrival(item.received) if item.received is not None else None
             return ItemView(item, item_id, owner, None, False, False, False, why, step, problems, arrived)
-        arrived = arrival(self.cal, item.received)
+        arrived = self.arrival(item.received)
         rule = self.rule_for(item, why)
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt

@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
-from callback_sheets.arrival import arrival
+from callback_sheets.arrival import Arrivals
 from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
-from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (
@@ -107,7 +106,7 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[str | None, str], bool] = {}
         self._check = escalation_check(tuple(config.escalation_keywords))
-        self._cal: BusinessCalendar | None = None
+        self._arrivals: Arrivals | None = None
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
@@ -156,9 +155,9 @@ class CaseReader:
         ]
 
     def arrived(self, received: datetime) -> str:
-        if self._cal is None:
-            self._cal = self.config.calendar()
-        return arrival(self._cal, received)
+        if self._arrivals is None:
+            self._arrivals = Arrivals(self.config.calendar())
+        return self._arrivals(received)
 
     def _flagged(self, reason: str | None, notes: str) -> bool:
         key = (reason, notes)
