@@ -83,7 +83,8 @@ def _strings(rows: Sequence[Row]) -> list[tuple[int, list[str]]]:
 
 
 def _asterisk_detect(source: Source) -> bool:
-    return bool(source.rows) and asterisk.detect([_strings(source.rows[:1])[0][1]])
+    rows = source.rows
+    return bool(rows) and rows is not None and asterisk.detect([_strings(rows[:1])[0][1]])
 
 
 def _asterisk_read(source: Source, o: ReadOptions) -> CallLog:
