@@ -210,3 +210,13 @@ def test_stamp_month_is_clinic_time(tmp_path: Path) -> None:
         settle=0.05,
     )
     assert (folder / "imported" / "2026-11" / "calls.csv").exists()
+
+
+def test_doctor_checks_the_watch_folder(tmp_path: Path) -> None:
+    config = setup(tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(main, ["--config", str(config.path), "doctor"])
+    assert "does not exist yet: the first look creates it" in out.output
+    (tmp_path / "exports").write_text("not a folder", encoding="utf-8")
+    out = runner.invoke(main, ["--config", str(config.path), "doctor"])
+    assert out.exit_code == 1 and "is not a folder: fix intake.watch" in out.output
