@@ -88,10 +88,12 @@ def import_calls(
     def step(_: int) -> ImportOutcome:
         snapshot = backend.read(tabs=(model.INTAKE_TAB,))
         check_header(snapshot)
+        keys = imported_keys(snapshot)
         plan = plan_import(
             calls=log.calls,
             queue=[dict(r.values) for r in snapshot.rows],
-            imported_keys=imported_keys(snapshot),
+            imported_keys=keys,
+            created_marks={k for k in keys if k.startswith("row:")},
             window_end=lambda t: cal.add_business_days(t, days),
             is_open=lambda r: text(r.get(model.STATUS)) not in closed,
             region=config.phone_region,
@@ -123,9 +125,10 @@ def _changeset(snapshot: Snapshot, plan: ImportPlan, config: Config, now: dateti
         if row is None:
             continue
         for column, value in values.items():
-            cells.append(
-                CellWrite(row.position, row_id, column, _cell(value, config), WriteMode.TOOL, row.get(column))
-            )
+            # Received is a staff cell: written only while it still holds what the import wrote (SET
+            # refuses a value changed since the read)
+            mode = WriteMode.SET if column == model.RECEIVED else WriteMode.TOOL
+            cells.append(CellWrite(row.position, row_id, column, _cell(value, config), mode, row.get(column)))
     for row_id, earlier in plan.earlier_calls.items():
         row = positions.get(row_id)
         if row is None:
@@ -136,5 +139,5 @@ def _changeset(snapshot: Snapshot, plan: ImportPlan, config: Config, now: dateti
         cells.append(CellWrite(row.position, row_id, model.PROBLEMS, value, WriteMode.TOOL, before))
     new_rows = [{k: _cell(v, config) for k, v in r.items()} for r in plan.new_rows]
     stamp = to_cell(now, config.tz)
-    keys = [[key, stamp] for key in plan.new_keys]
+    keys = [[key, stamp] for key in (*plan.new_keys, *plan.new_marks)]
     return Changeset(cells=cells, new_rows=new_rows, tab_appends={model.INTAKE_TAB: keys} if keys else {})

@@ -408,3 +408,37 @@ def test_nothing_recognised_exits_1(tmp_path: Path) -> None:
     )
     result = invoke(config, "import-calls", str(export), "--now", "2026-12-01T10:00")
     assert result.exit_code == 1 and "unknown disposition values, not imported: 'LOST' (1)" in result.stderr
+
+
+def test_an_import_created_item_moves_to_an_earlier_call_from_a_later_file(tmp_path: Path) -> None:
+    # the case: an item the import made at 08:10, then a later export brings a 07:05 call
+    config = clinic(tmp_path)
+    first = tmp_path / "first.csv"
+    first.write_text(TWILIO + "CA1,2026-12-01T14:10:00Z,+13125550150,inbound,no-answer\n", encoding="utf-8")
+    imported(config, first, now="2026-12-01T08:20")
+    assert items(config) == [("+13125550150", "2026-12-01 08:10", 1, "In hours")]
+    second = tmp_path / "second.csv"
+    second.write_text(TWILIO + "CA0,2026-12-01T13:05:00Z,+13125550150,inbound,no-answer\n", encoding="utf-8")
+    imported(config, second, now="2026-12-01T08:30")
+    row = rows(config)[0]
+    assert items(config) == [("+13125550150", "2026-12-01 07:05", 2, "After hours")]
+    assert f"{row[model.LATEST_CALL]:%H:%M}" == "08:10" and "Earlier call" not in row[model.PROBLEMS]
+    # the deadline is measured from the earliest call: 07:05 is before opening -> end of the morning
+    assert f"{row[model.NEXT_ATTEMPT]:%H:%M}" == "12:00"
+    # still the import's own row for a third file, as long as staff leave number and Received alone
+    third = tmp_path / "third.csv"
+    third.write_text(TWILIO + "CA9,2026-12-01T12:50:00Z,+13125550150,inbound,busy\n", encoding="utf-8")
+    imported(config, third, now="2026-12-01T08:40")
+    assert items(config) == [("+13125550150", "2026-12-01 06:50", 3, "After hours")]
+    # once staff retype Received, the row is theirs: an earlier call only adds a problem
+    book = openpyxl.load_workbook(config.parent / "queue.xlsx")
+    ws = book[model.QUEUE_TAB]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index(model.RECEIVED) + 1).value = datetime(2026, 12, 1, 6, 55)
+    book.save(config.parent / "queue.xlsx")
+    fourth = tmp_path / "fourth.csv"
+    fourth.write_text(TWILIO + "CA8,2026-12-01T12:40:00Z,+13125550150,inbound,busy\n", encoding="utf-8")
+    imported(config, fourth, now="2026-12-01T08:50")
+    row = rows(config)[0]
+    assert f"{row[model.RECEIVED]:%H:%M}" == "06:55" and row[model.CALLS] == 4
+    assert "Earlier call from this number at 2026-12-01 06:40" in row[model.PROBLEMS]
