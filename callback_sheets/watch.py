@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -202,7 +202,3 @@ def watch_folder(
     if written and opened is not None:
         service.refresh(config=config, backend=opened, now=now)
     return results
-
-
-def iter_failed(results: list[WatchedFile]) -> Iterator[WatchedFile]:
-    return (r for r in results if r.outcome == "failed")

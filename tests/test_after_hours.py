@@ -187,3 +187,47 @@ def test_after_hours_escalation_names_after_hours_to(config: Config, make_queue,
     cells = [r[header.index(model.ESCALATION)] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert cells[0].startswith("ESCALATED to Nurse Patel and oncall@clinic.example (after hours):")
     assert cells[1].startswith("ESCALATED to Nurse Patel:")
+
+
+def test_metrics_and_demand_tabs_show_after_hours(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    from callback_sheets import reports
+
+    make_queue(
+        [
+            {
+                model.RECEIVED: datetime(2026, 11, 28, 9, 0),
+                model.PHONE: "(312) 555-0142",
+                model.STATUS: "Booked",
+            },
+            {
+                model.RECEIVED: datetime(2026, 11, 25, 18, 30),
+                model.PHONE: "(312) 555-0143",
+                model.STATUS: "New",
+            },
+            {
+                model.RECEIVED: datetime(2026, 11, 25, 10, 0),
+                model.PHONE: "(312) 555-0144",
+                model.STATUS: "New",
+            },
+        ]
+    )
+    runner = CliRunner()
+    args = ["--config", str(config.path), "report", "weekly", "--date", "2026-11-25", "--append"]
+    assert runner.invoke(main, [*args, "--now", "2026-11-30T08:00"]).exit_code == 0
+    book = openpyxl.load_workbook(config.workbook)
+    metrics = list(book[model.METRICS_TAB].iter_rows(min_row=reports.METRICS_TABLE_ROW, values_only=True))
+    header, row = list(metrics[0]), list(metrics[1])
+    got = {
+        h: row[header.index(h)] for h in ("After hours", "After hours recovered", "After hours recovery %")
+    }
+    assert got == {"After hours": 2, "After hours recovered": 1, "After hours recovery %": 50.0}
+    assert header.index("Updated") < header.index("After hours")  # added at the end of the table
+    assert (
+        runner.invoke(main, ["--config", str(config.path), "refresh", "--now", "2026-11-30T08:00"]).exit_code
+        == 0
+    )
+    demand = openpyxl.load_workbook(config.workbook)[model.DEMAND_TAB]
+    cells = {c.value: c for r in demand.iter_rows() for c in r if isinstance(c.value, str)}
+    arrived = cells["Arrived"]
+    table = [[demand.cell(arrived.row + i, arrived.column + j).value for j in range(3)] for i in range(1, 4)]
+    assert table == [[IN_HOURS, 1, 0], [AFTER_HOURS, 1, 0], [CLOSED_DAY, 1, 1]]

@@ -149,11 +149,6 @@ GENERIC = Preset(
 )
 
 
-def help_text() -> str:
-    """The formats for `--format`'s help."""
-    return ", ".join(FORMATS) + " (default: detect)"
-
-
 def _container(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".zip", ".html", ".htm")
 
@@ -241,4 +236,4 @@ def read_call_log(
     )
 
 
-__all__ = ["FORMATS", "PRESETS", "REGISTRY", "Preset", "help_text", "norm", "read_call_log"]
+__all__ = ["FORMATS", "PRESETS", "REGISTRY", "Preset", "norm", "read_call_log"]
