@@ -48,6 +48,7 @@ class WatchedFile:
     merged: int = 0
     calls: int = 0
     moved_to: Path | None = None
+    already: int = 0  # calls in it imported before (from another file)
 
 
 def _candidates(folder: Path) -> list[Path]:
@@ -197,6 +198,7 @@ def watch_folder(
                 merged=outcome.plan.merged,
                 calls=len(log.calls),
                 moved_to=moved,
+                already=outcome.plan.skipped_duplicates,
             )
         )
     if written and opened is not None:

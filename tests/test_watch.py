@@ -182,6 +182,7 @@ def test_keep_files_and_the_cli(tmp_path: Path) -> None:
         "calls": 1,
         "new_rows": 1,
         "merged": 0,
+        "already_imported": 0,
     }
     assert (folder / "calls.csv").exists() and not (folder / "imported").exists()
     second = runner.invoke(main, args)

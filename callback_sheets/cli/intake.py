@@ -161,6 +161,7 @@ def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
                         "calls": r.calls,
                         "new_rows": r.new_rows,
                         "merged": r.merged,
+                        "already_imported": r.already,
                     }
                     for r in results
                 ],
@@ -169,7 +170,8 @@ def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
     if not quiet:
         for r in results:
             detail = (
-                f"{r.calls} missed call(s), {r.new_rows} new item(s), {r.merged} merged"
+                f"{r.calls} missed call(s), {r.new_rows} new item(s), {r.merged} merged, "
+                f"{r.already} already imported"
                 if r.outcome == "imported"
                 else (r.why or "")
             )
