@@ -231,3 +231,25 @@ def test_metrics_and_demand_tabs_show_after_hours(config: Config, make_queue) ->
     arrived = cells["Arrived"]
     table = [[demand.cell(arrived.row + i, arrived.column + j).value for j in range(3)] for i in range(1, 4)]
     assert table == [[IN_HOURS, 1, 0], [AFTER_HOURS, 1, 0], [CLOSED_DAY, 1, 1]]
+
+
+def test_a_queue_without_the_arrived_column_still_refreshes_and_init_adds_it(
+    config: Config, make_queue
+) -> None:  # type: ignore[no-untyped-def]
+    make_queue(
+        [{model.RECEIVED: datetime(2026, 11, 28, 9, 0), model.PHONE: "(312) 555-0142", model.STATUS: "New"}]
+    )
+    book = openpyxl.load_workbook(config.workbook)
+    ws = book[model.QUEUE_TAB]
+    header = [c.value for c in ws[1]]
+    ws.delete_cols(header.index(model.ARRIVED) + 1)  # a queue made by 0.1.0
+    book.save(config.workbook)
+    runner = CliRunner()
+    out = runner.invoke(main, ["--config", str(config.path), "refresh", "--now", "2026-11-30T08:00"])
+    assert out.exit_code == 0, out.output
+    assert model.ARRIVED not in [c.value for c in openpyxl.load_workbook(config.workbook)[model.QUEUE_TAB][1]]
+    assert runner.invoke(main, ["--config", str(config.path), "init"]).exit_code == 0
+    runner.invoke(main, ["--config", str(config.path), "refresh", "--now", "2026-11-30T08:00"])
+    ws = openpyxl.load_workbook(config.workbook)[model.QUEUE_TAB]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index(model.ARRIVED) + 1).value == CLOSED_DAY
