@@ -59,7 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "import-calls": (
         "intake",
-        "Add missed, abandoned and voicemail calls from a phone-system export (CSV or .xlsx) to the queue.",
+        "Add missed, abandoned and voicemail calls from a phone-system export to the queue.",
     ),
     "init": (
         "queue",
