@@ -527,7 +527,8 @@ def test_example_config_has_the_alert_keys(tmp_path: Path) -> None:
         flags=re.M,
     )
     config = load_config_text(tmp_path, uncommented)
-    assert config.notify.email is not None and config.notify.email.password_env == "CALLBACK_SHEETS_SMTP_PASSWORD"
+    email = config.notify.email
+    assert email is not None and email.password_env == "CALLBACK_SHEETS_SMTP_PASSWORD"
     assert config.notify.webhook is not None and config.notify.webhook.format == "teams"
 
 
