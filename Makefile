@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench corpus clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check callback_sheets tests bench
+
+corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
+	$(BIN)/python -m tests.corpus_check --libreoffice 256
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000

@@ -220,14 +220,16 @@ def graft_tabs(
     return GraftResult(changed, added)
 
 
-def styles_addition(*, read: Read, names: Sequence[str], workbook_part: str) -> tuple[str, dict[str, bytes]]:
+def styles_addition(
+    *, read: Read, names: Sequence[str], workbook_part: str, declared: str | None = None
+) -> tuple[str, dict[str, bytes]]:
     """For a package without a styles part: its new name, and the changed content types and workbook
     relationships that declare it (the part itself is :func:`minimal_styles`, possibly added to)."""
     taken = {n.lower() for n in names}
     folder = posixpath.dirname(workbook_part)
-    part = posixpath.join(folder, "styles.xml")
+    part = declared or posixpath.join(folder, "styles.xml")
     number = 1
-    while part.lower() in taken:
+    while part.lower() in taken and declared is None:
         part = posixpath.join(folder, f"styles{number}.xml")
         number += 1
     ct_xml = read("[Content_Types].xml")
@@ -236,10 +238,10 @@ def styles_addition(*, read: Read, names: Sequence[str], workbook_part: str) -> 
     if ct_xml is None or rels is None:
         raise PatchRefused("the package lacks [Content_Types].xml or the workbook's relationships")
     used = set(re.findall(rb"""\sId\s*=\s*["']([^"']*)["']""", rels))
-    changed = {
-        "[Content_Types].xml": _with_content_types(ct_xml, {part: _STYLES_CT}),
-        rels_part: _with_relationships(rels, [(_fresh_id(used), _STYLES_TYPE, _relative(folder, part))]),
-    }
+    changed = {"[Content_Types].xml": _with_content_types(ct_xml, {part: _STYLES_CT})}
+    if declared is None:
+        new = [(_fresh_id(used), _STYLES_TYPE, _relative(folder, part))]
+        changed[rels_part] = _with_relationships(rels, new)
     return part, changed
 
 

@@ -125,7 +125,10 @@ def _changed_parts(
     styles_xml = styles.to_bytes() if styles.changed else (package.read(styles_part) if styles_part else None)
     if styles_part is None and (styles.changed or graft is not None):
         styles_part, declared = styles_addition(
-            read=package.read_or_none, names=package.names, workbook_part=package.workbook
+            read=package.read_or_none,
+            names=package.names,
+            workbook_part=package.workbook,
+            declared=package.dangling_styles,
         )
         changed.update(declared)
         styles_xml = styles.to_bytes() if styles.changed else minimal_styles()
@@ -196,6 +199,9 @@ class _Package:
         ]
         styles = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "styles"]
         self.styles = self.member(styles[0]) if styles else None
+        self.dangling_styles: str | None = None  # a styles relationship to a part that is not there
+        if self.styles is not None and self.styles.lower() not in self._by_lower:
+            self.dangling_styles, self.styles = self.styles, None
         chains = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "calcChain"]
         self.calc_chain = self.member(chains[0]) if chains else None
 
