@@ -223,8 +223,14 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     )
 
 
-_TAB_ROLES = {"queue": model.QUEUE_TAB, "lists": model.LISTS_TAB, "history": model.HISTORY_TAB,
-              "metrics": model.METRICS_TAB, "demand": model.DEMAND_TAB, "intake": model.INTAKE_TAB}  # fmt: skip
+_TAB_ROLES = {
+    "queue": model.QUEUE_TAB,
+    "lists": model.LISTS_TAB,
+    "history": model.HISTORY_TAB,
+    "metrics": model.METRICS_TAB,
+    "demand": model.DEMAND_TAB,
+    "intake": model.INTAKE_TAB,
+}
 _BAD_TAB_CHARS = set("[]:*?/\\")
 
 
@@ -240,7 +246,9 @@ def read_tabs(raw: object) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: the tab's name, as text")
         if len(value) > 31 or set(value) & _BAD_TAB_CHARS or value.startswith("'") or value.endswith("'"):
-            raise ConfigError(f"{where}: {value!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)")
+            raise ConfigError(
+                f"{where}: {value!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)"
+            )
         names[_TAB_ROLES[key]] = value
     folded = [n.casefold() for n in {**{r: r for r in _TAB_ROLES.values()}, **names}.values()]
     if len(set(folded)) != len(folded):

@@ -33,8 +33,13 @@ from pathlib import Path
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "xlsx-corpus"
 TIME_LIMIT = 60
 REFUSE_WITHIN = 5.0
-ADDITIVE = ("xl/workbook.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
-            "docProps/app.xml")  # fmt: skip
+ADDITIVE = (
+    "xl/workbook.xml",
+    "[Content_Types].xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "docProps/app.xml",
+)
 NOW = datetime(2026, 12, 1, 10, 0)
 _TOKEN = re.compile(rb"<[^>]*>|[^<]+")
 _NUMBERS = re.compile(rb"\d+")
@@ -95,17 +100,25 @@ def check(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
                 signal.alarm(0)
                 renamed = 'tabs = { lists = "Callback lists", history = "Callback history" }\n'
                 again = check(source, folder, tabs=TOML_TABS + renamed)
-                return Outcome(source.name, again.status, f"after [queue] tabs: {again.detail}", again.seconds)
+                return Outcome(
+                    source.name, again.status, f"after [queue] tabs: {again.detail}", again.seconds
+                )
             return Outcome(source.name, "refused", line, took)
         with backend.session():
-            row = {"Received": NOW.replace(hour=9), "Caller": "Test Caller", "Phone": "(312) 555-0199",
-                   "Reason": "New appointment"}  # fmt: skip
+            row = {
+                "Received": NOW.replace(hour=9),
+                "Caller": "Test Caller",
+                "Phone": "(312) 555-0199",
+                "Reason": "New appointment",
+            }
             backend.write(backend.read(), Changeset(new_rows=[row]))
         service.refresh(config=config, backend=backend, now=NOW.replace(tzinfo=config.tz))
         second = workbook.read_bytes()
         service.refresh(config=config, backend=backend, now=NOW.replace(tzinfo=config.tz))
         if workbook.read_bytes() != second:
-            return Outcome(source.name, "damaged", "a second refresh changed the file", time.monotonic() - start)
+            return Outcome(
+                source.name, "damaged", "a second refresh changed the file", time.monotonic() - start
+            )
     except _Timeout:
         return Outcome(source.name, "damaged", f"ran past {TIME_LIMIT} s", time.monotonic() - start)
     except Exception as exc:  # anything else is a crash: damaged
@@ -216,10 +229,20 @@ def libreoffice_opens(result: Path, folder: Path) -> str | None:
     profile = folder / "lo-profile"
     try:
         subprocess.run(
-            ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-             "--outdir", str(out), str(result)],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out),
+                str(result),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         return f"LibreOffice: {exc}"
     pdf = out / (result.stem + ".pdf")
@@ -243,8 +266,10 @@ def run(files: list[Path], libreoffice: int = 0, *, progress: bool = False) -> l
 
 def summary(outcomes: list[Outcome]) -> str:
     counts = Counter(o.status for o in outcomes)
-    return (f"{len(outcomes)} files: {counts['intact']} intact, {counts['refused']} refused cleanly, "
-            f"{counts['damaged']} damaged")  # fmt: skip
+    return (
+        f"{len(outcomes)} files: {counts['intact']} intact, {counts['refused']} refused cleanly, "
+        f"{counts['damaged']} damaged"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,14 +20,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 EXTRA = (
-    "113_test_files_1904.xlsx", "228_calamine_date_1904.xlsx",  # 1904 date system
+    "113_test_files_1904.xlsx",
+    "228_calamine_date_1904.xlsx",  # 1904 date system
     "197_exceljs_test-issue-771.xlsx",  # no styles.xml (its relationship points at nothing)
-    "240_calamine_pivots.xlsx", "219_exceljs_chart-sheet.xlsx", "247_calamine_empty_s_attribute.xlsx",
-)  # fmt: skip
+    "240_calamine_pivots.xlsx",
+    "219_exceljs_chart-sheet.xlsx",
+    "247_calamine_empty_s_attribute.xlsx",
+)
 HOSTILE = (
-    "142_poi_poc-shared-strings.xlsx", "143_poi_poc-xmlbomb-empty.xlsx", "144_poi_poc-xmlbomb.xlsx",
+    "142_poi_poc-shared-strings.xlsx",
+    "143_poi_poc-xmlbomb-empty.xlsx",
+    "144_poi_poc-xmlbomb.xlsx",
     "212_exceljs_invalid-xml.xlsx",
-)  # fmt: skip
+)
 
 
 def sample() -> list[str]:
@@ -66,5 +71,7 @@ def test_libreoffice_opens_the_result(name: str) -> None:
 
 
 def test_summary_counts() -> None:
-    outcomes = run([CORPUS / n for n in ("001_XlsxWriter_array_formula01.xlsx", "143_poi_poc-xmlbomb-empty.xlsx")])
+    outcomes = run(
+        [CORPUS / n for n in ("001_XlsxWriter_array_formula01.xlsx", "143_poi_poc-xmlbomb-empty.xlsx")]
+    )
     assert summary(outcomes) == "2 files: 1 intact, 1 refused cleanly, 0 damaged"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,11 +16,9 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from callback_sheets import model, service
 from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel import ExcelBackend
-from dataclasses import replace
-
+from callback_sheets.backends.xlsx_read import read_sheet
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, ConfigError
-from callback_sheets.backends.xlsx_read import read_sheet
 from tests.corpus_check import compare, validate
 
 NOW = datetime(2026, 12, 1, 10, 0)
@@ -43,8 +42,12 @@ def clinic_workbook(path: Path, *, tabs: tuple[str, ...] = ("Patients",), epoch1
 
 def _refresh(config: Config, backend: ExcelBackend) -> None:
     with backend.session():
-        row = {"Received": NOW.replace(hour=9), "Caller": "Test Caller", "Phone": "(312) 555-0199",
-               "Reason": "New appointment"}  # fmt: skip
+        row = {
+            "Received": NOW.replace(hour=9),
+            "Caller": "Test Caller",
+            "Phone": "(312) 555-0199",
+            "Reason": "New appointment",
+        }
         backend.write(backend.read(), Changeset(new_rows=[row]))
     service.refresh(config=config, backend=backend, now=NOW.replace(tzinfo=config.tz))
 
@@ -86,7 +89,12 @@ def test_upgrade_adds_missing_columns_at_the_end_only(config: Config) -> None:
     header = read_sheet(config.workbook, "Queue")[0]
     assert header[:4] == ["Phone", "Caller", "Received", "My notes"]
     assert header[4] == "ID" and "Problems" in header
-    assert read_sheet(config.workbook, "Queue")[1][:4] == ["(312) 555-0100", "Someone", datetime(2026, 12, 1, 9), "keep"]
+    assert read_sheet(config.workbook, "Queue")[1][:4] == [
+        "(312) 555-0100",
+        "Someone",
+        datetime(2026, 12, 1, 9),
+        "keep",
+    ]
     original = config.workbook.with_name("before.xlsx")
     original.write_bytes(before)
     problems = compare(original, config.workbook)
@@ -120,13 +128,19 @@ def test_history_that_is_not_ours_is_refused(config: Config) -> None:
 def test_tabs_config_is_checked(clinic_dir: Path) -> None:
     toml = clinic_dir / "callback_sheets.toml"
     text = toml.read_text()
-    toml.write_text(text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { notes = "X" }'))
+    toml.write_text(
+        text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { notes = "X" }')
+    )
     with pytest.raises(ConfigError, match=r"queue\.tabs\.notes"):
         load_config(toml)
-    toml.write_text(text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { lists = "a/b" }'))
+    toml.write_text(
+        text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { lists = "a/b" }')
+    )
     with pytest.raises(ConfigError, match=r"queue\.tabs\.lists"):
         load_config(toml)
-    toml.write_text(text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { lists = "history" }'))
+    toml.write_text(
+        text.replace('workbook = "queue.xlsx"', 'workbook = "queue.xlsx"\ntabs = { lists = "history" }')
+    )
     with pytest.raises(ConfigError, match=r"queue\.tabs"):
         load_config(toml)
 
@@ -156,7 +170,8 @@ def test_a_package_without_styles_gets_one(config: Config, tmp_path: Path) -> No
                 continue
             if info.filename == "xl/_rels/workbook.xml.rels":
                 data = data.replace(b'Target="styles.xml"', b'Target="missing-styles.xml"').replace(
-                    b"relationships/styles", b"relationships/nothing")
+                    b"relationships/styles", b"relationships/nothing"
+                )
             if info.filename.startswith("xl/worksheets/"):
                 data = data.replace(b' s="1"', b"").replace(b' s="2"', b"")
             dst.writestr(info, data)
@@ -174,10 +189,14 @@ def test_a_package_without_styles_gets_one(config: Config, tmp_path: Path) -> No
 
 def test_an_entity_bomb_is_refused_quickly(config: Config, tmp_path: Path) -> None:
     made = clinic_workbook(tmp_path / "made.xlsx")
-    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">' + b"".join(
-        b'<!ENTITY %s "%s">' % (f"e{i}".encode(), (f"&{'a' if i == 0 else f'e{i-1}'};" * 10).encode())
-        for i in range(9)
-    ) + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&e8;</t></si></sst>'
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(
+            b'<!ENTITY %s "%s">' % (f"e{i}".encode(), (f"&{'a' if i == 0 else f'e{i - 1}'};" * 10).encode())
+            for i in range(9)
+        )
+        + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&e8;</t></si></sst>'
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(made) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -203,3 +222,28 @@ def test_a_write_to_a_missing_tool_tab_grafts_it(config: Config, tmp_path: Path)
     assert backend.last_write_path == "patch"
     assert read_sheet(config.workbook, "Archive") == [["x", 1]]
     assert compare(original, config.workbook) == []
+
+
+def test_the_first_row_under_the_header_does_not_look_like_the_header(config: Config) -> None:
+    backend = ExcelBackend(config.workbook)
+    service.init(config=config, backend=backend)
+    _refresh(config, backend)
+    queue = openpyxl.load_workbook(config.workbook)["Queue"]
+    assert queue["C1"].font.b and queue["C1"].fill.fgColor.rgb.endswith("1F4E78")
+    assert queue["C2"].value == "Test Caller" and not queue["C2"].font.b
+    assert queue["C2"].fill.fill_type is None
+
+
+def test_a_new_workbook_uses_the_configured_tab_names(config: Config) -> None:
+    names = {model.QUEUE_TAB: "Callbacks", model.LISTS_TAB: "Callback lists"}
+    backend = ExcelBackend(config.workbook, tabs=names)
+    notes = service.init(config=replace(config, tabs=names), backend=backend)
+    assert notes == [
+        f"created {config.workbook.name} with tabs Callbacks, Callback lists, History, Metrics, "
+        "Demand, Intake"
+    ]
+    wb = openpyxl.load_workbook(config.workbook)
+    assert wb.sheetnames[:2] == ["Callbacks", "Callback lists"]
+    assert wb["Callbacks"].data_validations.dataValidation[0].formula1.startswith("'Callback lists'!")
+    _refresh(replace(config, tabs=names), backend)
+    assert read_sheet(config.workbook, "Callbacks")[1][0] == "CB-00001"

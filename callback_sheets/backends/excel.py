@@ -74,7 +74,10 @@ class ExcelBackend:
 
         donor = donor_package(header=header, tabs=tabs, choices=choices)
         package = renamed_package(donor, self.tab_names)
-        atomic_write(self.path, lambda tmp: tmp.write_bytes(package))
+        def produce(tmp: Path) -> None:
+            tmp.write_bytes(package)
+
+        atomic_write(self.path, produce)
         names = [self._name(n) for n in (model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs))]
         return [f"created {self.label} with tabs {', '.join(names)}"]
 
@@ -102,7 +105,9 @@ class ExcelBackend:
         try:
             atomic_write(self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, graft=plan))
         except PatchRefused as exc:
-            raise BackendError(f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)") from None
+            raise BackendError(
+                f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)"
+            ) from None
         self.last_write_path = "patch"
         return notes
 
@@ -132,7 +137,8 @@ class ExcelBackend:
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
             raise BackendError(
-                f"{self.label} has no {self._name(model.QUEUE_TAB)!r} tab: run `callback-sheets init` to add it"
+                f"{self.label} has no {self._name(model.QUEUE_TAB)!r} tab: "
+                "run `callback-sheets init` to add it"
             )
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         values = row_factory(header)

@@ -50,12 +50,17 @@ def is_ours(role: str, grid: Sequence[Sequence[CellValue]], choices: Mapping[str
     if role == model.LISTS_TAB:
         return bool(first) and set(first) <= set(choices)
     if role == model.HISTORY_TAB:
-        return bool(first) and first[0] == model.HISTORY_COLUMNS[0] and set(first) <= set(model.HISTORY_COLUMNS)
+        return (
+            bool(first) and first[0] == model.HISTORY_COLUMNS[0] and set(first) <= set(model.HISTORY_COLUMNS)
+        )
     if role == model.INTAKE_TAB:
         return bool(first) and set(first) <= set(model.INTAKE_COLUMNS)
     a1 = str(grid[0][0]) if grid and grid[0] and grid[0][0] is not None else ""
     if role == model.METRICS_TAB:
-        return a1.startswith("Missed calls and recovery rate") or _cell(grid, dem.TREND_HEADER_ROW, 1) == "Week of"
+        return (
+            a1.startswith("Missed calls and recovery rate")
+            or _cell(grid, dem.TREND_HEADER_ROW, 1) == "Week of"
+        )
     if role == model.DEMAND_TAB:
         return a1.startswith("Missed calls by weekday") or _cell(grid, dem.DEMAND_HEADER_ROW, 1) == "Weekday"
     return False
@@ -114,8 +119,8 @@ def lists_edits(
     wanted: dict[tuple[int, int], CellValue] = {}
     for col, (name, values) in enumerate(choices.items(), start=1):
         wanted[(1, col)] = name
-        for row, value in enumerate(values, start=2):
-            wanted[(row, col)] = value
+        for row, choice in enumerate(values, start=2):
+            wanted[(row, col)] = choice
     for r, row_values in enumerate(grid, start=1):
         for c, value in enumerate(row_values, start=1):
             if value not in (None, "") and (r, c) not in wanted:
@@ -161,7 +166,9 @@ def plan_init(
             notes.append(f"updated the choices on the {lists} tab")
     graft = [role for role in roles if found[role] is None]
     if graft:
-        notes.insert(0, f"created tab{'s' if len(graft) > 1 else ''} {', '.join(names.get(r, r) for r in graft)}")
+        notes.insert(
+            0, f"created tab{'s' if len(graft) > 1 else ''} {', '.join(names.get(r, r) for r in graft)}"
+        )
     return edits, graft, notes
 
 
@@ -186,10 +193,7 @@ def renamed_package(package: bytes, names: Mapping[str, str]) -> bytes:
                 data = rename_references(data, renames)
             if info.filename == "xl/workbook.xml":
                 for old, new in renames.items():
-                    data = re.sub(
-                        rb'(<sheet\b[^>]*?\sname=)"' + re.escape(old.encode()) + rb'"',
-                        lambda m, n=new: m.group(1) + quoteattr(n).encode(),
-                        data,
-                    )
+                    named = rb"\g<1>" + quoteattr(new).encode().replace(b"\\", b"\\\\")
+                    data = re.sub(rb'(<sheet\b[^>]*?\sname=)"' + re.escape(old.encode()) + rb'"', named, data)
             target.writestr(info, data)
     return out.getvalue()

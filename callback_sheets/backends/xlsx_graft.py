@@ -35,16 +35,40 @@ _STYLES_TYPE = _DOC_RELS + "/styles"
 _STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 # What follows <definedNames> in CT_Workbook: a new <definedNames> goes before the first of these.
 _AFTER_DEFINED_NAMES = (
-    b"calcPr", b"oleSize", b"customWorkbookViews", b"pivotCaches", b"smartTagPr", b"smartTagTypes",
-    b"webPublishing", b"fileRecoveryPr", b"webPublishObjects", b"extLst",
-)  # fmt: skip
+    b"calcPr",
+    b"oleSize",
+    b"customWorkbookViews",
+    b"pivotCaches",
+    b"smartTagPr",
+    b"smartTagTypes",
+    b"webPublishing",
+    b"fileRecoveryPr",
+    b"webPublishObjects",
+    b"extLst",
+)
 # CT_Stylesheet's children, in order.
 _STYLE_ORDER = (
-    b"numFmts", b"fonts", b"fills", b"borders", b"cellStyleXfs", b"cellXfs", b"cellStyles", b"dxfs",
-    b"tableStyles", b"colors", b"extLst",
-)  # fmt: skip
-_CHILD = {b"numFmts": b"numFmt", b"fonts": b"font", b"fills": b"fill", b"borders": b"border",
-          b"cellXfs": b"xf", b"dxfs": b"dxf", b"cellStyleXfs": b"xf"}  # fmt: skip
+    b"numFmts",
+    b"fonts",
+    b"fills",
+    b"borders",
+    b"cellStyleXfs",
+    b"cellXfs",
+    b"cellStyles",
+    b"dxfs",
+    b"tableStyles",
+    b"colors",
+    b"extLst",
+)
+_CHILD = {
+    b"numFmts": b"numFmt",
+    b"fonts": b"font",
+    b"fills": b"fill",
+    b"borders": b"border",
+    b"cellXfs": b"xf",
+    b"dxfs": b"dxf",
+    b"cellStyleXfs": b"xf",
+}
 _ATTR = re.compile(rb"""\s([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _COUNT = re.compile(rb"""(\scount\s*=\s*["'])(\d*)(["'])""")
 _MINIMAL_STYLES = (
@@ -209,8 +233,9 @@ def graft_tabs(
         (dn.get("name", ""), dn.get("localSheetId"), dn.get("hidden"), dn.text or "")
         for dn in d_root.iterfind(f"{_MAIN}definedNames/{_MAIN}definedName")
     ]
-    changed[workbook_part] = _with_sheets(workbook_xml, entries, d_names, [n for n, _, _ in d_sheets],
-                                          list(graft.sheets), renames)  # fmt: skip
+    changed[workbook_part] = _with_sheets(
+        workbook_xml, entries, d_names, [n for n, _, _ in d_sheets], list(graft.sheets), renames
+    )
 
     app = read("docProps/app.xml")
     if app is not None:
@@ -268,7 +293,9 @@ def _relationships(
     return found
 
 
-def _retargeted_rels(xml: bytes, part: str, by_lower: Mapping[str, str], new_name: Mapping[str, str]) -> bytes:
+def _retargeted_rels(
+    xml: bytes, part: str, by_lower: Mapping[str, str], new_name: Mapping[str, str]
+) -> bytes:
     folder = posixpath.dirname(part)
 
     def fix(match: re.Match[bytes]) -> bytes:
@@ -279,7 +306,9 @@ def _retargeted_rels(xml: bytes, part: str, by_lower: Mapping[str, str], new_nam
         if target is None:
             return tag
         text = target.group(2).decode()
-        resolved = text.lstrip("/") if text.startswith("/") else posixpath.normpath(posixpath.join(folder, text))
+        resolved = (
+            text.lstrip("/") if text.startswith("/") else posixpath.normpath(posixpath.join(folder, text))
+        )
         donor = by_lower.get(resolved.lower())
         if donor is None or donor not in new_name:
             return tag
@@ -291,9 +320,13 @@ def _retargeted_rels(xml: bytes, part: str, by_lower: Mapping[str, str], new_nam
 def _content_types(xml: bytes) -> dict[str, str]:
     """Part name (no leading slash) -> content type, from the donor's overrides and defaults."""
     root = ElementTree.fromstring(xml)
-    defaults = {d.get("Extension", "").lower(): d.get("ContentType", "") for d in root.iterfind(f"{_CT}Default")}
-    overrides = {o.get("PartName", "").lstrip("/").lower(): o.get("ContentType", "")
-                 for o in root.iterfind(f"{_CT}Override")}  # fmt: skip
+    defaults = {
+        d.get("Extension", "").lower(): d.get("ContentType", "") for d in root.iterfind(f"{_CT}Default")
+    }
+    overrides = {
+        o.get("PartName", "").lstrip("/").lower(): o.get("ContentType", "")
+        for o in root.iterfind(f"{_CT}Override")
+    }
 
     class Types(dict[str, str]):
         def get(self, part: str, default: str = "") -> str:  # type: ignore[override]
@@ -307,7 +340,9 @@ def _content_types(xml: bytes) -> dict[str, str]:
 
 def _with_content_types(xml: bytes, wanted: Mapping[str, str]) -> bytes:
     root = safe_parse(xml, "[Content_Types].xml")
-    defaults = {d.get("Extension", "").lower(): d.get("ContentType", "") for d in root.iterfind(f"{_CT}Default")}
+    defaults = {
+        d.get("Extension", "").lower(): d.get("ContentType", "") for d in root.iterfind(f"{_CT}Default")
+    }
     overrides = {o.get("PartName", "").lstrip("/").lower() for o in root.iterfind(f"{_CT}Override")}
     prefix = _prefix(xml, b"Types")
     pieces = []
@@ -317,8 +352,10 @@ def _with_content_types(xml: bytes, wanted: Mapping[str, str]) -> bytes:
         ext = posixpath.splitext(part)[1].lstrip(".").lower()
         if defaults.get(ext) == kind:
             continue
-        pieces.append(b"<%sOverride PartName=%s ContentType=%s/>"
-                      % (prefix, quoteattr("/" + part).encode(), quoteattr(kind).encode()))  # fmt: skip
+        pieces.append(
+            b"<%sOverride PartName=%s ContentType=%s/>"
+            % (prefix, quoteattr("/" + part).encode(), quoteattr(kind).encode())
+        )
     return _insert_before_close(xml, prefix + b"Types", b"".join(pieces))
 
 
@@ -345,7 +382,7 @@ def _relative(folder: str, part: str) -> str:
     return posixpath.relpath(part, folder) if folder else part
 
 
-# --- workbook.xml --------------------------------------------------------------------------------------------
+# --- workbook.xml -------------------------------------------------------------------------------------
 def _with_sheets(
     xml: bytes,
     entries: Sequence[tuple[str, str | None, bytes]],
@@ -367,10 +404,14 @@ def _with_sheets(
         else:
             rid = b" " + r_prefix + b':id="' + rel_id + b'"'
         state_attr = b' state="%s"' % state.encode() if state and state != "visible" else b""
-        sheet_pieces.append(b"<%ssheet name=%s sheetId=\"%d\"%s%s/>"
-                            % (prefix, quoteattr(name).encode(), next_id + offset, state_attr, rid))  # fmt: skip
+        sheet_pieces.append(
+            b'<%ssheet name=%s sheetId="%d"%s%s/>'
+            % (prefix, quoteattr(name).encode(), next_id + offset, state_attr, rid)
+        )
     xml = _insert_before_close(xml, prefix + b"sheets", b"".join(sheet_pieces))
-    existing = {(dn.get("name", "").lower(), dn.get("localSheetId")) for dn in root.iter(f"{_MAIN}definedName")}
+    existing = {
+        (dn.get("name", "").lower(), dn.get("localSheetId")) for dn in root.iter(f"{_MAIN}definedName")
+    }
     name_pieces = []
     for name, local, hidden, text in donor_names:
         index: str | None = None
@@ -392,14 +433,19 @@ def _with_sheets(
             attrs += b' localSheetId="' + index.encode() + b'"'
         if hidden:
             attrs += b" hidden=" + quoteattr(hidden).encode()
-        name_pieces.append(b"<%sdefinedName%s>%s</%sdefinedName>" % (prefix, attrs, escape(text).encode(), prefix))
+        name_pieces.append(
+            b"<%sdefinedName%s>%s</%sdefinedName>" % (prefix, attrs, escape(text).encode(), prefix)
+        )
     if not name_pieces:
         return xml
     block = b"".join(name_pieces)
     if re.search(rb"<" + re.escape(prefix) + rb"definedNames\b[^>]*/>", xml):
-        return re.sub(rb"<" + re.escape(prefix) + rb"definedNames\b([^>]*?)\s*/>",
-                      lambda m: b"<%sdefinedNames%s>%s</%sdefinedNames>" % (prefix, m.group(1), block, prefix),
-                      xml, count=1)  # fmt: skip
+        return re.sub(
+            rb"<" + re.escape(prefix) + rb"definedNames\b([^>]*?)\s*/>",
+            lambda m: b"<%sdefinedNames%s>%s</%sdefinedNames>" % (prefix, m.group(1), block, prefix),
+            xml,
+            count=1,
+        )
     if re.search(rb"</" + re.escape(prefix) + rb"definedNames>", xml):
         return _insert_before_close(xml, prefix + b"definedNames", block)
     wrapped = b"<%sdefinedNames>%s</%sdefinedNames>" % (prefix, block, prefix)
@@ -439,7 +485,9 @@ def _with_titles(xml: bytes, titles: Sequence[str]) -> bytes | None:
     vector = re.sub(rb"""(\ssize\s*=\s*["'])\d+""", lambda m: m.group(1) + size, parts.group(1), count=1)
     xml = xml[: parts.start(1)] + vector + b">" + body + xml[parts.end(2) :]
     start = heading.start(1) + found.start(2)
-    return xml[:start] + str(int(found.group(2)) + len(titles)).encode() + xml[heading.start(1) + found.end(2) :]
+    return (
+        xml[:start] + str(int(found.group(2)) + len(titles)).encode() + xml[heading.start(1) + found.end(2) :]
+    )
 
 
 # --- the sheet parts ---------------------------------------------------------------------------------------
@@ -453,7 +501,9 @@ def _shared_strings(
     return ["".join(t.text or "" for t in si.iter(f"{_MAIN}t")) for si in root.iterfind(f"{_MAIN}si")]
 
 
-def _sheet_xml(xml: bytes, xf_map: Mapping[int, int], dxf_map: Mapping[int, int], shared: Sequence[str]) -> bytes:
+def _sheet_xml(
+    xml: bytes, xf_map: Mapping[int, int], dxf_map: Mapping[int, int], shared: Sequence[str]
+) -> bytes:
     """A donor sheet with its style indices remapped, shared strings made inline, no tab selected."""
 
     def style(match: re.Match[bytes]) -> bytes:
@@ -484,7 +534,7 @@ def rename_references(xml: bytes, renames: Mapping[str, str]) -> bytes:
     for old, new in renames.items():
         quoted = ("'" + new.replace("'", "''") + "'").encode()
         pattern = rb"(?<![\w.'])(?:'" + re.escape(old.encode()) + rb"'|" + re.escape(old.encode()) + rb")!"
-        xml = re.sub(pattern, lambda _m, q=quoted: q + b"!", xml)
+        xml = re.sub(pattern, quoted.replace(b"\\", b"\\\\") + b"!", xml)
     return xml
 
 
@@ -499,8 +549,11 @@ def merge_styles(target: bytes, donor: bytes | None) -> tuple[dict[int, int], di
         raise PatchRefused("styles.xml has no <styleSheet> root")
     prefix = root.group(1) or b""
     d_num = {int(a[b"numFmtId"]): a for a in (_attrs(e) for e in _children(donor, b"", b"numFmts"))}
-    t_num_ids = [int(a.get(b"numFmtId", b"0")) for a in (_attrs(e) for e in _children(target, prefix, b"numFmts"))
-                 if a.get(b"numFmtId", b"").isdigit()]  # fmt: skip
+    t_num_ids = [
+        int(a.get(b"numFmtId", b"0"))
+        for a in (_attrs(e) for e in _children(target, prefix, b"numFmts"))
+        if a.get(b"numFmtId", b"").isdigit()
+    ]
     next_num = max([163, *t_num_ids]) + 1
     num_map: dict[int, int] = {}
     new_nums = []
@@ -508,7 +561,9 @@ def merge_styles(target: bytes, donor: bytes | None) -> tuple[dict[int, int], di
         if old < 164:
             continue
         num_map[old] = next_num
-        new_nums.append(b'<numFmt numFmtId="%d" formatCode="%s"/>' % (next_num, attrs.get(b"formatCode", b"")))
+        new_nums.append(
+            b'<numFmt numFmtId="%d" formatCode="%s"/>' % (next_num, attrs.get(b"formatCode", b""))
+        )
         next_num += 1
     maps: dict[bytes, dict[int, int]] = {}
     additions: dict[bytes, list[bytes]] = {b"numFmts": new_nums}
@@ -516,7 +571,7 @@ def merge_styles(target: bytes, donor: bytes | None) -> tuple[dict[int, int], di
         d_items = _children(donor, b"", collection)
         base = len(_children(target, prefix, collection))
         mapping = {i: i for i in range(min(reserved, base))}
-        extra = []
+        extra: list[bytes] = []
         for index, item in enumerate(d_items):
             if index in mapping:
                 continue
@@ -528,7 +583,7 @@ def merge_styles(target: bytes, donor: bytes | None) -> tuple[dict[int, int], di
     t_xf_count = len(_children(target, prefix, b"cellXfs"))
     has_style_xf = bool(_children(target, prefix, b"cellStyleXfs"))
     xf_map: dict[int, int] = {0: 0} if t_xf_count else {}
-    new_xfs = []
+    new_xfs: list[bytes] = []
     for index, xf in enumerate(d_xfs):
         if index in xf_map:
             continue
@@ -571,7 +626,7 @@ def _appended(xml: bytes, prefix: bytes, collection: bytes, items: Sequence[byte
     block = re.search(rb"<" + p + collection + rb"\b([^>]*?)(/?)>", xml)
     joined = b"".join(items)
     if block is None:
-        new = b"<%s%s count=\"%d\">%s</%s%s>" % (prefix, collection, len(items), joined, prefix, collection)
+        new = b'<%s%s count="%d">%s</%s%s>' % (prefix, collection, len(items), joined, prefix, collection)
         later = _STYLE_ORDER[_STYLE_ORDER.index(collection) + 1 :]
         for tag in later:
             match = re.search(rb"<" + p + tag + rb"[\s/>]", xml)
@@ -584,11 +639,21 @@ def _appended(xml: bytes, prefix: bytes, collection: bytes, items: Sequence[byte
     total = str(existing + len(items)).encode()
     if counted is not None:
         attrs = attrs[: counted.start(2)] + total + attrs[counted.end(2) :]
-    elif collection != b"numFmts" or True:
+    else:
         attrs = attrs + b' count="' + total + b'"'
     tag = b"<" + prefix + collection + attrs
     if block.group(2):
-        return xml[: block.start()] + tag + b">" + joined + b"</" + prefix + collection + b">" + xml[block.end() :]
+        return (
+            xml[: block.start()]
+            + tag
+            + b">"
+            + joined
+            + b"</"
+            + prefix
+            + collection
+            + b">"
+            + xml[block.end() :]
+        )
     close = xml.find(b"</" + prefix + collection + b">", block.end())
     return xml[: block.start()] + tag + b">" + xml[block.end() : close] + joined + xml[close:]
 
@@ -631,7 +696,18 @@ def _insert_before_close(xml: bytes, tag: bytes, content: bytes) -> bytes:
         empty = re.search(rb"<" + re.escape(tag) + rb"\b([^>]*?)\s*/>", xml)
         if empty is None:
             raise PatchRefused(f"<{tag.decode()}> is not where it should be")
-        return xml[: empty.start()] + b"<" + tag + empty.group(1) + b">" + content + b"</" + tag + b">" + xml[empty.end() :]
+        return (
+            xml[: empty.start()]
+            + b"<"
+            + tag
+            + empty.group(1)
+            + b">"
+            + content
+            + b"</"
+            + tag
+            + b">"
+            + xml[empty.end() :]
+        )
     return xml[:close] + content + xml[close:]
 
 

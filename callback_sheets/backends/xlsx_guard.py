@@ -102,5 +102,6 @@ def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, *, 
 def _refuse_doctype(head: bytes, path: Path, part: str) -> None:
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise HostileWorkbook(
-            f"{path.name} is refused: {part} declares a document type (XML entities), which an .xlsx never needs"
+            f"{path.name} is refused: {part} declares a document type (XML entities), "
+            "which an .xlsx never needs"
         )

@@ -23,7 +23,13 @@ from xml.etree import ElementTree
 
 from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_xml
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
-from callback_sheets.backends.xlsx_graft import Graft, graft_tabs, minimal_styles, refuse_doctype, styles_addition
+from callback_sheets.backends.xlsx_graft import (
+    Graft,
+    graft_tabs,
+    minimal_styles,
+    refuse_doctype,
+    styles_addition,
+)
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook

@@ -164,7 +164,7 @@ def patch_sheet_xml(
     keys = _sorted_edits(edits, bool(appends), last_before)
     col_styles = column_styles(head)
     below = col_styles
-    if last is not None:
+    if last is not None and last[0] > 1:  # rows under a header (row 1) do not take the header's look
         below = {**col_styles, **row_styles(last[1], (last[0], 0, last[2], len(last[1]), False))}
     extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
     dimension = _DIMENSION.search(head)

@@ -21,6 +21,7 @@ DATE_FORMAT = 14  # built-in short date
 # Built-in number formats that are dates or times (the same set python-calamine reads as dates).
 _BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59), *range(71, 82)])
 
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?styleSheet\b([^>]*)>")
 _CELL_XFS = re.compile(rb"<cellXfs\b([^>]*?)(/?)>")
 _XF = re.compile(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.DOTALL)
@@ -99,10 +100,8 @@ class StyleBook:
         if root is None:
             raise PatchRefused("styles.xml has no <styleSheet> root")
         self._prefix = root.group(1) or b""
-        if self._prefix and not re.search(
-            rb"xmlns:" + re.escape(self._prefix[:-1]) + rb"""\s*=\s*["']http://schemas.openxmlformats.org/spreadsheetml/2006/main["']""",
-            root.group(2),
-        ):
+        bound = rb"xmlns:" + re.escape(self._prefix[:-1]) + rb"""\s*=\s*["']""" + re.escape(_MAIN_NS)
+        if self._prefix and not re.search(bound, root.group(2)):
             raise PatchRefused("styles.xml uses a namespace prefix the patcher does not recognise")
         opening = self._pattern(_CELL_XFS).search(xml)
         if opening is None or opening.group(2):
