@@ -247,3 +247,48 @@ def test_a_new_workbook_uses_the_configured_tab_names(config: Config) -> None:
     assert wb["Callbacks"].data_validations.dataValidation[0].formula1.startswith("'Callback lists'!")
     _refresh(replace(config, tabs=names), backend)
     assert read_sheet(config.workbook, "Callbacks")[1][0] == "CB-00001"
+
+
+def test_a_tool_tab_whose_name_differs_in_case_is_adopted(config: Config, tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "queue"
+    ws.append(list(model.REQUIRED_COLUMNS))
+    wb.create_sheet("history").append(list(model.HISTORY_COLUMNS))
+    wb.save(config.workbook)
+    backend = ExcelBackend(config.workbook)
+    notes = service.init(config=config, backend=backend)
+    assert "history" not in " ".join(notes).lower().replace("callback", "")
+    with backend.session():
+        row = {
+            "Received": NOW.replace(hour=9),
+            "Caller": "Test Caller",
+            "Phone": "(312) 555-0199",
+            "Reason": "New appointment",
+            "Attempts": 1,
+            "Last attempt": NOW.replace(hour=9, minute=30),
+            "Last outcome": "Voicemail left",
+        }
+        backend.write(backend.read(), Changeset(new_rows=[row]))
+    service.refresh(config=config, backend=backend, now=NOW.replace(tzinfo=config.tz))
+    names = openpyxl.load_workbook(config.workbook).sheetnames
+    assert names[:2] == ["queue", "history"] and "Queue" not in names and "History" not in names
+    assert read_sheet(config.workbook, "history")[1][:2] == ["CB-00001", 1]
+
+
+def test_a_save_during_init_wins(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clinic_workbook(config.workbook)
+    from callback_sheets.backends import xlsx_patch
+    from callback_sheets.errors import WorkbookChangedError
+
+    real = xlsx_patch.patch_workbook
+
+    def staff_saves_meanwhile(src: Path, dst: Path, **kwargs: object) -> None:
+        real(src, dst, **kwargs)  # type: ignore[arg-type]
+        clinic_workbook(config.workbook, tabs=("Patients", "Saved by staff"))
+
+    monkeypatch.setattr(xlsx_patch, "patch_workbook", staff_saves_meanwhile)
+    with pytest.raises(WorkbookChangedError):
+        service.init(config=config, backend=ExcelBackend(config.workbook))
+    assert "Saved by staff" in openpyxl.load_workbook(config.workbook).sheetnames

@@ -89,6 +89,7 @@ class ExcelBackend:
         from callback_sheets.backends.xlsx_guard import check_package
         from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
 
+        seen = FileVersion.of(self.path)
         check_package(self.path)
         try:
             edits, graft, notes = plan_init(
@@ -102,8 +103,14 @@ class ExcelBackend:
             return [f"{self.label} is up to date"]
         donor = donor_package(header=header, tabs=tabs, choices=choices) if graft else b""
         plan = Graft(donor, graft, {role: self._name(role) for role in graft}) if graft else None
+
+        def produce(tmp: Path) -> None:
+            patch_workbook(self.path, tmp, edits=edits, graft=plan)
+            if FileVersion.of(self.path) != seen:  # saved by someone meanwhile: theirs wins, nothing written
+                raise WorkbookChangedError(f"{self.label} was saved by someone else during init: run it again")
+
         try:
-            atomic_write(self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, graft=plan))
+            atomic_write(self.path, produce)
         except PatchRefused as exc:
             raise BackendError(
                 f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)"
