@@ -107,7 +107,9 @@ class ExcelBackend:
         def produce(tmp: Path) -> None:
             patch_workbook(self.path, tmp, edits=edits, graft=plan)
             if FileVersion.of(self.path) != seen:  # saved by someone meanwhile: theirs wins, nothing written
-                raise WorkbookChangedError(f"{self.label} was saved by someone else during init: run it again")
+                raise WorkbookChangedError(
+                    f"{self.label} was saved by someone else during init: run it again"
+                )
 
         try:
             atomic_write(self.path, produce)
