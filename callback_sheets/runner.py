@@ -19,15 +19,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+
+if TYPE_CHECKING:
+    from callback_sheets.refresh import RefreshPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class JobContext:
     config: Config
     slot: Slot
     now: datetime
+    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
 
     def backend(self) -> Backend:
         from callback_sheets.backends.registry import open_backend
@@ -50,6 +55,7 @@ class JobResult:
     rows: int | None = None
     changes: int | None = None
     attention: bool | None = None
+    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
 
 
 JobFn = Callable[[JobContext], JobResult]
@@ -61,7 +67,7 @@ def refresh_job(ctx: JobContext) -> JobResult:
 
     outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
     summary = outcome.plan.summary
-    return JobResult(rows=summary.rows, changes=summary.changes)
+    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
 
 
 def review_job(ctx: JobContext) -> JobResult:
@@ -92,6 +98,23 @@ def weekly_job(ctx: JobContext) -> JobResult:
     return JobResult(changes=appended.added + appended.replaced)
 
 
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
+
+
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
     Job.OPEN: refresh_job,
     Job.REFRESH: refresh_job,
@@ -113,8 +136,9 @@ def runner_files(config: Config) -> tuple[Path, Path]:
 
 
 class RunnerLock:
-    """One runner per queue: an exclusive ``flock`` on a lock file. The kernel drops it when the process
-    ends, however it ends, so a crash cannot leave it stuck; the file itself stays and says who held it."""
+    """One runner per queue: an exclusive OS lock on a lock file (``oslock``: flock, or msvcrt on
+    Windows). The kernel drops it when the process ends, however it ends, so a crash cannot leave it
+    stuck; the file itself stays and says who held it."""
 
     def __init__(self, path: Path, *, queue: str) -> None:
         self.path = path
@@ -122,38 +146,45 @@ class RunnerLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        import fcntl
+        from callback_sheets import oslock
 
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         except OSError as exc:
             raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _holder(fd)
+            taken = oslock.try_lock(fd)
+        except OSError as exc:
             os.close(fd)
+            raise BackendError(f"cannot lock the runner lock {self.path}: {exc.strerror or exc}") from None
+        if not taken:
+            holder = _holder(fd)
+            oslock.close_refused(fd)
             raise WorkbookBusyError(
                 f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
                 f"only one runs at a time, so this one stops (lock {self.path.name})"
             ) from None
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps(info).encode())
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            import fcntl
+            from callback_sheets import oslock
 
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                oslock.unlock(self._fd)
             os.close(self._fd)
             self._fd = None
 
 
 def _holder(fd: int) -> str:
+    from callback_sheets.oslock import read_head
+
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        info = json.loads(read_head(fd) or b"{}")
         return f" (pid {int(info['pid'])} on {info['host']})"
     return ""
 
@@ -200,6 +231,7 @@ class Runner:
         jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
+        notify: JobFn | None = notify_job,
     ) -> None:
         self._load = load_config
         self._clock = clock
@@ -207,6 +239,7 @@ class Runner:
         self._jobs = {**DEFAULT_JOBS, **jobs}
         self.stop = stop or threading.Event()
         self._timer = timer
+        self._notify = notify
         self._config: Config | None = None
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
@@ -250,11 +283,69 @@ class Runner:
         assert self._schedule is not None
         records: list[JobRecord] = []
         for queue in list(self._queues.values()):
+            ran = False
+            plan: RefreshPlan | None = None
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
-                records.append(self._run(queue, slot))
+                record, result = self._run(queue, slot)
+                records.append(record)
+                ran = True
+                if result is not None and result.plan is not None:
+                    plan = result.plan
+            if ran and self._notify is not None and queue.config.notify.channels and not self.stop.is_set():
+                records.append(self._after(queue, plan))
         return records
+
+    def queue_names(self) -> list[str]:
+        """The queues this runner serves (holds the lock of)."""
+        return [q.name for q in self._queues.values()]
+
+    def next_job(self, now: datetime, *, days: int = 8) -> Slot | None:
+        """The next job to run: one due now, else the first one after ``now`` (None when nothing is
+        scheduled within ``days``). The queues share the clinic's calendar, so this is every queue's."""
+        if self._schedule is None or not self._queues:
+            return None
+        due = [s for q in self._queues.values() for s in self._schedule.due(now, done=q.state.done)]
+        if due:
+            return due[0]
+        later = self._schedule.between(now, now + timedelta(days=days))
+        return later[0] if later else None
+    def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue.name, queue.config, slot, now, plan))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -311,8 +402,9 @@ class Runner:
         self._log.emit(record)
         return [record]
 
-    def _run(self, queue: _Queue, slot: Slot) -> JobRecord:
+    def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
         now = self._clock()
+        result: JobResult | None = None
         started = self._timer()
         family = slot.family
         try:
@@ -351,4 +443,4 @@ class Runner:
         except OSError as exc:
             record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
         self._log.emit(record)
-        return record
+        return record, result
