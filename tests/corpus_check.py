@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -223,28 +224,33 @@ def validate(original: Path, result: Path) -> list[str]:
     return problems
 
 
-def libreoffice_opens(result: Path, folder: Path) -> str | None:
-    """None when LibreOffice converts the workbook (all of it) to PDF; otherwise what went wrong."""
+def libreoffice_opens(result: Path, folder: Path, timeout: float = 300) -> str | None:
+    """None when LibreOffice converts the workbook (all of it) to PDF; otherwise what went wrong. It runs
+    in its own process group, ended whole on a timeout (soffice.bin outlives its launcher otherwise)."""
     out = folder / "pdf"
     profile = folder / "lo-profile"
+    command = [
+        "soffice",
+        f"-env:UserInstallation=file://{profile}",
+        "--headless",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(out),
+        str(result),
+    ]
     try:
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(out),
-                str(result),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
-    except (subprocess.SubprocessError, OSError) as exc:
+    except OSError as exc:
         return f"LibreOffice: {exc}"
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return f"LibreOffice did not finish within {timeout:.0f} s"
     pdf = out / (result.stem + ".pdf")
     return None if pdf.exists() and pdf.stat().st_size > 0 else "LibreOffice produced no PDF"
 
@@ -258,8 +264,12 @@ def run(files: list[Path], libreoffice: int = 0, *, progress: bool = False) -> l
             outcome = check(source, Path(tmp))
             if outcome.status == "intact" and index < libreoffice and shutil.which("soffice"):
                 problem = libreoffice_opens(Path(tmp) / "book.xlsx", Path(tmp))
-                if problem:
+                if problem and libreoffice_opens(source, Path(tmp) / "original") is None:
                     outcome = Outcome(outcome.file, "damaged", problem, outcome.seconds)
+                elif problem:  # LibreOffice cannot convert the original either: not ours to judge
+                    outcome = Outcome(
+                        outcome.file, "intact", f"{outcome.detail}; {problem} (original too)", outcome.seconds
+                    )
         outcomes.append(outcome)
     return outcomes
 

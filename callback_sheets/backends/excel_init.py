@@ -39,7 +39,12 @@ def resolve(names: Sequence[str], wanted: str) -> str | None:
     return next((name for name in names if name.casefold() == lowered), None)
 
 
-def is_ours(role: str, grid: Sequence[Sequence[CellValue]], choices: Mapping[str, Sequence[str]]) -> bool:
+def is_ours(
+    role: str,
+    grid: Sequence[Sequence[CellValue]],
+    choices: Mapping[str, Sequence[str]],
+    header: Sequence[str] = (),
+) -> bool:
     """True when a tab found under one of the tool's names holds the tool's content (or nothing)."""
     cells = [str(v).strip() for row in grid for v in row if v not in (None, "")]
     if not cells:
@@ -63,7 +68,7 @@ def is_ours(role: str, grid: Sequence[Sequence[CellValue]], choices: Mapping[str
         )
     if role == model.DEMAND_TAB:
         return a1.startswith("Missed calls by weekday") or _cell(grid, dem.DEMAND_HEADER_ROW, 1) == "Weekday"
-    return False
+    return bool(first) and bool(header) and set(first) <= set(header)  # another tab of the tool's
 
 
 def _cell(grid: Sequence[Sequence[CellValue]], row: int, col: int) -> CellValue:
@@ -73,7 +78,7 @@ def _cell(grid: Sequence[Sequence[CellValue]], row: int, col: int) -> CellValue:
 
 
 def clash_message(label: str, role: str, found: str) -> str:
-    key = next(k for k, v in ROLE_KEYS.items() if v == role)
+    key = next((k for k, v in ROLE_KEYS.items() if v == role), role.lower())
     return (
         f"{label} already has a tab {found!r} that is not the tool's {role} tab (tab names compare "
         f"case-insensitively): give the tool's tab another name in the config, [queue] tabs = "
@@ -144,7 +149,8 @@ def plan_init(
     grids = read_workbook(path, [name for name in found.values() if name is not None])[1]
     for role in roles:
         name = found[role]
-        if name is not None and not is_ours(role, grids.get(name, []), choices):
+        header_of = next((t.header for t in tabs if t.name == role), ())
+        if name is not None and not is_ours(role, grids.get(name, []), choices, header_of):
             raise BackendError(clash_message(label, role, name))
     edits: dict[str, dict[tuple[int, int], CellValue]] = {}
     notes: list[str] = []
