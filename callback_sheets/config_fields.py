@@ -412,7 +412,8 @@ def _non_negative(value: object, key: str) -> float:
 
 
 def _read_asterisk(raw: Mapping[str, Any]) -> dict[str, Any]:
-    from callback_sheets.intake.asterisk import ANNOUNCEMENT_CHOICES, FIELDS
+    from callback_sheets.intake_names import ANNOUNCEMENT_CHOICES
+    from callback_sheets.intake_names import ASTERISK_FIELDS as FIELDS
 
     no_unknown(raw, {"columns", "usegmtime", "announcement_only", "extension_max_digits"}, "intake.asterisk")
     out: dict[str, Any] = {}
@@ -462,7 +463,7 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
     )
     mapping = raw.get("mapping")
     if mapping is not None:
-        from callback_sheets.intake import GENERIC_MAPPING_KEYS
+        from callback_sheets.intake_names import GENERIC_MAPPING_KEYS
 
         if not isinstance(mapping, Mapping):
             raise ConfigError(
@@ -474,7 +475,7 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
         }
     fmt = raw.get("format")
     if fmt:
-        from callback_sheets.intake import FORMATS
+        from callback_sheets.intake_names import FORMATS
 
         if fmt not in FORMATS:
             raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
