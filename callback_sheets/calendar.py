@@ -341,7 +341,7 @@ def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable
         return _bare_country_holidays(country, subdiv=subdiv, years=years)
     except NotImplementedError:
         raise
-    except Exception:  # noqa: BLE001 - any layout change of the package: the usual import below
+    except Exception:  # any layout change of the package: the usual import below
         for name in [m for m in sys.modules if m == "holidays" or m.startswith("holidays.")]:
             del sys.modules[name]
     import holidays
@@ -371,7 +371,7 @@ def _bare_country_holidays(country: str, *, subdiv: str | None, years: Iterable[
     spec = importlib.util.find_spec("holidays")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("holidays")
-    root = list(spec.submodule_search_locations)[0]
+    root = next(iter(spec.submodule_search_locations))
     _bare_package("holidays", root)
     try:
         if "holidays.countries" not in sys.modules:

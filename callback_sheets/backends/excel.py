@@ -130,7 +130,7 @@ class ExcelBackend:
         with workbook_lock(self.path):
             yield
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         from callback_sheets.backends.xlsx_read import read_workbook
 
         self._must_exist()
@@ -138,9 +138,18 @@ class ExcelBackend:
 
         file = FileVersion.of(self.path)
         roles = [model.QUEUE_TAB, *tabs]
+        keyed = history_of is not None and model.HISTORY_TAB in tabs
         try:
             check_heads(self.path)
-            names, grids = read_workbook(self.path, [self._name(role) for role in roles])
+            names, grids = read_workbook(
+                self.path, [self._name(role) for role in roles if not (keyed and role == model.HISTORY_TAB)]
+            )
+            if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
+                from callback_sheets.backends.xlsx_keyed import read_rows_of
+
+                mine = read_rows_of(self.path, self._name(model.HISTORY_TAB), str(history_of))
+                if mine is not None:
+                    grids[self._name(model.HISTORY_TAB)] = mine
         except BackendError:
             raise
         except Exception as exc:  # a damaged or non-xlsx file: say so in one line

@@ -196,7 +196,7 @@ class GoogleBackend:
     def session(self) -> Iterator[None]:
         yield
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         """One ``values.batchGet`` of the Queue and the tabs asked for, values only (UNFORMATTED_VALUE,
         SERIAL_NUMBER; date-time columns are known by their header), so a read costs about a quarter of
         the bytes of grid data with formats. Each whole-tab range comes back closed at the tab's grid,
@@ -464,7 +464,7 @@ class GoogleArchive:
     def init(self, **_: Any) -> list[str]:
         return []
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         snapshot = self.inner.read(tabs=[self.history if t == model.HISTORY_TAB else t for t in tabs])
         renamed = {model.HISTORY_TAB if t == self.history else t: g for t, g in snapshot.tabs.items()}
         return replace(snapshot, tabs=renamed)
