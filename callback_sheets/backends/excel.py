@@ -8,7 +8,6 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 from __future__ import annotations
 
 import glob
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from callback_sheets.errors import BackendError, WorkbookChangedError
 
 if TYPE_CHECKING:
     from callback_sheets.backends.xlsx_patch import Graft
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +283,9 @@ class ExcelBackend:
                 f"cannot remove rows from {self.label}: {reason}; nothing was removed "
                 "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
             )
-        log.warning(
+        import logging
+
+        logging.getLogger(__name__).warning(
             "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
         )
         self.last_write_path = f"openpyxl: {reason}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -63,7 +62,7 @@ def _stale(lock: Path) -> bool:
     try:
         info = json.loads(lock.read_text())
         age = time.time() - float(info["time"])
-        if info.get("host") == socket.gethostname():
+        if info.get("host") == _hostname():
             return not _alive(int(info["pid"]))
         return age > STALE_AFTER_SECONDS
     except (OSError, ValueError, KeyError, TypeError):
@@ -77,9 +76,7 @@ def _stale(lock: Path) -> bool:
 def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None]:
     """Our own lock: two runs never work on one workbook at once; a crashed run's lock is taken over."""
     lock = lock_path(path)
-    payload = json.dumps(
-        {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), "what": what}
-    )
+    payload = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time(), "what": what})
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -130,3 +127,9 @@ def atomic_write(path: Path, produce: Callable[[Path], None]) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _hostname() -> str:
+    import socket  # only for a lock file: not at every command's start
+
+    return socket.gethostname()
