@@ -15,7 +15,10 @@ smallest ÷ `import click` (goal <= 4).
 
 --google: on the local Sheets emulator, bytes transferred (request + response bodies) per queue row by a
 steady refresh (three cells changed) at each size, and, in the same run, what the former read (grid data
-with formats) transfers for the same sheet: prints `bytes/row` and `ratio: lean ÷ grid`.
+with formats) transfers for the same sheet: prints `bytes/row` and `ratio: lean ÷ grid`. Then the largest
+queue is archived and the cells Google counts are projected (`projection:` lines): the years until a
+spreadsheet reaches the 10 million cell limit at 150 calls a business day, for the archive in the queue's
+spreadsheet, in one `[archive] spreadsheet`, and in one spreadsheet a year (`[archive] spreadsheets`).
 """
 
 from __future__ import annotations
@@ -274,6 +277,8 @@ def google(sizes: list[int]) -> None:
             grid = counted[0]
             book = emu.store.get(backend.key)
             cells = sum(s.row_count * s.col_count for s in book.sheets)
+            if total == sizes[-1]:
+                projection(emu, backend, config, now, total)
         print(
             f"{total:>6,} rows: steady refresh {steady / total:.0f} bytes/row (nothing changed), "
             f"{changed / total:.0f} bytes/row (3 items closed: read, re-read, write); "
@@ -282,6 +287,41 @@ def google(sizes: list[int]) -> None:
         )
         print(f"bytes/row: {changed / total:.0f}")
         print(f"ratio: lean / grid = {changed / grid:.2f}")
+
+
+LIMIT = 10_000_000  # Google's cells per spreadsheet (every tab's rows x columns)
+ITEMS_A_YEAR = PER_DAY * 250  # 150 calls a business day, about 250 business days a year
+
+
+def projection(emu: object, backend: object, config: object, now: datetime, total: int) -> None:
+    """Archives the queue on the emulator, counts the cells Google would count, and projects the years
+    until a spreadsheet reaches the 10 million cell limit at 150 calls a business day."""
+    from callback_sheets import archive
+    from callback_sheets.backends.google import GoogleBackend
+
+    assert isinstance(backend, GoogleBackend)
+    outcome = archive.archive(config=config, backend=backend, now=now + timedelta(minutes=100))  # type: ignore[arg-type]
+    book = emu.store.get(backend.key)  # type: ignore[attr-defined]
+    queue_cells = sum(s.row_count * s.col_count for s in book.sheets if not s.title.startswith("Archive "))
+    archive_cells = sum(s.row_count * s.col_count for s in book.sheets if s.title.startswith("Archive "))
+    per_item = archive_cells / len(outcome.moved)
+    a_year = per_item * ITEMS_A_YEAR
+    same = (LIMIT - queue_cells) / a_year
+    print(
+        f"{total:,} rows archived: {len(outcome.moved):,} items moved; the queue's tabs now hold "
+        f"{queue_cells:,} cells (30 days of items, constant from then on); the archive "
+        f"{per_item:.1f} cells per item (tabs as wide as their columns, History rows included), "
+        f"{a_year:,.0f} cells a year at {PER_DAY} calls a business day"
+    )
+    print(f"projection: archive tabs in the queue's spreadsheet: the limit after {same:.1f} years")
+    print(
+        f"projection: [archive] spreadsheet: the queue's spreadsheet never fills ({queue_cells:,} cells); "
+        f"the archive spreadsheet after {LIMIT / a_year:.1f} years"
+    )
+    print(
+        f"projection: [archive] spreadsheets (one a year): no spreadsheet ever fills (the queue's "
+        f"{queue_cells / LIMIT:.1%} of the limit, each year's archive {a_year / LIMIT:.1%})"
+    )
 
 
 def main() -> None:

@@ -93,6 +93,8 @@ class Config:
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
     archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
+    # [archive] spreadsheets (Google): {year: key or URL}, a spreadsheet per year (no one ever fills)
+    archive_spreadsheets: tuple[tuple[int, str], ...] = ()
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
 
@@ -213,7 +215,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
     archive = F.section(raw, "archive")
-    F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
+    F.no_unknown(archive, {"after_days", "spreadsheet", "spreadsheets"}, "archive")
     return Config(
         path=path,
         clinic_name=str(clinic.get("name", "Our clinic")),
@@ -250,6 +252,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         intake=F.read_intake(F.section(raw, "intake"), base),
         archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
         archive_spreadsheet=str(archive["spreadsheet"]) if archive.get("spreadsheet") else None,
+        archive_spreadsheets=F.read_archive_spreadsheets(archive.get("spreadsheets", {})),
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
     )

@@ -208,6 +208,21 @@ def positive_int(value: object, key: str) -> int:
     return value
 
 
+def read_archive_spreadsheets(raw: object) -> tuple[tuple[int, str], ...]:
+    """``[archive] spreadsheets = { 2026 = "key or URL", 2027 = "..." }``: a year's archive tabs go to
+    that year's spreadsheet."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError('archive.spreadsheets: must be a table of years, e.g. { 2027 = "<key or URL>" }')
+    out = []
+    for year, key in raw.items():
+        if not (str(year).isdigit() and len(str(year)) == 4):
+            raise ConfigError(f"archive.spreadsheets: {year!r} is not a year such as 2027")
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"archive.spreadsheets.{year}: must be a spreadsheet's URL or key")
+        out.append((int(year), key.strip()))
+    return tuple(sorted(out))
+
+
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
     from callback_sheets.calendar import country_holidays  # the configured country's module only
