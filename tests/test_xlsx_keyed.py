@@ -37,6 +37,8 @@ def _book(path: Path, *, date1904: bool = False) -> Path:
         ["A&B <1>", 1, 3.5, "Booked", "text", False],
         [None, None, None, "a row without ID", None, None],
         ["CB-1", 3, datetime(2026, 3, 4, 8, 0), "Booked", datetime(2026, 3, 4, 8, 0), "CB-1"],
+        ["CB-2", 1, datetime(2026, 3, 5, 8, 0), "CB-1", None, "CB-1"],  # the key, but not in column A
+        ["CB-1x", 1, None, None, None, None],
     ]
     for row in rows:
         history.append(row)
