@@ -19,7 +19,10 @@ from pathlib import Path
 from callback_sheets import demand as dem
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
+from callback_sheets.backends.xlsx_graft import rename_references
+from callback_sheets.backends.xlsx_patch import sheet_tails
 from callback_sheets.backends.xlsx_read import read_workbook
+from callback_sheets.backends.xlsx_rules import Rules, donor_parts, missing_rules
 from callback_sheets.errors import BackendError
 
 ROLE_KEYS = {
@@ -141,8 +144,10 @@ def plan_init(
     choices: Mapping[str, Sequence[str]],
     names: Mapping[str, str],
     label: str,
-) -> tuple[dict[str, dict[tuple[int, int], CellValue]], list[str], list[str]]:
-    """What `init` does to an existing workbook: (edits by actual tab name, roles to graft, notes)."""
+    donor: bytes,
+) -> tuple[dict[str, dict[tuple[int, int], CellValue]], list[str], dict[str, Rules], list[str]]:
+    """What `init` does to an existing workbook: (edits by actual tab name, roles to graft, rules to
+    add by actual tab name, notes). ``donor`` is :func:`donor_package`'s, the source of the rules."""
     present = list(read_workbook(path, [])[0])
     roles = [model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs)]
     found = {role: resolve(present, names.get(role, role)) for role in roles}
@@ -154,7 +159,10 @@ def plan_init(
             raise BackendError(clash_message(label, role, name))
     edits: dict[str, dict[tuple[int, int], CellValue]] = {}
     notes: list[str] = []
+    rules: dict[str, Rules] = {}
     queue = found[model.QUEUE_TAB]
+    demand = found.get(model.DEMAND_TAB)
+    full_header: list[str] = []
     if queue is not None:
         grid = grids.get(queue, [])
         present_header = [("" if v is None else str(v).strip()) for v in (grid[0] if grid else [])]
@@ -164,6 +172,29 @@ def plan_init(
         if missing:
             edits[queue] = {(1, len(present_header) + i): h for i, h in enumerate(missing, start=1)}
             notes.append(f"added columns: {', '.join(missing)}")
+        full_header = present_header + missing
+    if queue is not None or demand is not None:
+        parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB])
+        tails = sheet_tails(path, [n for n in (queue, demand) if n is not None])
+        actual = {role: found.get(role) or names.get(role, role) for role in roles}
+
+        def rename(xml: bytes) -> bytes:
+            return rename_references(xml, {r: n for r, n in actual.items() if r != n})
+
+        if queue is not None and model.QUEUE_TAB in parts:
+            colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
+            added = missing_rules(
+                parts[model.QUEUE_TAB], dxfs, tails[queue], colmap=colmap,
+                width=(len(header), len(full_header)), rename=rename,
+            )  # fmt: skip
+            if added:
+                rules[queue] = added
+                notes.append(f"added dropdowns and colour rules to {queue}")
+        if demand is not None and model.DEMAND_TAB in parts:
+            added = missing_rules(parts[model.DEMAND_TAB], dxfs, tails[demand], rename=rename)
+            if added:
+                rules[demand] = added
+                notes.append(f"added the colour scale to {demand}")
     lists = found[model.LISTS_TAB]
     if lists is not None:
         cells = lists_edits(grids.get(lists, []), choices)
@@ -175,7 +206,7 @@ def plan_init(
         notes.insert(
             0, f"created tab{'s' if len(graft) > 1 else ''} {', '.join(names.get(r, r) for r in graft)}"
         )
-    return edits, graft, notes
+    return edits, graft, rules, notes
 
 
 def renamed_package(package: bytes, names: Mapping[str, str]) -> bytes:
