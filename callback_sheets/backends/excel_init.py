@@ -18,22 +18,12 @@ from pathlib import Path
 
 from callback_sheets import demand as dem
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, TabSpec
+from callback_sheets.backends.base import CellValue, TabSpec, clash_message
 from callback_sheets.backends.xlsx_graft import rename_references
 from callback_sheets.backends.xlsx_patch import sheet_tails
 from callback_sheets.backends.xlsx_read import read_workbook
 from callback_sheets.backends.xlsx_rules import Rules, donor_parts, missing_rules
 from callback_sheets.errors import BackendError
-
-ROLE_KEYS = {
-    "queue": model.QUEUE_TAB,
-    "lists": model.LISTS_TAB,
-    "history": model.HISTORY_TAB,
-    "metrics": model.METRICS_TAB,
-    "demand": model.DEMAND_TAB,
-    "intake": model.INTAKE_TAB,
-}
-"""`[queue] tabs` key -> the tab role (its default name)."""
 
 
 def resolve(names: Sequence[str], wanted: str) -> str | None:
@@ -78,15 +68,6 @@ def _cell(grid: Sequence[Sequence[CellValue]], row: int, col: int) -> CellValue:
     if len(grid) >= row and len(grid[row - 1]) >= col:
         return grid[row - 1][col - 1]
     return None
-
-
-def clash_message(label: str, role: str, found: str) -> str:
-    key = next((k for k, v in ROLE_KEYS.items() if v == role), role.lower())
-    return (
-        f"{label} already has a tab {found!r} that is not the tool's {role} tab (tab names compare "
-        f"case-insensitively): give the tool's tab another name in the config, [queue] tabs = "
-        f'{{ {key} = "Callback {role.lower()}" }}, or rename that tab (nothing was written)'
-    )
 
 
 def donor_package(
