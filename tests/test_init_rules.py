@@ -3,6 +3,7 @@ by header name, through the patcher, and nothing else in the tab (cells, the sta
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from datetime import datetime
@@ -204,3 +205,43 @@ def test_the_tail_is_found_across_chunk_boundaries() -> None:
         assert b"".join(out) == xml.replace(b"</sheetData>", b"</sheetData>[").replace(
             b"</worksheet>", b"</worksheet>]"
         )
+
+
+def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
+    """The donor's cells are written as they are into a workbook on either date system: a date there would
+    move four years in a 1904 workbook. It holds none (text and plain numbers only); if the layout ever
+    puts a date on a tool tab, the graft must convert it (xlsx_graft._sheet_xml), and this says so."""
+    from callback_sheets.backends.excel_init import donor_package
+    from callback_sheets.backends.xlsx_styles import is_date_format_code
+
+    donor = donor_package(
+        header=model.REQUIRED_COLUMNS, tabs=service.TOOL_TABS, choices=service.choices(config)
+    )
+    with zipfile.ZipFile(io.BytesIO(donor)) as package:
+        styles = package.read("xl/styles.xml")
+        formats = {
+            int(m.group(1)): m.group(2).decode()
+            for m in re.finditer(rb'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles)
+        }
+        xfs = re.findall(rb"<xf\b[^>]*>", styles.split(b"<cellXfs")[1].split(b"</cellXfs>")[0])
+        date_styles = set()
+        for index, xf in enumerate(xfs):
+            number = int(re.search(rb'numFmtId="(\d+)"', xf).group(1))  # type: ignore[union-attr]
+            if 14 <= number <= 22 or 45 <= number <= 47 or is_date_format_code(formats.get(number, "")):
+                date_styles.add(index)
+        sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == 2 + len(service.TOOL_TABS)
+        cells = 0
+        for name in sheets:
+            for cell in re.finditer(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", package.read(name), re.DOTALL):
+                attrs, body = cell.group(1), cell.group(3) or b""
+                if b"<v>" not in body and b"<is>" not in body:
+                    continue
+                cells += 1
+                kind = re.search(rb'\st="(\w+)"', attrs)
+                style = re.search(rb'\ss="(\d+)"', attrs)
+                numeric = kind is None or kind.group(1) == b"n" or kind.group(1) == b"d"
+                dated = style is not None and int(style.group(1)) in date_styles
+                assert not (numeric and dated), f"{name}: a date cell {attrs!r}: convert it for 1904 workbooks"
+                assert kind is None or kind.group(1) != b"d", f"{name}: an ISO date cell {attrs!r}"
+        assert cells > 20  # the headers and the Lists' choices were looked at
