@@ -242,6 +242,8 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
                 style = re.search(rb'\ss="(\d+)"', attrs)
                 numeric = kind is None or kind.group(1) == b"n" or kind.group(1) == b"d"
                 dated = style is not None and int(style.group(1)) in date_styles
-                assert not (numeric and dated), f"{name}: a date cell {attrs!r}: convert it for 1904 workbooks"
+                assert not (numeric and dated), (
+                    f"{name}: a date cell {attrs!r}: convert it for 1904 workbooks"
+                )
                 assert kind is None or kind.group(1) != b"d", f"{name}: an ISO date cell {attrs!r}"
         assert cells > 20  # the headers and the Lists' choices were looked at
