@@ -247,3 +247,37 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
                 )
                 assert kind is None or kind.group(1) != b"d", f"{name}: an ISO date cell {attrs!r}"
         assert cells > 20  # the headers and the Lists' choices were looked at
+
+
+def test_a_metrics_tab_without_its_chart_gets_it(config: Config, tmp_path: Path) -> None:
+    """A workbook made before the chart existed: init adds the drawing and chart parts and links them
+    from the Metrics tab (a <drawing> element and a relationship); nothing else changes."""
+    from callback_sheets.backends.excel_layout import build_workbook
+
+    wb = build_workbook(
+        header=model.REQUIRED_COLUMNS, tabs=service.TOOL_TABS, choices=service.choices(config)
+    )
+    wb[model.METRICS_TAB]._charts = []  # as an older version of the tool made it
+    wb.save(config.workbook)
+    before = tmp_path / "before.xlsx"
+    before.write_bytes(config.workbook.read_bytes())
+    with zipfile.ZipFile(before) as package:
+        assert not any(n.startswith("xl/charts/") for n in package.namelist())
+    backend = ExcelBackend(config.workbook)
+    assert service.init(config=config, backend=backend) == [f"added the weekly chart to {model.METRICS_TAB}"]
+    metrics = 4  # Queue, Lists, History, Metrics
+    old, new = _sheet_xml(before, metrics), _sheet_xml(config.workbook, metrics)
+    assert _not_additive(old, new) is None and old.split(b"</sheetData>")[0] == new.split(b"</sheetData>")[0]
+    assert compare(before, config.workbook) == [f"xl/worksheets/sheet{metrics}.xml rewritten"]
+    with zipfile.ZipFile(config.workbook) as package:
+        names = package.namelist()
+        assert names[: len(zipfile.ZipFile(before).namelist())] == zipfile.ZipFile(before).namelist()
+        rels = package.read(f"xl/worksheets/_rels/sheet{metrics}.xml.rels")
+        drawing = re.search(rb'Target="([^"]*drawing[^"]*)"', rels)
+        assert drawing is not None and re.search(rb"<drawing [^>]*r:id=", new)
+        chart = next(n for n in names if n.startswith("xl/charts/chart"))
+        assert b"Metrics!$B$" in package.read(chart) or b"'Metrics'!$B$" in package.read(chart)
+        assert b"/" + chart.encode() in package.read("[Content_Types].xml")
+    assert openpyxl.load_workbook(config.workbook)[model.METRICS_TAB]._charts  # openpyxl sees the chart
+    service.refresh(config=config, backend=backend, now=NOW.replace(tzinfo=config.tz))
+    assert service.init(config=config, backend=backend) == [f"{config.workbook.name} is up to date"]

@@ -13,6 +13,7 @@ saying how to name the tool's tab differently.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def plan_init(
     rules: dict[str, Rules] = {}
     queue = found[model.QUEUE_TAB]
     demand = found.get(model.DEMAND_TAB)
+    metrics = found.get(model.METRICS_TAB)
     full_header: list[str] = []
     if queue is not None:
         grid = grids.get(queue, [])
@@ -154,13 +156,14 @@ def plan_init(
             edits[queue] = {(1, len(present_header) + i): h for i, h in enumerate(missing, start=1)}
             notes.append(f"added columns: {', '.join(missing)}")
         full_header = present_header + missing
-    if queue is not None or demand is not None:
-        parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB])
-        tails = sheet_tails(path, [n for n in (queue, demand) if n is not None])
+    if queue is not None or demand is not None or metrics is not None:
+        parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB, model.METRICS_TAB])
+        tails = sheet_tails(path, [n for n in (queue, demand, metrics) if n is not None])
         actual = {role: found.get(role) or names.get(role, role) for role in roles}
+        renames = {r: n for r, n in actual.items() if r != n}
 
         def rename(xml: bytes) -> bytes:
-            return rename_references(xml, {r: n for r, n in actual.items() if r != n})
+            return rename_references(xml, renames)
 
         if queue is not None and model.QUEUE_TAB in parts:
             colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
@@ -176,6 +179,10 @@ def plan_init(
             if added:
                 rules[demand] = added
                 notes.append(f"added the colour scale to {demand}")
+        chart = parts.get(model.METRICS_TAB, b"")
+        if metrics is not None and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
+            rules[metrics] = Rules(chart=(donor, model.METRICS_TAB, renames))
+            notes.append(f"added the weekly chart to {metrics}")
     lists = found[model.LISTS_TAB]
     if lists is not None:
         cells = lists_edits(grids.get(lists, []), choices)

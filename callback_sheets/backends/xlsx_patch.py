@@ -17,6 +17,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
@@ -25,6 +26,7 @@ from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_graft import (
     Graft,
+    graft_drawing,
     graft_tabs,
     minimal_styles,
     refuse_doctype,
@@ -130,7 +132,9 @@ def _changed_parts(
     dxf_base = len(style_children(source_styles, style_prefix, b"dxfs"))  # StyleBook adds no dxfs
     dxfs: list[bytes] = []
     tails: dict[str, Callable[[bytes], bytes]] = {}
-    for name, sheet_rules in rules.items():
+    for name, sheet_rules in list(rules.items()):
+        if sheet_rules.chart is not None:
+            sheet_rules = rules[name] = _with_chart(package, name, sheet_rules, changed, added)
         base = dxf_base + len(dxfs)
         tails[name] = lambda tail, r=sheet_rules, b=base: with_rules(tail, r, b)  # type: ignore[misc]
         dxfs.extend(sheet_rules.dxfs)
@@ -272,6 +276,38 @@ def _graft(
             changed[member] = data
     added.update(result.added)
     return result.changed.get(package.workbook, workbook_xml)
+
+
+def _with_chart(
+    package: _Package, sheet: str, rules: Rules, changed: dict[str, Content], added: dict[str, bytes]
+) -> Rules:
+    """Grafts the drawing ``rules.chart`` names for ``sheet``; the rules with the element linking it."""
+    assert rules.chart is not None
+    donor, donor_sheet, renames = rules.chart
+
+    def current(part: str) -> bytes | None:
+        name = package.member(part)
+        found = changed.get(name, added.get(name))
+        return found if isinstance(found, bytes) else package.read_or_none(part)
+
+    result = graft_drawing(
+        donor,
+        donor_sheet,
+        read=current,
+        names=[*package.names, *added],
+        sheet_part=package.sheet_part(sheet),
+        renames=renames,
+    )
+    if result is None:
+        return replace(rules, chart=None)
+    for name, data in result.changed.items():
+        member = package.member(name)
+        if member in added:
+            added[member] = data
+        else:
+            changed[member] = data
+    added.update(result.added)
+    return replace(rules, chart=None, drawing=result.element)
 
 
 def _styles_prefix(xml: bytes) -> bytes:

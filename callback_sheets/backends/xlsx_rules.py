@@ -85,9 +85,13 @@ class Rules:
     conditional: tuple[bytes, ...] = ()
     validations: tuple[bytes, ...] = ()
     dxfs: tuple[bytes, ...] = ()
+    chart: tuple[bytes, str, Mapping[str, str]] | None = None
+    """(donor package, donor sheet, renames): that sheet's drawing and charts are added (a sheet that has
+    no drawing); the patcher grafts the parts and sets :attr:`drawing` to the element that links them."""
+    drawing: bytes = b""
 
     def __bool__(self) -> bool:
-        return bool(self.conditional or self.validations)
+        return bool(self.conditional or self.validations or self.chart or self.drawing)
 
 
 # --- columns ----------------------------------------------------------------------------------------------
@@ -326,6 +330,10 @@ def with_rules(tail: bytes, rules: Rules, dxf_base: int) -> bytes:
         else:
             wrapped = b'<dataValidations count="%d">%s</dataValidations>' % (len(rules.validations), block)
             tail = _insert_at(tail, b"dataValidations", wrapped)
+    if rules.drawing:
+        if re.search(rb"<drawing[\s/>]", own):
+            raise PatchRefused("the sheet has a drawing already")
+        tail = _insert_at(tail, b"drawing", rules.drawing)
     return tail
 
 
