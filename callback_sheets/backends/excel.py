@@ -65,14 +65,22 @@ class ExcelBackend:
             yield
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
-        from callback_sheets.backends.xlsx_read import read_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused, read_workbook
 
         self._must_exist()
-        file = FileVersion.of(self.path)
-        try:
-            names, grids = read_workbook(self.path, [model.QUEUE_TAB, *tabs])
-        except Exception as exc:  # a damaged or non-xlsx file: say so in one line
-            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+        for attempt in range(1, 4):  # a save during the read: read again
+            before = FileVersion.of(self.path)
+            try:
+                names, grids = read_workbook(self.path, [model.QUEUE_TAB, *tabs])
+            except PackageRefused as exc:
+                raise BackendError(f"{self.label}: {exc}") from None
+            except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+                raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+            file = FileVersion.of(self.path, digest=True)
+            if file.same_file(before):
+                break
+            if attempt == 3:
+                raise WorkbookChangedError(f"{self.label} kept changing while it was read")
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
             raise BackendError(
@@ -89,7 +97,7 @@ class ExcelBackend:
             return WriteResult(0)
         refuse_if_open(self.path)
         version = snapshot.version
-        if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
+        if not isinstance(version, _Version) or not FileVersion.of(self.path).same_file(version.file):
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
         queue: dict[tuple[int, int], CellValue] = {}
@@ -112,7 +120,7 @@ class ExcelBackend:
             edits.setdefault(name, {}).update(cells)
         for name, rows in changes.tab_appends.items():
             appends.setdefault(name, []).extend(rows)
-        self._apply(edits, appends, tabs, present=version.sheets)
+        self._apply(edits, appends, tabs, present=version.sheets, expected=version.file)
         written = sum(len(e) for e in edits.values()) + sum(len(a) for a in appends.values())
         return WriteResult(written, tuple(skipped))
 
@@ -124,6 +132,7 @@ class ExcelBackend:
         tabs: Sequence[TabSpec],
         *,
         present: frozenset[str],
+        expected: FileVersion | None = None,
     ) -> None:
         edits = {k: v for k, v in edits.items() if v}
         missing = (set(edits) | set(appends)) - present
@@ -133,7 +142,9 @@ class ExcelBackend:
 
             try:
                 atomic_write(
-                    self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends)
+                    self.path,
+                    lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends),
+                    expected=expected,
                 )
                 self.last_write_path = "patch"
                 return
@@ -151,6 +162,7 @@ class ExcelBackend:
             lambda tmp: excel_openpyxl.save_with_changes(
                 self.path, tmp, edits=edits, appends=appends, specs=specs
             ),
+            expected=expected,
         )
 
     def _must_exist(self) -> None:

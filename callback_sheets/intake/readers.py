@@ -68,6 +68,12 @@ def _csv_rows(path: Path) -> list[Row]:
 def _sheet_rows(path: Path) -> list[Row]:
     import python_calamine
 
+    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+
+    try:
+        check_package(path)
+    except PackageRefused as exc:
+        raise BackendError(str(exc)) from None
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         sheet = book.get_sheet_by_index(0)
