@@ -72,8 +72,19 @@ def import_calls_cmd(
         "already_imported": plan.skipped_duplicates,
         "dry_run": dry_run,
     }
+    unknown = [
+        {"column": column, "value": value, "rows": count, "config_key": log.unknown_keys.get(column, "")}
+        for column, values in log.unknown.items()
+        for value, count in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     if as_json:
-        emit_json({**summary, "bad": [{"line": b.line, "reason": b.reason} for b in log.bad]})
+        emit_json(
+            {
+                **summary,
+                "unknown_values": unknown,
+                "bad": [{"line": b.line, "reason": b.reason} for b in log.bad],
+            }
+        )
     if not quiet:
         for bad in log.bad[:50]:
             say(f"line {bad.line}: {bad.reason} (skipped)")
@@ -85,3 +96,15 @@ def import_calls_cmd(
             f"{verb} {len(plan.new_rows)} "
             f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported"
         )
+    for column, values in log.unknown.items():
+        ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{v!r} ({n})" for v, n in ranked[:12])
+        more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+        key = log.unknown_keys.get(column, "missed_statuses")
+        say(
+            f"unknown {column} values, counted as ignored: {shown}{more}; to import them, map them with "
+            f"[intake.mapping] {key} (with the generic format's column mapping)"
+        )
+    if log.unknown and log.recognised == 0:
+        say(f"{file.name}: no call in it was recognised (nothing was imported)")
+        raise click.exceptions.Exit(1)

@@ -219,8 +219,9 @@ def attempt(
 @now_option
 @click.option("--rows", default=200, show_default=True, help="How many missed calls to make up.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same demo).")
+@click.option("--force", is_flag=True, help="Replace the config and workbook already in DIRECTORY.")
 @click.pass_obj
-def demo(state: State, directory: Path, now: str | None, rows: int, seed: int) -> None:
+def demo(state: State, directory: Path, now: str | None, rows: int, seed: int, force: bool) -> None:
     """Make a demo clinic: config + workbook with a synthetic fortnight of missed calls, refreshed.
 
     \b
@@ -229,7 +230,7 @@ def demo(state: State, directory: Path, now: str | None, rows: int, seed: int) -
     """
     from callback_sheets import demo as demo_mod
 
-    config = demo_mod.write_demo(directory, now_text=now, rows=rows, seed=seed)
+    config = demo_mod.write_demo(directory, now_text=now, rows=rows, seed=seed, force=force)
     state.config_path = str(config.path)
     state._config = config
     say(f"wrote {config.path} and {config.workbook}")

@@ -54,6 +54,16 @@ class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
     ignored: int = 0  # answered, outbound and non-voice rows
+    # Values of the direction/status columns that are neither a missed inbound call's nor a known answered
+    # or outbound one: column label -> value -> rows (those rows are counted in `ignored` too).
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+    unknown_keys: dict[str, str] = field(default_factory=dict)  # column label -> the mapping key for it
+    recognised_ignored: int = 0  # ignored rows whose values are known (answered, outbound, fax...)
+
+    @property
+    def recognised(self) -> int:
+        """Rows understood: missed calls, bad records, and answered/outbound rows with known values."""
+        return len(self.calls) + len(self.bad) + self.recognised_ignored
 
 
 def call_key(*, fmt: str, call_id: str, phone_key: str, received: datetime) -> str:
