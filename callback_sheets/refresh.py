@@ -76,6 +76,7 @@ class Summary:
     escalations: int = 0
     new_ids: int = 0
     assigned: int = 0
+    urgency_filled: int = 0
     final_due: int = 0
     changes: int = 0
 
@@ -137,9 +138,18 @@ class Planner:
         history_rows: list[list[CellValue]] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        fill_urgency = model.URGENCY in snapshot.header
+        reasons = self.config.reasons
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
+            if fill_urgency and item.urgency is None and item.reason in reasons:
+                # an empty Urgency (never one staff filled, even wrongly) gets the reason's urgency
+                row = snapshot_row(snapshot, position)
+                if is_blank(row.get(model.URGENCY)):
+                    item.urgency = reasons[item.reason].urgency
+                    self._put(changes, item, item.id, model.URGENCY, item.urgency, row, WriteMode.FILL)
+                    summary.urgency_filled += 1
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
             problems = item.problems + ((dupes[position],) if position in dupes else ())
             view = self._view(item, item_id, owner, problems)

@@ -63,10 +63,14 @@ class FileVersion:
                 after = os.fstat(fh.fileno())
             now = os.stat(path)
             same = (before.st_ino, before.st_size, before.st_mtime_ns)
-            if same == (after.st_ino, after.st_size, after.st_mtime_ns) == (
-                now.st_ino,
-                now.st_size,
-                now.st_mtime_ns,
+            if (
+                same
+                == (after.st_ino, after.st_size, after.st_mtime_ns)
+                == (
+                    now.st_ino,
+                    now.st_size,
+                    now.st_mtime_ns,
+                )
             ):
                 return cls(now.st_mtime_ns, now.st_size, now.st_ino, hashed)
         raise WorkbookChangedError(f"{Path(path).name} kept changing while it was read")
@@ -375,9 +379,7 @@ class SwapStats:
 swap_stats = SwapStats()
 
 
-def atomic_write(
-    path: Path, produce: Callable[[Path], None], *, expected: FileVersion | None = None
-) -> None:
+def atomic_write(path: Path, produce: Callable[[Path], None], *, expected: FileVersion | None = None) -> None:
     """Call produce(tmp) to write a complete file beside the workbook, then put it in place in one step.
 
     A process killed at any moment leaves either the old file or the new one, never a broken one; a

@@ -3,6 +3,7 @@ library's exceptions into one-line messages and exit codes (1: refused, 2: bad u
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -48,17 +49,38 @@ class State:
             raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
+SIGPIPE_EXIT = 128 + 13  # what a shell reports for a command ended by a closed pipe (`queue | head -3`)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`| head`): stop writing, without a message or a traceback at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 class CallbackSheetsGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return result
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(SIGPIPE_EXIT)
         except CallbackSheetsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.exceptions.Exit:
+            with contextlib.suppress(BrokenPipeError):
+                sys.stdout.flush()
+                raise
+            _quiet_broken_pipe()
+            ctx.exit(SIGPIPE_EXIT)
+        except (click.ClickException, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("CALLBACK_SHEETS_DEBUG") or (ctx.obj and ctx.obj.debug):

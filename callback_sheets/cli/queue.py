@@ -178,6 +178,9 @@ def queue_cmd(
 )
 @click.option("--note", metavar="TEXT", help="A note to add to the item's Notes (time-stamped).")
 @click.option("--status", help="Set the status too (e.g. Resolved, No response).")
+@click.option(
+    "--reopen", is_flag=True, help="Record it on a closed item, setting Status back to In progress."
+)
 @now_option
 @dry_run_option
 @click.pass_obj
@@ -187,6 +190,7 @@ def attempt(
     outcome: str,
     note: str | None,
     status: str | None,
+    reopen: bool,
     now: str | None,
     dry_run: bool,
 ) -> None:
@@ -205,8 +209,14 @@ def attempt(
         now=state.now(now),
         status=status,
         dry_run=dry_run,
+        reopen=reopen,
     )
     staff = {c.column: c.value for c in changes.cells if c.column in (model.ATTEMPTS, model.STATUS)}
+    closed = state.config.closed_statuses
+    reopened = [c for c in changes.cells if c.column == model.STATUS and c.before in closed]
+    if reopened:
+        verb = "would reopen" if dry_run else "reopened"
+        say(f"{verb} {item_id}: Status {reopened[0].before} set back to {reopened[0].value}")
     verb = "would record" if dry_run else "recorded"
     say(
         f"{verb} attempt {staff.get(model.ATTEMPTS)} on {item_id} ({outcome})"
