@@ -171,3 +171,356 @@ def test_save_at_each_point_of_the_swap(config: Config, make_queue, monkeypatch,
     assert outcome.tries == 1 and notes_of(wb) == "saved at the worst moment"
     assert ids_of(wb) == ["CB-00001", "CB-00002"]
     assert not list(wb.parent.glob(".*.tmp.xlsx"))
+
+
+# --- helpers for the CLI in a subprocess -----------------------------------------------------------------
+CLI = [sys.executable, "-m", "callback_sheets.cli.__main__"]
+
+
+REPO = Path(__file__).resolve().parent.parent
+_AS_USER: dict[str, list[str]] = {}  # user -> the command line that runs the CLI as them
+
+
+def cli(*args: str, cwd: Path, user: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process (optionally as another user, through runuser)."""
+    cmd = [str(Path(sys.executable).parent / "callback-sheets"), *args]
+    if user is not None:
+        cmd = [*_AS_USER[user], *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def _runnable_as(user: str) -> list[str] | str:
+    """A command line running this project's CLI as `user`: this interpreter if they may execute it,
+    else the system's Python of the same version on this venv's packages; or why neither works."""
+    import sysconfig
+
+    paths = os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    run_main = "import sys; from callback_sheets.cli import main; sys.exit(main(prog_name=\"callback-sheets\"))"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    why = ""
+    for interpreter in (sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        if not Path(interpreter).exists():
+            continue
+        cmd = ["runuser", "-u", user, "--", "env", f"PYTHONPATH={paths}", interpreter, "-c"]
+        probe = subprocess.run([*cmd, "import callback_sheets.cli, python_calamine, openpyxl"], capture_output=True)
+        if probe.returncode == 0:
+            return [*cmd, run_main]
+        why = probe.stderr.decode().strip()[-200:]
+    return why or "no usable interpreter"
+
+
+def peak_mb(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Runs the command in a child of a fresh interpreter and returns its peak resident memory (MB)."""
+    probe = textwrap.dedent("""
+        import resource, subprocess, sys
+        done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        print(f"PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+        sys.exit(done.returncode)
+    """)
+    cmd = [sys.executable, "-c", probe, str(Path(sys.executable).parent / "callback-sheets"), *args]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
+    peak = int(done.stderr.rsplit("PEAK ", 1)[1].split()[0]) / 1024
+    return done, peak
+
+
+def temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp.xlsx") or ".lock." in p.name)
+
+
+# --- symlink, owner, group, mode, read-only ------------------------------------------------------------
+def test_symlinked_workbook_is_updated_through_the_link(config: Config, make_queue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    target = shared / "clinic-queue.xlsx"
+    shutil.move(config.workbook, target)
+    config.workbook.symlink_to(target)
+    outcome = service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    assert outcome.result is not None and outcome.result.written
+    assert config.workbook.is_symlink() and config.workbook.resolve() == target
+    assert ids_of(target) == ["CB-00001"]
+    assert temps(shared) == [] and temps(config.workbook.parent) == []
+
+
+def test_owner_group_and_mode_are_kept(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    if not ROOT:
+        pytest.skip("needs root to give the workbook another owner (the second-user test covers the rest)")
+    make_queue([row("2026-12-01 09:10")])
+    os.chown(config.workbook, 65534, 65534)  # nobody:nogroup
+    os.chmod(config.workbook, 0o660)
+    service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    st = os.stat(config.workbook)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (65534, 65534, 0o660)
+    assert ids_of(config.workbook) == ["CB-00001"]
+
+
+SECOND_USER = "cbs-fault-test"
+
+
+@pytest.fixture
+def second_user() -> str:
+    """A real second account (made with useradd when the test runs as root), else skipped."""
+    if not ROOT or not shutil.which("useradd") or not shutil.which("runuser"):
+        pytest.skip("needs root with useradd and runuser to run a command as a second user")
+    if subprocess.run(["id", SECOND_USER], capture_output=True).returncode != 0:
+        made = subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", SECOND_USER], capture_output=True)
+        if made.returncode != 0:
+            pytest.skip(f"useradd failed: {made.stderr.decode().strip()}")
+    found = _runnable_as(SECOND_USER)
+    if isinstance(found, str):
+        pytest.skip(f"{SECOND_USER} cannot run this project's Python: {found}")
+    _AS_USER[SECOND_USER] = found
+    return SECOND_USER
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """A folder outside root's private pytest folder, which the second user can reach."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="cbs-faults-"))
+    folder.chmod(0o777)
+    yield folder  # type: ignore[misc]
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _clinic_in(folder: Path, config: Config, make_queue) -> Path:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    for name in ("callback_sheets.toml", "queue.xlsx"):
+        shutil.copyfile(config.path.parent / name, folder / name)  # type: ignore[union-attr]
+        os.chmod(folder / name, 0o644)
+    return folder / "queue.xlsx"
+
+
+def test_second_user_keeps_own_file_and_is_refused_on_anothers(second_user: str, shared_dir: Path, config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    import pwd
+
+    user = pwd.getpwnam(second_user)
+    wb = _clinic_in(shared_dir, config, make_queue)
+    # the workbook is theirs, group-readable: a refresh as them keeps owner, group and mode
+    os.chown(wb, user.pw_uid, user.pw_gid)
+    os.chmod(wb, 0o640)
+    done = cli("refresh", "--now", "2026-12-01T15:00", cwd=shared_dir, user=second_user)
+    assert done.returncode == 0, done.stderr
+    st = os.stat(wb)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (user.pw_uid, user.pw_gid, 0o640)
+    assert ids_of(wb) == ["CB-00001"]
+    # someone else's file they may write (group-writable): replacing it would hand it to them: refused
+    os.chown(wb, 0, user.pw_gid)
+    os.chmod(wb, 0o664)
+    before = wb.read_bytes()
+    done = cli("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=shared_dir, user=second_user)
+    assert done.returncode == 1
+    assert "belongs to user id 0" in done.stderr and "nothing was written" in done.stderr
+    assert wb.read_bytes() == before and os.stat(wb).st_uid == 0
+    assert temps(shared_dir) == []
+    # a read-only file (no write permission for them) is refused too
+    os.chown(wb, user.pw_uid, user.pw_gid)
+    os.chmod(wb, 0o444)
+    done = cli("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=shared_dir, user=second_user)
+    assert done.returncode == 1 and "read-only (mode 0444)" in done.stderr, done.stderr
+    assert wb.read_bytes() == before
+
+
+def test_read_only_workbook_is_refused(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    os.chmod(config.workbook, 0o444)
+    before = config.workbook.read_bytes()
+    done = cli("refresh", "--now", "2026-12-01T15:00", cwd=config.workbook.parent)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: queue.xlsx is read-only (mode 0444): nothing was written; make it writable (chmod u+w) "
+        "if the tool should update it"
+    )
+    assert config.workbook.read_bytes() == before and temps(config.workbook.parent) == []
+    assert cli("queue", "--now", "2026-12-01T15:00", cwd=config.workbook.parent).returncode == 0  # reads work
+
+
+# --- disk full ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_disk() -> Path:
+    """A 6 MB tmpfs (mounted when the test runs as root and may mount), else skipped."""
+    import tempfile
+
+    if not ROOT or not shutil.which("mount"):
+        pytest.skip("needs root to mount a small tmpfs for the disk-full test")
+    point = Path(tempfile.mkdtemp(prefix="cbs-small-disk-"))
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(point)], capture_output=True)
+    if done.returncode != 0:
+        point.rmdir()
+        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.decode().strip()}")
+    yield point  # type: ignore[misc]
+    subprocess.run(["umount", str(point)], capture_output=True)
+    point.rmdir()
+
+
+def _fill(folder: Path, leave: int) -> Path:
+    filler = folder / "filler.bin"
+    st = os.statvfs(folder)
+    free = st.f_bavail * st.f_frsize
+    with open(filler, "wb") as fh:
+        fh.write(b"\0" * max(free - leave, 0))
+    return filler
+
+
+@pytest.mark.parametrize("leave", [0, 20_000], ids=["no-space", "space-for-the-lock-not-the-workbook"])
+def test_disk_full_leaves_no_lock_and_no_temp(small_disk: Path, config: Config, make_queue, leave: int) -> None:  # type: ignore[no-untyped-def]
+    wb = _clinic_in(small_disk, config, make_queue)
+    before = wb.read_bytes()
+    filler = _fill(small_disk, leave)
+    done = cli("refresh", "--now", "2026-12-01T15:00", cwd=small_disk)
+    assert done.returncode == 1
+    assert "is full: free some space (nothing was written)" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert wb.read_bytes() == before
+    assert temps(small_disk) == [] and not lock_path(wb).exists()
+    filler.unlink()  # space again: the next run works at once (no lock left to wait 30 minutes for)
+    done = cli("refresh", "--now", "2026-12-01T15:00", cwd=small_disk)
+    assert done.returncode == 0, done.stderr
+    assert ids_of(wb) == ["CB-00001"]
+
+
+# --- locks and temporary files ---------------------------------------------------------------------------
+def test_empty_or_unreadable_lock_of_a_gone_process_is_stale_at_once(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    for content in (b"", b"{not json", b"\xff\xfe garbage"):
+        lock_path(config.workbook).write_bytes(content)
+        service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+        assert not lock_path(config.workbook).exists()
+    with workbook_lock(config.workbook):  # a live lock still refuses
+        with pytest.raises(WorkbookBusyError):
+            service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+
+
+def test_a_lock_is_never_seen_without_its_content(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    make_queue([])
+    lock = lock_path(config.workbook)
+    stop = threading.Event()
+    seen = {"read": 0, "empty": 0}
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                data = lock.read_bytes()
+            except FileNotFoundError:
+                continue
+            seen["read"] += 1
+            if not data or not json.loads(data):
+                seen["empty"] += 1
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    for _ in range(300):
+        with workbook_lock(config.workbook):
+            pass
+    stop.set()
+    watcher.join()
+    print(f"\nlock reads while taken and freed 300 times: {seen}")
+    assert seen["empty"] == 0
+
+
+def test_only_our_own_stale_temp_files_are_removed(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    folder = config.workbook.parent
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ours_dead = folder / f".queue.xlsx.cbs-{int(dead.stdout)}-abcd1234.tmp.xlsx"
+    ours_old = folder / f".queue.xlsx.cbs-{os.getppid()}-zzzz9999.tmp.xlsx"  # a live pid, but old
+    legacy_old = folder / ".queue.k3j4h5g6.tmp.xlsx"  # the name versions before this one used
+    ours_fresh_live = folder / f".queue.xlsx.cbs-{os.getppid()}-live0000.tmp.xlsx"
+    not_ours = [
+        folder / ".queue.xlsx.cbs-1-short.tmp.xlsx",
+        folder / ".other.xlsx.cbs-1-abcd1234.tmp.xlsx",
+        folder / "queue.xlsx.cbs-1-abcd1234.tmp.xlsx",
+        folder / ".queue.notes.tmp.xlsx",
+    ]
+    for p in (ours_dead, ours_old, legacy_old, ours_fresh_live, *not_ours):
+        p.write_bytes(b"x")
+    old = time.time() - 3600
+    for p in (ours_old, legacy_old, *not_ours):
+        os.utime(p, (old, old))
+    service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    left = {p.name for p in folder.iterdir()}
+    assert not {ours_dead.name, ours_old.name, legacy_old.name} & left
+    assert {ours_fresh_live.name, *(p.name for p in not_ours)} <= left
+
+
+def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row(f"2026-12-01 {8 + i % 9:02d}:{i % 60:02d}") for i in range(300)])
+    folder = config.workbook.parent
+    script = textwrap.dedent(f"""
+        from datetime import datetime
+        from pathlib import Path
+        from callback_sheets import service
+        from callback_sheets.config import load_config
+        from callback_sheets.backends.excel import ExcelBackend
+        cfg = load_config(Path({str(config.path)!r}))
+        now = datetime.fromisoformat("{NOW.isoformat()}")
+        print("ready", flush=True)
+        while True:
+            service.refresh(config=cfg, backend=ExcelBackend(cfg.workbook), now=now)
+            Path(cfg.workbook).touch()  # the next round has something to write again
+            import shutil; shutil.copyfile({str(folder / "base.xlsx")!r}, cfg.workbook)
+    """)
+    shutil.copyfile(config.workbook, folder / "base.xlsx")
+    rng = random.Random(9)
+    kills = int(os.environ.get("CALLBACK_SHEETS_KILLS", "24"))
+    left_behind = 0
+    for _ in range(kills):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.6))
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        openpyxl.load_workbook(config.workbook)  # old or new, never broken
+        left_behind += len([n for n in temps(folder) if n.endswith(".tmp.xlsx")])
+        service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)  # the next run
+        assert temps(folder) == [], temps(folder)  # its temp files and its lock are gone
+    print(f"\nkill -9: {kills} kills, {left_behind} temp file(s) left by them, all removed by the next run")
+
+
+# --- zip bombs ---------------------------------------------------------------------------------------------
+from tests.zip_bombs import workbook_bomb  # noqa: E402
+
+
+def test_check_package_limits() -> None:
+    pass  # replaced below
+
+
+@pytest.fixture
+def bomb_clinic(config: Config, make_queue) -> Path:  # type: ignore[no-untyped-def]
+    make_queue([row("2026-12-01 09:10")])
+    return config.workbook
+
+
+@pytest.mark.parametrize("lie", [False, True], ids=["true-sizes", "lying-header"])
+def test_zip_bomb_queue_is_refused_with_bounded_memory(bomb_clinic: Path, lie: bool) -> None:
+    folder = bomb_clinic.parent
+    workbook_bomb(bomb_clinic, folder / "bomb.xlsx", "xl/worksheets/sheet1.xml", megabytes=330, lie=lie)
+    size = (folder / "bomb.xlsx").stat().st_size
+    assert size < 1_200_000
+    os.replace(folder / "bomb.xlsx", bomb_clinic)
+    done, peak = peak_mb("refresh", "--now", "2026-12-01T15:00", cwd=folder)
+    print(f"\nrefresh of a {size / 1e6:.1f} MB zip bomb ({'lying header' if lie else 'true sizes'}): "
+          f"exit {done.returncode}, peak {peak:.0f} MB")  # fmt: skip
+    assert done.returncode == 1
+    assert ("refused as a zip bomb" if not lie else "larger than its declared") in done.stderr, done.stderr
+    assert peak < 300
+    assert temps(folder) == []
+
+
+@pytest.mark.parametrize("lie", [False, True], ids=["true-sizes", "lying-header"])
+def test_zip_bomb_export_is_refused_with_bounded_memory(bomb_clinic: Path, lie: bool) -> None:
+    folder = bomb_clinic.parent
+    export = folder / "calls.xlsx"
+    workbook_bomb(bomb_clinic, export, "xl/worksheets/sheet1.xml", megabytes=330, lie=lie)
+    done, peak = peak_mb("import-calls", str(export), "--dry-run", "--now", "2026-12-01T15:00", cwd=folder)
+    print(f"\nimport-calls --dry-run of a {export.stat().st_size / 1e6:.1f} MB zip bomb "
+          f"({'lying header' if lie else 'true sizes'}): exit {done.returncode}, peak {peak:.0f} MB")  # fmt: skip
+    assert done.returncode == 1
+    assert "zip bomb" in done.stderr or "could not be read" in done.stderr, done.stderr
+    assert peak < 300

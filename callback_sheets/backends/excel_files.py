@@ -202,6 +202,7 @@ def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None
     else:
         raise WorkbookBusyError(f"could not take the lock {lock.name}; delete it if no run is going")
     try:
+        remove_stale_temps(path)  # a killed run's leftovers; nobody else writes while we hold the lock
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -211,10 +212,12 @@ def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None
 # --- our temporary files ---------------------------------------------------------------------------------
 def _temp_pattern(target: Path) -> re.Pattern[str]:
     """Exactly the names :func:`atomic_write` gives its temporary files for `target` (and those of the
-    versions before 0.2, `.STEM.XXXXXXXX.tmp.xlsx`)."""
+    versions before 0.2, `.STEM.XXXXXXXX.tmp.xlsx`), and those of the lock being published."""
     name, stem = re.escape(target.name), re.escape(target.stem)
+    lock = re.escape(lock_path(target).name)
     return re.compile(
-        rf"^(?:\.{name}\.{TEMP_MARK}-(?P<pid>\d+)-[a-z0-9_]{{8}}|\.{stem}\.[a-z0-9_]{{8}})\.tmp\.xlsx$"
+        rf"^(?:(?:\.{name}\.{TEMP_MARK}-(?P<pid>\d+)-[a-z0-9_]{{8}}|\.{stem}\.[a-z0-9_]{{8}})\.tmp\.xlsx"
+        rf"|{lock}\.(?P<lock_pid>\d+)\.[0-9a-f]{{8}}\.tmp)$"
     )
 
 
@@ -235,7 +238,7 @@ def remove_stale_temps(target: Path, *, now: float | None = None) -> list[str]:
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS
         except OSError:
             continue
-        pid = found.group("pid")
+        pid = found.group("pid") or found.group("lock_pid")
         if old or (pid is not None and int(pid) != os.getpid() and not _alive(int(pid))):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
