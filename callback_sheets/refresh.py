@@ -143,11 +143,13 @@ class Planner:
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
-            if fill_urgency and item.urgency is None and item.reason in reasons:
+            empty = fill_urgency and item.urgency is None and item.reason
+            reason = reasons.get(item.reason) if empty and item.reason else None
+            if reason is not None:
                 # an empty Urgency (never one staff filled, even wrongly) gets the reason's urgency
                 row = snapshot_row(snapshot, position)
                 if is_blank(row.get(model.URGENCY)):
-                    item.urgency = reasons[item.reason].urgency
+                    item.urgency = reason.urgency
                     self._put(changes, item, item.id, model.URGENCY, item.urgency, row, WriteMode.FILL)
                     summary.urgency_filled += 1
             owner = item.owner or (owners.owners.get(item_id) if owners else None)

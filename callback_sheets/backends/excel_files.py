@@ -224,7 +224,7 @@ def _temp_pattern(target: Path) -> re.Pattern[str]:
 def remove_stale_temps(target: Path, *, now: float | None = None) -> list[str]:
     """Removes our own leftover temporary files beside `target`: those of a process that is gone, or older
     than STALE_TEMP_SECONDS. Only names of exactly our pattern are touched. Returns the names removed."""
-    pattern, removed = _temp_pattern(target), []
+    pattern, removed = _temp_pattern(target), list[str]()
     now = time.time() if now is None else now
     try:
         entries = list(os.scandir(target.parent))

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping
 from datetime import tzinfo
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from callback_sheets.errors import BackendError
@@ -152,7 +153,7 @@ def _records(
     region: str,
     progress: Callable[[int, int], None] | None,
     unknown: Callable[[str, str, str], None] = lambda column, value, key: None,
-) -> Iterator[CallRecord | BadRecord | bool | None]:
+) -> Iterator[CallRecord | BadRecord | Literal[False] | None]:
     """One item per data row: a record, a bad record, None for an ignored row with known values, or
     False for an ignored row with an unknown direction or status (reported through `unknown`)."""
     header = rows[0][1] if rows else []
@@ -274,11 +275,11 @@ def read_call_log(
         unknown=unknown,
     )  # fmt: skip
     for item in items:
-        if item is None or item is False:
-            log.ignored += 1
-            log.recognised_ignored += item is None
+        if isinstance(item, CallRecord):
+            log.calls.append(item)
         elif isinstance(item, BadRecord):
             log.bad.append(item)
         else:
-            log.calls.append(item)
+            log.ignored += 1
+            log.recognised_ignored += item is None
     return log
