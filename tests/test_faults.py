@@ -73,7 +73,7 @@ def test_staff_save_during_refresh_is_never_lost(
     service.refresh(config=config, backend=ExcelBackend(wb), now=NOW)
     span = time.perf_counter() - t0
     rng = random.Random(12)
-    tries = int(os.environ.get("CALLBACK_SHEETS_RACE_TRIES", "300"))
+    tries = int(os.environ.get("CALLBACK_SHEETS_RACE_TRIES", "200"))
     counts = {"tries": 0, "kept": 0, "redone": 0, "refused": 0, "landed_after": 0}
     before = excel_files.swap_stats.swapped_back
     windows: list[float] = []

@@ -348,9 +348,12 @@ def _keep_identity(tmp: Path, st: os.stat_result | None) -> None:
                         f"cannot keep the owner/group ({st.st_uid}:{st.st_gid}) of {tmp.name[1:]}: "
                         "run callback-sheets as the workbook's owner (nothing was written)"
                     ) from None
-        os.fchmod(fd, st.st_mode & 0o7777)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, st.st_mode & 0o7777)
     finally:
         os.close(fd)
+    if not hasattr(os, "fchmod"):  # Windows before Python 3.13: only the read-only bit exists
+        os.chmod(tmp, st.st_mode & 0o777)
 
 
 def _umask() -> int:
