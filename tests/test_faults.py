@@ -805,7 +805,7 @@ def test_a_closed_stdout_pipe_ends_the_command_quietly(config: Config, make_queu
             cwd=folder, stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
         )  # fmt: skip
         os.close(write)
-        assert proc.returncode == 141, (args, proc.stderr)  # what a shell reports for SIGPIPE
+        assert proc.returncode == 0, (args, proc.stderr)  # the status it would have had
         assert "Error" not in proc.stderr and "error" not in proc.stderr, proc.stderr
     head = subprocess.run(
         f"{Path(sys.executable).parent / 'callback-sheets'} queue --now 2026-12-01T15:00 | head -3",
