@@ -179,7 +179,6 @@ def test_save_at_each_point_of_the_swap(
 
 
 # --- helpers for the CLI in a subprocess -----------------------------------------------------------------
-CLI = [sys.executable, "-m", "callback_sheets.cli.__main__"]
 
 
 REPO = Path(__file__).resolve().parent.parent
