@@ -21,12 +21,16 @@ from callback_sheets import model
 from callback_sheets.calendar import Block, BusinessCalendar, build_closed_on
 from callback_sheets.config_fields import (
     WEEKDAYS,
+    EmailConfig,
+    EscalationConfig,
     GoogleConfig,
     IntakeConfig,
     Location,
+    NotifyConfig,
     OwnerConfig,
     Reason,
     RunnerConfig,
+    WebhookConfig,
 )
 from callback_sheets.errors import ConfigError
 
@@ -37,12 +41,16 @@ __all__ = [
     "CONFIG_FILENAME",
     "WEEKDAYS",
     "Config",
+    "EmailConfig",
+    "EscalationConfig",
     "GoogleConfig",
     "IntakeConfig",
     "Location",
+    "NotifyConfig",
     "OwnerConfig",
     "Reason",
     "RunnerConfig",
+    "WebhookConfig",
     "find_config_path",
     "load_config",
     "parse_config",
@@ -81,6 +89,18 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    def owner_email(self, name: str | None) -> str | None:
+        """The e-mail of the owner called ``name`` (case-insensitive), or ``name`` itself if it is an
+        address; None when unknown."""
+        if not name:
+            return None
+        if "@" in name:
+            return name.strip()
+        wanted = name.strip().casefold()
+        return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -114,6 +134,7 @@ _TOP_KEYS = {
     "choices",
     "queues",
     "intake",
+    "notify",
 }
 
 
@@ -176,10 +197,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
     choices = F.read_choices(F.section(raw, "choices"))
     reasons = F.read_reasons(F.section(raw, "reasons"), urgencies=choices["urgencies"])
-    escalation = F.section(raw, "escalation")
-    F.no_unknown(escalation, {"owner", "minutes", "keywords"}, "escalation")
+    escalation = F.read_escalation(F.section(raw, "escalation"))
     owners = F.read_owners(raw.get("owners", []))
-    F.check_references(owners, reasons, choices["languages"], escalation)
+    F.check_references(owners, reasons, choices["languages"], escalation.owner)
     templates = F.opt_text(queue, "templates", "queue.templates", "", example='"my_templates"') or None
     closures = holidays_t.get("closures", [])
     if not isinstance(closures, list):
@@ -197,16 +217,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
             clinic, "callback_number", "clinic.callback_number", "", example='"(312) 555-0100"'
         ),
         reasons=reasons,
-        escalation_owner=F.opt_text(escalation, "owner", "escalation.owner", "").strip() or None,
-        escalation_minutes=F.positive_int(escalation.get("minutes", 15), "escalation.minutes"),
-        escalation_keywords=tuple(
-            k.casefold()
-            for k in F.names(
-                escalation.get("keywords", F.DEFAULT_KEYWORDS),
-                "escalation.keywords",
-                example='["chest pain", "fiebre"]',
-            )
-        ),
+        escalation_owner=escalation.owner,
+        escalation_minutes=escalation.minutes,
+        escalation_keywords=tuple(k.casefold() for k in escalation.keywords),
         owners=owners,
         backend=backend,
         workbook=base
@@ -229,4 +242,6 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
         intake=F.read_intake(F.section(raw, "intake")),
+        escalation=escalation,
+        notify=F.read_notify(F.section(raw, "notify")),
     )

@@ -22,12 +22,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+
+if TYPE_CHECKING:
+    from callback_sheets.refresh import RefreshPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class JobContext:
     config: Config
     slot: Slot
     now: datetime
+    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
 
     def backend(self) -> Backend:
         from callback_sheets.backends.registry import open_backend
@@ -50,6 +55,7 @@ class JobResult:
     rows: int | None = None
     changes: int | None = None
     attention: bool | None = None
+    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
 
 
 JobFn = Callable[[JobContext], JobResult]
@@ -61,7 +67,7 @@ def refresh_job(ctx: JobContext) -> JobResult:
 
     outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
     summary = outcome.plan.summary
-    return JobResult(rows=summary.rows, changes=summary.changes)
+    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
 
 
 def review_job(ctx: JobContext) -> JobResult:
@@ -90,6 +96,23 @@ def weekly_job(ctx: JobContext) -> JobResult:
         config=ctx.config, backend=ctx.backend(), period="weekly", now=ctx.now, on=ctx.slot.on
     )
     return JobResult(changes=appended.added + appended.replaced)
+
+
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
 
 
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
@@ -208,6 +231,7 @@ class Runner:
         jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
+        notify: JobFn | None = notify_job,
     ) -> None:
         self._load = load_config
         self._clock = clock
@@ -215,6 +239,7 @@ class Runner:
         self._jobs = {**DEFAULT_JOBS, **jobs}
         self.stop = stop or threading.Event()
         self._timer = timer
+        self._notify = notify
         self._config: Config | None = None
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
@@ -258,10 +283,18 @@ class Runner:
         assert self._schedule is not None
         records: list[JobRecord] = []
         for queue in list(self._queues.values()):
+            ran = False
+            plan: RefreshPlan | None = None
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
-                records.append(self._run(queue, slot))
+                record, result = self._run(queue, slot)
+                records.append(record)
+                ran = True
+                if result is not None and result.plan is not None:
+                    plan = result.plan
+            if ran and self._notify is not None and queue.config.notify.channels and not self.stop.is_set():
+                records.append(self._after(queue, plan))
         return records
 
     def queue_names(self) -> list[str]:
@@ -278,6 +311,41 @@ class Runner:
             return due[0]
         later = self._schedule.between(now, now + timedelta(days=days))
         return later[0] if later else None
+    def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue.name, queue.config, slot, now, plan))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -334,8 +402,9 @@ class Runner:
         self._log.emit(record)
         return [record]
 
-    def _run(self, queue: _Queue, slot: Slot) -> JobRecord:
+    def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
         now = self._clock()
+        result: JobResult | None = None
         started = self._timer()
         family = slot.family
         try:
@@ -374,4 +443,4 @@ class Runner:
         except OSError as exc:
             record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
         self._log.emit(record)
-        return record
+        return record, result

@@ -18,7 +18,7 @@ from callback_sheets import __version__
 from callback_sheets.errors import CallbackSheetsError
 
 # Command modules, each adding its commands to `main` (one idea per module).
-COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install")
+COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install", "notify")
 
 
 @dataclass

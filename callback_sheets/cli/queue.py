@@ -89,7 +89,13 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
         appends = {tab: len(rows) for tab, rows in plan.changes.tab_appends.items()}
         if as_json:
             emit_json(
-                {"summary": _summary_dict(plan), "changes": changes, "appends": appends, "dry_run": True}
+                {
+                    "summary": _summary_dict(plan),
+                    "changes": changes,
+                    "appends": appends,
+                    "dry_run": True,
+                    "sheet_problems": list(plan.sheet_problems),
+                }
             )
         else:
             emit_table(changes, ("row", "id", "column", "before", "after"))
@@ -97,8 +103,14 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
                 click.echo(f"+ {count} row(s) appended to {tab}")
     elif as_json:
         emit_json(
-            {"summary": _summary_dict(plan), "written": outcome.result.written if outcome.result else 0}
+            {
+                "summary": _summary_dict(plan),
+                "written": outcome.result.written if outcome.result else 0,
+                "sheet_problems": list(plan.sheet_problems),
+            }
         )
+    for problem in plan.sheet_problems:  # a problem of the sheet itself: said even with --quiet
+        say(f"problem: {problem}")
     if not quiet:
         say(_summary_line(plan, "dry run" if dry_run else "refreshed"))
         for why in outcome.result.skipped if outcome.result else ():
