@@ -102,6 +102,11 @@ class Config:
         wanted = name.strip().casefold()
         return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
 
+    @property
+    def escalation_after_hours_to(self) -> str | None:
+        """Who else hears of an after-hours message with an escalation keyword (an address or a name)."""
+        return self.escalation.after_hours_to
+
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
         if not self.locations:
@@ -241,7 +246,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         patient_types=choices["patient_types"],
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
-        intake=F.read_intake(F.section(raw, "intake")),
+        intake=F.read_intake(F.section(raw, "intake"), base),
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
     )

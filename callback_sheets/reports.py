@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
+from callback_sheets.arrival import Arrivals
 from callback_sheets.backends.base import (
     Backend,
     CellValue,
@@ -77,6 +78,10 @@ METRICS_COLUMNS = (
     "Escalations pending",
     "No response",
     "Updated",
+    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
+    "After hours",
+    "After hours recovered",
+    "After hours recovery %",
 )
 
 
@@ -112,6 +117,7 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[object, ...], bool] = {}
         self._triage = triage_for(config)
+        self._arrivals: Arrivals | None = None
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
@@ -160,6 +166,11 @@ class CaseReader:
             for item_id, received, values in picked
         ]
 
+    def arrived(self, received: datetime) -> str:
+        if self._arrivals is None:
+            self._arrivals = Arrivals(self.config.calendar())
+        return self._arrivals(received)
+
     def _flagged(
         self, reason: str | None, status: str, urgency: object, texts: tuple[tuple[str, str], ...]
     ) -> bool:
@@ -205,6 +216,7 @@ class CaseReader:
                     item.reason,
                     item.language,
                     item.patient_type,
+                    self.arrived(item.received),  # type: ignore[arg-type]  # chosen: received is set
                 )
             )
         return out
@@ -293,6 +305,7 @@ class CaseReader:
             reason,
             self._choice("language", language_cell),
             self._choice("patient_type", patient_type_cell),
+            self.arrived(received),
         )
 
 
@@ -387,6 +400,9 @@ class Report:
             f.escalations_pending,
             f.no_response,
             to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+            f.after_hours,
+            f.after_hours_recovered,
+            dem.percent(f.after_hours_recovery_rate),
         ]
 
 

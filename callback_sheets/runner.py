@@ -29,6 +29,7 @@ from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+from callback_sheets.watch import WatchedFile
 
 if TYPE_CHECKING:
     from callback_sheets.refresh import RefreshPlan
@@ -59,6 +60,15 @@ class JobResult:
 
 
 JobFn = Callable[[JobContext], JobResult]
+WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
+
+
+def watch_job(config: Config, now: datetime) -> list[WatchedFile]:
+    """The watch folder's look at every tick (see `callback_sheets.watch`)."""
+    from callback_sheets.backends.registry import open_backend
+    from callback_sheets.watch import watch_folder
+
+    return watch_folder(config=config, backend=lambda: open_backend(config), now=now)
 
 
 def refresh_job(ctx: JobContext) -> JobResult:
@@ -232,6 +242,7 @@ class Runner:
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
         notify: JobFn | None = notify_job,
+        watch: WatchFn = watch_job,
     ) -> None:
         self._load = load_config
         self._clock = clock
@@ -244,6 +255,8 @@ class Runner:
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
         self._config_streak = 0
+        self._watch = watch
+        self._watch_streak = 0
 
     def __enter__(self) -> Runner:
         self.start()
@@ -281,7 +294,7 @@ class Runner:
         if config is not self._config:
             self._use(config, strict=False)
         assert self._schedule is not None
-        records: list[JobRecord] = []
+        records: list[JobRecord] = self._look(config, now)
         for queue in list(self._queues.values()):
             ran = False
             plan: RefreshPlan | None = None
@@ -348,6 +361,59 @@ class Runner:
         return record
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _look(self, config: Config, now: datetime) -> list[JobRecord]:
+        """The watch folder, at every tick: one line per file imported or failed. It feeds the first
+        queue; a fault (workbook busy...) is logged and the files wait for the next tick."""
+        if config.intake.watch is None or not self._queues or self.stop.is_set():
+            return []
+        queue = next(iter(self._queues.values()))
+        started = self._timer()
+        try:
+            results = self._watch(queue.config, now)
+        except Exception as exc:  # never stops the runner or the refresh
+            self._watch_streak += 1
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="watch",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=self._watch_streak,
+                error=describe_error(exc),
+            )
+            self._log.emit(record)
+            return [record]
+        recovered, self._watch_streak = self._watch_streak, 0
+        records = []
+        for result in results:
+            if result.outcome == "imported":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="ok",
+                    duration=self._timer() - started,
+                    rows=result.new_rows,
+                    changes=result.new_rows + result.merged,
+                    recovered_after=recovered,
+                )
+            elif result.outcome == "failed":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="failed",
+                    duration=self._timer() - started,
+                    streak=1,
+                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
+                    f"{(result.why or '').replace(result.name, 'the file')})",
+                )
+            else:
+                continue
+            self._log.emit(record)
+            records.append(record)
+        return records
 
     def _use(self, config: Config, *, strict: bool) -> None:
         """Serve ``config``'s queues: lock new ones, free the ones no longer listed."""

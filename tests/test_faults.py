@@ -670,11 +670,11 @@ def test_unknown_direction_and_status_values_are_listed_and_exit_1(config: Confi
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert (
-        "unknown Direction values, counted as ignored: 'Incoming' (9); to import them, map them with "
+        "unknown Direction values, not imported: 'Incoming' (9); to import them, map them with "
         "[intake.mapping] inbound_values (with the generic format's column mapping)"
     ) in lines
     assert any(
-        line.startswith("unknown Status values, counted as ignored: 'No Answer' (6);") for line in lines
+        line.startswith("unknown Status values, not imported: 'No Answer' (6);") for line in lines
     )
     assert "calls.csv: no call in it was recognised (nothing was imported)" in lines
     assert ids_of(config.workbook) == []

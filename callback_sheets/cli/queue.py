@@ -49,6 +49,11 @@ def _summary_dict(plan: RefreshPlan) -> dict[str, Any]:
         "assigned": s.assigned,
         "final_status_due": s.final_due,
         "changes": s.changes,
+        "after_hours": s.after_hours,
+        "after_hours_escalations": s.after_hours_escalations,
+        "escalation_alerts": [
+            {"id": a.id, "to": list(a.to), "after_hours": a.after_hours} for a in plan.alerts
+        ],
     }
 
 
