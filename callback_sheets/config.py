@@ -89,6 +89,8 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
+    archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
 
@@ -139,6 +141,7 @@ _TOP_KEYS = {
     "choices",
     "queues",
     "intake",
+    "archive",
     "notify",
 }
 
@@ -209,6 +212,8 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     closures = holidays_t.get("closures", [])
     if not isinstance(closures, list):
         raise ConfigError(f"holidays.closures: must be a list of dates, e.g. [2026-12-24], not {closures!r}")
+    archive = F.section(raw, "archive")
+    F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
     return Config(
         path=path,
         clinic_name=F.opt_text(clinic, "name", "clinic.name", "Our clinic", example='"Lakeside Dental"'),
@@ -247,6 +252,8 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
         intake=F.read_intake(F.section(raw, "intake"), base),
+        archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
+        archive_spreadsheet=F.opt_text(archive, "spreadsheet", "archive.spreadsheet", "") or None,
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
     )

@@ -255,10 +255,10 @@ def positive_int(value: object, key: str) -> int:
 
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
-    import holidays
+    from callback_sheets.calendar import country_holidays  # the configured country's module only
 
     try:
-        holidays.country_holidays(country, years=())
+        country_holidays(country, years=())
     except NotImplementedError:
         raise ConfigError(
             f"holidays.country: {country!r} is not a country code the holidays package knows"
@@ -266,7 +266,7 @@ def check_country(country: str, subdivision: object) -> None:
     if not subdivision:
         return
     try:
-        holidays.country_holidays(country, subdiv=str(subdivision), years=())
+        country_holidays(country, subdiv=str(subdivision), years=())
     except (NotImplementedError, ValueError):
         raise ConfigError(
             f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "

@@ -432,6 +432,23 @@ def build_report(
         return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
+def _with_archives(
+    snapshot: Snapshot, backend: Backend, config: Config, period: str, now: datetime, on: date | None
+) -> Snapshot:
+    """The snapshot with the archived items of the period, when it reaches back past the horizon."""
+    from callback_sheets import archive
+
+    try:
+        chosen = period_for(period, on or now.astimezone(config.tz).date())
+    except ValueError:
+        return snapshot  # build_report says why
+    if chosen.start >= archive.horizon(config, now):
+        return snapshot
+    return archive.with_archives(
+        snapshot, backend=backend, config=config, now=now, start=chosen.start, end=chosen.end
+    )
+
+
 def report(
     *,
     config: Config,
@@ -442,7 +459,7 @@ def report(
     by: str | None = None,
 ) -> Report:
     with service.bulk_work():  # build_report pauses the collector for its own part
-        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        snapshot = _with_archives(backend.read(tabs=(model.HISTORY_TAB,)), backend, config, period, now, on)
     return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
@@ -466,7 +483,14 @@ def append_report(
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
-        built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+        built = build_report(
+            config=config,
+            snapshot=_with_archives(snapshot, backend, config, period, now, on),
+            period=period,
+            now=now,
+            on=on,
+            by=by,
+        )
         grid = snapshot.tabs.get(model.METRICS_TAB, ())
         cells, added, replaced = _upsert(grid, built.rows())
         trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
@@ -601,13 +625,42 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
             if value is not None and (r, c) not in wanted:
                 wanted[(r, c)] = None
     metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
-    trend = dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
+    trend = _kept_archived_weeks(
+        dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz))), metrics_grid, config, now
+    )
     for tab, cells in (
         (model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
         (model.METRICS_TAB, changed_cells(metrics_grid, trend)),
     ):
         if cells:
             plan.changes.tab_cells.setdefault(tab, {}).update(cells)
+
+
+def _kept_archived_weeks(
+    trend: dict[tuple[int, int], CellValue], grid: Grid, config: Config, now: datetime
+) -> dict[tuple[int, int], CellValue]:
+    """The chart's weeks that reach back past the archive horizon keep the figures they had when their
+    items were still in the queue: a refresh reads the Queue only, and archived items would otherwise
+    lower those weeks (the reports, which read the archives, give the full figures)."""
+    from callback_sheets.archive import horizon
+
+    oldest = horizon(config, now).isoformat()
+    had = {
+        str(row[0]): (row[1], row[2]) if len(row) > 2 else (row[1], None)
+        for row in grid[dem.TREND_FIRST_ROW - 1 : dem.TREND_LAST_ROW]
+        if len(row) > 1
+        and isinstance(row[0], str)
+        and isinstance(row[1], int)
+        and not isinstance(row[1], bool)
+    }
+    for (r, c), value in list(trend.items()):
+        if c != 1 or r < dem.TREND_FIRST_ROW or not isinstance(value, str) or value >= oldest:
+            continue
+        kept = had.get(value)
+        missed = trend.get((r, 2))
+        if kept is not None and isinstance(missed, int) and isinstance(kept[0], int) and kept[0] > missed:
+            trend[(r, 2)], trend[(r, 3)] = kept
+    return trend
 
 
 if contribute_demand not in service.REFRESH_CONTRIBUTORS:

@@ -95,7 +95,21 @@ def daily_job(ctx: JobContext) -> JobResult:
     appended = reports.append_report(
         config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
     )
-    return JobResult(changes=appended.added + appended.replaced)
+    return JobResult(changes=appended.added + appended.replaced + nightly_archive(ctx))
+
+
+def nightly_archive(ctx: JobContext) -> int:
+    """The night's archive run, after the close-of-day review and the daily report (the same job, so
+    the schedule keeps its slots); a refusal is logged, never fails the report. Returns rows moved."""
+    import logging
+
+    from callback_sheets import archive
+
+    try:
+        return len(archive.archive(config=ctx.config, backend=ctx.backend(), now=ctx.now).moved)
+    except CallbackSheetsError as exc:
+        logging.getLogger(__name__).warning("%s archive: not done (%s)", ctx.queue, exc)
+        return 0
 
 
 def weekly_job(ctx: JobContext) -> JobResult:

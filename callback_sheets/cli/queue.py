@@ -199,7 +199,7 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
     Example:
         callback-sheets queue --owner Maria --overdue
     """
-    snapshot, plan = service.read_plan(config=state.config, backend=state.backend(), now=state.now(now))
+    snapshot, plan = service.work_list(config=state.config, backend=state.backend(), now=state.now(now))
     views = service.queue_views(plan, owner=owner, overdue_only=overdue)
     typed = {r.position: r.get(model.PHONE) for r in snapshot.rows}
     rows = [worklist_row(v, state.config.tz, typed.get(v.item.position)) for v in views]
