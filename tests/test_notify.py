@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -508,7 +509,7 @@ def test_bad_notify_config_names_the_key(table: dict[str, Any], key: str) -> Non
     assert str(err.value).startswith(key + ":")
 
 
-def test_example_config_has_the_alert_keys() -> None:
+def test_example_config_has_the_alert_keys(tmp_path: Path) -> None:
     from tests.conftest import EXAMPLE
 
     text = EXAMPLE.read_text(encoding="utf-8")
@@ -516,6 +517,25 @@ def test_example_config_has_the_alert_keys() -> None:
         assert key in text
     config = load_config(EXAMPLE)
     assert config.escalation.retry_minutes == 30
+    # the channels are shown commented out (a new clinic's copy must not try a made-up SMTP host) and
+    # load as documented once uncommented
+    assert config.notify.email is None and config.notify.webhook is None
+    uncommented = re.sub(
+        r"^# \[notify\.(?:email|webhook)\]\n(?:# .*\n)*",
+        lambda m: re.sub(r"^# ", "", m.group(0), flags=re.M),
+        text,
+        flags=re.M,
+    )
+    config = load_config_text(tmp_path, uncommented)
+    email = config.notify.email
+    assert email is not None and email.password_env == "CALLBACK_SHEETS_SMTP_PASSWORD"
+    assert config.notify.webhook is not None and config.notify.webhook.format == "teams"
+
+
+def load_config_text(folder: Path, text: str) -> Config:
+    path = folder / "callback_sheets.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
 
 
 # --- the simulated day --------------------------------------------------------------------------------
