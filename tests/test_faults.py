@@ -464,20 +464,22 @@ def test_only_our_own_stale_temp_files_are_removed(config: Config, make_queue) -
     ours_old = folder / f".queue.xlsx.cbs-{os.getppid()}-zzzz9999.tmp.xlsx"  # a live pid, but old
     legacy_old = folder / ".queue.k3j4h5g6.tmp.xlsx"  # the name versions before this one used
     ours_fresh_live = folder / f".queue.xlsx.cbs-{os.getppid()}-live0000.tmp.xlsx"
+    graft_dead = folder / f".queue.xlsx.cbs-{int(dead.stdout)}-abcd1234.tmp.xlsx.graft.xlsx"  # adding tabs
     not_ours = [
         folder / ".queue.xlsx.cbs-1-short.tmp.xlsx",
         folder / ".other.xlsx.cbs-1-abcd1234.tmp.xlsx",
         folder / "queue.xlsx.cbs-1-abcd1234.tmp.xlsx",
         folder / ".queue.notes.tmp.xlsx",
+        folder / ".queue.xlsx.cbs-1-abcd1234.tmp.xlsx.graft.xlsx.bak",
     ]
-    for p in (ours_dead, ours_old, legacy_old, ours_fresh_live, *not_ours):
+    for p in (ours_dead, ours_old, legacy_old, ours_fresh_live, graft_dead, *not_ours):
         p.write_bytes(b"x")
     old = time.time() - 3600
     for p in (ours_old, legacy_old, *not_ours):
         os.utime(p, (old, old))
     service.refresh(config=config, backend=ExcelBackend(config.workbook), now=NOW)
     left = {p.name for p in folder.iterdir()}
-    assert not {ours_dead.name, ours_old.name, legacy_old.name} & left
+    assert not {ours_dead.name, ours_old.name, legacy_old.name, graft_dead.name} & left
     assert {ours_fresh_live.name, *(p.name for p in not_ours)} <= left
 
 

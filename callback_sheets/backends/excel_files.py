@@ -208,11 +208,13 @@ def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None
 # --- our temporary files ---------------------------------------------------------------------------------
 def _temp_pattern(target: Path) -> re.Pattern[str]:
     """Exactly the names :func:`atomic_write` gives its temporary files for `target` (and those of the
-    versions before 0.2, `.STEM.XXXXXXXX.tmp.xlsx`), and those of the lock being published."""
+    versions before 0.2, `.STEM.XXXXXXXX.tmp.xlsx`, and the `.graft.xlsx` beside one while tabs are
+    added), and those of the lock being published."""
     name, stem = re.escape(target.name), re.escape(target.stem)
     lock = re.escape(lock_path(target).name)
     return re.compile(
         rf"^(?:(?:\.{name}\.{TEMP_MARK}-(?P<pid>\d+)-[a-z0-9_]{{8}}|\.{stem}\.[a-z0-9_]{{8}})\.tmp\.xlsx"
+        rf"(?:\.graft\.xlsx)?"  # the middle step of a write that adds tabs (ExcelBackend._apply)
         rf"|{lock}\.(?P<lock_pid>\d+)\.[0-9a-f]{{8}}\.tmp)$"
     )
 
