@@ -7,39 +7,29 @@ ones are built by ``excel_layout`` in memory, see ``excel_init``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.utils.exceptions import InvalidFileException
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
-from callback_sheets.backends.excel_layout import DATETIME_FORMAT, add_tab
+from callback_sheets.backends.excel_layout import add_tab, set_literal  # the one literal-text writer
 from callback_sheets.errors import BackendError
-
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _load(path: Path, **kwargs: bool) -> Workbook:
+    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+
+    try:
+        check_package(path)
+    except PackageRefused as exc:
+        raise BackendError(str(exc)) from None
     try:
         return load_workbook(path, **kwargs)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise BackendError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
-
-
-def set_literal(cell: Cell, value: CellValue) -> None:
-    """Store a value so it can never be taken for a formula; dates get a date format."""
-    if isinstance(value, str):
-        cell.value = _ILLEGAL.sub("", value)
-        cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
-        return
-    cell.value = value
-    if isinstance(value, datetime | date):
-        cell.number_format = DATETIME_FORMAT
 
 
 def last_used_row(ws) -> int:  # type: ignore[no-untyped-def]
