@@ -165,7 +165,7 @@ def plan_init(
         def rename(xml: bytes) -> bytes:
             return rename_references(xml, renames)
 
-        if queue is not None and model.QUEUE_TAB in parts:
+        if queue in tails and model.QUEUE_TAB in parts:
             colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
             added = missing_rules(
                 parts[model.QUEUE_TAB], dxfs, tails[queue], colmap=colmap,
@@ -174,13 +174,13 @@ def plan_init(
             if added:
                 rules[queue] = added
                 notes.append(f"added dropdowns and colour rules to {queue}")
-        if demand is not None and model.DEMAND_TAB in parts:
+        if demand in tails and model.DEMAND_TAB in parts:
             added = missing_rules(parts[model.DEMAND_TAB], dxfs, tails[demand], rename=rename)
             if added:
                 rules[demand] = added
                 notes.append(f"added the colour scale to {demand}")
         chart = parts.get(model.METRICS_TAB, b"")
-        if metrics is not None and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
+        if metrics in tails and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
             rules[metrics] = Rules(chart=(donor, model.METRICS_TAB, renames))
             notes.append(f"added the weekly chart to {metrics}")
     lists = found[model.LISTS_TAB]

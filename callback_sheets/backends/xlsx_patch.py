@@ -322,7 +322,8 @@ def _prefixed_xml(xml: bytes, prefix: bytes) -> bytes:
 
 
 def sheet_tails(path: Path, sheets: Sequence[str]) -> dict[str, bytes]:
-    """What follows ``</sheetData>`` in each of ``sheets`` (streamed: the rows are not kept)."""
+    """What follows ``</sheetData>`` in each of ``sheets`` (streamed: the rows are not kept); a sheet
+    whose XML the patcher cannot edit (a namespace prefix) is left out."""
     found: dict[str, bytes] = {}
     with zipfile.ZipFile(path) as archive:
         package = _Package(archive)
@@ -330,10 +331,18 @@ def sheet_tails(path: Path, sheets: Sequence[str]) -> dict[str, bytes]:
         for sheet in sheets:
             if sheet not in present:
                 continue
-            writer = TailWriter(lambda _chunk: None, lambda tail, name=sheet: found.setdefault(name, tail))
-            for piece in package.opener(package.sheet_part(sheet))():
-                writer.write(piece)
-            writer.close()
+
+            def keep(tail: bytes, name: str = sheet) -> bytes:
+                found[name] = tail
+                return b""
+
+            writer = TailWriter(lambda _chunk: None, keep)
+            try:
+                for piece in package.opener(package.sheet_part(sheet))():
+                    writer.write(piece)
+                writer.close()
+            except PatchRefused:  # no (unprefixed) sheetData: nothing the patcher adds rules to
+                continue
     return found
 
 
