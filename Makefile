@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/callback-sheets demo demo/
+	$(BIN)/callback-sheets demo demo/ --force
 
 test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates
@@ -32,6 +32,7 @@ lint: $(STAMP)
 
 corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
 	$(BIN)/python -m tests.corpus_check --libreoffice 256
+	$(BIN)/python -m tests.corpus_check --upgrade --libreoffice 256
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000

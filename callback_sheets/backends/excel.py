@@ -88,31 +88,38 @@ class ExcelBackend:
         from callback_sheets.backends.excel_init import donor_package, plan_init
         from callback_sheets.backends.xlsx_guard import check_package
         from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused
+        from callback_sheets.backends.xlsx_read import check_package as check_zip_limits
 
-        seen = FileVersion.of(self.path)
-        check_package(self.path)
+        seen = FileVersion.of(self.path, digest=True)
         try:
-            edits, graft, notes = plan_init(
-                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names, label=self.label
-            )
+            check_zip_limits(self.path)  # zip bombs first, then the XML-level checks
+        except PackageRefused as exc:
+            raise BackendError(f"{self.label}: {exc}") from None
+        check_package(self.path)
+        donor = donor_package(header=header, tabs=tabs, choices=choices)
+        try:
+            edits, graft, rules, notes = plan_init(
+                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names,
+                label=self.label, donor=donor,
+            )  # fmt: skip
         except BackendError:
             raise
         except Exception as exc:  # calamine on a damaged package: one line
             raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
-        if not edits and not graft:
+        if not edits and not graft and not rules:
             return [f"{self.label} is up to date"]
-        donor = donor_package(header=header, tabs=tabs, choices=choices) if graft else b""
         plan = Graft(donor, graft, {role: self._name(role) for role in graft}) if graft else None
 
         def produce(tmp: Path) -> None:
-            patch_workbook(self.path, tmp, edits=edits, graft=plan)
-            if FileVersion.of(self.path) != seen:  # saved by someone meanwhile: theirs wins, nothing written
+            patch_workbook(self.path, tmp, edits=edits, graft=plan, rules=rules)
+            if not FileVersion.of(self.path).same_file(seen):  # saved meanwhile: theirs wins, nothing written
                 raise WorkbookChangedError(
                     f"{self.label} was saved by someone else during init: run it again"
                 )
 
         try:
-            atomic_write(self.path, produce)
+            atomic_write(self.path, produce, expected=seen)
         except PatchRefused as exc:
             raise BackendError(
                 f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)"
@@ -128,29 +135,36 @@ class ExcelBackend:
             yield
 
     def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
-        from callback_sheets.backends.xlsx_read import read_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused, read_workbook
 
         self._must_exist()
         from callback_sheets.backends.xlsx_guard import check_heads
 
-        file = FileVersion.of(self.path)
         roles = [model.QUEUE_TAB, *tabs]
         keyed = history_of is not None and model.HISTORY_TAB in tabs
-        try:
-            check_heads(self.path)
-            names, grids = read_workbook(
-                self.path, [self._name(role) for role in roles if not (keyed and role == model.HISTORY_TAB)]
-            )
-            if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
-                from callback_sheets.backends.xlsx_keyed import read_rows_of
+        for attempt in range(1, 4):  # a save during the read: read again
+            before = FileVersion.of(self.path)
+            try:
+                check_heads(self.path)
+                wanted = [role for role in roles if not (keyed and role == model.HISTORY_TAB)]
+                names, grids = read_workbook(self.path, [self._name(role) for role in wanted])
+                if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
+                    from callback_sheets.backends.xlsx_keyed import read_rows_of
 
-                mine = read_rows_of(self.path, self._name(model.HISTORY_TAB), str(history_of))
-                if mine is not None:
-                    grids[self._name(model.HISTORY_TAB)] = mine
-        except BackendError:
-            raise
-        except Exception as exc:  # a damaged or non-xlsx file: say so in one line
-            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+                    mine = read_rows_of(self.path, self._name(model.HISTORY_TAB), str(history_of))
+                    if mine is not None:
+                        grids[self._name(model.HISTORY_TAB)] = mine
+            except PackageRefused as exc:
+                raise BackendError(f"{self.label}: {exc}") from None
+            except BackendError:
+                raise
+            except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+                raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+            file = FileVersion.of(self.path, digest=True)
+            if file.same_file(before):
+                break
+            if attempt == 3:
+                raise WorkbookChangedError(f"{self.label} kept changing while it was read")
         grids = {role: grids[self._name(role)] for role in roles if self._name(role) in grids}
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
@@ -169,7 +183,7 @@ class ExcelBackend:
             return WriteResult(0)
         refuse_if_open(self.path)
         version = snapshot.version
-        if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
+        if not isinstance(version, _Version) or not FileVersion.of(self.path).same_file(version.file):
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
         queue: dict[tuple[int, int], CellValue] = {}
@@ -197,7 +211,9 @@ class ExcelBackend:
             for name, ids in changes.removed.items()
             if ids and (found := removed_positions(snapshot, name, ids))
         }
-        self._apply(edits, appends, tabs, present=version.sheets, removals=removals)
+        self._apply(
+            edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file
+        )
         written = (
             sum(len(e) for e in edits.values())
             + sum(len(a) for a in appends.values())
@@ -238,6 +254,7 @@ class ExcelBackend:
         tabs: Sequence[TabSpec],
         *,
         present: frozenset[str],
+        expected: FileVersion | None = None,
         removals: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         folded = {name.casefold(): name for name in present}
@@ -266,13 +283,14 @@ class ExcelBackend:
                     finally:
                         middle.unlink(missing_ok=True)
 
-                atomic_write(self.path, produce)
+                atomic_write(self.path, produce, expected=expected)
             else:
                 atomic_write(
                     self.path,
                     lambda tmp: patch_workbook(
                         self.path, tmp, edits=edits, appends=appends, removals=removed
                     ),
+                    expected=expected,
                 )
             self.last_write_path = "patch"
             return
@@ -297,6 +315,7 @@ class ExcelBackend:
             lambda tmp: excel_openpyxl.save_with_changes(
                 self.path, tmp, edits=edits, appends=appends, specs=specs
             ),
+            expected=expected,
         )
 
     def _missing_tabs(self, missing: Sequence[str], specs: Mapping[str, TabSpec]) -> Graft:

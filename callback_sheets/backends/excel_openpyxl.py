@@ -1,60 +1,35 @@
-"""openpyxl paths: creating and upgrading workbooks, and the fallback writer.
+"""The openpyxl fallback writer, for workbooks the zero-collateral patcher refuses.
 
-openpyxl rewrites the whole package when it saves, so it is used only where the zero-collateral patcher
-cannot go: `init`, new tabs, and files the patcher refuses (see README, "What openpyxl loses").
+openpyxl rewrites the whole package when it saves, so a refresh uses it only where the patcher cannot go
+(see README, "What openpyxl loses"); `init` never does (new workbooks and the tabs grafted into existing
+ones are built by ``excel_layout`` in memory, see ``excel_init``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.utils.exceptions import InvalidFileException
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
-from callback_sheets.backends.excel_layout import DATETIME_FORMAT, add_tab, build_workbook, upgrade_workbook
+from callback_sheets.backends.excel_layout import add_tab, set_literal  # the one literal-text writer
 from callback_sheets.errors import BackendError
-
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _load(path: Path, **kwargs: bool) -> Workbook:
+    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+
+    try:
+        check_package(path)
+    except PackageRefused as exc:
+        raise BackendError(str(exc)) from None
     try:
         return load_workbook(path, **kwargs)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise BackendError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
-
-
-def init_workbook(
-    path: Path, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
-) -> list[str]:
-    from callback_sheets.backends.excel_files import atomic_write
-
-    if not path.exists():
-        wb = build_workbook(header=header, tabs=tabs, choices=choices)
-        atomic_write(path, wb.save)
-        return [f"created {path.name} with tabs {', '.join(wb.sheetnames)}"]
-    wb = _load(path)
-    notes = upgrade_workbook(wb, header=header, tabs=tabs, choices=choices)
-    if notes:
-        atomic_write(path, wb.save)
-    return notes or [f"{path.name} is up to date"]
-
-
-def set_literal(cell: Cell, value: CellValue) -> None:
-    """Store a value so it can never be taken for a formula; dates get a date format."""
-    if isinstance(value, str):
-        cell.value = _ILLEGAL.sub("", value)
-        cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
-        return
-    cell.value = value
-    if isinstance(value, datetime | date):
-        cell.number_format = DATETIME_FORMAT
 
 
 def last_used_row(ws) -> int:  # type: ignore[no-untyped-def]
