@@ -45,6 +45,9 @@ workbook = "queue.xlsx"
 [escalation]
 owner = "Nurse Patel"
 [[owners]]
+name = "Nurse Patel"
+reasons = ["Clinical concern"]
+[[owners]]
 name = "Maria"
 languages = ["English", "Spanish"]
 [[owners]]
@@ -148,28 +151,34 @@ ENV: dict[str, str] | None = None
 
 def timed(folder: Path, *args: str) -> float:
     """CPU seconds (user + system) of one fresh process running the command: steadier than wall time
-    on a shared machine, and what the issue's figures are."""
+    on a shared machine, and what the issue's figures are. A command that fails stops the bench (a
+    refusal would be timed as if it were the work)."""
     start = _cpu()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", "from callback_sheets.cli import main; main()", *args],
         cwd=folder,
         env=ENV,
         check=False,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    return _cpu() - start
+    spent = _cpu() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return spent
 
 
-def commands(folder: Path, repeat: int, minute: int) -> dict[str, float]:
+def commands(folder: Path, repeat: int, minute: int, first: int = 0) -> dict[str, float]:
+    """Each command ``repeat`` times; each `attempt` on another open item without attempts (an item's
+    fourth attempt is refused), the ``first``-th onwards."""
     out: dict[str, list[float]] = {"refresh": [], "queue": [], "attempt": []}
     for k in range(repeat):
         at = (NOW + timedelta(minutes=minute + 10 * k)).isoformat(timespec="minutes")
         out["refresh"].append(timed(folder, "refresh", "--now", at))
         out["queue"].append(timed(folder, "queue", "--now", at))
-        out["attempt"].append(
-            timed(folder, "attempt", f"CB-{_last_open(folder):06d}", "--outcome", "No answer", "--now", at)
-        )
+        item = f"CB-{_last_open(folder) - 1 - 2 * (first + k):06d}"  # odd numbers: open, no attempt yet
+        out["attempt"].append(timed(folder, "attempt", item, "--outcome", "No answer", "--now", at))
     return {name: statistics.median(values) for name, values in out.items()}
 
 
@@ -190,7 +199,7 @@ def excel(sizes: list[int], repeat: int) -> None:
         archive = timed(
             folder, "archive", "--now", (NOW + timedelta(minutes=100)).isoformat(timespec="minutes")
         )
-        after = commands(folder, repeat, 110)
+        after = commands(folder, repeat, 110, first=repeat)
         table.append((total, before, archive, after))
         print(
             f"{total:>7,} rows: before refresh {before['refresh']:.2f} s, queue {before['queue']:.2f} s, "
