@@ -31,6 +31,7 @@ from callback_sheets.config_fields import (
 from callback_sheets.errors import ConfigError
 
 CONFIG_FILENAME = "callback_sheets.toml"
+DEFAULT_DATE_FORMAT = "ddd mm/dd hh:mm"
 CONFIG_ENV = "CALLBACK_SHEETS_CONFIG"
 __all__ = [
     "CONFIG_ENV",
@@ -81,6 +82,7 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    date_format: str = DEFAULT_DATE_FORMAT  # how every date column of the sheet shows its dates
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -147,7 +149,12 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
     F.no_unknown(raw, _TOP_KEYS, "")
     clinic = F.section(raw, "clinic")
-    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number"}, "clinic")
+    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number", "date_format"}, "clinic")
+    date_format = clinic.get("date_format", DEFAULT_DATE_FORMAT)
+    if not isinstance(date_format, str) or not date_format.strip():
+        raise ConfigError(
+            f'clinic.date_format: {date_format!r} is not a format such as "{DEFAULT_DATE_FORMAT}"'
+        )
     tz = F.zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = str(clinic.get("phone_region", "US")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -190,6 +197,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         closures=frozenset(F.a_date(d, "holidays.closures") for d in holidays_t.get("closures", [])),
         phone_region=region,
         callback_number=str(clinic.get("callback_number", "")),
+        date_format=date_format.strip(),
         reasons=reasons,
         escalation_owner=escalation.get("owner") or None,
         escalation_minutes=F.positive_int(escalation.get("minutes", 15), "escalation.minutes"),

@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from callback_sheets import model
+from callback_sheets import model, script_blocks
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
     CellWrite,
     Changeset,
     Grid,
+    Link,
     Snapshot,
     WriteMode,
     grid_rows,
@@ -27,7 +28,7 @@ from callback_sheets.backends.base import (
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.config import Config
-from callback_sheets.errors import UsageError
+from callback_sheets.errors import ConfigError, UsageError
 from callback_sheets.times import localize, short, to_cell
 from callback_sheets.triage import escalation_check
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
@@ -109,6 +110,28 @@ class Planner:
         self._why: dict[int, str | None] = {}
         self._unresolved = BusinessDaysPassed(self.cal, now, 1)  # open > 1 business day
         self._check = escalation_check(tuple(config.escalation_keywords))
+        self._scripts: script_blocks.ScriptsTab | bool | None = False  # False: not built yet
+
+    def scripts(self) -> script_blocks.ScriptsTab | None:
+        """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
+        if self._scripts is False:
+            try:
+                self._scripts = script_blocks.build(
+                    clinic_name=self.config.clinic_name,
+                    callback_number=self.config.callback_number,
+                    override_dir=self.config.templates,
+                )
+            except (ConfigError, UsageError, OSError):
+                self._scripts = None
+        return self._scripts  # type: ignore[return-value]
+
+    def script_link(self, item: Item) -> Link | None:
+        """The Script cell of an open item: a link to its block on the Scripts tab."""
+        tab = self.scripts()
+        if tab is None or item.closed:
+            return None
+        block = tab.block_for(item.language, item.reason, item.attempts)
+        return None if block is None else Link(block.label, script_blocks.TAB, block.row)
 
     def escalation(self, item: Item) -> str | None:
         """Why the item needs licensed staff (None if not), computed once per row."""
@@ -137,6 +160,7 @@ class Planner:
         history_rows: list[list[CellValue]] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        with_script = model.SCRIPT in snapshot.header
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
@@ -158,6 +182,8 @@ class Planner:
             ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
+            if with_script:
+                self._put(changes, item, item.id, model.SCRIPT, self.script_link(item), row, WriteMode.TOOL)
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
                 history_rows.append(
                     [

@@ -85,7 +85,7 @@ def staff(emu: SheetsEmulator, backend: GoogleBackend, *requests_: dict[str, Any
 
 
 def col(name: str) -> int:
-    return model.REQUIRED_COLUMNS.index(name)
+    return model.LAYOUT_COLUMNS.index(name)
 
 
 def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, config: Config) -> None:
@@ -105,8 +105,8 @@ def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, con
     queue = emu.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)
     grid = queue.properties["gridProperties"]
     assert grid["frozenRowCount"] == 1 and queue.cell(0, 0).fmt["textFormat"]["bold"]
-    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.REQUIRED_COLUMNS))] == list(
-        model.REQUIRED_COLUMNS
+    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.LAYOUT_COLUMNS))] == list(
+        model.LAYOUT_COLUMNS
     )
     rule = queue.cell(1, col(model.REASON)).validation
     assert (

@@ -27,6 +27,7 @@ from callback_sheets.backends.base import (
     row_factory,
 )
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.errors import BackendError, WorkbookChangedError
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,21 @@ class ExcelBackend:
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look | None = None,
     ) -> list[str]:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
             from callback_sheets.backends import excel_openpyxl  # openpyxl only where needed
 
-            return excel_openpyxl.init_workbook(self.path, header=header, tabs=tabs, choices=choices)
+            return excel_openpyxl.init_workbook(
+                self.path, header=header, tabs=tabs, choices=choices, look=look or DEFAULT_LOOK
+            )
 
     @contextmanager
     def session(self) -> Iterator[None]:

@@ -18,6 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
 from callback_sheets.backends.excel_layout import DATETIME_FORMAT, add_tab, build_workbook, upgrade_workbook
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.errors import BackendError
 
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -31,16 +32,21 @@ def _load(path: Path, **kwargs: bool) -> Workbook:
 
 
 def init_workbook(
-    path: Path, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    path: Path,
+    *,
+    header: Sequence[str],
+    tabs: Sequence[TabSpec],
+    choices: Mapping[str, Sequence[str]],
+    look: Look = DEFAULT_LOOK,
 ) -> list[str]:
     from callback_sheets.backends.excel_files import atomic_write
 
     if not path.exists():
-        wb = build_workbook(header=header, tabs=tabs, choices=choices)
+        wb = build_workbook(header=header, tabs=tabs, choices=choices, look=look)
         atomic_write(path, wb.save)
         return [f"created {path.name} with tabs {', '.join(wb.sheetnames)}"]
     wb = _load(path)
-    notes = upgrade_workbook(wb, header=header, tabs=tabs, choices=choices)
+    notes = upgrade_workbook(wb, header=header, tabs=tabs, choices=choices, look=look)
     if notes:
         atomic_write(path, wb.save)
     return notes or [f"{path.name} is up to date"]

@@ -33,6 +33,7 @@ from callback_sheets.backends.base import (
     CellValue,
     CellWrite,
     Changeset,
+    Link,
     SheetRow,
     Snapshot,
     TabSpec,
@@ -50,6 +51,7 @@ from callback_sheets.backends.google_values import (
     quote,
     to_json,
 )
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.config import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedError
 
@@ -138,7 +140,12 @@ class GoogleBackend:
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look | None = None,
     ) -> list[str]:
         fields = (
             META_FIELDS[:-1]
@@ -174,6 +181,7 @@ class GoogleBackend:
             tabs=tabs,
             choices=choices,
             new_id=lambda: next(i for i in ids if i not in used),
+            look=look or DEFAULT_LOOK,
         )
         if plan.requests:
             self._call(self.http.batch_update, self.key, {"requests": plan.requests})
@@ -259,7 +267,7 @@ class GoogleBackend:
                 for c, value in enumerate(line, start=1):
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
-        if not out.cells:
+        if not out.cells and not out.links:
             return WriteResult(0, tuple(out.skipped))
         for name, (rows_needed, cols_needed) in out.extent().items():
             meta = sheets.get(name)
@@ -273,9 +281,23 @@ class GoogleBackend:
                     meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed)
                 )
                 prep.append(layout._grid_size(grown))
+        known = {
+            **sheets,
+            **{
+                r["addSheet"]["properties"]["title"]: layout.SheetMeta(
+                    r["addSheet"]["properties"]["sheetId"], r["addSheet"]["properties"]["title"], 0, 0
+                )
+                for r in prep
+                if "addSheet" in r
+            },
+        }
+        prep += out.link_requests(known)
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
-        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()})
+        if out.cells:
+            self._call(
+                self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()}
+            )
         return WriteResult(out.written, tuple(out.skipped))
 
     def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
@@ -378,14 +400,46 @@ class _Out:
     """The cells to write by tab, (row, col) → JSON value, and what was written or left out."""
 
     cells: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    links: dict[tuple[str, int, int], Link] = field(default_factory=dict)  # written as HYPERLINK formulas
     written: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def put(self, tab: str, row: int, col: int, value: CellValue) -> None:
+        if isinstance(value, Link):
+            self.links[(tab, row, col)] = value
+            self.cells.get(tab, {}).pop((row, col), None)
+            return
+        self.links.pop((tab, row, col), None)
         self.cells.setdefault(tab, {})[(row, col)] = to_json(value)
 
     def extent(self) -> dict[str, tuple[int, int]]:
-        return {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        out = {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        for tab, row, col in self.links:
+            rows, cols = out.get(tab, (0, 0))
+            out[tab] = (max(rows, row), max(cols, col))
+        return out
+
+    def link_requests(self, sheets: Mapping[str, layout.SheetMeta]) -> list[dict[str, Any]]:
+        """updateCells with a ``#gid=`` HYPERLINK per link; a link to a missing tab is written as text."""
+        requests = []
+        for (tab, row, col), link in self.links.items():
+            target = sheets.get(link.tab)
+            if target is None or tab not in sheets:
+                self.cells.setdefault(tab, {})[(row, col)] = str(link)
+                continue
+            text = str(link).replace('"', '""')
+            formula = f'=HYPERLINK("#gid={target.sheet_id}&range=A{link.row}","{text}")'
+            start = {"sheetId": sheets[tab].sheet_id, "rowIndex": row - 1, "columnIndex": col - 1}
+            requests.append(
+                {
+                    "updateCells": {
+                        "start": start,
+                        "rows": [{"values": [{"userEnteredValue": {"formulaValue": formula}}]}],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
+        return requests
 
     def ranges(self) -> list[dict[str, Any]]:
         """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns)."""
