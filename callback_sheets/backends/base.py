@@ -33,6 +33,9 @@ class Link(str):
         made.row = row
         return made
 
+    def __hash__(self) -> int:  # equal to its text, but never found in a cache of plain texts' encodings
+        return hash((str(self), Link))
+
 
 Grid = tuple[tuple[CellValue, ...], ...]
 

@@ -1,6 +1,7 @@
 """A tiny formula evaluator: arithmetic on numbers and single-cell references, nothing more.
 
-The project writes one kind of formula, HYPERLINK with literal texts (the Script column); the recorded episodes use ``=1+1``, ``=4/2``, ``= 1 / 1024``. Anything
+The project writes one kind of formula, HYPERLINK with literal texts (the Script column); the
+recorded episodes use ``=1+1``, ``=4/2``, ``= 1 / 1024``. Anything
 else evaluates to Google's ``#ERROR!`` / ``#NAME?`` style error values rather than a guess.
 """
 
