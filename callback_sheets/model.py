@@ -74,7 +74,7 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
     Column(OVERDUE, Owner.TOOL, width=30),
     Column(NEXT_STEP, Owner.TOOL, width=34),
     Column(PROBLEMS, Owner.TOOL, width=34),
-    Column(SCRIPT, Owner.TOOL, width=30, help="A link to the call script for this row's next attempt."),
+    Column(SCRIPT, Owner.TOOL, width=38, help="A link to the call script for this row's next attempt."),
     Column(ESCALATION, Owner.TOOL, width=34),
     Column(FIRST_ATTEMPT, Owner.TOOL, Kind.DATETIME, 16, "When the first callback attempt was made."),
     Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 16, "When the item was first seen closed."),

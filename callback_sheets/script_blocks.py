@@ -20,14 +20,14 @@ from callback_sheets.template_lint import default_templates_dir, languages_in
 
 TAB = model.SCRIPTS_TAB
 HEADER = ("Script", "What to say")
-_STEMS = {  # script file stem -> how the block names it
+_STEMS = {  # script file stem -> how the block names it (short: it is also the Script cell's text)
     "new_appointment": "New appointment",
-    "follow_up": "Existing patient follow-up",
-    "document_referral": "Document / referral, prior authorization",
+    "follow_up": "Follow-up",
+    "document_referral": "Documents",
     "other": "Other reasons",
 }
 _LANGUAGES = {"en": "English", "es": "Spanish"}
-_STAGES = {"first": "first attempt", "later": "later attempt"}
+_STAGES = {"first": "1st attempt", "later": "later attempt"}
 _MODES = (("Call", {}), ("Voicemail", {"voicemail": True}), ("Secure message", {"secure_message": True}))
 
 Key = tuple[str, str, str]  # (language code, script stem, stage)
@@ -96,7 +96,7 @@ def _build(
     dirs = [d for d in (override_dir, templates_dir) if d is not None]
     codes = sorted({c for d in dirs for c in languages_in(d)} & set(_LANGUAGES) | {"en"})
     rows: list[tuple[str, str]] = [
-        (f"Call scripts of {clinic_name}", "Click a row's Script cell on the Queue tab to come here."),
+        (f"Call scripts of {clinic_name}: a row's Script cell on the Queue tab links to its block.", ""),
         HEADER,
     ]
     blocks: dict[Key, Block] = {}

@@ -52,7 +52,8 @@ def _rgb(colour: object) -> str:
 def _is_header_style(cell: object) -> bool:
     fill: PatternFill = cell.fill  # type: ignore[attr-defined]
     font: Font = cell.font  # type: ignore[attr-defined]
-    return fill.fill_type == "solid" and _rgb(fill.fgColor) in HEADER_COLOURS or _rgb(font.color) == "FFFFFF"
+    header_fill = fill.fill_type == "solid" and _rgb(fill.fgColor) in HEADER_COLOURS
+    return header_fill or _rgb(font.color) == "FFFFFF"
 
 
 def _data_cells(book: Workbook, tab: str, titles: frozenset[int]) -> Iterator[object]:
@@ -84,7 +85,9 @@ def test_every_date_column_shows_one_date_format(book: Workbook) -> None:
     }
     history = book[model.HISTORY_TAB]
     for col in (3, 5):  # Time, Recorded
-        formats |= {c.number_format for (c,) in history.iter_rows(min_row=2, min_col=col, max_col=col) if c.value}
+        formats |= {
+            c.number_format for (c,) in history.iter_rows(min_row=2, min_col=col, max_col=col) if c.value
+        }
     assert formats == {look_spec.DEFAULT_DATE_FORMAT}
 
 
@@ -99,7 +102,10 @@ def test_print_setup_of_every_visible_tab(book: Workbook) -> None:
         assert "Riverside Family Clinic" in (ws.oddHeader.center.text or ""), tab
         assert "&D" in (ws.oddFooter.left.text or ""), tab
     assert book[model.QUEUE_TAB].print_title_rows == "$1:$1"
-    assert book[model.METRICS_TAB].page_setup.fitToHeight == 1 and book[model.DEMAND_TAB].page_setup.fitToHeight == 1
+    assert (
+        book[model.METRICS_TAB].page_setup.fitToHeight == 1
+        and book[model.DEMAND_TAB].page_setup.fitToHeight == 1
+    )
 
 
 def test_queue_layout_freeze_filter_widths_wrap_order(book: Workbook) -> None:
@@ -110,9 +116,7 @@ def test_queue_layout_freeze_filter_widths_wrap_order(book: Workbook) -> None:
     assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")
     for name in (model.NOTES, model.NEXT_STEP, model.ESCALATION, model.PROBLEMS):
         col = header.index(name) + 1
-        assert all(
-            ws.cell(r, col).alignment.wrap_text for r in range(2, 40) if ws.cell(r, col).value
-        ), name
+        assert all(ws.cell(r, col).alignment.wrap_text for r in range(2, 40) if ws.cell(r, col).value), name
     for name in (model.RECEIVED, model.REASON, model.STATUS, model.NEXT_STEP):  # a typical value fits
         col = header.index(name) + 1
         values = [len(str(ws.cell(r, col).value)) for r in range(2, ws.max_row + 1) if ws.cell(r, col).value]
@@ -169,11 +173,16 @@ def test_script_links_point_at_existing_blocks(book: Workbook, demo_config: Conf
     assert len(links) >= open_rows - 5 > 10
     for row, label in links:
         assert scripts.cell(int(row), 1).value == label.replace("&amp;", "&")
-        assert scripts.cell(int(row) + 1, 1).value == "Call" and scripts.cell(int(row) + 2, 1).value == "Voicemail"
+        assert (
+            scripts.cell(int(row) + 1, 1).value == "Call"
+            and scripts.cell(int(row) + 2, 1).value == "Voicemail"
+        )
     names = {c.value for (c,) in queue.iter_rows(min_row=2, min_col=3, max_col=3)}
     text = " ".join(str(c.value) for row in scripts.iter_rows() for c in row if c.value)
     assert not any(n and n in text for n in names)  # no caller's name on the Scripts tab
-    labels = {v for (v,) in scripts.iter_rows(min_col=1, max_col=1, values_only=True) if v and " · " in str(v)}
+    labels = {
+        v for (v,) in scripts.iter_rows(min_col=1, max_col=1, values_only=True) if v and " · " in str(v)
+    }
     assert len(labels) == 16  # 2 languages x 4 reason scripts x first/later
 
 
@@ -225,3 +234,65 @@ def test_demo_is_deterministic_and_looks_like_a_clinic_that_keeps_up(tmp_path: P
     assert 2 <= summary.escalations <= 3 and 3 <= summary.problems <= 12
     example = next(v for v in outcome.plan.views if v.id == "CB-00012")
     assert not example.item.closed and not example.overdue and example.item.language == "Spanish"
+
+
+def test_google_gets_the_same_look_in_one_batch_and_script_links(emu: object, config: Config) -> None:
+    from tests.conftest import row
+    from tests.test_google_backend import col, google_backend
+
+    emulator = emu  # a SheetsEmulator
+    book = emulator.store.create("Clinic callbacks")  # type: ignore[attr-defined]
+    backend = google_backend(emulator, book.spreadsheet_id)  # type: ignore[arg-type]
+    service.init(config=config, backend=backend)
+    assert emulator.count("POST", r":batchUpdate$") == 1  # type: ignore[attr-defined]
+    store = emulator.store.get(book.spreadsheet_id)  # type: ignore[attr-defined]
+    queue = store.sheet_by_title(model.QUEUE_TAB)
+    assert queue.properties["gridProperties"]["frozenRowCount"] == 1
+    assert queue.properties["gridProperties"]["frozenColumnCount"] == 1
+    fmt = queue.cell(5, col(model.RECEIVED)).fmt
+    assert fmt["numberFormat"]["pattern"] == look_spec.DEFAULT_DATE_FORMAT
+    assert queue.cell(5, col(model.NOTES)).fmt["wrapStrategy"] == "WRAP"
+    assert queue.cell(5, col(model.NOTES)).fmt["textFormat"]["bold"] is False  # data cells: not the header
+    owner = queue.cell(1, col(model.OWNER)).validation
+    assert "'Lists'!$G$2:$G$" in owner["condition"]["values"][0]["userEnteredValue"]
+    for rule in queue.conditional_formats:
+        fmt = rule["booleanRule"]["format"]
+        hexes = [
+            "".join(f"{round(fmt[k].get(c, 0) * 255):02X}" for c in ("red", "green", "blue"))
+            for k in ("backgroundColor",)
+        ] + [
+            "".join(
+                f"{round(fmt['textFormat']['foregroundColor'].get(c, 0) * 255):02X}"
+                for c in ("red", "green", "blue")
+            )
+        ]
+        assert contrast_ratio(hexes[1], hexes[0]) >= 4.5
+    assert len(queue.conditional_formats) == 3
+    scripts = store.sheet_by_title(model.SCRIPTS_TAB)
+    backend.write(
+        backend.read(),
+        __import__("callback_sheets.backends.base", fromlist=["Changeset"]).Changeset(
+            new_rows=[row("2026-12-01 09:10", Language="Spanish", Reason="Billing")]
+        ),
+    )
+    outcome = service.refresh(config=config, backend=backend, now=parse_now("2026-12-01T10:00", config.tz))
+    assert outcome.plan.summary.open == 1
+    queue = emulator.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)  # type: ignore[attr-defined]
+    link = queue.cell(1, col(model.SCRIPT)).value["formulaValue"]
+    found = re.fullmatch(r'=HYPERLINK\("#gid=(\d+)&range=A(\d+)","(.*)"\)', link)
+    assert found and int(found[1]) == scripts.sheet_id
+    assert (
+        scripts.cell(int(found[2]) - 1, 0).value["stringValue"]
+        == found[3]
+        == "Spanish · Other reasons · 1st attempt"
+    )
+    again = service.refresh(config=config, backend=backend, now=parse_now("2026-12-01T10:05", config.tz))
+    assert not [c for c in again.plan.changes.cells if c.column == model.SCRIPT]  # read back as its text
+
+
+@pytest.fixture
+def emu() -> Iterator[object]:
+    from tests.sheets_emulator import SheetsEmulator
+
+    with SheetsEmulator() as emulator:
+        yield emulator

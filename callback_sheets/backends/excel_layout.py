@@ -87,7 +87,6 @@ def print_setup(ws: Worksheet, tab: str, look: Look) -> None:
     ws.oddFooter.left.text = look_spec.FOOTER_LEFT
     ws.oddFooter.right.text = look_spec.FOOTER_RIGHT
     ws.oddFooter.left.size = ws.oddFooter.right.size = 8
-    ws.print_options.gridLines = tab == model.QUEUE_TAB
 
 
 def write_lists(ws: Worksheet, choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -186,6 +185,8 @@ def write_scripts(wb: Workbook, look: Look) -> list[str]:
     created = model.SCRIPTS_TAB not in wb.sheetnames
     ws = wb.create_sheet(model.SCRIPTS_TAB) if created else wb[model.SCRIPTS_TAB]
     if not created:
+        for merged in list(ws.merged_cells.ranges):
+            ws.unmerge_cells(str(merged))
         ws.delete_rows(1, ws.max_row)
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 110
@@ -210,8 +211,8 @@ def write_scripts(wb: Workbook, look: Look) -> list[str]:
             a.fill = STAFF_HEADER
         else:
             a.font = Font(bold=True)
-            lines = text.count("\n") + 1 + len(text) // 100
-            ws.row_dimensions[number].height = max(15, 13 * lines)
+            lines = sum(1 + len(line) // 120 for line in text.split("\n"))
+            ws.row_dimensions[number].height = max(15, 12.5 * lines + 3)
     ws.freeze_panes = "A3"
     print_setup(ws, model.SCRIPTS_TAB, look)
     return [f"created tab {model.SCRIPTS_TAB}"] if created else []

@@ -235,6 +235,8 @@ class GoogleBackend:
         sheets = dict(state.sheets)
         targets = {self.worksheet} | {t for t, c in changes.tab_cells.items() if c}
         targets |= {t for t, r in changes.tab_appends.items() if r}
+        if any(isinstance(c.value, Link) for c in changes.cells):
+            targets.add(model.SCRIPTS_TAB)  # its sheet id makes the links' #gid=
         if targets - set(sheets):  # a tab that was not read: is it there at all?
             sheets.update(
                 _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
