@@ -71,7 +71,7 @@ class Config:
     google: GoogleConfig | None
     id_prefix: str = "CB"
     repeat_window_business_days: int = 2
-    first_name_in_voicemail: bool = True
+    first_name_in_voicemail: bool = False
     templates: Path | None = None
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     statuses: tuple[str, ...] = model.STATUSES
@@ -135,8 +135,8 @@ def load_config(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"no config at {path}: copy config/callback_sheets.example.toml there, "
-            f"or pass --config PATH (or set {CONFIG_ENV})"
+            f"no config at {path}: run `callback-sheets example-config > {CONFIG_FILENAME}` "
+            f"there and edit it, or pass --config PATH (or set {CONFIG_ENV})"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
@@ -212,7 +212,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         repeat_window_business_days=F.positive_int(
             queue.get("repeat_window_business_days", 2), "queue.repeat_window_business_days"
         ),
-        first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", True)),
+        first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", False)),
         templates=base / str(templates) if templates else None,
         runner=F.read_runner(F.section(raw, "runner")),
         statuses=choices["statuses"],

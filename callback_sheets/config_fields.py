@@ -310,11 +310,17 @@ def read_google(raw: object, base: Path) -> GoogleConfig:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     no_unknown(raw, {"spreadsheet", "worksheet", "credentials"}, "google")
     creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not creds and GSPREAD_DEFAULT_KEY.expanduser().is_file():
+        creds = str(GSPREAD_DEFAULT_KEY.expanduser())  # where gspread itself looks by default
     return GoogleConfig(
         spreadsheet=str(raw["spreadsheet"]),
         worksheet=str(raw.get("worksheet", model.QUEUE_TAB)),
         credentials=(base / str(creds)) if creds else None,
     )
+
+
+# gspread's own default service-account key path, used when neither the config nor the environment names one.
+GSPREAD_DEFAULT_KEY = Path("~/.config/gspread/service_account.json")
 
 
 def read_runner(raw: Mapping[str, Any]) -> RunnerConfig:

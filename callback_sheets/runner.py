@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -113,8 +113,9 @@ def runner_files(config: Config) -> tuple[Path, Path]:
 
 
 class RunnerLock:
-    """One runner per queue: an exclusive ``flock`` on a lock file. The kernel drops it when the process
-    ends, however it ends, so a crash cannot leave it stuck; the file itself stays and says who held it."""
+    """One runner per queue: an exclusive OS lock on a lock file (``oslock``: flock, or msvcrt on
+    Windows). The kernel drops it when the process ends, however it ends, so a crash cannot leave it
+    stuck; the file itself stays and says who held it."""
 
     def __init__(self, path: Path, *, queue: str) -> None:
         self.path = path
@@ -122,38 +123,45 @@ class RunnerLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        import fcntl
+        from callback_sheets import oslock
 
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         except OSError as exc:
             raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _holder(fd)
+            taken = oslock.try_lock(fd)
+        except OSError as exc:
             os.close(fd)
+            raise BackendError(f"cannot lock the runner lock {self.path}: {exc.strerror or exc}") from None
+        if not taken:
+            holder = _holder(fd)
+            oslock.close_refused(fd)
             raise WorkbookBusyError(
                 f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
                 f"only one runs at a time, so this one stops (lock {self.path.name})"
             ) from None
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps(info).encode())
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            import fcntl
+            from callback_sheets import oslock
 
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                oslock.unlock(self._fd)
             os.close(self._fd)
             self._fd = None
 
 
 def _holder(fd: int) -> str:
+    from callback_sheets.oslock import read_head
+
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        info = json.loads(read_head(fd) or b"{}")
         return f" (pid {int(info['pid'])} on {info['host']})"
     return ""
 
@@ -255,6 +263,21 @@ class Runner:
                     return records
                 records.append(self._run(queue, slot))
         return records
+
+    def queue_names(self) -> list[str]:
+        """The queues this runner serves (holds the lock of)."""
+        return [q.name for q in self._queues.values()]
+
+    def next_job(self, now: datetime, *, days: int = 8) -> Slot | None:
+        """The next job to run: one due now, else the first one after ``now`` (None when nothing is
+        scheduled within ``days``). The queues share the clinic's calendar, so this is every queue's."""
+        if self._schedule is None or not self._queues:
+            return None
+        due = [s for q in self._queues.values() for s in self._schedule.due(now, done=q.state.done)]
+        if due:
+            return due[0]
+        later = self._schedule.between(now, now + timedelta(days=days))
+        return later[0] if later else None
 
     # -- internals ---------------------------------------------------------------------------------
 
