@@ -158,7 +158,18 @@ def test_refresh_costs_three_requests_and_nothing_when_unchanged(
         ("GET", "batchGet"),
         ("POST", "batchUpdate"),
     ]
-    assert emu.requests[-1].body["valueInputOption"] == "RAW"
+    # New Script links are formulas, so that write is one spreadsheets.batchUpdate of typed values, where
+    # text is a stringValue (literal, as RAW) and the only formulas are the links to the Scripts tab.
+    written = [
+        cell["userEnteredValue"]
+        for request in emu.requests[-1].body["requests"]
+        for line in request.get("updateCells", {}).get("rows", [])
+        for cell in line["values"]
+        if "userEnteredValue" in cell
+    ]
+    formulas = [v["formulaValue"] for v in written if "formulaValue" in v]
+    assert len(formulas) == rows and all(f.startswith('=HYPERLINK("#gid=') for f in formulas)
+    assert any("stringValue" in v for v in written) and any("numberValue" in v for v in written)
     emu.reset_log()
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert again.plan.summary.changes == 0 and len(emu.requests) == 1 and emu.count("POST") == 0

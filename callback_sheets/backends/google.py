@@ -235,8 +235,6 @@ class GoogleBackend:
         sheets = dict(state.sheets)
         targets = {self.worksheet} | {t for t, c in changes.tab_cells.items() if c}
         targets |= {t for t, r in changes.tab_appends.items() if r}
-        if any(isinstance(c.value, Link) for c in changes.cells):
-            targets.add(model.SCRIPTS_TAB)  # its sheet id makes the links' #gid=
         if targets - set(sheets):  # a tab that was not read: is it there at all?
             sheets.update(
                 _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
@@ -293,7 +291,10 @@ class GoogleBackend:
                 if "addSheet" in r
             },
         }
-        prep += out.link_requests(known)
+        if out.links:  # links are formulas, which a RAW values write cannot make: one batchUpdate for all
+            prep += out.link_requests(known) + out.cell_requests(known)
+            self._call(self.http.batch_update, self.key, {"requests": prep})
+            return WriteResult(out.written, tuple(out.skipped))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
         if out.cells:
@@ -425,12 +426,10 @@ class _Out:
         """updateCells with a ``#gid=`` HYPERLINK per link; a link to a missing tab is written as text."""
         requests = []
         for (tab, row, col), link in self.links.items():
-            target = sheets.get(link.tab)
-            if target is None or tab not in sheets:
-                self.cells.setdefault(tab, {})[(row, col)] = str(link)
-                continue
+            target = sheets.get(link.tab)  # a read knows only the tabs it read: else init's fixed id
+            gid = target.sheet_id if target is not None else layout.SCRIPTS_SHEET_ID
             text = str(link).replace('"', '""')
-            formula = f'=HYPERLINK("#gid={target.sheet_id}&range=A{link.row}","{text}")'
+            formula = f'=HYPERLINK("#gid={gid}&range=A{link.row}","{text}")'
             start = {"sheetId": sheets[tab].sheet_id, "rowIndex": row - 1, "columnIndex": col - 1}
             requests.append(
                 {
@@ -441,6 +440,20 @@ class _Out:
                     }
                 }
             )
+        return requests
+
+    def cell_requests(self, sheets: Mapping[str, layout.SheetMeta]) -> list[dict[str, Any]]:
+        """The plain cells as updateCells, one per run down a column, with typed values: text as a
+        stringValue (never a formula, as RAW), numbers (dates as serials), booleans; "" clears."""
+        requests = []
+        for tab, cells in self.cells.items():
+            for col, runs in _runs(cells).items():
+                for start, values in runs:
+                    where = {"sheetId": sheets[tab].sheet_id, "rowIndex": start - 1, "columnIndex": col - 1}
+                    rows = [{"values": [{"userEnteredValue": _typed(v)} if v != "" else {}]} for v in values]
+                    requests.append(
+                        {"updateCells": {"start": where, "rows": rows, "fields": "userEnteredValue"}}
+                    )
         return requests
 
     def ranges(self) -> list[dict[str, Any]]:
@@ -457,6 +470,14 @@ class _Out:
                         }
                     )
         return data
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int | float):
+        return {"numberValue": value}
+    return {"stringValue": str(value)}
 
 
 def _runs(cells: Mapping[tuple[int, int], Any]) -> dict[int, list[tuple[int, list[Any]]]]:

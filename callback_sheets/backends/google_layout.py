@@ -25,6 +25,9 @@ QUEUE_ROWS = 1000  # a new Queue's grid (Google's default); a write grows it whe
 PROTECTION_PREFIX = "callback-sheets: computed column "
 OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
 ESCALATION_FORMULA = "=LEN(${col}2)>0"
+# The Scripts tab's sheet id when `init` creates it (if free), so a refresh can write a row's #gid= link
+# without asking which id the tab has.
+SCRIPTS_SHEET_ID = 1_414_141
 TOOL_NOTE = "Computed by callback-sheets on every refresh: edits here are replaced."
 
 
@@ -115,7 +118,9 @@ def plan_init(
             plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, *size), tab, look)
             plan.notes.append(f"created tab {tab.name}")
     if look.scripts and model.SCRIPTS_TAB not in state.sheets:
-        scripts = SheetMeta(new_id(), model.SCRIPTS_TAB, max(100, len(look.scripts) + 10), 26)
+        used = {m.sheet_id for m in state.sheets.values()}
+        sheet_id = SCRIPTS_SHEET_ID if SCRIPTS_SHEET_ID not in used else new_id()
+        scripts = SheetMeta(sheet_id, model.SCRIPTS_TAB, max(100, len(look.scripts) + 10), 26)
         plan.requests += _scripts_tab(scripts, look)
         plan.notes.append(f"created tab {model.SCRIPTS_TAB}")
     if not plan.notes:
