@@ -201,6 +201,7 @@ def write_scripts(wb: Workbook, look: Look) -> list[str]:
                 cell.data_type = "s"
         if number == 1:
             a.font = Font(bold=True, size=13)
+            a.alignment = Alignment(vertical="top", wrap_text=False)  # the title runs across the tab
         elif number == 2:
             for cell in (a, b):
                 cell.font = Font(bold=True, color=look_spec.TAB_HEADER_FONT)
@@ -212,7 +213,7 @@ def write_scripts(wb: Workbook, look: Look) -> list[str]:
         else:
             a.font = Font(bold=True)
             lines = sum(1 + len(line) // 120 for line in text.split("\n"))
-            ws.row_dimensions[number].height = max(15, 12.5 * lines + 3)
+            ws.row_dimensions[number].height = max(15, 14 * lines + 4)
     ws.freeze_panes = "A3"
     print_setup(ws, model.SCRIPTS_TAB, look)
     return [f"created tab {model.SCRIPTS_TAB}"] if created else []
