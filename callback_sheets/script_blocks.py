@@ -28,7 +28,7 @@ _STEMS = {  # script file stem -> how the block names it (short: it is also the 
 }
 _LANGUAGES = {"en": "English", "es": "Spanish"}
 _STAGES = {"first": "1st attempt", "later": "later attempt"}
-_MODES = (("Call", {}), ("Voicemail", {"voicemail": True}), ("Secure message", {"secure_message": True}))
+_MODES = (("Call", False, False), ("Voicemail", True, False), ("Secure message", False, True))
 
 Key = tuple[str, str, str]  # (language code, script stem, stage)
 
@@ -115,7 +115,7 @@ def _build(
                 }
                 lines: list[tuple[str, str]] = []
                 guardrails = ""
-                for what, flags in _MODES:
+                for what, voicemail, secure_message in _MODES:
                     rendered = render_script(
                         templates_dir=templates_dir,
                         override_dir=override_dir,
@@ -123,7 +123,8 @@ def _build(
                         clinic_name=clinic_name,
                         callback_number=callback_number,
                         first_name_in_voicemail=False,
-                        **flags,  # type: ignore[arg-type]
+                        voicemail=voicemail,
+                        secure_message=secure_message,
                     )
                     lines.append((what, rendered.text.rstrip()))
                     guardrails = guardrails or rendered.guardrails.rstrip()

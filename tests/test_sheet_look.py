@@ -296,3 +296,23 @@ def emu() -> Iterator[object]:
 
     with SheetsEmulator() as emulator:
         yield emulator
+
+
+def test_a_script_link_is_rewritten_by_the_patcher_when_the_attempt_changes(tmp_path: Path) -> None:
+    config = demo.write_demo(tmp_path / "d", now_text=NOW)
+    backend = ExcelBackend(config.workbook)
+    now = parse_now(NOW, config.tz)
+    outcome = service.refresh(config=config, backend=backend, now=now)
+    fresh = next(v for v in outcome.plan.views if not v.item.attempts and v.item.reason == "New appointment")
+    assert fresh.id is not None
+    service.record_attempt(
+        config=config, backend=backend, item_id=fresh.id, outcome="No answer", note=None, now=now
+    )
+    assert backend.last_write_path == "patch"  # its own HYPERLINK cell is not a staff formula to refuse
+    again = service.refresh(config=config, backend=backend, now=now)
+    assert not [c for c in again.plan.changes.cells if c.column == model.SCRIPT]
+    with zipfile.ZipFile(config.workbook) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    row = fresh.item.position
+    cell = re.search(rf'<c r="S{row}"[^>]*><f>HYPERLINK\("#\'Scripts\'!A(\d+)","([^"]+)"\)</f>', sheet)
+    assert cell is not None and cell[2].endswith("New appointment · later attempt")
