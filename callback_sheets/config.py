@@ -21,12 +21,16 @@ from callback_sheets import model
 from callback_sheets.calendar import Block, BusinessCalendar, build_closed_on
 from callback_sheets.config_fields import (
     WEEKDAYS,
+    EmailConfig,
+    EscalationConfig,
     GoogleConfig,
     IntakeConfig,
     Location,
+    NotifyConfig,
     OwnerConfig,
     Reason,
     RunnerConfig,
+    WebhookConfig,
 )
 from callback_sheets.errors import ConfigError
 
@@ -38,12 +42,16 @@ __all__ = [
     "CONFIG_FILENAME",
     "WEEKDAYS",
     "Config",
+    "EmailConfig",
+    "EscalationConfig",
     "GoogleConfig",
     "IntakeConfig",
     "Location",
+    "NotifyConfig",
     "OwnerConfig",
     "Reason",
     "RunnerConfig",
+    "WebhookConfig",
     "find_config_path",
     "load_config",
     "parse_config",
@@ -83,6 +91,25 @@ class Config:
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     date_format: str = DEFAULT_DATE_FORMAT  # how every date column of the sheet shows its dates
+    archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
+    archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    def owner_email(self, name: str | None) -> str | None:
+        """The e-mail of the owner called ``name`` (case-insensitive), or ``name`` itself if it is an
+        address; None when unknown."""
+        if not name:
+            return None
+        if "@" in name:
+            return name.strip()
+        wanted = name.strip().casefold()
+        return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
+
+    @property
+    def escalation_after_hours_to(self) -> str | None:
+        """Who else hears of an after-hours message with an escalation keyword (an address or a name)."""
+        return self.escalation.after_hours_to
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -116,6 +143,8 @@ _TOP_KEYS = {
     "choices",
     "queues",
     "intake",
+    "archive",
+    "notify",
 }
 
 
@@ -183,10 +212,11 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
     choices = F.read_choices(F.section(raw, "choices"))
     reasons = F.read_reasons(F.section(raw, "reasons"), urgencies=choices["urgencies"])
-    escalation = F.section(raw, "escalation")
-    F.no_unknown(escalation, {"owner", "minutes", "keywords"}, "escalation")
+    escalation = F.read_escalation(F.section(raw, "escalation"))
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
+    archive = F.section(raw, "archive")
+    F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
     return Config(
         path=path,
         clinic_name=str(clinic.get("name", "Our clinic")),
@@ -199,11 +229,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         callback_number=str(clinic.get("callback_number", "")),
         date_format=date_format.strip(),
         reasons=reasons,
-        escalation_owner=escalation.get("owner") or None,
-        escalation_minutes=F.positive_int(escalation.get("minutes", 15), "escalation.minutes"),
-        escalation_keywords=tuple(
-            str(k).casefold() for k in escalation.get("keywords", F.DEFAULT_KEYWORDS) if str(k).strip()
-        ),
+        escalation_owner=escalation.owner,
+        escalation_minutes=escalation.minutes,
+        escalation_keywords=tuple(k.casefold() for k in escalation.keywords),
         owners=owners,
         backend=backend,
         workbook=base / str(queue.get("workbook", "callback_queue.xlsx")),
@@ -222,5 +250,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         patient_types=choices["patient_types"],
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
-        intake=F.read_intake(F.section(raw, "intake")),
+        intake=F.read_intake(F.section(raw, "intake"), base),
+        archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
+        archive_spreadsheet=str(archive["spreadsheet"]) if archive.get("spreadsheet") else None,
+        escalation=escalation,
+        notify=F.read_notify(F.section(raw, "notify")),
     )

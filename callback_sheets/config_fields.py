@@ -36,6 +36,7 @@ class OwnerConfig:
     languages: tuple[str, ...] = ("English",)
     reasons: tuple[str, ...] = ()
     max_open: int | None = None
+    email: str | None = None  # where this owner's alerts go (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,14 @@ class IntakeConfig:
     format: str | None = None  # None: detect from the header
     export_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     mapping: Mapping[str, str] | None = None  # for format "generic"
+    timezone_set: bool = False  # [intake] timezone given (Asterisk otherwise reads the clinic's zone)
+    ignore_shorter_than_seconds: float = 0.0
+    watch: Path | None = None  # the folder exports arrive in (absolute)
+    keep_files: bool = False
+    asterisk_columns: tuple[str, ...] | None = None
+    asterisk_usegmtime: bool = False
+    asterisk_announcement_only: str = "missed"
+    asterisk_extension_max_digits: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +106,11 @@ DEFAULT_KEYWORDS = (
     "dolor de pecho",
     "no puedo respirar",
     "falta de aire",
+    "falta el aire",
     "sangrado",
     "hinchazón",
     "hinchazon",
+    "hinchado",
     "fiebre",
     "suicida",
     "sobredosis",
@@ -111,6 +122,7 @@ DEFAULT_KEYWORDS = (
     "dolor fuerte",
     "infección",
     "infeccion",
+    "infectado",
     "vómito",
     "vomito",
 )
@@ -161,6 +173,35 @@ def a_date(value: object, key: str) -> date:
         raise ConfigError(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+def string_list(value: object, key: str, example: str) -> tuple[str, ...]:
+    """A list of non-empty strings, or ConfigError naming ``key`` (a bare string is refused: it would
+    otherwise be read letter by letter)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: must be a list of strings, e.g. {example}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def a_bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} must be true or false")
+    return value
+
+
+def a_string(value: object, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: must be a non-empty string in quotes")
+    return value.strip()
+
+
+def an_address(value: object, key: str) -> str:
+    """An e-mail address: one '@' with something on each side, no spaces."""
+    text = a_string(value, key)
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise ConfigError(f'{key}: {text!r} is not an e-mail address such as "lead@clinic.example"')
+    return text
+
+
 def positive_int(value: object, key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{key}: {value!r} must be a whole number of at least 1")
@@ -169,10 +210,10 @@ def positive_int(value: object, key: str) -> int:
 
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
-    import holidays
+    from callback_sheets.calendar import country_holidays  # the configured country's module only
 
     try:
-        holidays.country_holidays(country, years=())
+        country_holidays(country, years=())
     except NotImplementedError:
         raise ConfigError(
             f"holidays.country: {country!r} is not a country code the holidays package knows"
@@ -180,7 +221,7 @@ def check_country(country: str, subdivision: object) -> None:
     if not subdivision:
         return
     try:
-        holidays.country_holidays(country, subdiv=str(subdivision), years=())
+        country_holidays(country, subdiv=str(subdivision), years=())
     except (NotImplementedError, ValueError):
         raise ConfigError(
             f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "
@@ -291,7 +332,7 @@ def named_tables(
 
 def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
     owners = []
-    known = {"name", "languages", "reasons", "max_open"}
+    known = {"name", "languages", "reasons", "max_open", "email"}
     for key, table in named_tables(raw, key="owners", known=known, needs_name="each owner needs a name"):
         max_open = table.get("max_open")
         owners.append(
@@ -300,6 +341,7 @@ def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
                 languages=tuple(table.get("languages", ["English"])),
                 reasons=tuple(table.get("reasons", [])),
                 max_open=positive_int(max_open, f"{key}.max_open") if max_open is not None else None,
+                email=an_address(table["email"], f"{key}.email") if table.get("email") else None,
             )
         )
     return tuple(owners)
@@ -357,8 +399,67 @@ def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
     return tuple(out)
 
 
-def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
-    no_unknown(raw, {"format", "timezone", "mapping"}, "intake")
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: must be true or false, not {value!r}")
+    return value
+
+
+def _non_negative(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{key}: must be a number of seconds, 0 or more, not {value!r}")
+    return float(value)
+
+
+def _read_asterisk(raw: Mapping[str, Any]) -> dict[str, Any]:
+    from callback_sheets.intake.asterisk import ANNOUNCEMENT_CHOICES, FIELDS
+
+    no_unknown(raw, {"columns", "usegmtime", "announcement_only", "extension_max_digits"}, "intake.asterisk")
+    out: dict[str, Any] = {}
+    columns = raw.get("columns")
+    if columns is not None:
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or not columns:
+            raise ConfigError(
+                'intake.asterisk.columns: must be a list of CDR field names, e.g. ["clid", "src", ...]'
+            )
+        names = tuple(c.strip().lower() for c in columns)
+        unknown = [c for c in names if c not in FIELDS and c]
+        if unknown:
+            raise ConfigError(
+                f"intake.asterisk.columns: unknown CDR field {unknown[0]!r}; "
+                f"known: {', '.join(sorted(FIELDS))} "
+                '(use "" for a column to skip)'
+            )
+        missing = (
+            [c for c in ("src", "start", "disposition") if c not in names] if "calldate" not in names else []
+        )
+        if missing:
+            raise ConfigError(f"intake.asterisk.columns: must name {', '.join(missing)}")
+        out["asterisk_columns"] = names
+    if "usegmtime" in raw:
+        out["asterisk_usegmtime"] = _bool(raw["usegmtime"], "intake.asterisk.usegmtime")
+    if "announcement_only" in raw:
+        choice = raw["announcement_only"]
+        if choice not in ANNOUNCEMENT_CHOICES:
+            raise ConfigError(
+                f"intake.asterisk.announcement_only: must be {' or '.join(map(repr, ANNOUNCEMENT_CHOICES))}, "
+                f"not {choice!r}"
+            )
+        out["asterisk_announcement_only"] = choice
+    if "extension_max_digits" in raw:
+        value = raw["extension_max_digits"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+            raise ConfigError("intake.asterisk.extension_max_digits: must be a whole number from 0 to 9")
+        out["asterisk_extension_max_digits"] = value
+    return out
+
+
+def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfig:
+    no_unknown(
+        raw,
+        {"format", "timezone", "mapping", "ignore_shorter_than_seconds", "watch", "keep_files", "asterisk"},
+        "intake",
+    )
     mapping = raw.get("mapping")
     if mapping is not None:
         from callback_sheets.intake import GENERIC_MAPPING_KEYS
@@ -372,8 +473,185 @@ def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
             str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()
         }
     fmt = raw.get("format")
+    if fmt:
+        from callback_sheets.intake import FORMATS
+
+        if fmt not in FORMATS:
+            raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    watch = raw.get("watch")
+    if watch is not None and (not isinstance(watch, str) or not watch.strip()):
+        raise ConfigError('intake.watch: must be a folder path, e.g. watch = "exports/"')
+    watch_path = None
+    if watch:
+        watch_path = Path(watch).expanduser()
+        if not watch_path.is_absolute() and base is not None:
+            watch_path = base / watch_path
+    asterisk = raw.get("asterisk", {})
+    if not isinstance(asterisk, Mapping):
+        raise ConfigError("intake.asterisk: must be a table")
     return IntakeConfig(
         format=str(fmt) if fmt else None,
         export_tz=zone(raw.get("timezone", "UTC"), "intake.timezone"),
         mapping=mapping,
+        timezone_set="timezone" in raw,
+        ignore_shorter_than_seconds=_non_negative(
+            raw.get("ignore_shorter_than_seconds", 0), "intake.ignore_shorter_than_seconds"
+        ),
+        watch=watch_path,
+        keep_files=_bool(raw.get("keep_files", False), "intake.keep_files"),
+        **_read_asterisk(asterisk),
     )
+
+
+DEFAULT_FINAL_STEP = "Attempts used up: route to the provider on call (no clinical advice at the front desk)"
+EMAIL_SECURITY = ("starttls", "ssl", "none")
+WEBHOOK_FORMATS = ("teams", "slack", "google-chat", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """[escalation]: who takes clinical-symptom messages, what counts, and the cadence after an attempt."""
+
+    owner: str | None = None
+    minutes: int = 15
+    keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    columns: tuple[str, ...] = (model.NOTES,)
+    urgent_escalates: bool = True
+    retry_minutes: int = 30
+    final_step: str = DEFAULT_FINAL_STEP
+    backup: str | None = None  # an owner's name or an e-mail address
+    after_hours_to: str | None = None  # also told of an after-hours escalation (a name or an address)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    host: str
+    port: int
+    security: str  # starttls, ssl or none
+    sender: str
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    url: str
+    format: str  # teams, slack, google-chat or json
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """[notify]: where alerts go. No channel configured: nothing is sent."""
+
+    link: str | None = None
+    review_to: tuple[str, ...] = ()
+    weekly_to: tuple[str, ...] = ()
+    email: EmailConfig | None = None
+    webhook: WebhookConfig | None = None
+    timeout_seconds: float = 10.0
+
+    @property
+    def channels(self) -> bool:
+        return self.email is not None or self.webhook is not None
+
+
+def read_escalation(raw: Mapping[str, Any]) -> EscalationConfig:
+    known = {
+        "owner",
+        "minutes",
+        "keywords",
+        "columns",
+        "urgent_escalates",
+        "retry_minutes",
+        "final_step",
+        "backup",
+        "after_hours_to",
+    }
+    no_unknown(raw, known, "escalation")
+    keywords = string_list(
+        raw.get("keywords", list(DEFAULT_KEYWORDS)), "escalation.keywords", '["chest pain", "fiebre"]'
+    )
+    columns = string_list(raw.get("columns", [model.NOTES]), "escalation.columns", '["Notes"]')
+    owner = raw.get("owner")
+    backup = raw.get("backup")
+    after_hours_to = raw.get("after_hours_to")
+    if after_hours_to is not None and (not isinstance(after_hours_to, str) or not after_hours_to.strip()):
+        raise ConfigError(
+            'escalation.after_hours_to: must be an address or a name, e.g. "oncall@clinic.example"'
+        )
+    return EscalationConfig(
+        owner=a_string(owner, "escalation.owner") if owner else None,
+        minutes=positive_int(raw.get("minutes", 15), "escalation.minutes"),
+        keywords=keywords,
+        columns=columns or (model.NOTES,),
+        urgent_escalates=a_bool(raw.get("urgent_escalates", True), "escalation.urgent_escalates"),
+        retry_minutes=positive_int(raw.get("retry_minutes", 30), "escalation.retry_minutes"),
+        final_step=a_string(raw.get("final_step", DEFAULT_FINAL_STEP), "escalation.final_step"),
+        backup=a_string(backup, "escalation.backup") if backup else None,
+        after_hours_to=after_hours_to.strip() if isinstance(after_hours_to, str) else None,
+    )
+
+
+def _addresses(value: object, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    return tuple(
+        an_address(v, f"{key}[{i}]") for i, v in enumerate(string_list(value, key, '["lead@clinic.example"]'))
+    )
+
+
+def read_notify(raw: Mapping[str, Any]) -> NotifyConfig:
+    no_unknown(raw, {"link", "review_to", "weekly_to", "email", "webhook", "timeout_seconds"}, "notify")
+    email = section(raw, "email") if "email" in raw else None
+    webhook = section(raw, "webhook") if "webhook" in raw else None
+    timeout = raw.get("timeout_seconds", 10)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 120:
+        raise ConfigError(
+            f"notify.timeout_seconds: {timeout!r} must be a number of seconds between 0 and 120"
+        )
+    link = raw.get("link")
+    return NotifyConfig(
+        link=a_string(link, "notify.link") if link else None,
+        review_to=_addresses(raw.get("review_to", []), "notify.review_to"),
+        weekly_to=_addresses(raw.get("weekly_to", []), "notify.weekly_to"),
+        email=_read_email(email) if email is not None else None,
+        webhook=_read_webhook(webhook) if webhook is not None else None,
+        timeout_seconds=float(timeout),
+    )
+
+
+def _read_email(raw: Mapping[str, Any]) -> EmailConfig:
+    no_unknown(raw, {"host", "port", "security", "sender", "username", "password_env"}, "notify.email")
+    security = str(raw.get("security", "starttls"))
+    if security not in EMAIL_SECURITY:
+        raise ConfigError(f'notify.email.security: {security!r} is not one of "starttls", "ssl", "none"')
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    port = positive_int(raw.get("port", default_port), "notify.email.port")
+    if port > 65535:
+        raise ConfigError(f"notify.email.port: {port} is not a port number (1-65535)")
+    username = raw.get("username")
+    password_env = raw.get("password_env")
+    if username and not password_env:
+        raise ConfigError(
+            "notify.email.password_env: set it to the environment variable holding the password, "
+            'e.g. "CALLBACK_SHEETS_SMTP_PASSWORD" (the password itself never goes in this file)'
+        )
+    return EmailConfig(
+        host=a_string(raw.get("host"), "notify.email.host"),
+        port=port,
+        security=security,
+        sender=an_address(raw.get("sender"), "notify.email.sender"),
+        username=a_string(username, "notify.email.username") if username else None,
+        password_env=a_string(password_env, "notify.email.password_env") if password_env else None,
+    )
+
+
+def _read_webhook(raw: Mapping[str, Any]) -> WebhookConfig:
+    no_unknown(raw, {"url", "format"}, "notify.webhook")
+    url = a_string(raw.get("url"), "notify.webhook.url")
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"notify.webhook.url: {url[:40]!r} must start with https://")
+    fmt = str(raw.get("format", "json"))
+    if fmt not in WEBHOOK_FORMATS:
+        raise ConfigError(f"notify.webhook.format: {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
+    return WebhookConfig(url=url, format=fmt)

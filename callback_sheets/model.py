@@ -52,6 +52,7 @@ FIRST_ATTEMPT = "First attempt"
 CLOSED_AT = "Closed at"
 CALLS = "Calls"
 LATEST_CALL = "Latest call"
+ARRIVED = "Arrived"
 PROBLEMS = "Problems"
 SCRIPT = "Script"
 
@@ -80,14 +81,14 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
     Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 16, "When the item was first seen closed."),
     Column(CALLS, Owner.TOOL, Kind.INT, 7, "How many missed calls this item stands for."),
     Column(LATEST_CALL, Owner.TOOL, Kind.DATETIME, 16, "When the latest of those calls came in."),
+    Column(ARRIVED, Owner.TOOL, width=12, help="In hours, After hours or Closed day (from Received)."),
 )
 COLUMNS_BY_NAME = {c.name: c for c in QUEUE_COLUMNS}
 TOOL_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS if c.owner is Owner.TOOL)
-# Columns a refresh needs. Script (added later) is optional: a queue without it is refreshed all the same,
-# and `init` adds it.
-OPTIONAL_COLUMNS = frozenset({SCRIPT})
-REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS if c.name not in OPTIONAL_COLUMNS)
-LAYOUT_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)  # what `init` makes, in this order
+REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)  # what `init` writes
+LAYOUT_COLUMNS = REQUIRED_COLUMNS  # the same, in the order `init` makes them
+# Columns added after 0.1.0: a queue without them still works (`init` adds them; refresh skips them).
+OPTIONAL_COLUMNS = frozenset({ARRIVED, SCRIPT})
 
 # Default choices (config may translate or extend them).
 REASONS = (

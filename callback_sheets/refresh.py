@@ -10,8 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from callback_sheets import model, script_blocks
+from callback_sheets import model
+from callback_sheets.arrival import Arrivals, is_after_hours, kept_earlier_note
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
@@ -21,6 +23,9 @@ from callback_sheets.backends.base import (
     Link,
     Snapshot,
     WriteMode,
+    column_letter,
+    duplicate_headers,
+    every,
     grid_rows,
     is_blank,
     pick,
@@ -30,8 +35,11 @@ from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.config import Config
 from callback_sheets.errors import ConfigError, UsageError
 from callback_sheets.times import localize, short, to_cell
-from callback_sheets.triage import escalation_check
+from callback_sheets.triage import escalated_now, triage_for
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
+
+if TYPE_CHECKING:
+    from callback_sheets.script_blocks import ScriptsTab
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
 # The tool columns a refresh computes for every row, in the order Planner._tool_values returns them.
@@ -61,11 +69,16 @@ class ItemView:
     escalation: str | None
     next_step: str
     problems: tuple[str, ...]
+    flagged: str | None = None  # what triage found, even once handled or closed (the reports count it)
+    arrived: str | None = None  # In hours / After hours / Closed day; None without a Received
 
-    def sort_key(self) -> tuple[int, int, float, int]:
+    def sort_key(self) -> tuple[int, int, float, int, float]:
+        """Escalations, then overdue, then by due time and urgency; ties (the night's after-hours calls
+        all fall due at the end of the first block) in arrival order."""
         urgency = URGENCY_RANK.get(self.item.urgency or "", 2)
         due = self.due.timestamp() if self.due else float("inf")
-        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency)
+        received = self.item.received.timestamp() if self.item.received else float("inf")
+        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency, received)
 
 
 @dataclass(slots=True)
@@ -79,6 +92,18 @@ class Summary:
     assigned: int = 0
     final_due: int = 0
     changes: int = 0
+    after_hours: int = 0  # open items that arrived after hours or on a closed day
+    after_hours_escalations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationAlert:
+    """An open escalation that must reach people: the escalation owner, and `[escalation] after_hours_to`
+    for a message left after hours. (Issue 11's notify package sends them; the plan names them.)"""
+
+    id: str
+    to: tuple[str, ...]
+    after_hours: bool
 
 
 @dataclass(slots=True)
@@ -87,10 +112,28 @@ class RefreshPlan:
     views: list[ItemView]
     summary: Summary
     unassigned: dict[str, str] = field(default_factory=dict)
+    sheet_problems: tuple[str, ...] = ()  # problems of the sheet itself (two columns with one header)
+    escalation_owner: str | None = None  # every escalated open item is on this owner's list
+    alerts: list[EscalationAlert] = field(default_factory=list)
+
+
+def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
+    """Problems of the header row: a name heading two columns (both are read for keywords, but staff
+    should know which one is the real one)."""
+    out = []
+    for name, cols in duplicate_headers(header).items():
+        where = ", ".join(column_letter(c) for c in cols)
+        out.append(
+            f"{len(cols)} columns are headed {name!r} (columns {where}): the tool reads the first "
+            f"(and every one for escalation keywords); rename or merge the others"
+        )
+    return tuple(out)
 
 
 def check_header(snapshot: Snapshot) -> None:
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header]
+    missing = [
+        c for c in model.REQUIRED_COLUMNS if c not in snapshot.header and c not in model.OPTIONAL_COLUMNS
+    ]
     if missing:
         raise UsageError(
             f"the Queue tab has no column {', '.join(repr(m) for m in missing)}: "
@@ -109,12 +152,18 @@ class Planner:
         self.tz = config.tz
         self._why: dict[int, str | None] = {}
         self._unresolved = BusinessDaysPassed(self.cal, now, 1)  # open > 1 business day
-        self._check = escalation_check(tuple(config.escalation_keywords))
-        self._scripts: script_blocks.ScriptsTab | bool | None = False  # False: not built yet
+        self._triage = triage_for(config)
+        self._snapshot: Snapshot | None = None
+        self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
+        self.who = config.escalation_owner or "licensed staff"
+        self.arrival = Arrivals(self.cal)
+        self._scripts: ScriptsTab | bool | None = False  # False: not built yet
 
-    def scripts(self) -> script_blocks.ScriptsTab | None:
+    def scripts(self) -> ScriptsTab | None:
         """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
         if self._scripts is False:
+            from callback_sheets import script_blocks  # only when a queue has a Script column
+
             try:
                 self._scripts = script_blocks.build(
                     clinic_name=self.config.clinic_name,
@@ -131,18 +180,44 @@ class Planner:
         if tab is None or item.closed:
             return None
         block = tab.block_for(item.language, item.reason, item.attempts)
-        return None if block is None else Link(block.label, script_blocks.TAB, block.row)
+        return None if block is None else Link(block.label, model.SCRIPTS_TAB, block.row)
 
-    def escalation(self, item: Item) -> str | None:
-        """Why the item needs licensed staff (None if not), computed once per row."""
+    def flagged(self, item: Item) -> str | None:
+        """What triage finds on the item (None if nothing), computed once per row, whether or not the
+        item is still escalated (see :meth:`escalation`)."""
         try:
             return self._why[item.position]
         except KeyError:
-            why = self._why[item.position] = self._check(item.reason, item.notes)
+            if self._plain_notes or self._snapshot is None:
+                texts: tuple[tuple[str, str], ...] = (("Notes", item.notes),)
+            else:
+                row = snapshot_row(self._snapshot, item.position)
+                texts = tuple(
+                    (column, text)
+                    for column in self._triage.columns
+                    for cell in every(row, column)
+                    if (text := _text(cell))
+                )
+            why = self._why[item.position] = self._triage.why(
+                reason=item.reason, status=item.status, urgency=item.urgency, texts=texts
+            )
             return why
+
+    def escalation(self, item: Item) -> str | None:
+        """Why the item is escalated now (None if not): flagged, open, and no attempt reached the patient."""
+        why = self.flagged(item)
+        if why and escalated_now(
+            why, closed=item.closed, last_outcome=item.last_outcome, attempts=item.attempts
+        ):
+            return why
+        return None
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
+        self._snapshot = snapshot
+        self._plain_notes = self._triage.columns == (model.NOTES,) and model.NOTES not in duplicate_headers(
+            snapshot.header
+        )
         read = self.reader.read
         return [read(r.position, r.values) for r in snapshot.rows if _any_filled(r.values, STAFF_COLUMNS)]
 
@@ -158,9 +233,11 @@ class Planner:
         logged = {(_key(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
         first_times = _first_attempts(history)
         history_rows: list[list[CellValue]] = []
+        alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
         with_script = model.SCRIPT in snapshot.header
+        arrived = model.ARRIVED in snapshot.header
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
@@ -182,6 +259,8 @@ class Planner:
             ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
+            if arrived:
+                self._put(changes, item, item.id, model.ARRIVED, view.arrived, row, WriteMode.TOOL)
             if with_script:
                 self._put(changes, item, item.id, model.SCRIPT, self.script_link(item), row, WriteMode.TOOL)
             if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
@@ -202,32 +281,65 @@ class Planner:
             summary.overdue += view.overdue
             summary.escalations += bool(view.escalation)
             summary.final_due += view.final
+            late = is_after_hours(view.arrived)
+            summary.after_hours += late
+            if view.escalation:
+                to = self._alert_to(late)
+                summary.after_hours_escalations += late
+                alerts.append(EscalationAlert(item_id, to, late))
         self._clear_orphans(snapshot, changes, {i.position for i in items})
         if history_rows:
             changes.tab_appends[model.HISTORY_TAB] = history_rows
         summary.changes = changes.count()
         views.sort(key=ItemView.sort_key)
-        return RefreshPlan(changes, views, summary, owners.unassigned if owners else {})
+        return RefreshPlan(
+            changes,
+            views,
+            summary,
+            owners.unassigned if owners else {},
+            sheet_problems(snapshot.header),
+            self.config.escalation_owner,
+            alerts,
+        )
+
+    def _alert_to(self, after_hours: bool) -> tuple[str, ...]:
+        extra = self.config.escalation_after_hours_to
+        return (self.who, extra) if after_hours and extra and extra != self.who else (self.who,)
 
     # --- per item -------------------------------------------------------------------------------------
     def rule_for(self, item: Item, escalation: str | None) -> CadenceRule:
         reason = self.config.reasons.get(item.reason or "Other") or self.config.reasons["Other"]
         rule = reason.rule
-        if escalation and rule.kind is not CadenceKind.ESCALATION:
-            rule = CadenceRule(kind=CadenceKind.ESCALATION, max_attempts=rule.max_attempts)
-        if rule.kind is CadenceKind.ESCALATION and rule.escalation_minutes != self.config.escalation_minutes:
-            rule = CadenceRule(
-                kind=rule.kind,
-                max_attempts=rule.max_attempts,
-                escalation_minutes=self.config.escalation_minutes,
-            )
+        if escalation:
+            esc = self.config.escalation
+            if (
+                rule.kind is not CadenceKind.ESCALATION
+                or rule.escalation_minutes != self.config.escalation_minutes
+                or rule.retry_minutes != esc.retry_minutes
+            ):
+                rule = CadenceRule(
+                    kind=CadenceKind.ESCALATION,
+                    max_attempts=rule.max_attempts,
+                    escalation_minutes=self.config.escalation_minutes,
+                    retry_minutes=esc.retry_minutes,
+                )
+        elif rule.kind is CadenceKind.ESCALATION:
+            # an escalation that reached the patient: any further call follows the standard cadence
+            rule = CadenceRule(kind=CadenceKind.STANDARD, max_attempts=rule.max_attempts)
         return rule
 
     def _view(self, item: Item, item_id: str, owner: str | None, problems: tuple[str, ...]) -> ItemView:
+        flagged = self.flagged(item)
         why = self.escalation(item)
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
-            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
+            if why and not item.closed:
+                step = f"Hand to {self.who} now: fix the problems, then refresh"
+            arrived = self.arrival(item.received) if item.received is not None else None
+            return ItemView(
+                item, item_id, owner, None, False, False, False, why, step, problems, flagged, arrived
+            )
+        arrived = self.arrival(item.received)
         rule = self.rule_for(item, why)
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
@@ -235,17 +347,33 @@ class Planner:
         overdue = self.now > due.at
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
-        return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
+        return ItemView(
+            item,
+            item_id,
+            owner,
+            due.at,
+            due.final,
+            overdue,
+            unresolved,
+            why,
+            step,
+            problems,
+            flagged,
+            arrived,
+        )
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
+        if why:
+            if final:
+                return self.config.escalation.final_step
+            if item.attempts == 0:
+                return f"Hand to {self.who}: no clinical advice at the front desk"
+            return f"Escalated: {self.who} calls again (attempt {attempt} of {rule.max_attempts})"
         if final:
             return (
                 f"Attempts used up ({item.attempts} of {rule.max_attempts}): set Status to No response "
                 "and route to the front-desk lead"
             )
-        if why and item.attempts == 0:
-            who = self.config.escalation_owner or "licensed staff"
-            return f"Escalate: {who} calls back (no clinical advice at the front desk)"
         if rule.kind is CadenceKind.DAILY:
             return f"Follow up today (attempt {attempt})"
         return f"Call back (attempt {attempt} of {rule.max_attempts})"
@@ -257,7 +385,8 @@ class Planner:
         view, what the row holds there now (``befores``, same order) and the time History logged for
         attempt 1 (as the cell holds it)."""
         item = view.item
-        problems = "; ".join(view.problems) or None
+        kept = kept_earlier_note(befores[6], item.received, self.cal) if befores[6] else None
+        problems = "; ".join((*view.problems, kept) if kept else view.problems) or None
         first_cell = befores[4] if item.attempts else None
         if item.attempts and is_blank(first_cell):
             first = localize(logged_first, self.tz) if logged_first else None
@@ -277,7 +406,9 @@ class Planner:
                 overdue = "Open > 1 business day"
         escalation = None
         if view.escalation:
-            escalation = f"ESCALATED to {self.config.escalation_owner or 'licensed staff'}: {view.escalation}"
+            to = " and ".join(self._alert_to(is_after_hours(view.arrived)))
+            late = " (after hours)" if is_after_hours(view.arrived) else ""
+            escalation = f"ESCALATED to {to}{late}: {view.escalation}"
         due = to_cell(view.due, self.tz)
         return due, overdue, view.next_step or None, escalation, first_cell, None, problems
 
@@ -371,6 +502,12 @@ def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
         if value is not None and (value.__class__ is not str or value.strip()):  # type: ignore[attr-defined]
             return True
     return False
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.strip() if value.__class__ is str else str(value).strip()  # type: ignore[attr-defined]
 
 
 def _filled(value: object) -> bool:

@@ -15,7 +15,18 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
-from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
+from callback_sheets.arrival import Arrivals
+from callback_sheets.backends.base import (
+    Backend,
+    CellValue,
+    Changeset,
+    Grid,
+    RowValues,
+    Snapshot,
+    every,
+    grid_rows,
+    pick,
+)
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (
@@ -31,7 +42,7 @@ from callback_sheets.metrics import (
 )
 from callback_sheets.refresh import ItemView, Planner, RefreshPlan, check_header, same_value
 from callback_sheets.times import localize, parse_when, to_cell
-from callback_sheets.triage import escalation_check
+from callback_sheets.triage import triage_for
 from callback_sheets.validation import text
 
 SCHEMA = "callback-sheets/report/1"
@@ -56,6 +67,7 @@ _CASE_FIELDS = (
     model.OWNER,
     model.LANGUAGE,
     model.PATIENT_TYPE,
+    model.URGENCY,
 )
 
 
@@ -68,14 +80,16 @@ class CaseReader:
         self.tz = config.tz
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
-        self._triaged: dict[tuple[str | None, str], bool] = {}
-        self._check = escalation_check(tuple(config.escalation_keywords))
+        self._triaged: dict[tuple[object, ...], bool] = {}
+        self._triage = triage_for(config)
+        self._arrivals: Arrivals | None = None
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
             ("reason", list(config.reasons)),
             ("language", config.languages),
             ("patient_type", config.patient_types),
+            ("urgency", config.urgencies),
         ):
             self._choices[name] = {" ".join(v.casefold().split()): v for v in values}
 
@@ -117,11 +131,21 @@ class CaseReader:
             for item_id, received, values in picked
         ]
 
-    def _flagged(self, reason: str | None, notes: str) -> bool:
-        key = (reason, notes)
+    def arrived(self, received: datetime) -> str:
+        if self._arrivals is None:
+            self._arrivals = Arrivals(self.config.calendar())
+        return self._arrivals(received)
+
+    def _flagged(
+        self, reason: str | None, status: str, urgency: object, texts: tuple[tuple[str, str], ...]
+    ) -> bool:
+        """The refresh's own definition (triage.Triage.why), memoised by what it reads."""
+        key = (reason, status, urgency, texts)
         found = self._triaged.get(key)
         if found is None:
-            found = self._triaged[key] = self._check(reason, notes) is not None
+            urgent = self._choice("urgency", urgency)
+            why = self._triage.why(reason=reason, status=status, urgency=urgent, texts=texts)
+            found = self._triaged[key] = why is not None
         return found
 
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
@@ -152,11 +176,12 @@ class CaseReader:
                     outcomes,
                     None,
                     None,
-                    bool(view.escalation),
+                    bool(view.flagged or view.escalation),
                     view.owner,
                     item.reason,
                     item.language,
                     item.patient_type,
+                    self.arrived(item.received),  # type: ignore[arg-type]  # chosen: received is set
                 )
             )
         return out
@@ -208,6 +233,7 @@ class CaseReader:
             owner_cell,
             language_cell,
             patient_type_cell,
+            urgency_cell,
         ) = pick(values, _CASE_FIELDS)
         status = self._choice("status", status_cell) or text(status_cell) or "New"
         attempts = _count(attempts_cell, 0)
@@ -221,8 +247,14 @@ class CaseReader:
             if first is None and attempts == 1:
                 first = self._when(last_cell)
         reason = self._choice("reason", reason_cell)
-        notes = text(notes_cell)
-        escalated = status == "Escalated" or bool(text(escalation_cell)) or self._flagged(reason, notes)
+        texts: tuple[tuple[str, str], ...]
+        if self._triage.columns == (model.NOTES,) and values.__class__ is not RowValues:
+            texts = ((model.NOTES, text(notes_cell)),)  # a plain mapping: one Notes
+        else:
+            texts = tuple(
+                (col, t) for col in self._triage.columns for c in every(values, col) if (t := text(c))
+            )
+        escalated = bool(text(escalation_cell)) or self._flagged(reason, status, urgency_cell, texts)
         return Case(
             item_id,
             received,
@@ -238,6 +270,7 @@ class CaseReader:
             reason,
             self._choice("language", language_cell),
             self._choice("patient_type", patient_type_cell),
+            self.arrived(received),
         )
 
 
@@ -332,6 +365,9 @@ class Report:
             f.escalations_pending,
             f.no_response,
             to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+            f.after_hours,
+            f.after_hours_recovered,
+            dem.percent(f.after_hours_recovery_rate),
         ]
 
 
@@ -361,6 +397,23 @@ def build_report(
         return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
+def _with_archives(
+    snapshot: Snapshot, backend: Backend, config: Config, period: str, now: datetime, on: date | None
+) -> Snapshot:
+    """The snapshot with the archived items of the period, when it reaches back past the horizon."""
+    from callback_sheets import archive
+
+    try:
+        chosen = period_for(period, on or now.astimezone(config.tz).date())
+    except ValueError:
+        return snapshot  # build_report says why
+    if chosen.start >= archive.horizon(config, now):
+        return snapshot
+    return archive.with_archives(
+        snapshot, backend=backend, config=config, now=now, start=chosen.start, end=chosen.end
+    )
+
+
 def report(
     *,
     config: Config,
@@ -371,7 +424,7 @@ def report(
     by: str | None = None,
 ) -> Report:
     with service.bulk_work():  # build_report pauses the collector for its own part
-        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        snapshot = _with_archives(backend.read(tabs=(model.HISTORY_TAB,)), backend, config, period, now, on)
     return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
@@ -395,7 +448,14 @@ def append_report(
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
-        built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+        built = build_report(
+            config=config,
+            snapshot=_with_archives(snapshot, backend, config, period, now, on),
+            period=period,
+            now=now,
+            on=on,
+            by=by,
+        )
         grid = snapshot.tabs.get(model.METRICS_TAB, ())
         cells, added, replaced = _upsert(grid, built.rows())
         trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
@@ -481,6 +541,11 @@ class Review:
 def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Review:
     """Open items a person must deal with before the day closes. Writes nothing."""
     plan = Planner(config=config, now=now).plan(backend.read(tabs=service.READ_TABS), assign=False)
+    return review_of(plan, config=config, now=now)
+
+
+def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
+    """The end-of-day review of an already-made plan (the notify alerts reuse their own plan)."""
     today = now.astimezone(config.tz).date()
     urgent, due, stuck, final = [], [], [], []
     for view in sorted(plan.views, key=lambda v: v.item.position):
@@ -525,13 +590,42 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
             if value is not None and (r, c) not in wanted:
                 wanted[(r, c)] = None
     metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
-    trend = dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
+    trend = _kept_archived_weeks(
+        dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz))), metrics_grid, config, now
+    )
     for tab, cells in (
         (model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
         (model.METRICS_TAB, changed_cells(metrics_grid, trend)),
     ):
         if cells:
             plan.changes.tab_cells.setdefault(tab, {}).update(cells)
+
+
+def _kept_archived_weeks(
+    trend: dict[tuple[int, int], CellValue], grid: Grid, config: Config, now: datetime
+) -> dict[tuple[int, int], CellValue]:
+    """The chart's weeks that reach back past the archive horizon keep the figures they had when their
+    items were still in the queue: a refresh reads the Queue only, and archived items would otherwise
+    lower those weeks (the reports, which read the archives, give the full figures)."""
+    from callback_sheets.archive import horizon
+
+    oldest = horizon(config, now).isoformat()
+    had = {
+        str(row[0]): (row[1], row[2]) if len(row) > 2 else (row[1], None)
+        for row in grid[dem.TREND_FIRST_ROW - 1 : dem.TREND_LAST_ROW]
+        if len(row) > 1
+        and isinstance(row[0], str)
+        and isinstance(row[1], int)
+        and not isinstance(row[1], bool)
+    }
+    for (r, c), value in list(trend.items()):
+        if c != 1 or r < dem.TREND_FIRST_ROW or not isinstance(value, str) or value >= oldest:
+            continue
+        kept = had.get(value)
+        missed = trend.get((r, 2))
+        if kept is not None and isinstance(missed, int) and isinstance(kept[0], int) and kept[0] > missed:
+            trend[(r, 2)], trend[(r, 3)] = kept
+    return trend
 
 
 if contribute_demand not in service.REFRESH_CONTRIBUTORS:

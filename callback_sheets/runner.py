@@ -22,12 +22,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+from callback_sheets.watch import WatchedFile
+
+if TYPE_CHECKING:
+    from callback_sheets.refresh import RefreshPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class JobContext:
     config: Config
     slot: Slot
     now: datetime
+    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
 
     def backend(self) -> Backend:
         from callback_sheets.backends.registry import open_backend
@@ -50,9 +56,19 @@ class JobResult:
     rows: int | None = None
     changes: int | None = None
     attention: bool | None = None
+    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
 
 
 JobFn = Callable[[JobContext], JobResult]
+WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
+
+
+def watch_job(config: Config, now: datetime) -> list[WatchedFile]:
+    """The watch folder's look at every tick (see `callback_sheets.watch`)."""
+    from callback_sheets.backends.registry import open_backend
+    from callback_sheets.watch import watch_folder
+
+    return watch_folder(config=config, backend=lambda: open_backend(config), now=now)
 
 
 def refresh_job(ctx: JobContext) -> JobResult:
@@ -61,7 +77,7 @@ def refresh_job(ctx: JobContext) -> JobResult:
 
     outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
     summary = outcome.plan.summary
-    return JobResult(rows=summary.rows, changes=summary.changes)
+    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
 
 
 def review_job(ctx: JobContext) -> JobResult:
@@ -79,7 +95,21 @@ def daily_job(ctx: JobContext) -> JobResult:
     appended = reports.append_report(
         config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
     )
-    return JobResult(changes=appended.added + appended.replaced)
+    return JobResult(changes=appended.added + appended.replaced + nightly_archive(ctx))
+
+
+def nightly_archive(ctx: JobContext) -> int:
+    """The night's archive run, after the close-of-day review and the daily report (the same job, so
+    the schedule keeps its slots); a refusal is logged, never fails the report. Returns rows moved."""
+    import logging
+
+    from callback_sheets import archive
+
+    try:
+        return len(archive.archive(config=ctx.config, backend=ctx.backend(), now=ctx.now).moved)
+    except CallbackSheetsError as exc:
+        logging.getLogger(__name__).warning("%s archive: not done (%s)", ctx.queue, exc)
+        return 0
 
 
 def weekly_job(ctx: JobContext) -> JobResult:
@@ -90,6 +120,23 @@ def weekly_job(ctx: JobContext) -> JobResult:
         config=ctx.config, backend=ctx.backend(), period="weekly", now=ctx.now, on=ctx.slot.on
     )
     return JobResult(changes=appended.added + appended.replaced)
+
+
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
 
 
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
@@ -208,6 +255,8 @@ class Runner:
         jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
+        notify: JobFn | None = notify_job,
+        watch: WatchFn = watch_job,
     ) -> None:
         self._load = load_config
         self._clock = clock
@@ -215,10 +264,13 @@ class Runner:
         self._jobs = {**DEFAULT_JOBS, **jobs}
         self.stop = stop or threading.Event()
         self._timer = timer
+        self._notify = notify
         self._config: Config | None = None
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
         self._config_streak = 0
+        self._watch = watch
+        self._watch_streak = 0
 
     def __enter__(self) -> Runner:
         self.start()
@@ -256,12 +308,20 @@ class Runner:
         if config is not self._config:
             self._use(config, strict=False)
         assert self._schedule is not None
-        records: list[JobRecord] = []
+        records: list[JobRecord] = self._look(config, now)
         for queue in list(self._queues.values()):
+            ran = False
+            plan: RefreshPlan | None = None
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
-                records.append(self._run(queue, slot))
+                record, result = self._run(queue, slot)
+                records.append(record)
+                ran = True
+                if result is not None and result.plan is not None:
+                    plan = result.plan
+            if ran and self._notify is not None and queue.config.notify.channels and not self.stop.is_set():
+                records.append(self._after(queue, plan))
         return records
 
     def queue_names(self) -> list[str]:
@@ -278,8 +338,96 @@ class Runner:
             return due[0]
         later = self._schedule.between(now, now + timedelta(days=days))
         return later[0] if later else None
+    def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue.name, queue.config, slot, now, plan))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _look(self, config: Config, now: datetime) -> list[JobRecord]:
+        """The watch folder, at every tick: one line per file imported or failed. It feeds the first
+        queue; a fault (workbook busy...) is logged and the files wait for the next tick."""
+        if config.intake.watch is None or not self._queues or self.stop.is_set():
+            return []
+        queue = next(iter(self._queues.values()))
+        started = self._timer()
+        try:
+            results = self._watch(queue.config, now)
+        except Exception as exc:  # never stops the runner or the refresh
+            self._watch_streak += 1
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="watch",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=self._watch_streak,
+                error=describe_error(exc),
+            )
+            self._log.emit(record)
+            return [record]
+        recovered, self._watch_streak = self._watch_streak, 0
+        records = []
+        for result in results:
+            if result.outcome == "imported":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="ok",
+                    duration=self._timer() - started,
+                    rows=result.new_rows,
+                    changes=result.new_rows + result.merged,
+                    recovered_after=recovered,
+                )
+            elif result.outcome == "failed":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="failed",
+                    duration=self._timer() - started,
+                    streak=1,
+                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
+                    f"{(result.why or '').replace(result.name, 'the file')})",
+                )
+            else:
+                continue
+            self._log.emit(record)
+            records.append(record)
+        return records
 
     def _use(self, config: Config, *, strict: bool) -> None:
         """Serve ``config``'s queues: lock new ones, free the ones no longer listed."""
@@ -334,8 +482,9 @@ class Runner:
         self._log.emit(record)
         return [record]
 
-    def _run(self, queue: _Queue, slot: Slot) -> JobRecord:
+    def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
         now = self._clock()
+        result: JobResult | None = None
         started = self._timer()
         family = slot.family
         try:
@@ -374,4 +523,4 @@ class Runner:
         except OSError as exc:
             record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
         self._log.emit(record)
-        return record
+        return record, result

@@ -154,22 +154,19 @@ def test_refresh_costs_three_requests_and_nothing_when_unchanged(
     outcome = service.refresh(config=config, backend=backend, now=NOW)
     assert outcome.result is not None and outcome.result.written >= rows
     assert [(r.method, r.path.rsplit("/", 1)[-1].split(":")[-1]) for r in emu.requests] == [
-        ("GET", backend.key),
+        ("GET", "batchGet"),  # the lean read: values only
         ("GET", "batchGet"),
         ("POST", "batchUpdate"),
     ]
-    # New Script links are formulas, so that write is one spreadsheets.batchUpdate of typed values, where
-    # text is a stringValue (literal, as RAW) and the only formulas are the links to the Scripts tab.
-    written = [
-        cell["userEnteredValue"]
-        for request in emu.requests[-1].body["requests"]
-        for line in request.get("updateCells", {}).get("rows", [])
-        for cell in line["values"]
-        if "userEnteredValue" in cell
-    ]
-    formulas = [v["formulaValue"] for v in written if "formulaValue" in v]
+    # New Script links are formulas, which a RAW write cannot make: that write is USER_ENTERED, with every
+    # text quote-prefixed (stored as the literal text) and the links the only formulas.
+    body = emu.requests[-1].body
+    assert body["valueInputOption"] == "USER_ENTERED"
+    written = [v for r in body["data"] for line in r["values"] for v in line]
+    texts = [v for v in written if isinstance(v, str) and v]
+    formulas = [v for v in texts if not v.startswith("'")]
     assert len(formulas) == rows and all(f.startswith('=HYPERLINK("#gid=') for f in formulas)
-    assert any("stringValue" in v for v in written) and any("numberValue" in v for v in written)
+    assert any(v.startswith("'Call back") for v in texts)
     emu.reset_log()
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert again.plan.summary.changes == 0 and len(emu.requests) == 1 and emu.count("POST") == 0

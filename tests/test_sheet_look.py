@@ -316,3 +316,36 @@ def test_a_script_link_is_rewritten_by_the_patcher_when_the_attempt_changes(tmp_
     row = fresh.item.position
     cell = re.search(rf'<c r="S{row}"[^>]*><f>HYPERLINK\("#\'Scripts\'!A(\d+)","([^"]+)"\)</f>', sheet)
     assert cell is not None and cell[2].endswith("New appointment · later attempt")
+
+
+def test_google_text_beside_a_link_stays_literal(emu: object, config: Config) -> None:
+    """A write with links is USER_ENTERED: every text in it must still be stored as the text it is."""
+    from callback_sheets.backends.base import CellWrite, Changeset, Link, WriteMode
+    from tests.conftest import row
+    from tests.test_google_backend import col, google_backend
+
+    book = emu.store.create("Clinic callbacks")  # type: ignore[attr-defined]
+    backend = google_backend(emu, book.spreadsheet_id)  # type: ignore[arg-type]
+    service.init(config=config, backend=backend)
+    backend.write(backend.read(), Changeset(new_rows=[row("2026-12-01 09:10")]))
+    snapshot = backend.read()
+    evil = ["=1+1", "+1-555-0100", "123", "2026-12-01", "'quoted", "TRUE", "50%"]
+    cells = [
+        CellWrite(
+            2, None, model.SCRIPT, Link("English · Other reasons · 1st attempt", "Scripts", 4), WriteMode.TOOL
+        )
+    ]
+    names = [
+        model.NEXT_STEP,
+        model.PROBLEMS,
+        model.ESCALATION,
+        model.OVERDUE,
+        model.CLOSED_AT,
+        model.CALLS,
+        model.ARRIVED,
+    ]
+    cells += [CellWrite(2, None, n, e, WriteMode.TOOL) for n, e in zip(names, evil, strict=True)]
+    backend.write(snapshot, Changeset(cells=cells))
+    queue = emu.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)  # type: ignore[attr-defined]
+    assert [queue.cell(1, col(n)).value for n in names] == [{"stringValue": e} for e in evil]
+    assert queue.cell(1, col(model.SCRIPT)).value["formulaValue"].startswith('=HYPERLINK("#gid=')

@@ -49,11 +49,13 @@ class WriteMode(StrEnum):
 class RowShape:
     """What the rows under one header share: header name -> 0-based position, and the row width."""
 
-    __slots__ = ("_pickers", "index", "width")
+    __slots__ = ("_pickers", "index", "repeated", "width")
 
     def __init__(self, header: Sequence[str]) -> None:
         self.index = {name: i - 1 for name, i in column_index(header).items()}
         self.width = len(header)
+        # names heading more than one column -> every 0-based position (the first is in ``index``)
+        self.repeated = {name: tuple(i - 1 for i in cols) for name, cols in duplicate_headers(header).items()}
         self._pickers: dict[tuple[str, ...], Callable[[Sequence[CellValue]], tuple[CellValue, ...]]] = {}
 
     def picker(self, names: tuple[str, ...]) -> Callable[[Sequence[CellValue]], tuple[CellValue, ...]]:
@@ -100,6 +102,15 @@ class RowValues(Mapping[str, CellValue]):
         """The cells of ``names`` in that order (None for a column the header lacks)."""
         return self._shape.picker(names)(self._cells)
 
+    def every(self, name: str) -> tuple[CellValue, ...]:
+        """The cells of every column headed ``name`` (two columns may share a header)."""
+        shape = self._shape
+        many = shape.repeated.get(name)
+        if many is not None:
+            return tuple(self._cells[i] for i in many)
+        i = shape.index.get(name)
+        return () if i is None else (self._cells[i],)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._shape.index)
 
@@ -115,6 +126,13 @@ def pick(values: Mapping[str, CellValue], names: tuple[str, ...]) -> tuple[CellV
     if values.__class__ is RowValues:
         return values.pick(names)  # type: ignore[attr-defined]
     return tuple(values.get(name) for name in names)
+
+
+def every(values: Mapping[str, CellValue], name: str) -> tuple[CellValue, ...]:
+    """The cells of every column headed ``name`` in a row (one for a plain mapping)."""
+    if values.__class__ is RowValues:
+        return values.every(name)  # type: ignore[attr-defined, no-any-return]
+    return (values[name],) if name in values else ()
 
 
 def row_factory(header: Sequence[str]) -> Callable[[Sequence[CellValue]], RowValues]:
@@ -158,10 +176,17 @@ class Changeset:
         default_factory=dict
     )  # (row, col), 1-based
     tab_appends: dict[str, list[list[CellValue]]] = field(default_factory=dict)
+    # Rows to remove (`archive`): tab -> the IDs whose rows go (the Queue's ID column, a tool tab's first
+    # column). Removed by ID after everything else is applied; appended rows are never removed.
+    removed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
-            self.cells or self.new_rows or any(self.tab_cells.values()) or any(self.tab_appends.values())
+            self.cells
+            or self.new_rows
+            or any(self.tab_cells.values())
+            or any(self.tab_appends.values())
+            or any(self.removed.values())
         )
 
     def count(self) -> int:
@@ -170,6 +195,7 @@ class Changeset:
             + len(self.new_rows)
             + sum(len(c) for c in self.tab_cells.values())
             + sum(len(r) for r in self.tab_appends.values())
+            + sum(len(r) for r in self.removed.values())
         )
 
 
@@ -238,6 +264,38 @@ def column_index(header: Sequence[str]) -> dict[str, int]:
         if key and key not in index:
             index[key] = i
     return index
+
+
+def removed_positions(snapshot: Snapshot, tab: str, ids: frozenset[str]) -> list[int]:
+    """The 1-based rows of ``tab`` (the Queue or a tool tab) whose ID is one of ``ids``, in the snapshot."""
+    from callback_sheets import model
+
+    def key(value: CellValue) -> str:
+        return "" if value is None else str(value).strip().casefold()
+
+    wanted = {key(i) for i in ids}
+    if tab == model.QUEUE_TAB:
+        return [r.position for r in snapshot.rows if key(r.get(model.ID)) in wanted]
+    return [n for n, row in grid_rows(snapshot.tabs.get(tab, ())) if row and key(row[0]) in wanted]
+
+
+def duplicate_headers(header: Sequence[object]) -> dict[str, tuple[int, ...]]:
+    """Header names heading more than one column -> their 1-based column numbers (blank ones ignored)."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        key = str(name).strip() if name is not None else ""
+        if key:
+            seen.setdefault(key, []).append(i)
+    return {k: tuple(v) for k, v in seen.items() if len(v) > 1}
+
+
+def column_letter(number: int) -> str:
+    """1 -> A, 27 -> AA."""
+    out = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        out = chr(65 + rest) + out
+    return out
 
 
 def grid_rows(grid: Grid) -> Iterator[tuple[int, tuple[CellValue, ...]]]:

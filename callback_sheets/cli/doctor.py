@@ -99,7 +99,7 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         Check("access", True, f"read {backend.label}: {len(snapshot.rows)} rows on the {worksheet} tab")
     ]
     present = {h for h in snapshot.header if h}
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in present]
+    missing = [c for c in model.REQUIRED_COLUMNS if c not in present and c not in model.OPTIONAL_COLUMNS]
     if missing:
         checks.append(
             Check(
@@ -110,7 +110,17 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
             )
         )
     else:
-        checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS)} columns present"))
+        optional = sorted(c for c in model.OPTIONAL_COLUMNS if c not in present)
+        note = (
+            f" (optional {', '.join(optional)} not there: `callback-sheets init` adds it)" if optional else ""
+        )
+        checks.append(
+            Check("headers", True, f"all {len(model.REQUIRED_COLUMNS) - len(optional)} columns present{note}")
+        )
+    from callback_sheets.refresh import sheet_problems
+
+    for problem in sheet_problems(snapshot.header):
+        checks.append(Check("duplicate header", False, problem))
     return checks
 
 
@@ -168,6 +178,51 @@ def check_google(
     return checks + check_header(backend, google.worksheet)
 
 
+def check_notify(config: Config) -> list[Check]:
+    """Each alert channel: e-mail is connected to and logged in (nothing sent); a webhook is judged by its
+    last sends (a check would post a message). A channel's last failure is named with its fix."""
+    from callback_sheets.notify.channels import ChannelError, EmailChannel
+    from callback_sheets.notify.record import SentRecord, record_path
+    from callback_sheets.notify.service import channels_for
+
+    channels = channels_for(config)
+    if not channels:
+        return []
+    record = SentRecord.load(record_path(config))
+    checks = []
+    for channel in channels:
+        name = f"notify {channel.name} ({channel.label})"
+        state = record.channels.get(channel.name)
+        last = (
+            f"; last send failed {state.failures} time(s) since {state.since:%m-%d %H:%M}: {state.error}"
+            if state and state.since
+            else ""
+        )
+        if isinstance(channel, EmailChannel):
+            try:
+                channel.connect().quit()
+            except ChannelError as exc:
+                checks.append(Check(name, False, str(exc).removeprefix(f"{channel.name} {channel.label}: ")))
+                continue
+            except OSError as exc:
+                checks.append(Check(name, False, f"{type(exc).__name__}: check notify.email"))
+                continue
+            checks.append(Check(name, True, "connected and logged in" + (last and " (it works now)" + last)))
+            owner = config.escalation_owner
+            if owner and not config.owner_email(owner):
+                checks.append(
+                    Check(
+                        "notify escalation owner",
+                        False,
+                        f'{owner!r} has no e-mail: add email = "..." to their [[owners]] table, or new '
+                        "escalations reach nobody by e-mail",
+                    )
+                )
+        else:
+            checks.append(Check(name, not last, last[2:] if last else "no failed send on record"))
+    return checks
+
+
 def run_checks(
     config_path: str | None, *, connect: Callable[[GoogleConfig], Backend] | None = None
 ) -> list[Check]:
@@ -190,8 +245,32 @@ def run_checks(
             else check_google(queue.google, connect=connect)
         )
         prefix = f"{name}: " if len(config.queues()) > 1 else ""
+        found += check_notify(queue)
         checks += [Check(prefix + c.name, c.ok, c.detail) for c in found]
+    if config.intake.watch is not None:
+        checks.append(check_watch(config.intake.watch))
     return checks
+
+
+def check_watch(folder: Path) -> Check:
+    """The watch folder exists (or can be made) and the tool may move files out of it."""
+    import os
+
+    if not folder.exists():
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and os.access(parent, os.W_OK | os.X_OK):
+            return Check("watch", True, f"{folder} does not exist yet: the first look creates it")
+        return Check(
+            "watch", False, f"{folder} does not exist and cannot be created: create it, or fix intake.watch"
+        )
+    if not folder.is_dir():
+        return Check("watch", False, f"{folder} is not a folder: fix intake.watch")
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        return Check(
+            "watch", False, f"{folder}: this account cannot move files out of it (needs write access)"
+        )
+    waiting = sum(1 for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return Check("watch", True, f"{folder} ({waiting} file(s) waiting to be imported)")
 
 
 @main.command()

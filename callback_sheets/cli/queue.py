@@ -49,6 +49,11 @@ def _summary_dict(plan: RefreshPlan) -> dict[str, Any]:
         "assigned": s.assigned,
         "final_status_due": s.final_due,
         "changes": s.changes,
+        "after_hours": s.after_hours,
+        "after_hours_escalations": s.after_hours_escalations,
+        "escalation_alerts": [
+            {"id": a.id, "to": list(a.to), "after_hours": a.after_hours} for a in plan.alerts
+        ],
     }
 
 
@@ -89,7 +94,13 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
         appends = {tab: len(rows) for tab, rows in plan.changes.tab_appends.items()}
         if as_json:
             emit_json(
-                {"summary": _summary_dict(plan), "changes": changes, "appends": appends, "dry_run": True}
+                {
+                    "summary": _summary_dict(plan),
+                    "changes": changes,
+                    "appends": appends,
+                    "dry_run": True,
+                    "sheet_problems": list(plan.sheet_problems),
+                }
             )
         else:
             emit_table(changes, ("row", "id", "column", "before", "after"))
@@ -97,8 +108,14 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
                 click.echo(f"+ {count} row(s) appended to {tab}")
     elif as_json:
         emit_json(
-            {"summary": _summary_dict(plan), "written": outcome.result.written if outcome.result else 0}
+            {
+                "summary": _summary_dict(plan),
+                "written": outcome.result.written if outcome.result else 0,
+                "sheet_problems": list(plan.sheet_problems),
+            }
         )
+    for problem in plan.sheet_problems:  # a problem of the sheet itself: said even with --quiet
+        say(f"problem: {problem}")
     if not quiet:
         say(_summary_line(plan, "dry run" if dry_run else "refreshed"))
         for why in outcome.result.skipped if outcome.result else ():
@@ -182,7 +199,7 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
     Example:
         callback-sheets queue --owner Maria --overdue
     """
-    snapshot, plan = service.read_plan(config=state.config, backend=state.backend(), now=state.now(now))
+    snapshot, plan = service.work_list(config=state.config, backend=state.backend(), now=state.now(now))
     views = service.queue_views(plan, owner=owner, overdue_only=overdue)
     typed = {r.position: r.get(model.PHONE) for r in snapshot.rows}
     rows = [worklist_row(v, state.config.tz, typed.get(v.item.position)) for v in views]

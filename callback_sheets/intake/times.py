@@ -28,6 +28,8 @@ _FORMATS = (
     "%m/%d/%y %H:%M",
     "%Y-%m-%d %I:%M %p",
     "%Y-%m-%d %I:%M:%S %p",
+    "%Y/%m/%d %H:%M:%S",  # 3CX
+    "%Y/%m/%d %H:%M",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
     "%b %d, %Y %I:%M %p",
