@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-without-fcntl lint bench clean screenshots
+.PHONY: demo test test-without-fcntl lint bench corpus clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test-without-fcntl: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check callback_sheets tests bench
+
+corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
+	$(BIN)/python -m tests.corpus_check --libreoffice 256
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000

@@ -81,6 +81,8 @@ class Config:
     repeat_window_business_days: int = 2
     first_name_in_voicemail: bool = False
     templates: Path | None = None
+    tabs: Mapping[str, str] = field(default_factory=dict)
+    """Tab role (its default name, e.g. "Lists") -> the tab's name in the workbook ([queue] tabs)."""
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     statuses: tuple[str, ...] = model.STATUSES
     closed_statuses: frozenset[str] = model.CLOSED_STATUSES
@@ -204,9 +206,11 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
             "repeat_window_business_days",
             "first_name_in_voicemail",
             "templates",
+            "tabs",
         },
         "queue",
     )
+    tabs = read_tabs(queue.get("tabs", {}))
     backend = str(queue.get("backend", "excel"))
     if backend not in ("excel", "google"):
         raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
@@ -242,6 +246,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         ),
         first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", False)),
         templates=base / str(templates) if templates else None,
+        tabs=tabs,
         runner=F.read_runner(F.section(raw, "runner")),
         statuses=choices["statuses"],
         closed_statuses=frozenset(choices["closed_statuses"]),
@@ -256,3 +261,36 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
     )
+
+
+_TAB_ROLES = {
+    "queue": model.QUEUE_TAB,
+    "lists": model.LISTS_TAB,
+    "history": model.HISTORY_TAB,
+    "metrics": model.METRICS_TAB,
+    "demand": model.DEMAND_TAB,
+    "intake": model.INTAKE_TAB,
+}
+_BAD_TAB_CHARS = set("[]:*?/\\")
+
+
+def read_tabs(raw: object) -> dict[str, str]:
+    """`[queue] tabs`: the tool's tab roles -> the names they have in the workbook (Excel's rules)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError('queue.tabs: a table such as { lists = "Callback lists" }')
+    names: dict[str, str] = {}
+    for key, value in raw.items():
+        where = f"queue.tabs.{key}"
+        if key not in _TAB_ROLES:
+            raise ConfigError(f"{where}: unknown tab; the tool's tabs are {', '.join(_TAB_ROLES)}")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: the tab's name, as text")
+        if len(value) > 31 or set(value) & _BAD_TAB_CHARS or value.startswith("'") or value.endswith("'"):
+            raise ConfigError(
+                f"{where}: {value!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)"
+            )
+        names[_TAB_ROLES[key]] = value
+    folded = [n.casefold() for n in {**{r: r for r in _TAB_ROLES.values()}, **names}.values()]
+    if len(set(folded)) != len(folded):
+        raise ConfigError("queue.tabs: two of the tool's tabs would have the same name (names ignore case)")
+    return names

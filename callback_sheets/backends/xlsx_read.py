@@ -59,7 +59,8 @@ def read_sheets(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVa
 def read_workbook(
     path: Path, sheets: Sequence[str]
 ) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]]]:
-    """The names of all the workbook's sheets, and the named ones read.
+    """The names of all the workbook's sheets, and the named ones read (keyed as asked; a name matches
+    a sheet whose name differs only in case, as in Excel).
 
     calamine parses a sheet without holding the GIL, so the first sheet named (the queue, the big one)
     is read here while the others are read on a second thread, each through its own handle on the file.
@@ -67,17 +68,23 @@ def read_workbook(
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         names = tuple(workbook.sheet_names)
-        wanted = [name for name in dict.fromkeys(sheets) if name in names]
+        folded = {name.casefold(): name for name in reversed(names)}  # Excel's names ignore case
+        actual: dict[str, str] = {}
+        for name in dict.fromkeys(sheets):
+            found = name if name in names else folded.get(name.casefold())
+            if found is not None:
+                actual[name] = found
+        wanted = list(actual)
         if len(wanted) < 2:
-            raw = _read_raw(workbook, wanted)
+            raw = _read_raw(workbook, [actual[n] for n in wanted])
         else:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
-                rest = pool.submit(_read_path, path, wanted[1:])
-                raw = _read_raw(workbook, wanted[:1])
+                rest = pool.submit(_read_path, path, [actual[n] for n in wanted[1:]])
+                raw = _read_raw(workbook, [actual[wanted[0]]])
                 raw.update(rest.result())
     finally:
         workbook.close()
-    return names, {name: _trimmed(_normalised(raw[name])) for name in wanted}
+    return names, {name: _trimmed(_normalised(raw[actual[name]])) for name in wanted}
 
 
 def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]]:

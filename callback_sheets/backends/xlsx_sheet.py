@@ -148,6 +148,8 @@ def patch_sheet_xml(
     appends: Sequence[Sequence[CellValue]],
     style_for: StyleFor,
     emit: Emit,
+    *,
+    date1904: bool = False,
 ) -> SheetPatch:
     """Applies ``edits`` and ``appends`` to one worksheet part; everything else stays byte-identical.
 
@@ -173,7 +175,7 @@ def patch_sheet_xml(
         outside = [k for k in cleared if not (_inside(extent, k) or _inside(area, k))]
         if outside:
             extent = _union(extent, _survey(source, outside)[1])
-    writer = CellWriter(style_for)
+    writer = CellWriter(style_for, date1904=date1904)
     editor = RowEditor(writer)
     out = _Buffer(emit)
     out.add(_grown_dimension(head, extent))
