@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/callback-sheets demo demo/
+	$(BIN)/callback-sheets demo demo/ --force
 
 test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates

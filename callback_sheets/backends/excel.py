@@ -109,8 +109,14 @@ class ExcelBackend:
         from callback_sheets.backends.excel_init import donor_package, plan_init
         from callback_sheets.backends.xlsx_guard import check_package
         from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused
+        from callback_sheets.backends.xlsx_read import check_package as check_zip_limits
 
-        seen = FileVersion.of(self.path)
+        seen = FileVersion.of(self.path, digest=True)
+        try:
+            check_zip_limits(self.path)  # zip bombs first, then the XML-level checks
+        except PackageRefused as exc:
+            raise BackendError(f"{self.label}: {exc}") from None
         check_package(self.path)
         try:
             roles = [*tabs, *(TabSpec(name, ()) for name in _scripts_role(look))]
@@ -128,13 +134,13 @@ class ExcelBackend:
 
         def produce(tmp: Path) -> None:
             patch_workbook(self.path, tmp, edits=edits, graft=plan)
-            if FileVersion.of(self.path) != seen:  # saved by someone meanwhile: theirs wins, nothing written
+            if not FileVersion.of(self.path).same_file(seen):  # saved meanwhile: theirs wins, nothing written
                 raise WorkbookChangedError(
                     f"{self.label} was saved by someone else during init: run it again"
                 )
 
         try:
-            atomic_write(self.path, produce)
+            atomic_write(self.path, produce, expected=seen)
         except PatchRefused as exc:
             raise BackendError(
                 f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)"
@@ -150,20 +156,28 @@ class ExcelBackend:
             yield
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
-        from callback_sheets.backends.xlsx_read import read_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused, read_workbook
 
         self._must_exist()
         from callback_sheets.backends.xlsx_guard import check_heads
 
-        file = FileVersion.of(self.path)
         roles = [model.QUEUE_TAB, *tabs]
-        try:
-            check_heads(self.path)
-            names, grids = read_workbook(self.path, [self._name(role) for role in roles])
-        except BackendError:
-            raise
-        except Exception as exc:  # a damaged or non-xlsx file: say so in one line
-            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+        for attempt in range(1, 4):  # a save during the read: read again
+            before = FileVersion.of(self.path)
+            try:
+                check_heads(self.path)
+                names, grids = read_workbook(self.path, [self._name(role) for role in roles])
+            except PackageRefused as exc:
+                raise BackendError(f"{self.label}: {exc}") from None
+            except BackendError:
+                raise
+            except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+                raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+            file = FileVersion.of(self.path, digest=True)
+            if file.same_file(before):
+                break
+            if attempt == 3:
+                raise WorkbookChangedError(f"{self.label} kept changing while it was read")
         grids = {role: grids[self._name(role)] for role in roles if self._name(role) in grids}
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
@@ -182,7 +196,7 @@ class ExcelBackend:
             return WriteResult(0)
         refuse_if_open(self.path)
         version = snapshot.version
-        if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
+        if not isinstance(version, _Version) or not FileVersion.of(self.path).same_file(version.file):
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
         queue: dict[tuple[int, int], CellValue] = {}
@@ -210,7 +224,9 @@ class ExcelBackend:
             for name, ids in changes.removed.items()
             if ids and (found := removed_positions(snapshot, name, ids))
         }
-        self._apply(edits, appends, tabs, present=version.sheets, removals=removals)
+        self._apply(
+            edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file
+        )
         written = (
             sum(len(e) for e in edits.values())
             + sum(len(a) for a in appends.values())
@@ -251,6 +267,7 @@ class ExcelBackend:
         tabs: Sequence[TabSpec],
         *,
         present: frozenset[str],
+        expected: FileVersion | None = None,
         removals: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         folded = {name.casefold(): name for name in present}
@@ -279,13 +296,14 @@ class ExcelBackend:
                     finally:
                         middle.unlink(missing_ok=True)
 
-                atomic_write(self.path, produce)
+                atomic_write(self.path, produce, expected=expected)
             else:
                 atomic_write(
                     self.path,
                     lambda tmp: patch_workbook(
                         self.path, tmp, edits=edits, appends=appends, removals=removed
                     ),
+                    expected=expected,
                 )
             self.last_write_path = "patch"
             return
@@ -308,6 +326,7 @@ class ExcelBackend:
             lambda tmp: excel_openpyxl.save_with_changes(
                 self.path, tmp, edits=edits, appends=appends, specs=specs
             ),
+            expected=expected,
         )
 
     def _missing_tabs(self, missing: Sequence[str], specs: Mapping[str, TabSpec]) -> Graft:

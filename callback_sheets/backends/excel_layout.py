@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -16,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from callback_sheets import model
 from callback_sheets.backends import sheet_look as look_spec
-from callback_sheets.backends.base import TabSpec, column_index
+from callback_sheets.backends.base import CellValue, TabSpec, column_index
 from callback_sheets.backends.excel_charts import add_figure_layout
 from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 
@@ -27,6 +30,7 @@ TOOL_HEADER = PatternFill("solid", fgColor=look_spec.TOOL_HEADER)
 TAB_HEADER = PatternFill("solid", fgColor=look_spec.TAB_HEADER)
 HIDDEN_TABS = look_spec.HIDDEN_TABS
 DROPDOWNS = look_spec.DROPDOWNS  # which Queue column takes its dropdown from which list
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def data_style(ws: Worksheet, letter: str, *, date_format: str | None, wrap: bool) -> None:
@@ -89,6 +93,18 @@ def print_setup(ws: Worksheet, tab: str, look: Look) -> None:
     ws.oddFooter.left.size = ws.oddFooter.right.size = 8
 
 
+def set_literal(cell: Cell, value: CellValue) -> None:
+    """Store a value so it can never be taken for a formula; dates get a date format. Every cell openpyxl
+    writes from config or staff text goes through here (the patcher has its own, equally literal)."""
+    if isinstance(value, str):
+        cell.value = _ILLEGAL.sub("", value)
+        cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
+        return
+    cell.value = value
+    if isinstance(value, datetime | date):
+        cell.number_format = DATETIME_FORMAT
+
+
 def write_lists(ws: Worksheet, choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Write each choice list in its own column; return list name → absolute range for dropdowns."""
     ws.delete_rows(1, ws.max_row)
@@ -97,7 +113,7 @@ def write_lists(ws: Worksheet, choices: Mapping[str, Sequence[str]]) -> dict[str
         letter = get_column_letter(col)
         ws.cell(row=1, column=col, value=name).font = Font(bold=True)
         for row, value in enumerate(values, start=2):
-            ws.cell(row=row, column=col, value=value)
+            set_literal(ws.cell(row=row, column=col), value)  # config text: never a formula
         if values:
             ranges[name] = f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}"
     return ranges
