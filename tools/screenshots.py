@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "queue.png"
 NOW = "2026-12-07T10:00"
-ROWS = 36  # header + the newest 35 rows (an overdue one among them)
+ROWS = 36  # header + the newest 35 rows
 DPI = 110
 LAST_COLUMN = "S"  # ID .. Script: the staff columns, then Next attempt, Overdue, Next step, Problems, Script
 
