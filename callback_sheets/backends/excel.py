@@ -118,22 +118,23 @@ class ExcelBackend:
         except PackageRefused as exc:
             raise BackendError(f"{self.label}: {exc}") from None
         check_package(self.path)
+        donor = donor_package(header=header, tabs=tabs, choices=choices, look=look)
         try:
             roles = [*tabs, *(TabSpec(name, ()) for name in _scripts_role(look))]
-            edits, graft, notes = plan_init(
-                self.path, header=header, tabs=roles, choices=choices, names=self.tab_names, label=self.label
-            )
+            edits, graft, rules, notes = plan_init(
+                self.path, header=header, tabs=roles, choices=choices, names=self.tab_names,
+                label=self.label, donor=donor,
+            )  # fmt: skip
         except BackendError:
             raise
         except Exception as exc:  # calamine on a damaged package: one line
             raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
-        if not edits and not graft:
+        if not edits and not graft and not rules:
             return [f"{self.label} is up to date"]
-        donor = donor_package(header=header, tabs=tabs, choices=choices, look=look) if graft else b""
         plan = Graft(donor, graft, {role: self._name(role) for role in graft}) if graft else None
 
         def produce(tmp: Path) -> None:
-            patch_workbook(self.path, tmp, edits=edits, graft=plan)
+            patch_workbook(self.path, tmp, edits=edits, graft=plan, rules=rules)
             if not FileVersion.of(self.path).same_file(seen):  # saved meanwhile: theirs wins, nothing written
                 raise WorkbookChangedError(
                     f"{self.label} was saved by someone else during init: run it again"
@@ -224,9 +225,7 @@ class ExcelBackend:
             for name, ids in changes.removed.items()
             if ids and (found := removed_positions(snapshot, name, ids))
         }
-        self._apply(
-            edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file
-        )
+        self._apply(edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file)
         written = (
             sum(len(e) for e in edits.values())
             + sum(len(a) for a in appends.values())
