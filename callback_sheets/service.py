@@ -25,7 +25,7 @@ from callback_sheets.backends.base import (
 )
 from callback_sheets.config import Config
 from callback_sheets.errors import NotFoundError, UsageError, WorkbookChangedError
-from callback_sheets.refresh import Planner, RefreshPlan, check_header
+from callback_sheets.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.times import to_cell
 from callback_sheets.validation import text
 
@@ -34,8 +34,9 @@ TOOL_TABS: tuple[TabSpec, ...] = (
     TabSpec(model.METRICS_TAB, ()),
     TabSpec(model.DEMAND_TAB, ()),
     TabSpec(model.INTAKE_TAB, model.INTAKE_COLUMNS),
+    TabSpec(model.STATE_TAB, model.STATE_COLUMNS),
 )
-READ_TABS = (model.HISTORY_TAB,)
+READ_TABS = (model.HISTORY_TAB, model.STATE_TAB)
 RETRIES = 3
 T = TypeVar("T")
 
@@ -171,15 +172,29 @@ def record_attempt(
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
         snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
         row = find_row(snapshot, item_id)
+        # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
+        # new attempt never hides it; then plan with the new attempt over a History that has it.
+        planner = Planner(config=config, now=now)
+        held = planner.reader.read(row.position, row.values)
+        history = snapshot.tabs.get(model.HISTORY_TAB, ())
+        first = planner.history_entry(
+            held, text(row.get(model.ID)), history_log(history), to_cell(now, config.tz)
+        )
+        if first is not None:
+            history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
+            snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
         staff = _attempt_values(row, canonical, note, now, config, status)
-        plan = Planner(config=config, now=now).plan(_with_values(snapshot, row.position, staff))
+        plan = planner.plan(_with_values(snapshot, row.position, staff))
+        appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
+        if first is not None:
+            appends[model.HISTORY_TAB] = [first, *appends.get(model.HISTORY_TAB, [])]
         changes = Changeset(
             cells=[
                 CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
                 for c, v in staff.items()
             ]
             + [c for c in plan.changes.cells if c.position == row.position],
-            tab_appends=plan.changes.tab_appends,
+            tab_appends=appends,
         )
         if not dry_run:
             backend.write(snapshot, changes, tabs=TOOL_TABS)
