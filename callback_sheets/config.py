@@ -81,6 +81,14 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    date_order: str | None = None  # [clinic] date_order; None: from the spreadsheet's locale, else the country
+
+    def order_of_dates(self, locale: str | None = None) -> str:
+        """How text dates in the sheet are read: ``[clinic] date_order`` if set, else the spreadsheet's
+        locale (Google), else the clinic's country (``phone_region``)."""
+        from callback_sheets.times import locale_date_order, region_date_order
+
+        return self.date_order or locale_date_order(locale) or region_date_order(self.phone_region)
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -147,7 +155,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
     F.no_unknown(raw, _TOP_KEYS, "")
     clinic = F.section(raw, "clinic")
-    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number"}, "clinic")
+    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number", "date_order"}, "clinic")
     tz = F.zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = str(clinic.get("phone_region", "US")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -215,4 +223,5 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
         intake=F.read_intake(F.section(raw, "intake")),
+        date_order=F.date_order(clinic.get("date_order")),
     )

@@ -371,3 +371,16 @@ def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
         export_tz=zone(raw.get("timezone", "UTC"), "intake.timezone"),
         mapping=mapping,
     )
+
+
+def date_order(value: Any) -> str | None:
+    """``[clinic] date_order``: "MDY", "DMY" or "YMD" (None when not set)."""
+    if value is None:
+        return None
+    order = str(value).strip().upper() if isinstance(value, str) else ""
+    if order not in ("MDY", "DMY", "YMD"):
+        raise ConfigError(
+            f'clinic.date_order: {value!r} is not one of "MDY" (12/01/2026 is December 1), '
+            '"DMY" (1 December) or "YMD" (2026/12/01)'
+        )
+    return order

@@ -50,6 +50,7 @@ def import_calls(
         clinic_tz=config.tz,
         region=config.phone_region,
         progress=progress,
+        date_order=config.order_of_dates(),
     )
     cal = config.calendar()
     days = config.repeat_window_business_days

@@ -121,6 +121,7 @@ class Planner:
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
+        self.reader.order = self.config.order_of_dates(snapshot.locale)
         read = self.reader.read
         return [read(r.position, r.values) for r in snapshot.rows if _any_filled(r.values, STAFF_COLUMNS)]
 

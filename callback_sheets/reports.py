@@ -97,6 +97,7 @@ class CaseReader:
     def __init__(self, *, config: Config) -> None:
         self.config = config
         self.tz = config.tz
+        self.order = config.order_of_dates()  # cases() sets it from the snapshot's locale
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[str | None, str], bool] = {}
@@ -124,7 +125,7 @@ class CaseReader:
         if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
             return localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
         try:
-            return parse_when(value, self.tz)
+            return parse_when(value, self.tz, order=self.order)
         except ValueError:
             return None
 
@@ -132,6 +133,7 @@ class CaseReader:
         """The items received at or after ``since`` (all when None); rows without a readable Received
         cannot be placed in time and are left out."""
         picked: list[tuple[str, datetime, Mapping[str, CellValue]]] = []
+        self.order = self.config.order_of_dates(snapshot.locale)
         # a plain date-time cell is compared as the wall-clock time it is (as aware times in one zone are)
         wall_since = since.astimezone(self.tz).replace(tzinfo=None) if since is not None else None
         for row in snapshot.rows:

@@ -57,7 +57,8 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
 META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
 READ_FIELDS = (
-    META_FIELDS[:-1]
+    "properties(locale),"
+    + META_FIELDS[:-1]
     + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
 )
 UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
@@ -215,7 +216,11 @@ class GoogleBackend:
         next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
         state = ReadState(sheets=_sheets(got), next_row=next_row)
         return Snapshot(
-            header=header, rows=rows, tabs={t: tuple(map(tuple, g)) for t, g in grids.items()}, version=state
+            header=header,
+            rows=rows,
+            tabs={t: tuple(map(tuple, g)) for t, g in grids.items()},
+            version=state,
+            locale=got.get("properties", {}).get("locale") or None,
         )
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:

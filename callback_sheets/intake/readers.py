@@ -113,6 +113,7 @@ def _records(
     clinic_tz: tzinfo,
     region: str,
     progress: Callable[[int, int], None] | None,
+    date_order: str = "MDY",
 ) -> Iterator[CallRecord | BadRecord | None]:
     """One item per data row: a record, a bad record, or None for an ignored row."""
     phones = _PhoneCache(region)
@@ -151,7 +152,7 @@ def _records(
         parts = [cells[i] for i in layout.received]
         if is_blank(parts) and layout.received_fallback:
             parts = [cells[i] for i in layout.received_fallback]
-        when = parse_when(parts)
+        when = parse_when(parts, date_order)
         if when is None:
             reasons.append("no call time" if is_blank(parts) else "call time is not readable")
         raw = _text(cells[layout.phone])
@@ -185,6 +186,7 @@ def read_call_log(
     clinic_tz: ZoneInfo,
     region: str,
     progress: Callable[[int, int], None] | None = None,
+    date_order: str = "MDY",
 ) -> CallLog:
     """Read an export and return its missed, abandoned and voicemail inbound calls.
 
@@ -201,7 +203,15 @@ def read_call_log(
     header = [_text(c) for c in rows[0][1]]
     layout = resolve_layout(header, fmt=fmt, mapping=mapping if fmt in (None, "generic") else None)
     log = CallLog(format=layout.name)
-    items = _records(rows, layout, export_tz=export_tz, clinic_tz=clinic_tz, region=region, progress=progress)
+    items = _records(
+        rows,
+        layout,
+        export_tz=export_tz,
+        clinic_tz=clinic_tz,
+        region=region,
+        progress=progress,
+        date_order=date_order,
+    )
     for item in items:
         if item is None:
             log.ignored += 1
