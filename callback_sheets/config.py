@@ -81,7 +81,7 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
-    date_order: str | None = None  # [clinic] date_order; None: from the spreadsheet's locale, else the country
+    date_order: str | None = None  # [clinic] date_order; None: the sheet's locale, else the country
 
     def order_of_dates(self, locale: str | None = None) -> str:
         """How text dates in the sheet are read: ``[clinic] date_order`` if set, else the spreadsheet's

@@ -65,7 +65,7 @@ def test_config_date_order_key(tmp_path: Path) -> None:
     assert load_config(uk_clinic(tmp_path, None, "GB")).order_of_dates() == "DMY"
     assert load_config(uk_clinic(tmp_path, None, "GB")).order_of_dates("en_US") == "MDY"  # the sheet's locale
     assert load_config(uk_clinic(tmp_path, "YMD", "GB")).order_of_dates("en_US") == "YMD"  # the key wins
-    with pytest.raises(ConfigError, match="clinic.date_order"):
+    with pytest.raises(ConfigError, match=r"clinic\.date_order"):
         load_config(uk_clinic(tmp_path, "DDMMYY"))
 
 
@@ -88,7 +88,7 @@ def test_refresh_and_reports_read_a_text_date_the_same_way_on_excel(tmp_path: Pa
             ),
         )
     service.refresh(config=config, backend=backend, now=NOW)
-    a, b = (r.values for r in backend.read().rows)
+    _, b = (r.values for r in backend.read().rows)
     assert b[model.PROBLEMS] is None and b[model.NEXT_ATTEMPT] == datetime(2026, 12, 1, 12, 0)
     daily = reports.report(
         config=config, backend=backend, period="daily", now=NOW, on=datetime(2026, 12, 1).date()
