@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callback_sheets import model
 from callback_sheets.cadence import DEFAULT_RULES, CadenceKind, CadenceRule
-from callback_sheets.calendar import Block
+from callback_sheets.calendar import MIDNIGHT_END, Block
 from callback_sheets.errors import ConfigError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -209,7 +209,9 @@ def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:
             no_unknown(block, {"name", "start", "end"}, where)
             start, end = (
                 clock_time(block.get("start"), f"{where}.start"),
-                clock_time(block.get("end"), f"{where}.end"),
+                MIDNIGHT_END
+                if str(block.get("end")).strip() == "24:00"  # open until midnight
+                else clock_time(block.get("end"), f"{where}.end"),
             )
             if end <= start:
                 raise ConfigError(f"{where}: end {end:%H:%M} must be after start {start:%H:%M}")

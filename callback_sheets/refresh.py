@@ -241,7 +241,7 @@ class Planner:
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
         )
-        overdue = self.now > due.at
+        overdue = self.now.timestamp() > due.at.timestamp()  # instants: one zone compares wall time
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
         return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)

@@ -141,7 +141,7 @@ class CaseReader:
             if wall_since is not None and cell.__class__ is datetime and cell < wall_since:  # type: ignore[operator]
                 continue
             received = self._when(cell)
-            if received is None or (since is not None and received < since):
+            if received is None or (since is not None and received.timestamp() < since.timestamp()):
                 continue
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
         history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
@@ -160,7 +160,8 @@ class CaseReader:
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
         """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for
         demand)."""
-        chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
+        low = since.timestamp()
+        chosen = [v for v in views if v.item.received is not None and v.item.received.timestamp() >= low]
         found = self._history(history, {v.id for v in chosen if v.id}, times=False)
         only: dict[str, frozenset[str]] = {}  # the usual: no History rows yet, one set per outcome
         out = []
@@ -534,7 +535,7 @@ def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Rev
             continue
         if view.final:
             final.append(entry(view.next_step))
-        elif view.due <= now and (
+        elif view.due.timestamp() <= now.timestamp() and (
             item.last_attempt is None or item.last_attempt.astimezone(config.tz).date() < today
         ):
             due.append(entry(f"due {to_cell(view.due, config.tz):%a %m-%d %H:%M}, no attempt today"))

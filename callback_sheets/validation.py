@@ -201,7 +201,7 @@ class RowReader:
             if required:
                 problems.append(f"{column} is empty: enter when the call came in")
             return None
-        if when > self.future:
+        if when.timestamp() > self.future.timestamp():
             problems.append(f"{column} is in the future")
         return when
 
