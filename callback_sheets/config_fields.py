@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -43,6 +44,7 @@ class GoogleConfig:
     spreadsheet: str
     worksheet: str
     credentials: Path | None
+    max_wait_seconds: int = 60  # a refresh's total wait on a failing API, then it gives up until next time
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,12 +312,13 @@ def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
 def read_google(raw: object, base: Path) -> GoogleConfig:
     if not isinstance(raw, Mapping) or not raw.get("spreadsheet"):
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
-    no_unknown(raw, {"spreadsheet", "worksheet", "credentials"}, "google")
+    no_unknown(raw, {"spreadsheet", "worksheet", "credentials", "max_wait_seconds"}, "google")
     creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     return GoogleConfig(
         spreadsheet=str(raw["spreadsheet"]),
         worksheet=str(raw.get("worksheet", model.QUEUE_TAB)),
         credentials=(base / str(creds)) if creds else None,
+        max_wait_seconds=positive_int(raw.get("max_wait_seconds", 60), "google.max_wait_seconds"),
     )
 
 
@@ -336,21 +339,40 @@ def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
     out = []
     known = {"name", "backend", "workbook", "google"}
     needs = "each queue needs a name (e.g. the location)"
+    seen: dict[tuple[str, ...], str] = {}
     for key, table in named_tables(raw, key="queues", known=known, needs_name=needs):
         backend = str(table.get("backend", "google" if "google" in table else "excel"))
         if backend not in ("excel", "google"):
             raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
         if backend == "excel" and not table.get("workbook"):
             raise ConfigError(f"{key}.workbook: set the path of this location's workbook")
-        out.append(
-            Location(
-                name=str(table["name"]).strip(),
-                backend=backend,
-                workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
-                google=read_google(table.get("google"), base) if backend == "google" else None,
-            )
+        location = Location(
+            name=str(table["name"]).strip(),
+            backend=backend,
+            workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
+            google=read_google(table.get("google"), base) if backend == "google" else None,
         )
+        ident = queue_identity(location)
+        if ident in seen:
+            where = "workbook" if backend == "excel" else "google.spreadsheet"
+            raise ConfigError(
+                f"{key}.{where}: queue {location.name!r} names the same "
+                f"{'workbook' if backend == 'excel' else 'sheet'} as queue {seen[ident]!r}; "
+                "list each queue once"
+            )
+        seen[ident] = location.name
+        out.append(location)
     return tuple(out)
+
+
+def queue_identity(location: Location) -> tuple[str, ...]:
+    """What makes two [[queues]] entries the same queue: the workbook's resolved path (``a.xlsx`` and
+    ``./a.xlsx`` are one file), or the spreadsheet's key (URL or bare key) and the tab."""
+    if location.backend == "excel" or location.google is None:
+        return ("excel", os.path.normcase(str(location.workbook.resolve())))
+    sheet = location.google.spreadsheet.strip()
+    found = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", sheet)
+    return ("google", found.group(1) if found else sheet, location.google.worksheet.strip().casefold())
 
 
 def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:

@@ -425,7 +425,15 @@ def append_report(
     on: date | None = None,
     by: str | None = None,
 ) -> AppendResult:
-    """Upsert the report into the Metrics tab: one row per period and scope (header the first time)."""
+    """Upsert the report into the Metrics tab: one row per period and scope (header the first time).
+    A report for a date after ``now``'s is refused: figures for a day still to come would be written as
+    if final (and a clock that ran ahead must not leave them behind)."""
+    today = now.astimezone(config.tz).date()
+    if on is not None and on > today:
+        raise UsageError(
+            f"the {period} report for {on.isoformat()} is not written: that date is after today "
+            f"({today.isoformat()}); check --date, --now or the server's clock"
+        )
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))

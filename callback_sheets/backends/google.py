@@ -135,7 +135,10 @@ class GoogleBackend:
                 f"google.credentials: the key file is damaged ({exc}); download a new JSON key"
             ) from None
         session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
-        return cls(config.spreadsheet, worksheet=config.worksheet, session=session, account=email)
+        policy = RetryPolicy(max_wait=float(config.max_wait_seconds))
+        return cls(
+            config.spreadsheet, worksheet=config.worksheet, session=session, account=email, policy=policy
+        )
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(

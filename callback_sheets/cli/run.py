@@ -45,12 +45,18 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
     config = reloader()  # a bad config: ConfigError, exit code 2
     clock = make_clock(now, config.tz)
     stop = threading.Event()
+    wake = threading.Event()  # SIGHUP (and a stop) ends the pause between ticks at once
     runner = Runner(load_config=reloader, clock=clock, log=RunLog(as_json=log_json), stop=stop)
-    with stop_on_signals(stop), runner:  # another runner: WorkbookBusyError, exit code 1
+
+    def reload() -> None:
+        runner.request_reload()
+        wake.set()
+
+    with stop_on_signals(stop, reload=reload, wake=wake), runner:  # another runner: exit code 1
         if once:
             runner.tick()
         else:
-            serve(tick=runner.tick, stop=stop)
+            serve(tick=runner.tick, stop=stop, wake=wake)
 
 
 def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
@@ -68,13 +74,27 @@ def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly."""
+def stop_on_signals(
+    stop: threading.Event,
+    *,
+    reload: Callable[[], None] | None = None,
+    wake: threading.Event | None = None,
+) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly. SIGHUP
+    calls ``reload`` (the runner re-reads the config at its next tick and logs it), as daemons do."""
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
+        if wake is not None:
+            wake.set()
+
+    def hangup(signum: int, frame: object) -> None:
+        if reload is not None:
+            reload()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if reload is not None and hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hangup)
     try:
         yield
     finally:
@@ -90,14 +110,16 @@ def serve(
     wait: Callable[[float], object] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     scheduler: schedule.Scheduler | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
     """The long-running mode: tick now, then every ``tick_seconds`` until ``stop`` is set.
 
     ``schedule`` fires the ticks. It keeps its times as naive server-local wall time, so when the server's
     own clock falls back an hour its next run lies an hour ahead; a monotonic watchdog runs any tick that
-    is more than one period late. ``wait`` (default ``stop.wait``) returns early when a signal sets ``stop``.
+    is more than one period late. ``wait`` (default ``stop.wait``) returns early when a signal sets ``stop``;
+    with ``wake``, the pause waits on it instead, and a wake that is not a stop (SIGHUP) ticks at once.
     """
-    pause = wait or stop.wait
+    pause = wait or (wake.wait if wake is not None else stop.wait)
     scheduler = scheduler or schedule.Scheduler()
     last = [monotonic()]
 
@@ -115,3 +137,7 @@ def serve(
             break
         idle = scheduler.idle_seconds
         pause(min(max(idle if idle is not None else tick_seconds, 0.05), tick_seconds))
+        if wake is not None and wake.is_set():
+            wake.clear()
+            if not stop.is_set():
+                fire()
