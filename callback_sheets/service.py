@@ -111,6 +111,9 @@ def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
                 return step(attempt)
         except WorkbookChangedError:
             if attempt == RETRIES:
+                release = getattr(backend, "release", None)  # a write lease kept for the retries
+                if release is not None:
+                    release()
                 raise WorkbookChangedError(
                     f"{backend.label} kept changing while {what} ran ({RETRIES} tries); "
                     "nothing was written — run it again in a minute"

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,16 @@ from callback_sheets.backends.base import (
     column_index,
 )
 from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
+from callback_sheets.backends.google_lease import (
+    LEASE_TAB,
+    RELEASED,
+    WINDOW,
+    WITHDRAWN,
+    Claim,
+    claimed_row,
+    first_live,
+    new_claim,
+)
 from callback_sheets.backends.google_values import (
     a1,
     column_letter,
@@ -51,7 +61,7 @@ from callback_sheets.backends.google_values import (
     to_json,
 )
 from callback_sheets.config import GoogleConfig
-from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedError
+from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError, WorkbookChangedError
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
@@ -121,6 +131,8 @@ class GoogleBackend:
         self.worksheet = worksheet
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
+        self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
+        self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
 
     @classmethod
     def from_config(cls, config: GoogleConfig) -> GoogleBackend:
@@ -185,7 +197,23 @@ class GoogleBackend:
 
     @contextmanager
     def session(self) -> Iterator[None]:
-        yield
+        """The write lease is taken by write() (a read-only command never takes it) and let go by the
+        write itself; a session ending in an error lets it go, except when the caller will read again and
+        redo (WorkbookChangedError), which keeps it."""
+        try:
+            yield
+        except WorkbookChangedError:
+            raise
+        except BaseException:
+            self.release()
+            raise
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the write lease if this run still holds it (best effort: it expires anyway)."""
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            self._mark(claim, RELEASED)
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
         wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
@@ -242,8 +270,12 @@ class GoogleBackend:
         appends = [t for t, r in changes.tab_appends.items() if r and t in sheets]
         out = _Out()
         next_row = dict(state.next_row)
+        claim = self._take_lease(sheets)
+        now = self._reread(snapshot, changes, appends, claim)
+        for tab in appends:  # another run (or a person) added rows meanwhile: read again and redo
+            if tab in state.next_row and now.next_row.get(tab) != state.next_row[tab]:
+                raise WorkbookChangedError(f"rows were added to the {tab} tab during the refresh")
         if changes.cells or changes.new_rows or appends:
-            now = self._reread(snapshot, changes, appends)
             next_row.update(now.next_row)
             _place_cells(snapshot, changes.cells, now, out, self.worksheet)
             if changes.new_rows:
@@ -268,6 +300,7 @@ class GoogleBackend:
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
         if not out.cells:
+            self.release()
             return WriteResult(0, tuple(out.skipped))
         for name, (rows_needed, cols_needed) in out.extent().items():
             meta = sheets.get(name)
@@ -275,7 +308,8 @@ class GoogleBackend:
                 meta = layout.SheetMeta(
                     _new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed)
                 )
-                prep.append(layout._add_sheet(meta, frozen=1 if name in specs and specs[name].header else 0))
+                frozen = 1 if name in specs and specs[name].header else 0
+                prep.append(layout._add_sheet(meta, frozen=frozen, hidden=name in layout.HIDDEN_TABS))
             elif rows_needed > meta.rows or cols_needed > meta.cols:
                 grown = layout.SheetMeta(
                     meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed)
@@ -283,21 +317,82 @@ class GoogleBackend:
                 prep.append(layout._grid_size(grown))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
-        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()})
+        release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}  # in the same batch
+        data = [*out.ranges(), release]
+        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
+        self._claim = None
         return WriteResult(out.written, tuple(out.skipped))
 
-    def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
-        """Request 2: the header, the ID and key columns, the columns to fill or set, and each append
-        tab's column A."""
+    # --- the write lease (google_lease) ---------------------------------------------------------------
+    def _take_lease(self, sheets: dict[str, layout.SheetMeta]) -> Claim:
+        """Append this run's claim to the Lease tab (creating the hidden tab the first time); the re-read
+        then says whether it is the first live one. A claim kept from a try that is being redone serves
+        again while it has a minute left."""
+        now = self.clock()
+        if self._claim is not None and self._claim.until - now > timedelta(minutes=1):
+            return self._claim
+        token, until = new_claim(now)
+        params = {"valueInputOption": "RAW", "insertDataOption": "OVERWRITE"}
+        body = {"values": [Claim(token, until, 0).values()]}
+        where = f"{quote(LEASE_TAB)}!A1"
+        try:
+            got = self.http.values_append(self.key, where, params, body)
+        except APIError as exc:  # no Lease tab yet (the first write of this version): create it, hidden
+            if exc.response.status_code != 400:
+                raise self._explain(exc) from None
+            every = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            if LEASE_TAB not in every:
+                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, 1000, 3)
+                request = layout._add_sheet(meta, hidden=True, frozen=0)
+                self._call(self.http.batch_update, self.key, {"requests": [request]})
+                every[LEASE_TAB] = meta
+            sheets.update(every)
+            got = self._call(self.http.values_append, self.key, where, params, body)
+        claim = Claim(token, until, claimed_row(str(got["updates"]["updatedRange"])))
+        self._claim = claim
+        return claim
+
+    def _check_lease(self, claim: Claim, columns: Sequence[Sequence[CellValue]], start: int) -> None:
+        """The claim rows up to ours (as columns): go on only if ours is the first live claim."""
+        height = max((len(c) for c in columns), default=0)
+        rows = [[c[i] if i < len(c) else None for c in columns] for i in range(height)]
+        first = first_live(rows, start_row=start, now=self.clock())
+        if first is not None and first[0] == claim.row and first[1] == claim.token:
+            return
+        self._claim = None
+        self._mark(claim, WITHDRAWN)
+        holder = f" ({first[1].rsplit(' ', 1)[0]}, until {first[2]})" if first is not None else ""
+        raise WorkbookBusyError(
+            f"another run is working on this sheet{holder}: nothing was written; try again in a minute"
+        )
+
+    def _mark(self, claim: Claim, done: str) -> None:
+        body = {
+            "valueInputOption": "RAW",
+            "data": [{"range": a1(LEASE_TAB, claim.row, 3), "values": [[done]]}],
+        }
+        with suppress(BackendError):
+            self._call(self.http.values_batch_update, self.key, body)
+
+    def _reread(
+        self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str], claim: Claim | None = None
+    ) -> _Now:
+        """Request 2: the header, the ID and key columns, the columns to fill or set, each append
+        tab's column A, and the Lease tab's claims up to this run's."""
         cols = column_index(snapshot.header)
         wanted = [model.ID, *KEY_COLUMNS] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
         names = [n for n in dict.fromkeys(wanted) if n in cols]
         q = self.worksheet
         ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         ranges += [f"{quote(t)}!A:A" for t in appends]
+        start = max(1, claim.row - WINDOW) if claim is not None else 0
+        if claim is not None:
+            ranges.append(f"{quote(LEASE_TAB)}!A{start}:C{claim.row}")
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
         got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
         columns = [found.get("values", []) for found in got]
+        if claim is not None:
+            self._check_lease(claim, columns.pop(), start)
         header = [str(c[0]).strip() if c else "" for c in columns[0]]
         if _trim(header) != _trim(list(snapshot.header)):
             raise WorkbookChangedError(f"the {q} tab's columns changed during the refresh")
