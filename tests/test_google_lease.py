@@ -99,3 +99,36 @@ def test_read_only_commands_take_no_lease(emu: SheetsEmulator, config: Config) -
     service.validate(config=config, backend=backend, now=NOW)
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert again.plan.summary.changes == 0 and len(emu.requests) == 2 and emu.count("POST") == 0
+
+
+# --- IDs placed on the right row even when staff delete one during the write ----------------------
+def test_a_row_deleted_between_the_re_read_and_the_write_moves_no_id(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    from tests.test_google_backend import _rows, staff
+
+    staff_rows = [
+        row("2026-12-01 09:10", Caller="A One", ID="CB-00001"),
+        row("2026-12-01 11:50", Caller="B Two", Reason="Billing"),  # no ID yet
+        row("2026-12-01 13:30", Caller="C Three", ID="CB-00003"),
+    ]
+    twin = google_queue(emu, config, [staff_rows[0], staff_rows[2]])
+    service.refresh(config=config, backend=twin, now=NOW)
+    expected = {r["Caller"]: r for r in records(twin)}
+    backend = google_queue(emu, config, staff_rows)
+    emu.before_request(4, staff(emu, backend, _rows("deleteDimension", 2, 3)))  # B, just before the write
+    outcome = service.refresh(config=config, backend=backend, now=NOW)
+    assert outcome.result is not None
+    assert any("put back on their rows" in s for s in outcome.result.skipped)
+    after = records(backend)
+    assert [r["ID"] for r in after] == ["CB-00001", "CB-00003"]  # C's ID was not overwritten by B's
+    by_caller = {r["Caller"]: r for r in after}
+    for caller in ("A One", "C Three"):
+        mine, theirs = by_caller[caller], expected[caller]
+        assert {k: v for k, v in mine.items() if k != model.OWNER} == {
+            k: v for k, v in theirs.items() if k != model.OWNER
+        }
+    assert len(after) == 2  # the row that moved up left no computed cells behind on row 4
+    # the next refresh moves nothing: only the Owner the repair left to it (staff may have typed one)
+    again = service.refresh(config=config, backend=backend, now=NOW)
+    assert [(c.row_id, c.column) for c in again.plan.changes.cells] == [("CB-00003", model.OWNER)]

@@ -321,7 +321,93 @@ class GoogleBackend:
         data = [*out.ranges(), release]
         self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
         self._claim = None
+        if any(cell.mode is not WriteMode.TOOL for _, cell in out.placed):
+            # a staff cell (a new ID, an Owner, an attempt) landing on the wrong row would clobber what a
+            # person typed: read back and repair (computed cells alone are put right by the next refresh)
+            self._verify_placement(snapshot, now, out)
         return WriteResult(out.written, tuple(out.skipped))
+
+    # --- after the write: did every cell land on its row? ----------------------------------------------
+    def _verify_placement(self, snapshot: Snapshot, before: _Now, out: _Out) -> None:
+        """Request 5: read the ID and key columns back. Staff who deleted or inserted a row between the
+        re-read and the write moved the rows under the written cells; each cell is then written again on
+        the row that now holds its item, and what a misplaced cell covered is put back (an ID as the
+        re-read saw it, a computed cell as the read saw it, an emptied row's cell cleared)."""
+        cols = column_index(snapshot.header)
+        names = [n for n in (model.ID, *KEY_COLUMNS) if n in cols]
+        q = self.worksheet
+        ranges = [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
+        params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
+        got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
+        after = _Now()
+        for name, found in zip(names, got, strict=True):
+            flat = (found.get("values") or [[]])[0]
+            after.columns[name] = [from_plain(v, as_datetime=is_datetime_column(name)) for v in flat]
+            after.queue_end = max(after.queue_end, len(flat) + 1)
+        end = max(after.queue_end, before.queue_end, max(t for t, _ in out.placed))
+
+        def ident(rows: _Now, position: int) -> tuple[str, tuple[str, ...]]:
+            keys = tuple(_norm(rows.value(c, position)) for c in KEY_COLUMNS)
+            return _norm(rows.value(model.ID, position)).casefold(), keys
+
+        def index(rows: _Now) -> tuple[dict[object, list[int]], dict[int, tuple[str, tuple[str, ...]]]]:
+            by: dict[object, list[int]] = {}
+            idents = {}
+            for p in range(2, end + 1):
+                idents[p] = found = ident(rows, p)
+                if found[0]:
+                    by.setdefault(("id", found[0]), []).append(p)
+                if any(found[1]):
+                    by.setdefault(found[1], []).append(p)
+            return by, idents
+
+        indexes = {id(after): index(after), id(before): index(before)}
+
+        def locate(rows: _Now, wanted: tuple[str, tuple[str, ...]]) -> int | None:
+            by = indexes[id(rows)][0]
+            item_id, keys = wanted
+            if item_id and len(by.get(("id", item_id), ())) == 1:
+                return by[("id", item_id)][0]
+            if any(keys) and len(by.get(keys, ())) == 1:
+                return by[keys][0]
+            return None
+
+        snapshot_rows = {_key([r.get(c) for c in (model.ID, *KEY_COLUMNS)]): r for r in snapshot.rows}
+        right: set[tuple[int, int]] = set()
+        moved: list[tuple[int, CellWrite, int | None]] = []
+        before_ids = indexes[id(before)][1]
+        for target, cell in out.placed:
+            now_at = locate(after, before_ids.get(target) or ident(before, target))
+            if now_at == target:
+                right.add((target, cols[cell.column]))
+            else:
+                moved.append((target, cell, now_at))
+        if not moved:
+            return
+        repair: dict[tuple[int, int], Any] = {}
+        for target, cell, _ in moved:  # put back what the misplaced cell covered
+            col = cols[cell.column]
+            if (target, col) in right:
+                continue
+            was = locate(before, ident(after, target))  # the row now there, where the re-read saw it
+            if was is not None and cell.column in before.columns:
+                repair[(target, col)] = to_json(before.value(cell.column, was))
+            elif was is not None:
+                row = snapshot_rows.get(_key([before.value(c, was) for c in (model.ID, *KEY_COLUMNS)]))
+                repair[(target, col)] = to_json(row.get(cell.column) if row is not None else None)
+            elif not any(ident(after, target)[1]) and not ident(after, target)[0]:
+                repair[(target, col)] = ""  # the rows moved up: an empty row keeps nothing
+        for _, cell, now_at in moved:  # and write each cell on its item's row
+            if now_at is None:
+                continue  # its row is gone
+            if cell.mode is not WriteMode.TOOL and cell.column != model.ID:
+                out.skipped.append(f"row {now_at}: rows moved during the write; run the refresh again")
+                continue
+            repair[(now_at, cols[cell.column])] = to_json(cell.value)
+        data = [{"range": a1(q, r, c), "values": [[v]]} for (r, c), v in sorted(repair.items())]
+        if data:
+            self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
+        out.skipped.append(f"rows moved during the write: {len(data)} cells put back on their rows")
 
     # --- the write lease (google_lease) ---------------------------------------------------------------
     def _take_lease(self, sheets: dict[str, layout.SheetMeta]) -> Claim:
@@ -483,6 +569,7 @@ class _Out:
     cells: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
     written: int = 0
     skipped: list[str] = field(default_factory=list)
+    placed: list[tuple[int, CellWrite]] = field(default_factory=list)  # Queue cells by re-read row
 
     def put(self, tab: str, row: int, col: int, value: CellValue) -> None:
         self.cells.setdefault(tab, {})[(row, col)] = to_json(value)
@@ -574,6 +661,7 @@ def _place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: _Now, out:
         if cell.mode is WriteMode.SET and _norm(current) != _norm(cell.before):
             raise WorkbookChangedError(f"row {target}'s {cell.column} was edited during the command")
         out.put(queue, target, cols[cell.column], cell.value)
+        out.placed.append((target, cell))
         out.written += 1
 
 
