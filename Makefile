@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-without-fcntl lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates
 	$(BIN)/python -m pytest -q
 
+# The whole suite as on Windows: fcntl (and termios, pwd, grp, resource) unimportable (tests/test_install.py).
+test-without-fcntl: $(STAMP)
+	mkdir -p .pytest-blocker
+	$(BIN)/python -c "from tests.test_install import BLOCKER; open('.pytest-blocker/sitecustomize.py', 'w').write(BLOCKER)"
+	PYTHONPATH=.pytest-blocker:. $(BIN)/python -m pytest -q -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check callback_sheets tests bench
@@ -28,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache build *.egg-info
+	rm -rf $(VENV) demo .pytest_cache .pytest-blocker build *.egg-info

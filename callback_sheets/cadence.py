@@ -4,7 +4,8 @@ The defaults (issue 2, "The cadence"): a first attempt is due at the end of the 
 arrived if at least 30 business minutes of it remain, otherwise at the end of the next block; later
 attempts are due at the end of the block after the one of the last attempt; documents and prior
 authorizations are followed up once every business day; clinical concerns are due 15 business minutes
-after arrival. Pure functions of a BusinessCalendar and the row's times.
+after arrival, and after an unsuccessful attempt again 30 business minutes later (issue 11). Pure
+functions of a BusinessCalendar and the row's times.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class CadenceKind(StrEnum):
 
     STANDARD = "standard"  # end of the next block after the last attempt, up to max_attempts
     DAILY = "daily"  # end of the next business day after the last attempt, never final
-    ESCALATION = "escalation"  # first attempt within escalation_minutes, then STANDARD
+    ESCALATION = "escalation"  # first attempt within escalation_minutes, then every retry_minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class CadenceRule:
     max_attempts: int = 3
     min_remaining_minutes: int = 30
     escalation_minutes: int = 15
+    retry_minutes: int = 30  # escalations: business minutes from an unsuccessful attempt to the next
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -40,6 +42,8 @@ class CadenceRule:
             raise ValueError(f"min_remaining_minutes must be >= 0, not {self.min_remaining_minutes}")
         if self.escalation_minutes < 1:
             raise ValueError(f"escalation_minutes must be at least 1, not {self.escalation_minutes}")
+        if self.retry_minutes < 1:
+            raise ValueError(f"retry_minutes must be at least 1, not {self.retry_minutes}")
 
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
@@ -114,6 +118,12 @@ def next_due(
         last = cal.localize(last_attempt)
         if last.timestamp() > since.timestamp():
             since = last
+    if rule.kind is CadenceKind.ESCALATION:
+        return Due(
+            at=cal.add_business_minutes(since, rule.retry_minutes),
+            attempt=attempts + 1,
+            final=attempts >= rule.max_attempts,
+        )
     if rule.kind is CadenceKind.DAILY:
         day = since.date()
         end = cal.business_day_end(cal.next_business_date(day))

@@ -21,12 +21,16 @@ from callback_sheets import model
 from callback_sheets.calendar import Block, BusinessCalendar, build_closed_on
 from callback_sheets.config_fields import (
     WEEKDAYS,
+    EmailConfig,
+    EscalationConfig,
     GoogleConfig,
     IntakeConfig,
     Location,
+    NotifyConfig,
     OwnerConfig,
     Reason,
     RunnerConfig,
+    WebhookConfig,
 )
 from callback_sheets.errors import ConfigError
 
@@ -37,12 +41,16 @@ __all__ = [
     "CONFIG_FILENAME",
     "WEEKDAYS",
     "Config",
+    "EmailConfig",
+    "EscalationConfig",
     "GoogleConfig",
     "IntakeConfig",
     "Location",
+    "NotifyConfig",
     "OwnerConfig",
     "Reason",
     "RunnerConfig",
+    "WebhookConfig",
     "find_config_path",
     "load_config",
     "parse_config",
@@ -70,7 +78,7 @@ class Config:
     google: GoogleConfig | None
     id_prefix: str = "CB"
     repeat_window_business_days: int = 2
-    first_name_in_voicemail: bool = True
+    first_name_in_voicemail: bool = False
     templates: Path | None = None
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     statuses: tuple[str, ...] = model.STATUSES
@@ -81,6 +89,19 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    def owner_email(self, name: str | None) -> str | None:
+        """The e-mail of the owner called ``name`` (case-insensitive), or ``name`` itself if it is an
+        address; None when unknown."""
+        if not name:
+            return None
+        if "@" in name:
+            return name.strip()
+        wanted = name.strip().casefold()
+        return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
+
     date_order: str | None = None  # [clinic] date_order; None: the sheet's locale, else the country
 
     def order_of_dates(self, locale: str | None = None) -> str:
@@ -122,6 +143,7 @@ _TOP_KEYS = {
     "choices",
     "queues",
     "intake",
+    "notify",
 }
 
 
@@ -141,8 +163,8 @@ def load_config(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"no config at {path}: copy config/callback_sheets.example.toml there, "
-            f"or pass --config PATH (or set {CONFIG_ENV})"
+            f"no config at {path}: run `callback-sheets example-config > {CONFIG_FILENAME}` "
+            f"there and edit it, or pass --config PATH (or set {CONFIG_ENV})"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
@@ -184,8 +206,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
     choices = F.read_choices(F.section(raw, "choices"))
     reasons = F.read_reasons(F.section(raw, "reasons"), urgencies=choices["urgencies"])
-    escalation = F.section(raw, "escalation")
-    F.no_unknown(escalation, {"owner", "minutes", "keywords"}, "escalation")
+    escalation = F.read_escalation(F.section(raw, "escalation"))
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
     return Config(
@@ -199,11 +220,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         phone_region=region,
         callback_number=str(clinic.get("callback_number", "")),
         reasons=reasons,
-        escalation_owner=escalation.get("owner") or None,
-        escalation_minutes=F.positive_int(escalation.get("minutes", 15), "escalation.minutes"),
-        escalation_keywords=tuple(
-            str(k).casefold() for k in escalation.get("keywords", F.DEFAULT_KEYWORDS) if str(k).strip()
-        ),
+        escalation_owner=escalation.owner,
+        escalation_minutes=escalation.minutes,
+        escalation_keywords=tuple(k.casefold() for k in escalation.keywords),
         owners=owners,
         backend=backend,
         workbook=base / str(queue.get("workbook", "callback_queue.xlsx")),
@@ -212,7 +231,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         repeat_window_business_days=F.positive_int(
             queue.get("repeat_window_business_days", 2), "queue.repeat_window_business_days"
         ),
-        first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", True)),
+        first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", False)),
         templates=base / str(templates) if templates else None,
         runner=F.read_runner(F.section(raw, "runner")),
         statuses=choices["statuses"],
@@ -223,5 +242,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
         intake=F.read_intake(F.section(raw, "intake")),
+        escalation=escalation,
+        notify=F.read_notify(F.section(raw, "notify")),
         date_order=F.date_order(clinic.get("date_order")),
     )

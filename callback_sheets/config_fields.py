@@ -37,6 +37,7 @@ class OwnerConfig:
     languages: tuple[str, ...] = ("English",)
     reasons: tuple[str, ...] = ()
     max_open: int | None = None
+    email: str | None = None  # where this owner's alerts go (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +100,11 @@ DEFAULT_KEYWORDS = (
     "dolor de pecho",
     "no puedo respirar",
     "falta de aire",
+    "falta el aire",
     "sangrado",
     "hinchazón",
     "hinchazon",
+    "hinchado",
     "fiebre",
     "suicida",
     "sobredosis",
@@ -113,6 +116,7 @@ DEFAULT_KEYWORDS = (
     "dolor fuerte",
     "infección",
     "infeccion",
+    "infectado",
     "vómito",
     "vomito",
 )
@@ -161,6 +165,35 @@ def a_date(value: object, key: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError:
         raise ConfigError(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def string_list(value: object, key: str, example: str) -> tuple[str, ...]:
+    """A list of non-empty strings, or ConfigError naming ``key`` (a bare string is refused: it would
+    otherwise be read letter by letter)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: must be a list of strings, e.g. {example}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def a_bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} must be true or false")
+    return value
+
+
+def a_string(value: object, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: must be a non-empty string in quotes")
+    return value.strip()
+
+
+def an_address(value: object, key: str) -> str:
+    """An e-mail address: one '@' with something on each side, no spaces."""
+    text = a_string(value, key)
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise ConfigError(f'{key}: {text!r} is not an e-mail address such as "lead@clinic.example"')
+    return text
 
 
 def positive_int(value: object, key: str) -> int:
@@ -295,7 +328,7 @@ def named_tables(
 
 def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
     owners = []
-    known = {"name", "languages", "reasons", "max_open"}
+    known = {"name", "languages", "reasons", "max_open", "email"}
     for key, table in named_tables(raw, key="owners", known=known, needs_name="each owner needs a name"):
         max_open = table.get("max_open")
         owners.append(
@@ -304,6 +337,7 @@ def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
                 languages=tuple(table.get("languages", ["English"])),
                 reasons=tuple(table.get("reasons", [])),
                 max_open=positive_int(max_open, f"{key}.max_open") if max_open is not None else None,
+                email=an_address(table["email"], f"{key}.email") if table.get("email") else None,
             )
         )
     return tuple(owners)
@@ -314,12 +348,18 @@ def read_google(raw: object, base: Path) -> GoogleConfig:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     no_unknown(raw, {"spreadsheet", "worksheet", "credentials", "max_wait_seconds"}, "google")
     creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not creds and GSPREAD_DEFAULT_KEY.expanduser().is_file():
+        creds = str(GSPREAD_DEFAULT_KEY.expanduser())  # where gspread itself looks by default
     return GoogleConfig(
         spreadsheet=str(raw["spreadsheet"]),
         worksheet=str(raw.get("worksheet", model.QUEUE_TAB)),
         credentials=(base / str(creds)) if creds else None,
         max_wait_seconds=positive_int(raw.get("max_wait_seconds", 60), "google.max_wait_seconds"),
     )
+
+
+# gspread's own default service-account key path, used when neither the config nor the environment names one.
+GSPREAD_DEFAULT_KEY = Path("~/.config/gspread/service_account.json")
 
 
 def read_runner(raw: Mapping[str, Any]) -> RunnerConfig:
@@ -395,6 +435,152 @@ def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
         export_tz=zone(raw.get("timezone", "UTC"), "intake.timezone"),
         mapping=mapping,
     )
+
+
+DEFAULT_FINAL_STEP = "Attempts used up: route to the provider on call (no clinical advice at the front desk)"
+EMAIL_SECURITY = ("starttls", "ssl", "none")
+WEBHOOK_FORMATS = ("teams", "slack", "google-chat", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """[escalation]: who takes clinical-symptom messages, what counts, and the cadence after an attempt."""
+
+    owner: str | None = None
+    minutes: int = 15
+    keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    columns: tuple[str, ...] = (model.NOTES,)
+    urgent_escalates: bool = True
+    retry_minutes: int = 30
+    final_step: str = DEFAULT_FINAL_STEP
+    backup: str | None = None  # an owner's name or an e-mail address
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    host: str
+    port: int
+    security: str  # starttls, ssl or none
+    sender: str
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    url: str
+    format: str  # teams, slack, google-chat or json
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """[notify]: where alerts go. No channel configured: nothing is sent."""
+
+    link: str | None = None
+    review_to: tuple[str, ...] = ()
+    weekly_to: tuple[str, ...] = ()
+    email: EmailConfig | None = None
+    webhook: WebhookConfig | None = None
+    timeout_seconds: float = 10.0
+
+    @property
+    def channels(self) -> bool:
+        return self.email is not None or self.webhook is not None
+
+
+def read_escalation(raw: Mapping[str, Any]) -> EscalationConfig:
+    known = {
+        "owner",
+        "minutes",
+        "keywords",
+        "columns",
+        "urgent_escalates",
+        "retry_minutes",
+        "final_step",
+        "backup",
+    }
+    no_unknown(raw, known, "escalation")
+    keywords = string_list(
+        raw.get("keywords", list(DEFAULT_KEYWORDS)), "escalation.keywords", '["chest pain", "fiebre"]'
+    )
+    columns = string_list(raw.get("columns", [model.NOTES]), "escalation.columns", '["Notes"]')
+    owner = raw.get("owner")
+    backup = raw.get("backup")
+    return EscalationConfig(
+        owner=a_string(owner, "escalation.owner") if owner else None,
+        minutes=positive_int(raw.get("minutes", 15), "escalation.minutes"),
+        keywords=keywords,
+        columns=columns or (model.NOTES,),
+        urgent_escalates=a_bool(raw.get("urgent_escalates", True), "escalation.urgent_escalates"),
+        retry_minutes=positive_int(raw.get("retry_minutes", 30), "escalation.retry_minutes"),
+        final_step=a_string(raw.get("final_step", DEFAULT_FINAL_STEP), "escalation.final_step"),
+        backup=a_string(backup, "escalation.backup") if backup else None,
+    )
+
+
+def _addresses(value: object, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    return tuple(
+        an_address(v, f"{key}[{i}]") for i, v in enumerate(string_list(value, key, '["lead@clinic.example"]'))
+    )
+
+
+def read_notify(raw: Mapping[str, Any]) -> NotifyConfig:
+    no_unknown(raw, {"link", "review_to", "weekly_to", "email", "webhook", "timeout_seconds"}, "notify")
+    email = section(raw, "email") if "email" in raw else None
+    webhook = section(raw, "webhook") if "webhook" in raw else None
+    timeout = raw.get("timeout_seconds", 10)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 120:
+        raise ConfigError(
+            f"notify.timeout_seconds: {timeout!r} must be a number of seconds between 0 and 120"
+        )
+    link = raw.get("link")
+    return NotifyConfig(
+        link=a_string(link, "notify.link") if link else None,
+        review_to=_addresses(raw.get("review_to", []), "notify.review_to"),
+        weekly_to=_addresses(raw.get("weekly_to", []), "notify.weekly_to"),
+        email=_read_email(email) if email is not None else None,
+        webhook=_read_webhook(webhook) if webhook is not None else None,
+        timeout_seconds=float(timeout),
+    )
+
+
+def _read_email(raw: Mapping[str, Any]) -> EmailConfig:
+    no_unknown(raw, {"host", "port", "security", "sender", "username", "password_env"}, "notify.email")
+    security = str(raw.get("security", "starttls"))
+    if security not in EMAIL_SECURITY:
+        raise ConfigError(f'notify.email.security: {security!r} is not one of "starttls", "ssl", "none"')
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    port = positive_int(raw.get("port", default_port), "notify.email.port")
+    if port > 65535:
+        raise ConfigError(f"notify.email.port: {port} is not a port number (1-65535)")
+    username = raw.get("username")
+    password_env = raw.get("password_env")
+    if username and not password_env:
+        raise ConfigError(
+            "notify.email.password_env: set it to the environment variable holding the password, "
+            'e.g. "CALLBACK_SHEETS_SMTP_PASSWORD" (the password itself never goes in this file)'
+        )
+    return EmailConfig(
+        host=a_string(raw.get("host"), "notify.email.host"),
+        port=port,
+        security=security,
+        sender=an_address(raw.get("sender"), "notify.email.sender"),
+        username=a_string(username, "notify.email.username") if username else None,
+        password_env=a_string(password_env, "notify.email.password_env") if password_env else None,
+    )
+
+
+def _read_webhook(raw: Mapping[str, Any]) -> WebhookConfig:
+    no_unknown(raw, {"url", "format"}, "notify.webhook")
+    url = a_string(raw.get("url"), "notify.webhook.url")
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"notify.webhook.url: {url[:40]!r} must start with https://")
+    fmt = str(raw.get("format", "json"))
+    if fmt not in WEBHOOK_FORMATS:
+        raise ConfigError(f"notify.webhook.format: {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
+    return WebhookConfig(url=url, format=fmt)
 
 
 def date_order(value: Any) -> str | None:

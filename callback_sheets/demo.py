@@ -17,7 +17,7 @@ from callback_sheets.config import CONFIG_FILENAME, Config, load_config
 from callback_sheets.times import parse_now, to_cell
 
 DEMO_CONFIG = """\
-# Demo clinic made by `callback-sheets demo`. See config/callback_sheets.example.toml for every key.
+# Demo clinic made by `callback-sheets demo`. `callback-sheets example-config` prints every key.
 [clinic]
 name = "Riverside Family Clinic"
 timezone = "America/Chicago"

@@ -20,6 +20,9 @@ from callback_sheets.backends.base import (
     Grid,
     Snapshot,
     WriteMode,
+    column_letter,
+    duplicate_headers,
+    every,
     grid_rows,
     is_blank,
     pick,
@@ -30,7 +33,7 @@ from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.queue_state import QueueState
 from callback_sheets.times import localize, short, to_cell
-from callback_sheets.triage import escalation_check
+from callback_sheets.triage import escalated_now, triage_for
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
@@ -61,6 +64,7 @@ class ItemView:
     escalation: str | None
     next_step: str
     problems: tuple[str, ...]
+    flagged: str | None = None  # what triage found, even once handled or closed (the reports count it)
 
     def sort_key(self) -> tuple[int, int, float, int]:
         urgency = URGENCY_RANK.get(self.item.urgency or "", 2)
@@ -87,6 +91,21 @@ class RefreshPlan:
     views: list[ItemView]
     summary: Summary
     unassigned: dict[str, str] = field(default_factory=dict)
+    sheet_problems: tuple[str, ...] = ()  # problems of the sheet itself (two columns with one header)
+    escalation_owner: str | None = None  # every escalated open item is on this owner's list
+
+
+def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
+    """Problems of the header row: a name heading two columns (both are read for keywords, but staff
+    should know which one is the real one)."""
+    out = []
+    for name, cols in duplicate_headers(header).items():
+        where = ", ".join(column_letter(c) for c in cols)
+        out.append(
+            f"{len(cols)} columns are headed {name!r} (columns {where}): the tool reads the first "
+            f"(and every one for escalation keywords); rename or merge the others"
+        )
+    return tuple(out)
 
 
 def check_header(snapshot: Snapshot) -> None:
@@ -109,19 +128,48 @@ class Planner:
         self.tz = config.tz
         self._why: dict[int, str | None] = {}
         self._unresolved = BusinessDaysPassed(self.cal, now, 1)  # open > 1 business day
-        self._check = escalation_check(tuple(config.escalation_keywords))
+        self._triage = triage_for(config)
+        self._snapshot: Snapshot | None = None
+        self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
+        self.who = config.escalation_owner or "licensed staff"
 
-    def escalation(self, item: Item) -> str | None:
-        """Why the item needs licensed staff (None if not), computed once per row."""
+    def flagged(self, item: Item) -> str | None:
+        """What triage finds on the item (None if nothing), computed once per row, whether or not the
+        item is still escalated (see :meth:`escalation`)."""
         try:
             return self._why[item.position]
         except KeyError:
-            why = self._why[item.position] = self._check(item.reason, item.notes)
+            if self._plain_notes or self._snapshot is None:
+                texts: tuple[tuple[str, str], ...] = (("Notes", item.notes),)
+            else:
+                row = snapshot_row(self._snapshot, item.position)
+                texts = tuple(
+                    (column, text)
+                    for column in self._triage.columns
+                    for cell in every(row, column)
+                    if (text := _text(cell))
+                )
+            why = self._why[item.position] = self._triage.why(
+                reason=item.reason, status=item.status, urgency=item.urgency, texts=texts
+            )
             return why
+
+    def escalation(self, item: Item) -> str | None:
+        """Why the item is escalated now (None if not): flagged, open, and no attempt reached the patient."""
+        why = self.flagged(item)
+        if why and escalated_now(
+            why, closed=item.closed, last_outcome=item.last_outcome, attempts=item.attempts
+        ):
+            return why
+        return None
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
         self.reader.order = self.config.order_of_dates(snapshot.locale)
+        self._snapshot = snapshot
+        self._plain_notes = self._triage.columns == (model.NOTES,) and model.NOTES not in duplicate_headers(
+            snapshot.header
+        )
         read = self.reader.read
         return [read(r.position, r.values) for r in snapshot.rows if _any_filled(r.values, STAFF_COLUMNS)]
 
@@ -181,7 +229,14 @@ class Planner:
             changes.tab_appends[model.HISTORY_TAB] = history_rows
         summary.changes = changes.count()
         views.sort(key=ItemView.sort_key)
-        return RefreshPlan(changes, views, summary, owners.unassigned if owners else {})
+        return RefreshPlan(
+            changes,
+            views,
+            summary,
+            owners.unassigned if owners else {},
+            sheet_problems(snapshot.header),
+            self.config.escalation_owner,
+        )
 
     # --- per item -------------------------------------------------------------------------------------
     def history_entry(
@@ -222,21 +277,32 @@ class Planner:
     def rule_for(self, item: Item, escalation: str | None) -> CadenceRule:
         reason = self.config.reasons.get(item.reason or "Other") or self.config.reasons["Other"]
         rule = reason.rule
-        if escalation and rule.kind is not CadenceKind.ESCALATION:
-            rule = CadenceRule(kind=CadenceKind.ESCALATION, max_attempts=rule.max_attempts)
-        if rule.kind is CadenceKind.ESCALATION and rule.escalation_minutes != self.config.escalation_minutes:
-            rule = CadenceRule(
-                kind=rule.kind,
-                max_attempts=rule.max_attempts,
-                escalation_minutes=self.config.escalation_minutes,
-            )
+        if escalation:
+            esc = self.config.escalation
+            if (
+                rule.kind is not CadenceKind.ESCALATION
+                or rule.escalation_minutes != self.config.escalation_minutes
+                or rule.retry_minutes != esc.retry_minutes
+            ):
+                rule = CadenceRule(
+                    kind=CadenceKind.ESCALATION,
+                    max_attempts=rule.max_attempts,
+                    escalation_minutes=self.config.escalation_minutes,
+                    retry_minutes=esc.retry_minutes,
+                )
+        elif rule.kind is CadenceKind.ESCALATION:
+            # an escalation that reached the patient: any further call follows the standard cadence
+            rule = CadenceRule(kind=CadenceKind.STANDARD, max_attempts=rule.max_attempts)
         return rule
 
     def _view(self, item: Item, item_id: str, owner: str | None, problems: tuple[str, ...]) -> ItemView:
+        flagged = self.flagged(item)
         why = self.escalation(item)
         if item.closed or item.received is None:
             step = "" if item.closed else "Fix the problems, then refresh"
-            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems)
+            if why and not item.closed:
+                step = f"Hand to {self.who} now: fix the problems, then refresh"
+            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems, flagged)
         rule = self.rule_for(item, why)
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
@@ -244,17 +310,22 @@ class Planner:
         overdue = self.now.timestamp() > due.at.timestamp()  # instants: one zone compares wall time
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
-        return ItemView(item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems)
+        return ItemView(
+            item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems, flagged
+        )
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
+        if why:
+            if final:
+                return self.config.escalation.final_step
+            if item.attempts == 0:
+                return f"Hand to {self.who}: no clinical advice at the front desk"
+            return f"Escalated: {self.who} calls again (attempt {attempt} of {rule.max_attempts})"
         if final:
             return (
                 f"Attempts used up ({item.attempts} of {rule.max_attempts}): set Status to No response "
                 "and route to the front-desk lead"
             )
-        if why and item.attempts == 0:
-            who = self.config.escalation_owner or "licensed staff"
-            return f"Escalate: {who} calls back (no clinical advice at the front desk)"
         if rule.kind is CadenceKind.DAILY:
             return f"Follow up today (attempt {attempt})"
         return f"Call back (attempt {attempt} of {rule.max_attempts})"
@@ -286,7 +357,7 @@ class Planner:
                 overdue = "Open > 1 business day"
         escalation = None
         if view.escalation:
-            escalation = f"ESCALATED to {self.config.escalation_owner or 'licensed staff'}: {view.escalation}"
+            escalation = f"ESCALATED to {self.who}: {view.escalation}"
         due = to_cell(view.due, self.tz)
         return due, overdue, view.next_step or None, escalation, first_cell, None, problems
 
@@ -383,6 +454,12 @@ def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
         if value is not None and (value.__class__ is not str or value.strip()):  # type: ignore[attr-defined]
             return True
     return False
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.strip() if value.__class__ is str else str(value).strip()  # type: ignore[attr-defined]
 
 
 def _filled(value: object) -> bool:

@@ -15,7 +15,17 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
-from callback_sheets.backends.base import Backend, CellValue, Changeset, Grid, Snapshot, grid_rows, pick
+from callback_sheets.backends.base import (
+    Backend,
+    CellValue,
+    Changeset,
+    Grid,
+    RowValues,
+    Snapshot,
+    every,
+    grid_rows,
+    pick,
+)
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
 from callback_sheets.metrics import (
@@ -31,7 +41,7 @@ from callback_sheets.metrics import (
 )
 from callback_sheets.refresh import ItemView, Planner, RefreshPlan, check_header, same_value
 from callback_sheets.times import localize, parse_when, to_cell
-from callback_sheets.triage import escalation_check
+from callback_sheets.triage import triage_for
 from callback_sheets.validation import text
 
 SCHEMA = "callback-sheets/report/1"
@@ -87,6 +97,7 @@ _CASE_FIELDS = (
     model.OWNER,
     model.LANGUAGE,
     model.PATIENT_TYPE,
+    model.URGENCY,
 )
 
 
@@ -100,14 +111,15 @@ class CaseReader:
         self.order = config.order_of_dates()  # cases() sets it from the snapshot's locale
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
-        self._triaged: dict[tuple[str | None, str], bool] = {}
-        self._check = escalation_check(tuple(config.escalation_keywords))
+        self._triaged: dict[tuple[object, ...], bool] = {}
+        self._triage = triage_for(config)
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
             ("reason", list(config.reasons)),
             ("language", config.languages),
             ("patient_type", config.patient_types),
+            ("urgency", config.urgencies),
         ):
             self._choices[name] = {" ".join(v.casefold().split()): v for v in values}
 
@@ -150,11 +162,16 @@ class CaseReader:
             for item_id, received, values in picked
         ]
 
-    def _flagged(self, reason: str | None, notes: str) -> bool:
-        key = (reason, notes)
+    def _flagged(
+        self, reason: str | None, status: str, urgency: object, texts: tuple[tuple[str, str], ...]
+    ) -> bool:
+        """The refresh's own definition (triage.Triage.why), memoised by what it reads."""
+        key = (reason, status, urgency, texts)
         found = self._triaged.get(key)
         if found is None:
-            found = self._triaged[key] = self._check(reason, notes) is not None
+            urgent = self._choice("urgency", urgency)
+            why = self._triage.why(reason=reason, status=status, urgency=urgent, texts=texts)
+            found = self._triaged[key] = why is not None
         return found
 
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
@@ -186,7 +203,7 @@ class CaseReader:
                     outcomes,
                     None,
                     None,
-                    bool(view.escalation),
+                    bool(view.flagged or view.escalation),
                     view.owner,
                     item.reason,
                     item.language,
@@ -242,6 +259,7 @@ class CaseReader:
             owner_cell,
             language_cell,
             patient_type_cell,
+            urgency_cell,
         ) = pick(values, _CASE_FIELDS)
         status = self._choice("status", status_cell) or text(status_cell) or "New"
         attempts = _count(attempts_cell, 0)
@@ -255,8 +273,14 @@ class CaseReader:
             if first is None and attempts == 1:
                 first = self._when(last_cell)
         reason = self._choice("reason", reason_cell)
-        notes = text(notes_cell)
-        escalated = status == "Escalated" or bool(text(escalation_cell)) or self._flagged(reason, notes)
+        texts: tuple[tuple[str, str], ...]
+        if self._triage.columns == (model.NOTES,) and values.__class__ is not RowValues:
+            texts = ((model.NOTES, text(notes_cell)),)  # a plain mapping: one Notes
+        else:
+            texts = tuple(
+                (col, t) for col in self._triage.columns for c in every(values, col) if (t := text(c))
+            )
+        escalated = bool(text(escalation_cell)) or self._flagged(reason, status, urgency_cell, texts)
         return Case(
             item_id,
             received,
@@ -523,6 +547,11 @@ class Review:
 def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Review:
     """Open items a person must deal with before the day closes. Writes nothing."""
     plan = Planner(config=config, now=now).plan(backend.read(tabs=service.READ_TABS), assign=False)
+    return review_of(plan, config=config, now=now)
+
+
+def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
+    """The end-of-day review of an already-made plan (the notify alerts reuse their own plan)."""
     today = now.astimezone(config.tz).date()
     urgent, due, stuck, final = [], [], [], []
     for view in sorted(plan.views, key=lambda v: v.item.position):

@@ -22,12 +22,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+
+if TYPE_CHECKING:
+    from callback_sheets.refresh import RefreshPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class JobContext:
     config: Config
     slot: Slot
     now: datetime
+    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
 
     def backend(self) -> Backend:
         from callback_sheets.backends.registry import open_backend
@@ -50,6 +55,7 @@ class JobResult:
     rows: int | None = None
     changes: int | None = None
     attention: bool | None = None
+    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
 
 
 JobFn = Callable[[JobContext], JobResult]
@@ -64,7 +70,7 @@ def refresh_job(ctx: JobContext) -> JobResult:
 
     outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
     summary = outcome.plan.summary
-    return JobResult(rows=summary.rows, changes=summary.changes)
+    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
 
 
 def review_job(ctx: JobContext) -> JobResult:
@@ -95,6 +101,23 @@ def weekly_job(ctx: JobContext) -> JobResult:
     return JobResult(changes=appended.added + appended.replaced)
 
 
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
+
+
 DEFAULT_JOBS: Mapping[Job, JobFn] = {
     Job.OPEN: refresh_job,
     Job.REFRESH: refresh_job,
@@ -116,8 +139,9 @@ def runner_files(config: Config) -> tuple[Path, Path]:
 
 
 class RunnerLock:
-    """One runner per queue: an exclusive ``flock`` on a lock file. The kernel drops it when the process
-    ends, however it ends, so a crash cannot leave it stuck; the file itself stays and says who held it."""
+    """One runner per queue: an exclusive OS lock on a lock file (``oslock``: flock, or msvcrt on
+    Windows). The kernel drops it when the process ends, however it ends, so a crash cannot leave it
+    stuck; the file itself stays and says who held it."""
 
     def __init__(self, path: Path, *, queue: str) -> None:
         self.path = path
@@ -125,38 +149,45 @@ class RunnerLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        import fcntl
+        from callback_sheets import oslock
 
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         except OSError as exc:
             raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _holder(fd)
+            taken = oslock.try_lock(fd)
+        except OSError as exc:
             os.close(fd)
+            raise BackendError(f"cannot lock the runner lock {self.path}: {exc.strerror or exc}") from None
+        if not taken:
+            holder = _holder(fd)
+            oslock.close_refused(fd)
             raise WorkbookBusyError(
                 f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
                 f"only one runs at a time, so this one stops (lock {self.path.name})"
             ) from None
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps(info).encode())
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            import fcntl
+            from callback_sheets import oslock
 
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                oslock.unlock(self._fd)
             os.close(self._fd)
             self._fd = None
 
 
 def _holder(fd: int) -> str:
+    from callback_sheets.oslock import read_head
+
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        info = json.loads(read_head(fd) or b"{}")
         return f" (pid {int(info['pid'])} on {info['host']})"
     return ""
 
@@ -208,6 +239,7 @@ class Runner:
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
         job_deadline: float | None = None,
+        notify: JobFn | None = notify_job,
     ) -> None:
         """``job_deadline``: how long (seconds) one queue's job may hold up the others before they go on
         without it; by default the queue's ``[google] max_wait_seconds`` (60)."""
@@ -217,6 +249,7 @@ class Runner:
         self._jobs = {**DEFAULT_JOBS, **jobs}
         self.stop = stop or threading.Event()
         self._timer = timer
+        self._notify = notify
         self._config: Config | None = None
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
@@ -284,14 +317,74 @@ class Runner:
                     continue  # its job is still running (and logs itself when it ends)
                 del self._busy[path]
             records.extend(self._check_clock(queue, now))
+            ran = False
+            plan: RefreshPlan | None = None
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
-                record = self._run_bounded(path, queue, slot)
-                if record is None:
+                outcome = self._run_bounded(path, queue, slot)
+                if outcome is None:
                     break  # still running past its deadline: the other queues go on
+                record, result = outcome
                 records.append(record)
+                ran = True
+                if result is not None and result.plan is not None:
+                    plan = result.plan
+            notify = ran and self._notify is not None and queue.config.notify.channels
+            if notify and path not in self._busy and not self.stop.is_set():
+                records.append(self._after(queue, plan))
         return records
+
+    def queue_names(self) -> list[str]:
+        """The queues this runner serves (holds the lock of)."""
+        return [q.name for q in self._queues.values()]
+
+    def next_job(self, now: datetime, *, days: int = 8) -> Slot | None:
+        """The next job to run: one due now, else the first one after ``now`` (None when nothing is
+        scheduled within ``days``). The queues share the clinic's calendar, so this is every queue's."""
+        if self._schedule is None or not self._queues:
+            return None
+        due = [s for q in self._queues.values() for s in self._schedule.due(now, done=q.state.done)]
+        if due:
+            return due[0]
+        later = self._schedule.between(now, now + timedelta(days=days))
+        return later[0] if later else None
+
+    def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue.name, queue.config, slot, now, plan))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -380,10 +473,12 @@ class Runner:
                 queue.state.save(queue.state_path)
         return out
 
-    def _run_bounded(self, path: Path, queue: _Queue, slot: Slot) -> JobRecord | None:
+    def _run_bounded(
+        self, path: Path, queue: _Queue, slot: Slot
+    ) -> tuple[JobRecord, JobResult | None] | None:
         """Run one job on a worker thread and wait for it at most the queue's deadline; a job still
         running then is left to finish (and log itself) while the other queues' jobs go on."""
-        box: list[JobRecord] = []
+        box: list[tuple[JobRecord, JobResult | None]] = []
         worker = threading.Thread(
             target=lambda: box.append(self._run(queue, slot)), name=f"callback-sheets job {queue.name}"
         )
@@ -407,8 +502,9 @@ class Runner:
         )
         return None
 
-    def _run(self, queue: _Queue, slot: Slot) -> JobRecord:
+    def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
         now = self._clock()
+        result: JobResult | None = None
         started = self._timer()
         family = slot.family
         try:
@@ -447,4 +543,4 @@ class Runner:
         except OSError as exc:
             record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
         self._log.emit(record)
-        return record
+        return record, result

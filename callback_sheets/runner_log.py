@@ -117,6 +117,30 @@ class RunLog:
             stream.write(line)
             stream.flush()
 
+    def event(self, time: datetime, event: str, **fields: Any) -> None:
+        """A line about the runner itself (``started``, ``stopped``), not a job: the same format as the
+        job lines, ``event=`` in place of ``job=``. Fields carry no patient data (queue names, times)."""
+        stream = self._stream or sys.stderr
+        if self._as_json:
+            line = json.dumps({"time": time.isoformat(timespec="seconds"), "event": event, **fields},
+                              ensure_ascii=False)
+        else:
+            parts = [time.isoformat(timespec="seconds"), f"event={event}"]
+            for key, value in fields.items():
+                if value is None:
+                    continue
+                if isinstance(value, int | float):
+                    parts.append(f"{key}={value}")
+                    continue
+                text = value if isinstance(value, str) else ",".join(map(str, value))
+                if text and all(ch.isalnum() or ch in "-_:.+," for ch in text):
+                    parts.append(f"{key}={text}")
+                else:
+                    parts.append(f"{key}={json.dumps(text, ensure_ascii=False)}")
+            line = " ".join(parts)
+        stream.write(line + "\n")
+        stream.flush()
+
 
 @dataclass(slots=True)
 class RunState:

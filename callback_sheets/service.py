@@ -241,7 +241,14 @@ def _with_values(snapshot: Snapshot, position: int, values: dict[str, object]) -
 def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]
     views = [v for v in plan.views if v.item.is_open]
     if owner:
-        views = [v for v in views if (v.owner or "").casefold() == owner.casefold()]
+        wanted = owner.strip().casefold()
+        # every escalated open item is on the escalation owner's list, whatever its Owner cell says
+        takes_escalations = (plan.escalation_owner or "").strip().casefold() == wanted
+        views = [
+            v
+            for v in views
+            if (v.owner or "").strip().casefold() == wanted or (takes_escalations and v.escalation)
+        ]
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views

@@ -141,8 +141,10 @@ class TemplateSyntaxError(ValueError):
 
 
 def default_templates_dir() -> Path:
-    """The templates shipped with callback-sheets (``templates/`` beside the package)."""
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The templates shipped with callback-sheets (package data: ``callback_sheets/templates``)."""
+    from callback_sheets.resources import templates_dir
+
+    return templates_dir()
 
 
 def is_comment(line: str) -> bool:

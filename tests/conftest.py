@@ -15,7 +15,7 @@ from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel import ExcelBackend
 from callback_sheets.config import Config, load_config
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "callback_sheets.example.toml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "callback_sheets" / "data" / "callback_sheets.example.toml"
 
 CLINIC_TOML = """
 [clinic]

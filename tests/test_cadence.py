@@ -189,9 +189,11 @@ def test_escalation_first_attempt(received: str, expected: str) -> None:
     assert due(CLINICAL, received) == Due(at=at(expected), attempt=1, final=False)
 
 
-def test_escalation_later_attempts_are_standard() -> None:
-    assert due(CLINICAL, "2026-12-01T09:00", 1, "2026-12-01T09:10") == Due(at("2026-12-01T17:00"), 2, False)
-    assert due(CLINICAL, "2026-12-01T09:00", 3, "2026-12-01T14:00") == Due(at("2026-12-02T12:00"), 4, True)
+def test_escalation_later_attempts_every_retry_minutes() -> None:
+    # issue 11: an unsuccessful attempt on an escalation is retried 30 business minutes later, not tomorrow
+    assert due(CLINICAL, "2026-12-01T14:00", 1, "2026-12-01T14:10") == Due(at("2026-12-01T14:40"), 2, False)
+    assert due(CLINICAL, "2026-12-01T09:00", 1, "2026-12-01T11:50") == Due(at("2026-12-01T13:20"), 2, False)
+    assert due(CLINICAL, "2026-12-01T09:00", 3, "2026-12-01T14:00") == Due(at("2026-12-01T14:30"), 4, True)
 
 
 # -- rules -------------------------------------------------------------------------------------------------
@@ -208,7 +210,8 @@ def test_default_rules_cover_every_reason() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_attempts": 0}, {"min_remaining_minutes": -1}, {"escalation_minutes": 0}]
+    "kwargs",
+    [{"max_attempts": 0}, {"min_remaining_minutes": -1}, {"escalation_minutes": 0}, {"retry_minutes": 0}],
 )
 def test_invalid_rules_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):

@@ -73,6 +73,7 @@ def test_google_credentials_missing(tmp_path: Path) -> None:
 def _google(tmp_path: Path, key: str) -> GoogleConfig:
     creds = tmp_path / "sa.json"
     creds.write_text(json.dumps({"type": "service_account", "client_email": ACCOUNT}))
+    creds.chmod(0o600)
     return GoogleConfig(spreadsheet=key, worksheet=model.QUEUE_TAB, credentials=creds)
 
 

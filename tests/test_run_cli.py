@@ -110,10 +110,15 @@ def test_long_running_mode_stops_cleanly_on_sigterm(demo: Config) -> None:
         assert proc.stderr is not None
         ready, _, _ = select.select([proc.stderr], [], [], 60)
         assert ready, "the runner logged nothing within a minute"
+        start = proc.stderr.readline()
+        assert "event=started" in start and 'queues="Riverside Family Clinic"' in start, start
+        assert "next_job=open next_at=2026-12-01T08:00-06:00" in start, start
         first = proc.stderr.readline()
         assert "job=open" in first and "outcome=ok" in first
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+        rest = proc.stderr.read()
+        assert "event=stopped reason=SIGTERM" in rest, rest
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -28,11 +28,13 @@ class WriteMode(StrEnum):
 class RowShape:
     """What the rows under one header share: header name -> 0-based position, and the row width."""
 
-    __slots__ = ("_pickers", "index", "width")
+    __slots__ = ("_pickers", "index", "repeated", "width")
 
     def __init__(self, header: Sequence[str]) -> None:
         self.index = {name: i - 1 for name, i in column_index(header).items()}
         self.width = len(header)
+        # names heading more than one column -> every 0-based position (the first is in ``index``)
+        self.repeated = {name: tuple(i - 1 for i in cols) for name, cols in duplicate_headers(header).items()}
         self._pickers: dict[tuple[str, ...], Callable[[Sequence[CellValue]], tuple[CellValue, ...]]] = {}
 
     def picker(self, names: tuple[str, ...]) -> Callable[[Sequence[CellValue]], tuple[CellValue, ...]]:
@@ -79,6 +81,15 @@ class RowValues(Mapping[str, CellValue]):
         """The cells of ``names`` in that order (None for a column the header lacks)."""
         return self._shape.picker(names)(self._cells)
 
+    def every(self, name: str) -> tuple[CellValue, ...]:
+        """The cells of every column headed ``name`` (two columns may share a header)."""
+        shape = self._shape
+        many = shape.repeated.get(name)
+        if many is not None:
+            return tuple(self._cells[i] for i in many)
+        i = shape.index.get(name)
+        return () if i is None else (self._cells[i],)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._shape.index)
 
@@ -94,6 +105,13 @@ def pick(values: Mapping[str, CellValue], names: tuple[str, ...]) -> tuple[CellV
     if values.__class__ is RowValues:
         return values.pick(names)  # type: ignore[attr-defined]
     return tuple(values.get(name) for name in names)
+
+
+def every(values: Mapping[str, CellValue], name: str) -> tuple[CellValue, ...]:
+    """The cells of every column headed ``name`` in a row (one for a plain mapping)."""
+    if values.__class__ is RowValues:
+        return values.every(name)  # type: ignore[attr-defined, no-any-return]
+    return (values[name],) if name in values else ()
 
 
 def row_factory(header: Sequence[str]) -> Callable[[Sequence[CellValue]], RowValues]:
@@ -211,6 +229,25 @@ def column_index(header: Sequence[str]) -> dict[str, int]:
         if key and key not in index:
             index[key] = i
     return index
+
+
+def duplicate_headers(header: Sequence[object]) -> dict[str, tuple[int, ...]]:
+    """Header names heading more than one column -> their 1-based column numbers (blank ones ignored)."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        key = str(name).strip() if name is not None else ""
+        if key:
+            seen.setdefault(key, []).append(i)
+    return {k: tuple(v) for k, v in seen.items() if len(v) > 1}
+
+
+def column_letter(number: int) -> str:
+    """1 -> A, 27 -> AA."""
+    out = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        out = chr(65 + rest) + out
+    return out
 
 
 def grid_rows(grid: Grid) -> Iterator[tuple[int, tuple[CellValue, ...]]]:

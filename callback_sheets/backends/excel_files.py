@@ -54,13 +54,9 @@ def lock_path(path: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from callback_sheets.oslock import pid_alive  # os.kill(pid, 0) would end the process on Windows
+
+    return pid_alive(pid)
 
 
 def _stale(lock: Path) -> bool:

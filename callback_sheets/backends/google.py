@@ -39,6 +39,7 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
     column_index,
+    row_factory,
 )
 from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google_lease import (
@@ -239,11 +240,8 @@ class GoogleBackend:
         if queue is None:
             raise self._no_queue()
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
-        cols = column_index(header)
-        rows = tuple(
-            SheetRow(n, {name: (raw[i - 1] if i - 1 < len(raw) else None) for name, i in cols.items()})
-            for n, raw in enumerate(queue[1:], start=2)
-        )
+        values = row_factory(header)  # every column kept: a second 'Notes' column is read too
+        rows = tuple(SheetRow(n, values(raw)) for n, raw in enumerate(queue[1:], start=2))
         next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
         state = ReadState(sheets=_sheets(got), next_row=next_row)
         return Snapshot(

@@ -3,6 +3,7 @@ library's exceptions into one-line messages and exit codes (1: refused, 2: bad u
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -17,7 +18,7 @@ from callback_sheets import __version__
 from callback_sheets.errors import CallbackSheetsError
 
 # Command modules, each adding its commands to `main` (one idea per module).
-COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor")
+COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install", "notify")
 
 
 @dataclass
@@ -48,10 +49,51 @@ class State:
             raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
+def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--config`` given after the subcommand: it wins over one given before (or the environment)."""
+    if value is not None:
+        state = ctx.find_object(State)
+        if state is not None:
+            state.config_path = value
+            state._config = None
+
+
+def config_after_option() -> click.Option:
+    return click.Option(
+        ["--config"],
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_set_config,
+        help="Config file (also accepted before the command).",
+    )
+
+
+def _quiet_broken_pipe() -> None:
+    """stdout's reader went away (``| head``): stop quietly, as Unix tools do."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 class CallbackSheetsGroup(click.Group):
+    """Global options are accepted before or after the subcommand: every command added gets its own
+    ``--config`` (see :func:`config_after_option`); ``--now`` given before the command becomes the
+    default of the command's own ``--now``."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any("--config" in p.opts for p in cmd.params if isinstance(p, click.Option)):
+            cmd.params.append(config_after_option())
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not as a warning at exit
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(0)
         except CallbackSheetsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -71,7 +113,11 @@ class CallbackSheetsGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=CallbackSheetsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=CallbackSheetsGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="callback-sheets")
 @click.option(
     "--config",
@@ -80,17 +126,33 @@ class CallbackSheetsGroup(click.Group):
     envvar="CALLBACK_SHEETS_CONFIG",
     help="Config file (default: ./callback_sheets.toml, or $CALLBACK_SHEETS_CONFIG).",
 )
+@click.option(
+    "--now",
+    metavar="ISO",
+    help="Pretend it is this time, for every command that takes --now (also accepted after the command).",
+)
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, now: str | None, debug: bool) -> None:
     """Keep a clinic's missed-call callback queue honest in Excel or Google Sheets.
+
+    Options before the command (--config, --now) may also be given after it.
 
     \b
     Example:
+        callback-sheets example-config > callback_sheets.toml
         callback-sheets init && callback-sheets refresh && callback-sheets queue --overdue
     """
     ctx.obj = State(config_path=config_path, debug=debug)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+    if now is not None:
+        command = main.get_command(ctx, ctx.invoked_subcommand)
+        if command is None or not any(p.name == "now" for p in command.params):
+            raise click.UsageError(f"--now does not apply to `{ctx.invoked_subcommand}`")
+        ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: {"now": now}}
 
 
 def _load_commands() -> None:

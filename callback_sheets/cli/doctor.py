@@ -1,20 +1,27 @@
 """`callback-sheets doctor`: checks the config, the credentials, access to the sheet and its headers.
 
-Each check prints one line, ``ok`` or ``FAIL`` with what to fix; the exit code is 1 when any check failed.
-The checks are plain functions returning :class:`Check` lists so tests can run them on any backend.
+Each check prints one line, ``ok``, ``WARN`` or ``FAIL`` with what to fix; the exit code is 1 when any
+check failed (a warning alone keeps 0). The checks are plain functions returning :class:`Check` lists so
+tests can run them on any backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import stat
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from callback_sheets import model
 from callback_sheets.backends.base import Backend
 from callback_sheets.cli import State, main
+from callback_sheets.cli.options import json_option
+from callback_sheets.cli.render import emit_json
 from callback_sheets.config import Config, GoogleConfig, find_config_path, load_config
 from callback_sheets.errors import CallbackSheetsError
 
@@ -24,9 +31,62 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # ok, but worth fixing (e.g. a secret others can read)
+
+    @property
+    def level(self) -> str:
+        return "fail" if not self.ok else ("warn" if self.warning else "ok")
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+        tag = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[self.level]
+        return f"{tag}  {self.name}: {self.detail}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "ok": self.ok, "level": self.level, "detail": self.detail}
+
+
+# Config keys whose value is a secret: a config naming one must be readable by its owner only.
+SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
+
+
+def check_private(path: Path, what: str) -> list[Check]:
+    """A warning when ``path`` can be read by the group or others (POSIX modes; Windows uses ACLs, which
+    a mode cannot show, so nothing is said there)."""
+    if os.name == "nt":
+        return []
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return []
+    readers = (("its group", stat.S_IRGRP), ("every user", stat.S_IROTH))
+    who = " and ".join(w for w, bit in readers if mode & bit)
+    return [
+        Check(
+            "permissions",
+            True,
+            f"{what} {path} is readable by {who} (mode {stat.filemode(mode)}): run `chmod 600 {path}`",
+            warning=True,
+        )
+    ]
+
+
+def names_a_secret(raw: Mapping[str, Any]) -> str | None:
+    """The first config key (dotted) that holds a secret, or None."""
+    for key, value in raw.items():
+        if isinstance(value, Mapping):
+            found = names_a_secret(value)
+            if found:
+                return f"{key}.{found}"
+        elif isinstance(value, list):
+            for entry in value:
+                found = names_a_secret(entry) if isinstance(entry, Mapping) else None
+                if found:
+                    return f"{key}.{found}"
+        elif value and any(s in str(key).lower() for s in SECRET_KEYS):
+            return str(key)
+    return None
 
 
 def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Check]:
@@ -51,6 +111,10 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         )
     else:
         checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS)} columns present"))
+    from callback_sheets.refresh import sheet_problems
+
+    for problem in sheet_problems(snapshot.header):
+        checks.append(Check("duplicate header", False, problem))
     return checks
 
 
@@ -86,19 +150,71 @@ def check_google(
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
     headers."""
     from callback_sheets.backends.google import GoogleBackend, load_service_account
+    from callback_sheets.config_fields import GSPREAD_DEFAULT_KEY
 
     if google is None:
         return [Check("config", False, "google.spreadsheet: set it to the sheet's URL or key")]
     try:
         _, email = load_service_account(google.credentials)
     except CallbackSheetsError as exc:
-        return [Check("credentials", False, str(exc))]
-    checks = [Check("credentials", True, f"service account {email} ({google.credentials})")]
+        looked = "" if google.credentials else f" (nothing at gspread's default {GSPREAD_DEFAULT_KEY} either)"
+        return [Check("credentials", False, f"{exc}{looked}")]
+    where = str(google.credentials)
+    if google.credentials == GSPREAD_DEFAULT_KEY.expanduser():
+        where += ", gspread's default key path"
+    checks = [Check("credentials", True, f"service account {email} ({where})")]
+    if google.credentials is not None:
+        checks += check_private(google.credentials, "the service-account key")
     try:
         backend = (connect or GoogleBackend.from_config)(google)
     except CallbackSheetsError as exc:
         return [*checks, Check("credentials", False, str(exc))]
     return checks + check_header(backend, google.worksheet)
+
+
+def check_notify(config: Config) -> list[Check]:
+    """Each alert channel: e-mail is connected to and logged in (nothing sent); a webhook is judged by its
+    last sends (a check would post a message). A channel's last failure is named with its fix."""
+    from callback_sheets.notify.channels import ChannelError, EmailChannel
+    from callback_sheets.notify.record import SentRecord, record_path
+    from callback_sheets.notify.service import channels_for
+
+    channels = channels_for(config)
+    if not channels:
+        return []
+    record = SentRecord.load(record_path(config))
+    checks = []
+    for channel in channels:
+        name = f"notify {channel.name} ({channel.label})"
+        state = record.channels.get(channel.name)
+        last = (
+            f"; last send failed {state.failures} time(s) since {state.since:%m-%d %H:%M}: {state.error}"
+            if state and state.since
+            else ""
+        )
+        if isinstance(channel, EmailChannel):
+            try:
+                channel.connect().quit()
+            except ChannelError as exc:
+                checks.append(Check(name, False, str(exc).removeprefix(f"{channel.name} {channel.label}: ")))
+                continue
+            except OSError as exc:
+                checks.append(Check(name, False, f"{type(exc).__name__}: check notify.email"))
+                continue
+            checks.append(Check(name, True, "connected and logged in" + (last and " (it works now)" + last)))
+            owner = config.escalation_owner
+            if owner and not config.owner_email(owner):
+                checks.append(
+                    Check(
+                        "notify escalation owner",
+                        False,
+                        f'{owner!r} has no e-mail: add email = "..." to their [[owners]] table, or new '
+                        "escalations reach nobody by e-mail",
+                    )
+                )
+        else:
+            checks.append(Check(name, not last, last[2:] if last else "no failed send on record"))
+    return checks
 
 
 def run_checks(
@@ -107,10 +223,15 @@ def run_checks(
     """Every check, in order; stops after the config when it cannot be read."""
     path = find_config_path(config_path)
     try:
+        secret = names_a_secret(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        secret = None
+    private = check_private(path, f"the config (it holds {secret})") if secret else []
+    try:
         config: Config = load_config(path)
     except CallbackSheetsError as exc:
-        return [Check("config", False, str(exc))]
-    checks = [Check("config", True, f"{path} (backend: {config.backend})")]
+        return [Check("config", False, str(exc)), *private]
+    checks = [Check("config", True, f"{path} (backend: {config.backend})"), *private]
     for name, queue in config.queues():
         found = (
             check_excel(queue.workbook)
@@ -118,13 +239,15 @@ def run_checks(
             else check_google(queue.google, connect=connect)
         )
         prefix = f"{name}: " if len(config.queues()) > 1 else ""
+        found += check_notify(queue)
         checks += [Check(prefix + c.name, c.ok, c.detail) for c in found]
     return checks
 
 
 @main.command()
+@json_option
 @click.pass_context
-def doctor(ctx: click.Context) -> None:
+def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the config, the credentials, access to the sheet and its headers, and say what to fix.
 
     Exit code 1 when anything is wrong.
@@ -135,9 +258,14 @@ def doctor(ctx: click.Context) -> None:
     """
     state: State = ctx.obj
     checks: Sequence[Check] = run_checks(state.config_path)
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [c.as_dict() for c in checks]})
+        if failed:
+            ctx.exit(1)
+        return
     for check in checks:
         click.echo(check.line())
-    failed = [c for c in checks if not c.ok]
     if failed:
         click.echo(
             f"{len(failed)} problem(s) found: fix the FAIL lines above, "

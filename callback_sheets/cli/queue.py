@@ -9,12 +9,24 @@ import click
 
 from callback_sheets import model, service
 from callback_sheets.cli import State, main
-from callback_sheets.cli.options import csv_option, dry_run_option, json_option, now_option, quiet_option
-from callback_sheets.cli.render import emit_csv, emit_json, emit_table, say
+from callback_sheets.cli.options import (
+    Output,
+    dry_run_option,
+    json_option,
+    now_option,
+    output_option,
+    quiet_option,
+)
+from callback_sheets.cli.render import emit_json, emit_records, emit_table, say
 from callback_sheets.refresh import ItemView, RefreshPlan
 from callback_sheets.times import short, to_cell
 
 WORKLIST_COLUMNS = ("ID", "Due", "Owner", "Reason", "Urgency", "Attempts", "Flag", "Next step")
+# The work list people dial from: who to ask for and the number as staff typed it (on their own
+# terminal and files; logs never carry them).
+DIAL_COLUMNS = ("First name", "Phone")
+TABLE_COLUMNS = ("ID", "Due", *DIAL_COLUMNS, "Owner", "Reason", "Urgency", "Attempts", "Flag", "Next step")
+CSV_COLUMNS = (*WORKLIST_COLUMNS, *DIAL_COLUMNS)  # new columns go last: CSV readers keep their places
 
 
 def _summary_line(plan: RefreshPlan, verb: str) -> str:
@@ -77,7 +89,13 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
         appends = {tab: len(rows) for tab, rows in plan.changes.tab_appends.items()}
         if as_json:
             emit_json(
-                {"summary": _summary_dict(plan), "changes": changes, "appends": appends, "dry_run": True}
+                {
+                    "summary": _summary_dict(plan),
+                    "changes": changes,
+                    "appends": appends,
+                    "dry_run": True,
+                    "sheet_problems": list(plan.sheet_problems),
+                }
             )
         else:
             emit_table(changes, ("row", "id", "column", "before", "after"))
@@ -85,8 +103,14 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
                 click.echo(f"+ {count} row(s) appended to {tab}")
     elif as_json:
         emit_json(
-            {"summary": _summary_dict(plan), "written": outcome.result.written if outcome.result else 0}
+            {
+                "summary": _summary_dict(plan),
+                "written": outcome.result.written if outcome.result else 0,
+                "sheet_problems": list(plan.sheet_problems),
+            }
         )
+    for problem in plan.sheet_problems:  # a problem of the sheet itself: said even with --quiet
+        say(f"problem: {problem}")
     if not quiet:
         say(_summary_line(plan, "dry run" if dry_run else "refreshed"))
         for why in outcome.result.skipped if outcome.result else ():
@@ -95,9 +119,9 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
 
 @main.command()
 @now_option
-@json_option
+@output_option
 @click.pass_obj
-def validate(state: State, now: str | None, as_json: bool) -> None:
+def validate(state: State, now: str | None, output: Output) -> None:
     """Report rows with problems (writes nothing); exit code 1 if any row has one.
 
     \b
@@ -107,16 +131,16 @@ def validate(state: State, now: str | None, as_json: bool) -> None:
     plan = service.validate(config=state.config, backend=state.backend(), now=state.now(now))
     bad = sorted((v for v in plan.views if v.problems), key=lambda v: v.item.position)
     rows = [{"row": v.item.position, "id": v.id, "problems": "; ".join(v.problems)} for v in bad]
-    if as_json:
-        emit_json(
-            {
-                "rows": plan.summary.rows,
-                "with_problems": len(bad),
-                "problems": [{**r, "problems": list(v.problems)} for r, v in zip(rows, bad, strict=True)],
-            }
-        )
-    else:
-        emit_table(rows, ("row", "id", "problems"), max_width=140)
+    records = [{**r, "problems": list(v.problems)} for r, v in zip(rows, bad, strict=True)]
+    emit_records(
+        output,
+        rows,
+        ("row", "id", "problems"),
+        document={"rows": plan.summary.rows, "with_problems": len(bad), "problems": records},
+        records=records,
+        max_width=140,
+    )
+    if output is Output.TABLE:
         say(
             f"{len(bad)} of {plan.summary.rows} rows have problems"
             if bad
@@ -126,10 +150,23 @@ def validate(state: State, now: str | None, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def worklist_row(view: ItemView, tz: Any) -> dict[str, Any]:
+def typed_text(value: object) -> str:
+    """A cell as staff typed it, on one line: a number Excel stored as a number shows without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any]:
+    from callback_sheets.scripts import first_name
+
     flag = "ESCALATED" if view.escalation else ("OVERDUE" if view.overdue else "")
     return {
         "ID": view.id,
+        "First name": first_name(view.item.caller),
+        "Phone": typed_text(phone),
         "Due": short(view.due),
         "Owner": view.owner or "",
         "Reason": view.item.reason or "",
@@ -146,28 +183,34 @@ def worklist_row(view: ItemView, tz: Any) -> dict[str, Any]:
 @click.option("--owner", metavar="NAME", help="Only this owner's items.")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @now_option
-@json_option
-@csv_option
+@output_option
 @click.pass_obj
-def queue_cmd(
-    state: State, owner: str | None, overdue: bool, now: str | None, as_json: bool, as_csv: bool
-) -> None:
-    """Show the work list, most urgent first, with what to do next (writes nothing).
+def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, output: Output) -> None:
+    """Show the work list, most urgent first: who to call, the number, what to do next (writes nothing).
+
+    Next step wraps to the terminal's width; --json, --csv and --nl carry the same records.
 
     \b
     Example:
         callback-sheets queue --owner Maria --overdue
     """
-    plan = service.validate(config=state.config, backend=state.backend(), now=state.now(now))
+    snapshot, plan = service.read_plan(config=state.config, backend=state.backend(), now=state.now(now))
     views = service.queue_views(plan, owner=owner, overdue_only=overdue)
-    rows = [worklist_row(v, state.config.tz) for v in views]
-    if as_json:
-        emit_json([{k.lower().replace(" ", "_"): v for k, v in r.items() if k != "Due"} for r in rows])
+    typed = {r.position: r.get(model.PHONE) for r in snapshot.rows}
+    rows = [worklist_row(v, state.config.tz, typed.get(v.item.position)) for v in views]
+    records = [{k.lower().replace(" ", "_"): v for k, v in r.items() if k != "Due"} for r in rows]
+    emit_records(
+        output,
+        rows,
+        TABLE_COLUMNS,
+        records=records,
+        csv_rows=[{**r, "Due": r["due_iso"]} for r in rows],
+        csv_columns=CSV_COLUMNS,
+        wrap="Next step",
+        shrink=("Reason", "Owner", "First name"),  # never the ID, the time or the number to dial
+    )
+    if output is not Output.TABLE:
         return
-    if as_csv:
-        emit_csv([{**r, "Due": r["due_iso"]} for r in rows], WORKLIST_COLUMNS)
-        return
-    emit_table(rows, WORKLIST_COLUMNS)
     say(f"{len(rows)} open item(s)" + (f" for {owner}" if owner else "") + (" overdue" if overdue else ""))
 
 
@@ -180,6 +223,7 @@ def queue_cmd(
 @click.option("--status", help="Set the status too (e.g. Resolved, No response).")
 @now_option
 @dry_run_option
+@json_option
 @click.pass_obj
 def attempt(
     state: State,
@@ -189,6 +233,7 @@ def attempt(
     status: str | None,
     now: str | None,
     dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Record a callback attempt on one item, as staff would in the sheet.
 
@@ -208,6 +253,19 @@ def attempt(
     )
     staff = {c.column: c.value for c in changes.cells if c.column in (model.ATTEMPTS, model.STATUS)}
     verb = "would record" if dry_run else "recorded"
+    if as_json:
+        emit_json(
+            {
+                "id": item_id,
+                "attempt": staff.get(model.ATTEMPTS),
+                "outcome": outcome,
+                "status": staff.get(model.STATUS),
+                "dry_run": dry_run,
+                "changes": [
+                    {"column": c.column, "before": c.before, "after": c.value} for c in changes.cells
+                ],
+            }
+        )
     say(
         f"{verb} attempt {staff.get(model.ATTEMPTS)} on {item_id} ({outcome})"
         + (f"; status {staff[model.STATUS]}" if model.STATUS in staff else "")
@@ -236,5 +294,5 @@ def demo(state: State, directory: Path, now: str | None, rows: int, seed: int) -
     outcome = service.refresh(config=config, backend=state.backend(), now=state.now(now))
     say(_summary_line(outcome.plan, "refreshed"))
     views = service.queue_views(outcome.plan)
-    emit_table([worklist_row(v, config.tz) for v in views[:25]], WORKLIST_COLUMNS)
+    emit_table([worklist_row(v, config.tz) for v in views[:25]], WORKLIST_COLUMNS, wrap="Next step")
     say(f"showing the 25 most urgent of {len(views)} open items; open {config.workbook} to see them all")

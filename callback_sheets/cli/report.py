@@ -9,8 +9,8 @@ import click
 
 from callback_sheets import reports
 from callback_sheets.cli import State, main
-from callback_sheets.cli.options import csv_option, json_option, now_option
-from callback_sheets.cli.render import emit_csv, emit_json, emit_table, say
+from callback_sheets.cli.options import Output, now_option, output_option
+from callback_sheets.cli.render import emit_csv, emit_json, emit_nl, emit_records, emit_table, say
 from callback_sheets.demand import Tally, percent
 from callback_sheets.metrics import SCOPE_DIMENSIONS
 
@@ -66,8 +66,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     help="The day (daily) or a day of the Monday–Sunday week (weekly); default: today.",
 )
 @click.option("--by", type=click.Choice(SCOPE_DIMENSIONS), help="Also one set of figures per value of this.")
-@json_option
-@csv_option
+@output_option
 @click.option("--append", is_flag=True, help="Write it to the Metrics tab (one row per period and scope).")
 @now_option
 @click.pass_obj
@@ -76,8 +75,7 @@ def report_cmd(
     period: str,
     on: date | None,
     by: str | None,
-    as_json: bool,
-    as_csv: bool,
+    output: Output,
     append: bool,
     now: str | None,
 ) -> None:
@@ -88,8 +86,6 @@ def report_cmd(
         callback-sheets report weekly --by language
         callback-sheets report daily --date 2026-12-04 --append
     """
-    if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
     config, backend, when = state.config, state.backend(), state.now(now)
     if append:
         result = reports.append_report(config=config, backend=backend, period=period, now=when, on=on, by=by)
@@ -97,10 +93,12 @@ def report_cmd(
         say(f"Metrics tab: {result.added} row(s) added, {result.replaced} replaced for {built.period.label}")
     else:
         built = reports.report(config=config, backend=backend, period=period, now=when, on=on, by=by)
-    if as_json:
+    if output is Output.JSON:
         emit_json(built.as_dict())
-    elif as_csv:
+    elif output is Output.CSV:
         emit_csv(built.rows(), reports.METRICS_COLUMNS)
+    elif output is Output.NL:  # the CSV's records, one JSON object per line
+        emit_nl(built.rows())
     else:
         _print(built)
 
@@ -135,9 +133,9 @@ def _tally_row(title: str, tally: Tally) -> dict[str, object]:
 
 @main.command("review")
 @now_option
-@json_option
+@output_option
 @click.pass_obj
-def review_cmd(state: State, now: str | None, as_json: bool) -> None:
+def review_cmd(state: State, now: str | None, output: Output) -> None:
     """Run the end-of-day close: list what needs a person before the day ends (exit 1 if anything does).
 
     \b
@@ -147,13 +145,17 @@ def review_cmd(state: State, now: str | None, as_json: bool) -> None:
     config = state.config
     when: datetime = state.now(now)
     review = reports.end_of_day_review(config=config, backend=state.backend(), now=when)
-    if as_json:
-        emit_json(
-            {
+    if output is not Output.TABLE:  # --csv and --nl: one record per entry, its section beside it
+        flat = [{"section": k, **e.as_dict()} for k, v in review.sections.items() for e in v]
+        emit_records(
+            output,
+            flat,
+            ("section", "id", "owner", "reason", "detail"),
+            document={
                 "now": when.isoformat(timespec="minutes"),
                 "needs_attention": review.needs_attention,
                 **{k: [e.as_dict() for e in v] for k, v in review.sections.items()},
-            }
+            },
         )
     else:
         titles = {

@@ -7,11 +7,13 @@ serves a queue, 2 for a bad config or a bad --now.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -19,6 +21,10 @@ import schedule
 
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import now_option
+
+if TYPE_CHECKING:
+    from callback_sheets.runner import Runner
+    from callback_sheets.runner_log import RunLog
 
 
 @main.command()
@@ -30,7 +36,9 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
     """Keep every queue fresh on the clinic's clock: a refresh at opening and every N minutes of business
     hours, the end-of-day review and daily report at close, the weekly report on its day.
 
-    Logs one line per job on stderr. SIGTERM or Ctrl-C lets the current job finish, then exits.
+    Logs one line per job on stderr; the long-running mode also logs one line when it starts (the
+    queues, the next job and its time) and one when it stops. SIGTERM or Ctrl-C lets the current job
+    finish, then exits.
 
     \b
     Examples:
@@ -46,17 +54,36 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
     clock = make_clock(now, config.tz)
     stop = threading.Event()
     wake = threading.Event()  # SIGHUP (and a stop) ends the pause between ticks at once
-    runner = Runner(load_config=reloader, clock=clock, log=RunLog(as_json=log_json), stop=stop)
+    log = RunLog(as_json=log_json)
+    runner = Runner(load_config=reloader, clock=clock, log=log, stop=stop)
+    caught: list[str] = []
 
     def reload() -> None:
         runner.request_reload()
         wake.set()
 
-    with stop_on_signals(stop, reload=reload, wake=wake), runner:  # another runner: exit code 1
+    with stop_on_signals(stop, caught, reload=reload, wake=wake), runner:  # another runner: exit code 1
         if once:
             runner.tick()
-        else:
+            return
+        log_start(log, runner, clock())
+        try:
             serve(tick=runner.tick, stop=stop, wake=wake)
+        finally:
+            log.event(clock(), "stopped", reason=caught[0] if caught else "exit", queues=runner.queue_names())
+
+
+def log_start(log: RunLog, runner: Runner, now: datetime) -> None:
+    """The long-running mode's first line: the queues it serves and its next job (and when)."""
+    slot = runner.next_job(now)
+    log.event(
+        now,
+        "started",
+        queues=runner.queue_names(),
+        next_job=slot.job.value if slot else None,
+        next_at=(now if slot and slot.at <= now else slot.at).isoformat(timespec="minutes") if slot else None,
+        pid=os.getpid(),
+    )
 
 
 def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
@@ -76,14 +103,18 @@ def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
 @contextlib.contextmanager
 def stop_on_signals(
     stop: threading.Event,
+    caught: list[str] | None = None,
     *,
     reload: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
 ) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly. SIGHUP
-    calls ``reload`` (the runner re-reads the config at its next tick and logs it), as daemons do."""
+    """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly. The
+    signal's name is appended to ``caught`` (for the stop line). SIGHUP calls ``reload`` (the runner
+    re-reads the config at its next tick and logs it), as daemons do."""
 
     def handler(signum: int, frame: object) -> None:
+        if caught is not None:
+            caught.append(signal.Signals(signum).name)
         stop.set()
         if wake is not None:
             wake.set()
