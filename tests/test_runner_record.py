@@ -243,8 +243,12 @@ def test_sighup_rereads_the_config_and_logs_it(tmp_path: Path) -> None:
     )
     try:
         assert proc.stderr is not None
-        assert select.select([proc.stderr], [], [], 60)[0]
-        assert "job=open" in proc.stderr.readline()
+        for _ in range(5):  # the started line (long-running mode), then the opening refresh
+            assert select.select([proc.stderr], [], [], 60)[0]
+            if "job=open" in proc.stderr.readline():
+                break
+        else:
+            raise AssertionError("no job=open line")
         proc.send_signal(signal.SIGHUP)
         assert select.select([proc.stderr], [], [], 90)[0], "nothing logged after SIGHUP"
         line = proc.stderr.readline()

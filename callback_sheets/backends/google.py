@@ -371,17 +371,32 @@ class GoogleBackend:
             return None
 
         snapshot_rows = {_key([r.get(c) for c in (model.ID, *KEY_COLUMNS)]): r for r in snapshot.rows}
+        written: dict[int, dict[str, CellValue]] = {}  # what this write put in the identity columns
+        for target, cell in out.placed:
+            if cell.column in (model.ID, *KEY_COLUMNS):
+                written.setdefault(target, {})[cell.column] = cell.value
+        before_ids = indexes[id(before)][1]
+
+        def expected(target: int) -> tuple[str, tuple[str, ...]]:
+            """The row's identity after this write, had nothing moved (a SET may change it: a sort)."""
+            was_id, was_keys = before_ids.get(target) or ident(before, target)
+            put = written.get(target, {})
+            new_id = _norm(put[model.ID]).casefold() if model.ID in put else was_id
+            keys = tuple(_norm(put[c]) if c in put else k for c, k in zip(KEY_COLUMNS, was_keys, strict=True))
+            return new_id, keys
+
+        wrong = {t for t, _ in out.placed if ident(after, t) != expected(t)}
+        if not wrong:
+            return
         right: set[tuple[int, int]] = set()
         moved: list[tuple[int, CellWrite, int | None]] = []
-        before_ids = indexes[id(before)][1]
         for target, cell in out.placed:
-            now_at = locate(after, before_ids.get(target) or ident(before, target))
-            if now_at == target:
+            if target not in wrong:
                 right.add((target, cols[cell.column]))
-            else:
-                moved.append((target, cell, now_at))
-        if not moved:
-            return
+                continue
+            exp_id, exp_keys = expected(target)
+            trusted_id = exp_id if model.ID not in written.get(target, {}) else ""  # ours may be misplaced
+            moved.append((target, cell, locate(after, (trusted_id, exp_keys))))
         repair: dict[tuple[int, int], Any] = {}
         for target, cell, _ in moved:  # put back what the misplaced cell covered
             col = cols[cell.column]
