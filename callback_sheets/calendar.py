@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 # A calendar with no business hours for this many consecutive days is treated as having none at all.
@@ -328,6 +328,43 @@ class BusinessDaysPassed:
         return now > cal.add_business_days(at, self.days).timestamp()
 
 
+def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable[int] | int = ()) -> Any:
+    """``holidays.country_holidays``, loading the configured country's module only.
+
+    ``holidays.country_holidays`` imports ``holidays.countries``, whose ``__init__`` imports every country
+    (about 250 modules, 0.15 s of each command's start). The country's module is imported here under a
+    bare ``holidays.countries`` package instead (the package's own path, without its ``__init__``), and
+    only when the whole package is not loaded already. Raises NotImplementedError for an unknown country,
+    as the package does."""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    import holidays  # the package itself (its base classes); not the countries
+    from holidays.registry import COUNTRIES
+
+    found = [
+        (module, names[0])
+        for module, names in COUNTRIES.items()
+        if country.upper() in (n.upper() for n in names[1:]) or country == names[0]
+    ]
+    if not found:
+        raise NotImplementedError(f"Country {country} not available")
+    module_name, class_name = found[0]
+    if "holidays.countries" not in sys.modules:
+        spec = importlib.util.find_spec("holidays.countries")
+        if spec is None or not spec.submodule_search_locations:
+            return holidays.country_holidays(country, subdiv=subdiv, years=years)
+        package = types.ModuleType("holidays.countries")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        package.__package__ = "holidays.countries"
+        sys.modules["holidays.countries"] = package
+    entity = getattr(importlib.import_module(f"holidays.countries.{module_name}"), class_name)
+    return entity(years=years, subdiv=subdiv)
+
+
 def build_closed_on(
     *, country: str | None, subdivision: str | None, closures: Iterable[date]
 ) -> Callable[[date], bool]:
@@ -339,10 +376,8 @@ def build_closed_on(
         if subdivision is not None:
             raise ValueError(f"holiday subdivision {subdivision!r} needs a country")
         return closed.__contains__
-    import holidays  # a heavy import, needed only when a country is set
-
     try:
-        holidays.country_holidays(country, subdiv=subdivision, years=())
+        country_holidays(country, subdiv=subdivision, years=())
     except NotImplementedError as exc:  # the package's "not available" error
         raise ValueError(f"unknown holiday country or subdivision: {exc}") from exc
     by_year: dict[int, frozenset[date]] = {}
@@ -352,7 +387,7 @@ def build_closed_on(
             return True
         year = by_year.get(day.year)
         if year is None:
-            found = holidays.country_holidays(country, subdiv=subdivision, years=day.year)
+            found = country_holidays(country, subdiv=subdivision, years=day.year)
             year = by_year[day.year] = frozenset(found.keys())
         return day in year
 

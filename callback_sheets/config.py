@@ -89,6 +89,8 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
+    archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
 
@@ -110,6 +112,11 @@ class Config:
         from callback_sheets.times import locale_date_order, region_date_order
 
         return self.date_order or locale_date_order(locale) or region_date_order(self.phone_region)
+
+    @property
+    def escalation_after_hours_to(self) -> str | None:
+        """Who else hears of an after-hours message with an escalation keyword (an address or a name)."""
+        return self.escalation.after_hours_to
 
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
@@ -143,6 +150,7 @@ _TOP_KEYS = {
     "choices",
     "queues",
     "intake",
+    "archive",
     "notify",
 }
 
@@ -209,6 +217,8 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     escalation = F.read_escalation(F.section(raw, "escalation"))
     owners = F.read_owners(raw.get("owners", []))
     templates = queue.get("templates")
+    archive = F.section(raw, "archive")
+    F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
     return Config(
         path=path,
         clinic_name=str(clinic.get("name", "Our clinic")),
@@ -241,7 +251,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         patient_types=choices["patient_types"],
         languages=choices["languages"],
         locations=F.read_locations(raw.get("queues", []), base),
-        intake=F.read_intake(F.section(raw, "intake")),
+        intake=F.read_intake(F.section(raw, "intake"), base),
+        archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
+        archive_spreadsheet=str(archive["spreadsheet"]) if archive.get("spreadsheet") else None,
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
         date_order=F.date_order(clinic.get("date_order")),

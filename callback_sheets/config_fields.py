@@ -65,6 +65,14 @@ class IntakeConfig:
     format: str | None = None  # None: detect from the header
     export_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     mapping: Mapping[str, str] | None = None  # for format "generic"
+    timezone_set: bool = False  # [intake] timezone given (Asterisk otherwise reads the clinic's zone)
+    ignore_shorter_than_seconds: float = 0.0
+    watch: Path | None = None  # the folder exports arrive in (absolute)
+    keep_files: bool = False
+    asterisk_columns: tuple[str, ...] | None = None
+    asterisk_usegmtime: bool = False
+    asterisk_announcement_only: str = "missed"
+    asterisk_extension_max_digits: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +212,10 @@ def positive_int(value: object, key: str) -> int:
 
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
-    import holidays
+    from callback_sheets.calendar import country_holidays  # the configured country's module only
 
     try:
-        holidays.country_holidays(country, years=())
+        country_holidays(country, years=())
     except NotImplementedError:
         raise ConfigError(
             f"holidays.country: {country!r} is not a country code the holidays package knows"
@@ -215,7 +223,7 @@ def check_country(country: str, subdivision: object) -> None:
     if not subdivision:
         return
     try:
-        holidays.country_holidays(country, subdiv=str(subdivision), years=())
+        country_holidays(country, subdiv=str(subdivision), years=())
     except (NotImplementedError, ValueError):
         raise ConfigError(
             f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "
@@ -415,8 +423,67 @@ def queue_identity(location: Location) -> tuple[str, ...]:
     return ("google", found.group(1) if found else sheet, location.google.worksheet.strip().casefold())
 
 
-def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
-    no_unknown(raw, {"format", "timezone", "mapping"}, "intake")
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: must be true or false, not {value!r}")
+    return value
+
+
+def _non_negative(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{key}: must be a number of seconds, 0 or more, not {value!r}")
+    return float(value)
+
+
+def _read_asterisk(raw: Mapping[str, Any]) -> dict[str, Any]:
+    from callback_sheets.intake.asterisk import ANNOUNCEMENT_CHOICES, FIELDS
+
+    no_unknown(raw, {"columns", "usegmtime", "announcement_only", "extension_max_digits"}, "intake.asterisk")
+    out: dict[str, Any] = {}
+    columns = raw.get("columns")
+    if columns is not None:
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or not columns:
+            raise ConfigError(
+                'intake.asterisk.columns: must be a list of CDR field names, e.g. ["clid", "src", ...]'
+            )
+        names = tuple(c.strip().lower() for c in columns)
+        unknown = [c for c in names if c not in FIELDS and c]
+        if unknown:
+            raise ConfigError(
+                f"intake.asterisk.columns: unknown CDR field {unknown[0]!r}; "
+                f"known: {', '.join(sorted(FIELDS))} "
+                '(use "" for a column to skip)'
+            )
+        missing = (
+            [c for c in ("src", "start", "disposition") if c not in names] if "calldate" not in names else []
+        )
+        if missing:
+            raise ConfigError(f"intake.asterisk.columns: must name {', '.join(missing)}")
+        out["asterisk_columns"] = names
+    if "usegmtime" in raw:
+        out["asterisk_usegmtime"] = _bool(raw["usegmtime"], "intake.asterisk.usegmtime")
+    if "announcement_only" in raw:
+        choice = raw["announcement_only"]
+        if choice not in ANNOUNCEMENT_CHOICES:
+            raise ConfigError(
+                f"intake.asterisk.announcement_only: must be {' or '.join(map(repr, ANNOUNCEMENT_CHOICES))}, "
+                f"not {choice!r}"
+            )
+        out["asterisk_announcement_only"] = choice
+    if "extension_max_digits" in raw:
+        value = raw["extension_max_digits"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+            raise ConfigError("intake.asterisk.extension_max_digits: must be a whole number from 0 to 9")
+        out["asterisk_extension_max_digits"] = value
+    return out
+
+
+def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfig:
+    no_unknown(
+        raw,
+        {"format", "timezone", "mapping", "ignore_shorter_than_seconds", "watch", "keep_files", "asterisk"},
+        "intake",
+    )
     mapping = raw.get("mapping")
     if mapping is not None:
         from callback_sheets.intake import GENERIC_MAPPING_KEYS
@@ -430,10 +497,33 @@ def read_intake(raw: Mapping[str, Any]) -> IntakeConfig:
             str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()
         }
     fmt = raw.get("format")
+    if fmt:
+        from callback_sheets.intake import FORMATS
+
+        if fmt not in FORMATS:
+            raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    watch = raw.get("watch")
+    if watch is not None and (not isinstance(watch, str) or not watch.strip()):
+        raise ConfigError('intake.watch: must be a folder path, e.g. watch = "exports/"')
+    watch_path = None
+    if watch:
+        watch_path = Path(watch).expanduser()
+        if not watch_path.is_absolute() and base is not None:
+            watch_path = base / watch_path
+    asterisk = raw.get("asterisk", {})
+    if not isinstance(asterisk, Mapping):
+        raise ConfigError("intake.asterisk: must be a table")
     return IntakeConfig(
         format=str(fmt) if fmt else None,
         export_tz=zone(raw.get("timezone", "UTC"), "intake.timezone"),
         mapping=mapping,
+        timezone_set="timezone" in raw,
+        ignore_shorter_than_seconds=_non_negative(
+            raw.get("ignore_shorter_than_seconds", 0), "intake.ignore_shorter_than_seconds"
+        ),
+        watch=watch_path,
+        keep_files=_bool(raw.get("keep_files", False), "intake.keep_files"),
+        **_read_asterisk(asterisk),
     )
 
 
@@ -454,6 +544,7 @@ class EscalationConfig:
     retry_minutes: int = 30
     final_step: str = DEFAULT_FINAL_STEP
     backup: str | None = None  # an owner's name or an e-mail address
+    after_hours_to: str | None = None  # also told of an after-hours escalation (a name or an address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,6 +589,7 @@ def read_escalation(raw: Mapping[str, Any]) -> EscalationConfig:
         "retry_minutes",
         "final_step",
         "backup",
+        "after_hours_to",
     }
     no_unknown(raw, known, "escalation")
     keywords = string_list(
@@ -506,6 +598,11 @@ def read_escalation(raw: Mapping[str, Any]) -> EscalationConfig:
     columns = string_list(raw.get("columns", [model.NOTES]), "escalation.columns", '["Notes"]')
     owner = raw.get("owner")
     backup = raw.get("backup")
+    after_hours_to = raw.get("after_hours_to")
+    if after_hours_to is not None and (not isinstance(after_hours_to, str) or not after_hours_to.strip()):
+        raise ConfigError(
+            'escalation.after_hours_to: must be an address or a name, e.g. "oncall@clinic.example"'
+        )
     return EscalationConfig(
         owner=a_string(owner, "escalation.owner") if owner else None,
         minutes=positive_int(raw.get("minutes", 15), "escalation.minutes"),
@@ -515,6 +612,7 @@ def read_escalation(raw: Mapping[str, Any]) -> EscalationConfig:
         retry_minutes=positive_int(raw.get("retry_minutes", 30), "escalation.retry_minutes"),
         final_step=a_string(raw.get("final_step", DEFAULT_FINAL_STEP), "escalation.final_step"),
         backup=a_string(backup, "escalation.backup") if backup else None,
+        after_hours_to=after_hours_to.strip() if isinstance(after_hours_to, str) else None,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from callback_sheets.arrival import ARRIVALS
 from callback_sheets.metrics import NONE_VALUE, Case
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -72,6 +73,7 @@ class Demand:
     by_reason: tuple[Tally, ...]
     by_patient_type: tuple[Tally, ...]
     by_language: tuple[Tally, ...]
+    by_arrival: tuple[Tally, ...] = ()  # In hours / After hours / Closed day
 
     def weekday(self, index: int) -> Tally:
         return Tally(WEEKDAYS[index], sum(self.grid[index]), sum(self.recovered_grid[index]))
@@ -96,6 +98,7 @@ class Demand:
             "by_reason": [t.as_dict() for t in self.by_reason],
             "by_patient_type": [t.as_dict() for t in self.by_patient_type],
             "by_language": [t.as_dict() for t in self.by_language],
+            "by_arrival": [t.as_dict() for t in self.by_arrival],
         }
 
 
@@ -118,7 +121,15 @@ def demand(cases: Iterable[Case], *, start: date, end: date) -> Demand:
         tallies(chosen, lambda c: c.reason),
         tallies(chosen, lambda c: c.patient_type),
         tallies(chosen, lambda c: c.language),
+        arrival_tallies(chosen),
     )
+
+
+def arrival_tallies(cases: Sequence[Case]) -> tuple[Tally, ...]:
+    """Missed and recovered by arrival, always the three rows in their order (cases without an arrival
+    worked out are left out)."""
+    found = {t.value: t for t in tallies(cases, lambda c: c.arrived or None) if t.value != NONE_VALUE}
+    return tuple(found.get(a, Tally(a, 0, 0)) for a in ARRIVALS)
 
 
 def window(now: datetime, days: int = WINDOW_DAYS) -> tuple[date, date]:
@@ -180,6 +191,7 @@ def demand_cells(d: Demand) -> Cells:
         ("Reason", d.by_reason),
         ("Patient type", d.by_patient_type),
         ("Language", d.by_language),
+        ("Arrived", d.by_arrival),
     ):
         for col, text in enumerate((title, *side), start=BREAKDOWN_COL):
             cells[(row, col)] = text

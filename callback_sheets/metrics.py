@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from callback_sheets.arrival import CLOSED_DAY, IN_HOURS, Arrivals, is_after_hours
 from callback_sheets.cadence import first_attempt_due
 from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 
@@ -60,6 +61,7 @@ class Case:
     reason: str | None = None
     language: str | None = None
     patient_type: str | None = None
+    arrived: str = ""  # In hours / After hours / Closed day ("" when not worked out)
 
     @property
     def duplicate(self) -> bool:
@@ -184,10 +186,17 @@ class Figures:
     escalation_handling: Stats
     escalations_pending: int
     no_response: int
+    after_hours: int = 0  # missed calls that arrived after hours or on a closed day
+    after_hours_closed_day: int = 0  # of which on a closed day (weekend, holiday, closure)
+    after_hours_recovered: int = 0
 
     @property
     def recovery_rate(self) -> float | None:
         return self.recovered / self.missed_calls if self.missed_calls else None
+
+    @property
+    def after_hours_recovery_rate(self) -> float | None:
+        return self.after_hours_recovered / self.after_hours if self.after_hours else None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -206,6 +215,12 @@ class Figures:
             "escalation_handled_minutes": self.escalation_handling.as_dict(),
             "escalations_pending": self.escalations_pending,
             "no_response": self.no_response,
+            "after_hours": {
+                "missed_calls": self.after_hours,
+                "closed_day": self.after_hours_closed_day,
+                "recovered": self.after_hours_recovered,
+                "recovery_rate": _round(self.after_hours_recovery_rate, 4),
+            },
         }
 
 
@@ -236,11 +251,13 @@ class Measure:
     day: tuple[int, int]
     stale: bool  # open for more than one business day
     handling: float | None  # business minutes to the escalation being handled
+    arrived: str = IN_HOURS
 
 
 def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime) -> list[Measure]:
     cal = calendar
     stale_by = BusinessDaysPassed(cal, now, 1)
+    arrival = Arrivals(cal)
     out = []
     for case in cases:
         first = case.first_attempt
@@ -252,7 +269,8 @@ def measure(cases: Iterable[Case], *, calendar: BusinessCalendar, now: datetime)
         stale = not case.closed and stale_by(case.received)
         handled = case.handled_at if case.escalated else None
         handling = None if handled is None else cal.business_minutes_between(case.received, handled)
-        out.append(Measure(case, wait, block, day, stale, handling))
+        arrived = case.arrived or arrival(case.received)
+        out.append(Measure(case, wait, block, day, stale, handling, arrived))
     return out
 
 
@@ -281,6 +299,9 @@ def aggregate(measures: Sequence[Measure]) -> Figures:
         escalation_handling=Stats.of(handling),
         escalations_pending=escalations - len(handling),
         no_response=sum(c.status == "No response" for c in cases),
+        after_hours=sum(is_after_hours(m.arrived) for m in measures),
+        after_hours_closed_day=sum(m.arrived == CLOSED_DAY for m in measures),
+        after_hours_recovered=sum(is_after_hours(m.arrived) and m.case.recovered for m in measures),
     )
 
 

@@ -52,6 +52,7 @@ FIRST_ATTEMPT = "First attempt"
 CLOSED_AT = "Closed at"
 CALLS = "Calls"
 LATEST_CALL = "Latest call"
+ARRIVED = "Arrived"
 PROBLEMS = "Problems"
 
 QUEUE_COLUMNS: tuple[Column, ...] = (
@@ -77,11 +78,14 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
     Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 17, "When the item was first seen closed."),
     Column(CALLS, Owner.TOOL, Kind.INT, 7, "How many missed calls this item stands for."),
     Column(LATEST_CALL, Owner.TOOL, Kind.DATETIME, 17, "When the latest of those calls came in."),
+    Column(ARRIVED, Owner.TOOL, width=12, help="In hours, After hours or Closed day (from Received)."),
     Column(PROBLEMS, Owner.TOOL, width=40),
 )
 COLUMNS_BY_NAME = {c.name: c for c in QUEUE_COLUMNS}
 TOOL_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS if c.owner is Owner.TOOL)
-REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)
+REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)  # what `init` writes
+# Columns added after 0.1.0: a queue without them still works (`init` adds them; refresh skips them).
+OPTIONAL_COLUMNS = frozenset({ARRIVED})
 
 # Default choices (config may translate or extend them).
 REASONS = (

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callback_sheets import model
+from callback_sheets.arrival import Arrivals, is_after_hours, kept_earlier_note
 from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.backends.base import (
     CellValue,
@@ -65,11 +66,15 @@ class ItemView:
     next_step: str
     problems: tuple[str, ...]
     flagged: str | None = None  # what triage found, even once handled or closed (the reports count it)
+    arrived: str | None = None  # In hours / After hours / Closed day; None without a Received
 
-    def sort_key(self) -> tuple[int, int, float, int]:
+    def sort_key(self) -> tuple[int, int, float, int, float]:
+        """Escalations, then overdue, then by due time and urgency; ties (the night's after-hours calls
+        all fall due at the end of the first block) in arrival order."""
         urgency = URGENCY_RANK.get(self.item.urgency or "", 2)
         due = self.due.timestamp() if self.due else float("inf")
-        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency)
+        received = self.item.received.timestamp() if self.item.received else float("inf")
+        return (0 if self.escalation else 1, 0 if self.overdue else 1, due, urgency, received)
 
 
 @dataclass(slots=True)
@@ -83,6 +88,18 @@ class Summary:
     assigned: int = 0
     final_due: int = 0
     changes: int = 0
+    after_hours: int = 0  # open items that arrived after hours or on a closed day
+    after_hours_escalations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationAlert:
+    """An open escalation that must reach people: the escalation owner, and `[escalation] after_hours_to`
+    for a message left after hours. (Issue 11's notify package sends them; the plan names them.)"""
+
+    id: str
+    to: tuple[str, ...]
+    after_hours: bool
 
 
 @dataclass(slots=True)
@@ -93,6 +110,7 @@ class RefreshPlan:
     unassigned: dict[str, str] = field(default_factory=dict)
     sheet_problems: tuple[str, ...] = ()  # problems of the sheet itself (two columns with one header)
     escalation_owner: str | None = None  # every escalated open item is on this owner's list
+    alerts: list[EscalationAlert] = field(default_factory=list)
 
 
 def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
@@ -109,7 +127,9 @@ def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
 
 
 def check_header(snapshot: Snapshot) -> None:
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in snapshot.header]
+    missing = [
+        c for c in model.REQUIRED_COLUMNS if c not in snapshot.header and c not in model.OPTIONAL_COLUMNS
+    ]
     if missing:
         raise UsageError(
             f"the Queue tab has no column {', '.join(repr(m) for m in missing)}: "
@@ -132,6 +152,7 @@ class Planner:
         self._snapshot: Snapshot | None = None
         self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
         self.who = config.escalation_owner or "licensed staff"
+        self.arrival = Arrivals(self.cal)
 
     def flagged(self, item: Item) -> str | None:
         """What triage finds on the item (None if nothing), computed once per row, whether or not the
@@ -187,8 +208,10 @@ class Planner:
         logged = history_log(history)
         first_times = _first_attempts(history)
         history_rows: list[list[CellValue]] = []
+        alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        arrived = model.ARRIVED in snapshot.header
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
@@ -213,6 +236,8 @@ class Planner:
             ):
                 if before != value and not same_value(before, value):  # the hot path: inlined _put
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
+            if arrived:
+                self._put(changes, item, item.id, model.ARRIVED, view.arrived, row, WriteMode.TOOL)
             if item.attempts and item.last_attempt:
                 entry = self.history_entry(item, item_id, logged, now_cell)
                 if entry is not None:
@@ -224,6 +249,12 @@ class Planner:
             summary.overdue += view.overdue
             summary.escalations += bool(view.escalation)
             summary.final_due += view.final
+            late = is_after_hours(view.arrived)
+            summary.after_hours += late
+            if view.escalation:
+                to = self._alert_to(late)
+                summary.after_hours_escalations += late
+                alerts.append(EscalationAlert(item_id, to, late))
         self._clear_orphans(snapshot, changes, {i.position for i in items})
         if history_rows:
             changes.tab_appends[model.HISTORY_TAB] = history_rows
@@ -236,7 +267,12 @@ class Planner:
             owners.unassigned if owners else {},
             sheet_problems(snapshot.header),
             self.config.escalation_owner,
+            alerts,
         )
+
+    def _alert_to(self, after_hours: bool) -> tuple[str, ...]:
+        extra = self.config.escalation_after_hours_to
+        return (self.who, extra) if after_hours and extra and extra != self.who else (self.who,)
 
     # --- per item -------------------------------------------------------------------------------------
     def history_entry(
@@ -302,7 +338,11 @@ class Planner:
             step = "" if item.closed else "Fix the problems, then refresh"
             if why and not item.closed:
                 step = f"Hand to {self.who} now: fix the problems, then refresh"
-            return ItemView(item, item_id, owner, None, False, False, False, why, step, problems, flagged)
+            arrived = self.arrival(item.received) if item.received is not None else None
+            return ItemView(
+                item, item_id, owner, None, False, False, False, why, step, problems, flagged, arrived
+            )
+        arrived = self.arrival(item.received)
         rule = self.rule_for(item, why)
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
@@ -311,7 +351,18 @@ class Planner:
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
         return ItemView(
-            item, item_id, owner, due.at, due.final, overdue, unresolved, why, step, problems, flagged
+            item,
+            item_id,
+            owner,
+            due.at,
+            due.final,
+            overdue,
+            unresolved,
+            why,
+            step,
+            problems,
+            flagged,
+            arrived,
         )
 
     def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
@@ -337,7 +388,8 @@ class Planner:
         view, what the row holds there now (``befores``, same order) and the time History logged for
         attempt 1 (as the cell holds it)."""
         item = view.item
-        problems = "; ".join(view.problems) or None
+        kept = kept_earlier_note(befores[6], item.received, self.cal) if befores[6] else None
+        problems = "; ".join((*view.problems, kept) if kept else view.problems) or None
         first_cell = befores[4] if item.attempts else None
         if item.attempts and is_blank(first_cell):
             first = localize(logged_first, self.tz) if logged_first else None
@@ -357,7 +409,9 @@ class Planner:
                 overdue = "Open > 1 business day"
         escalation = None
         if view.escalation:
-            escalation = f"ESCALATED to {self.who}: {view.escalation}"
+            to = " and ".join(self._alert_to(is_after_hours(view.arrived)))
+            late = " (after hours)" if is_after_hours(view.arrived) else ""
+            escalation = f"ESCALATED to {to}{late}: {view.escalation}"
         due = to_cell(view.due, self.tz)
         return due, overdue, view.next_step or None, escalation, first_cell, None, problems
 

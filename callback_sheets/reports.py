@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from callback_sheets import demand as dem
 from callback_sheets import model, service
+from callback_sheets.arrival import Arrivals
 from callback_sheets.backends.base import (
     Backend,
     CellValue,
@@ -77,6 +78,10 @@ METRICS_COLUMNS = (
     "Escalations pending",
     "No response",
     "Updated",
+    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
+    "After hours",
+    "After hours recovered",
+    "After hours recovery %",
 )
 
 
@@ -113,6 +118,7 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[object, ...], bool] = {}
         self._triage = triage_for(config)
+        self._arrivals: Arrivals | None = None
         for name, values in (
             ("status", config.statuses),
             ("outcome", config.outcomes),
@@ -162,6 +168,11 @@ class CaseReader:
             for item_id, received, values in picked
         ]
 
+    def arrived(self, received: datetime) -> str:
+        if self._arrivals is None:
+            self._arrivals = Arrivals(self.config.calendar())
+        return self._arrivals(received)
+
     def _flagged(
         self, reason: str | None, status: str, urgency: object, texts: tuple[tuple[str, str], ...]
     ) -> bool:
@@ -208,6 +219,7 @@ class CaseReader:
                     item.reason,
                     item.language,
                     item.patient_type,
+                    self.arrived(item.received),  # type: ignore[arg-type]  # chosen: received is set
                 )
             )
         return out
@@ -296,6 +308,7 @@ class CaseReader:
             reason,
             self._choice("language", language_cell),
             self._choice("patient_type", patient_type_cell),
+            self.arrived(received),
         )
 
 
@@ -390,6 +403,9 @@ class Report:
             f.escalations_pending,
             f.no_response,
             to_cell(self.now, self.now.tzinfo),  # type: ignore[arg-type]
+            f.after_hours,
+            f.after_hours_recovered,
+            dem.percent(f.after_hours_recovery_rate),
         ]
 
 
@@ -419,6 +435,23 @@ def build_report(
         return Report(chosen, now, by, scopes, dem.demand(cases, start=chosen.start, end=chosen.end))
 
 
+def _with_archives(
+    snapshot: Snapshot, backend: Backend, config: Config, period: str, now: datetime, on: date | None
+) -> Snapshot:
+    """The snapshot with the archived items of the period, when it reaches back past the horizon."""
+    from callback_sheets import archive
+
+    try:
+        chosen = period_for(period, on or now.astimezone(config.tz).date())
+    except ValueError:
+        return snapshot  # build_report says why
+    if chosen.start >= archive.horizon(config, now):
+        return snapshot
+    return archive.with_archives(
+        snapshot, backend=backend, config=config, now=now, start=chosen.start, end=chosen.end
+    )
+
+
 def report(
     *,
     config: Config,
@@ -429,7 +462,7 @@ def report(
     by: str | None = None,
 ) -> Report:
     with service.bulk_work():  # build_report pauses the collector for its own part
-        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        snapshot = _with_archives(backend.read(tabs=(model.HISTORY_TAB,)), backend, config, period, now, on)
     return build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
 
 
@@ -461,7 +494,14 @@ def append_report(
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
-        built = build_report(config=config, snapshot=snapshot, period=period, now=now, on=on, by=by)
+        built = build_report(
+            config=config,
+            snapshot=_with_archives(snapshot, backend, config, period, now, on),
+            period=period,
+            now=now,
+            on=on,
+            by=by,
+        )
         grid = snapshot.tabs.get(model.METRICS_TAB, ())
         cells, added, replaced = _upsert(grid, built.rows())
         trend = dem.trend_cells(dem.weekly_series(CaseReader(config=config).cases(snapshot), now=now))
@@ -596,13 +636,42 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
             if value is not None and (r, c) not in wanted:
                 wanted[(r, c)] = None
     metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
-    trend = dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
+    trend = _kept_archived_weeks(
+        dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz))), metrics_grid, config, now
+    )
     for tab, cells in (
         (model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
         (model.METRICS_TAB, changed_cells(metrics_grid, trend)),
     ):
         if cells:
             plan.changes.tab_cells.setdefault(tab, {}).update(cells)
+
+
+def _kept_archived_weeks(
+    trend: dict[tuple[int, int], CellValue], grid: Grid, config: Config, now: datetime
+) -> dict[tuple[int, int], CellValue]:
+    """The chart's weeks that reach back past the archive horizon keep the figures they had when their
+    items were still in the queue: a refresh reads the Queue only, and archived items would otherwise
+    lower those weeks (the reports, which read the archives, give the full figures)."""
+    from callback_sheets.archive import horizon
+
+    oldest = horizon(config, now).isoformat()
+    had = {
+        str(row[0]): (row[1], row[2]) if len(row) > 2 else (row[1], None)
+        for row in grid[dem.TREND_FIRST_ROW - 1 : dem.TREND_LAST_ROW]
+        if len(row) > 1
+        and isinstance(row[0], str)
+        and isinstance(row[1], int)
+        and not isinstance(row[1], bool)
+    }
+    for (r, c), value in list(trend.items()):
+        if c != 1 or r < dem.TREND_FIRST_ROW or not isinstance(value, str) or value >= oldest:
+            continue
+        kept = had.get(value)
+        missed = trend.get((r, 2))
+        if kept is not None and isinstance(missed, int) and isinstance(kept[0], int) and kept[0] > missed:
+            trend[(r, 2)], trend[(r, 3)] = kept
+    return trend
 
 
 if contribute_demand not in service.REFRESH_CONTRIBUTORS:

@@ -29,6 +29,7 @@ from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
 from callback_sheets.runner_clock import Job, JobClock, Slot
 from callback_sheets.runner_log import JobRecord, RunLog, RunState, describe_error
+from callback_sheets.watch import WatchedFile
 
 if TYPE_CHECKING:
     from callback_sheets.refresh import RefreshPlan
@@ -63,6 +64,16 @@ JobFn = Callable[[JobContext], JobResult]
 CLOCK_SLACK = timedelta(minutes=5)
 DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one
 
+WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
+
+
+def watch_job(config: Config, now: datetime) -> list[WatchedFile]:
+    """The watch folder's look at every tick (see `callback_sheets.watch`)."""
+    from callback_sheets.backends.registry import open_backend
+    from callback_sheets.watch import watch_folder
+
+    return watch_folder(config=config, backend=lambda: open_backend(config), now=now)
+
 
 def refresh_job(ctx: JobContext) -> JobResult:
     """``open`` and ``refresh``: the same refresh as ``callback-sheets refresh``."""
@@ -88,7 +99,21 @@ def daily_job(ctx: JobContext) -> JobResult:
     appended = reports.append_report(
         config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
     )
-    return JobResult(changes=appended.added + appended.replaced)
+    return JobResult(changes=appended.added + appended.replaced + nightly_archive(ctx))
+
+
+def nightly_archive(ctx: JobContext) -> int:
+    """The night's archive run, after the close-of-day review and the daily report (the same job, so
+    the schedule keeps its slots); a refusal is logged, never fails the report. Returns rows moved."""
+    import logging
+
+    from callback_sheets import archive
+
+    try:
+        return len(archive.archive(config=ctx.config, backend=ctx.backend(), now=ctx.now).moved)
+    except CallbackSheetsError as exc:
+        logging.getLogger(__name__).warning("%s archive: not done (%s)", ctx.queue, exc)
+        return 0
 
 
 def weekly_job(ctx: JobContext) -> JobResult:
@@ -240,6 +265,7 @@ class Runner:
         timer: Callable[[], float] = time.monotonic,
         job_deadline: float | None = None,
         notify: JobFn | None = notify_job,
+        watch: WatchFn = watch_job,
     ) -> None:
         """``job_deadline``: how long (seconds) one queue's job may hold up the others before they go on
         without it; by default the queue's ``[google] max_wait_seconds`` (60)."""
@@ -257,6 +283,8 @@ class Runner:
         self._job_deadline = job_deadline
         self._busy: dict[Path, threading.Thread] = {}  # queues whose job outlived its deadline
         self._reload = threading.Event()
+        self._watch = watch
+        self._watch_streak = 0
 
     def request_reload(self) -> None:
         """Re-read the config at the next tick, changed or not, and log it (SIGHUP; safe in a handler)."""
@@ -307,7 +335,7 @@ class Runner:
         if config is not self._config:
             self._use(config, strict=False)
         assert self._schedule is not None
-        records: list[JobRecord] = []
+        records: list[JobRecord] = self._look(config, now)
         if reloading:
             records.append(self._emit(JobRecord(time=now, queue="*", job="reload", outcome="ok")))
         for path, queue in list(self._queues.items()):
@@ -387,6 +415,59 @@ class Runner:
         return record
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _look(self, config: Config, now: datetime) -> list[JobRecord]:
+        """The watch folder, at every tick: one line per file imported or failed. It feeds the first
+        queue; a fault (workbook busy...) is logged and the files wait for the next tick."""
+        if config.intake.watch is None or not self._queues or self.stop.is_set():
+            return []
+        queue = next(iter(self._queues.values()))
+        started = self._timer()
+        try:
+            results = self._watch(queue.config, now)
+        except Exception as exc:  # never stops the runner or the refresh
+            self._watch_streak += 1
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="watch",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=self._watch_streak,
+                error=describe_error(exc),
+            )
+            self._log.emit(record)
+            return [record]
+        recovered, self._watch_streak = self._watch_streak, 0
+        records = []
+        for result in results:
+            if result.outcome == "imported":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="ok",
+                    duration=self._timer() - started,
+                    rows=result.new_rows,
+                    changes=result.new_rows + result.merged,
+                    recovered_after=recovered,
+                )
+            elif result.outcome == "failed":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="failed",
+                    duration=self._timer() - started,
+                    streak=1,
+                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
+                    f"{(result.why or '').replace(result.name, 'the file')})",
+                )
+            else:
+                continue
+            self._log.emit(record)
+            records.append(record)
+        return records
 
     def _use(self, config: Config, *, strict: bool) -> None:
         """Serve ``config``'s queues: lock new ones, free the ones no longer listed."""

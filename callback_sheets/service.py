@@ -64,7 +64,14 @@ def choices(config: Config) -> dict[str, list[str]]:
     }
 
 
+def register_contributors() -> None:
+    """Imports the reports, which register the Demand contributor and mark the Metrics table's dates in
+    TOOL_TABS: on first use, so a command that needs neither (`queue`, `script`) does not load them."""
+    import callback_sheets.reports  # noqa: F401
+
+
 def init(*, config: Config, backend: Backend) -> list[str]:
+    register_contributors()
     return backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=choices(config))
 
 
@@ -93,6 +100,7 @@ def bulk_work() -> Iterator[None]:
 
 
 def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    register_contributors()
     with bulk_work():
         snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
         plan = Planner(config=config, now=now).plan(snapshot)
@@ -138,6 +146,19 @@ def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
     return read_plan(config=config, backend=backend, now=now)[1]
 
 
+def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
+    not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
+    not read at all (checking a closed row's phone number is most of a plan, and the work list shows
+    open items only)."""
+    closed = {s.casefold() for s in config.closed_statuses}
+    with bulk_work():
+        snapshot = backend.read()
+        rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
+        snapshot = replace(snapshot, rows=rows)
+        return snapshot, Planner(config=config, now=now).plan(snapshot)
+
+
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
     check_header(snapshot)
     wanted = item_id.strip().casefold()
@@ -173,7 +194,7 @@ def record_attempt(
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
-        snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+        snapshot = backend.read(tabs=READ_TABS)  # the Queue and History: not Demand or Metrics
         row = find_row(snapshot, item_id)
         # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
         # new attempt never hides it; then plan with the new attempt over a History that has it.
@@ -187,7 +208,7 @@ def record_attempt(
             history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
             snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
         staff = _attempt_values(row, canonical, note, now, config, status)
-        plan = planner.plan(_with_values(snapshot, row.position, staff))
+        plan = planner.plan(_one_item(snapshot, row, staff), assign=False)
         appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
         if first is not None:
             appends[model.HISTORY_TAB] = [first, *appends.get(model.HISTORY_TAB, [])]
@@ -230,12 +251,14 @@ def _attempt_values(
     return values
 
 
-def _with_values(snapshot: Snapshot, position: int, values: dict[str, object]) -> Snapshot:
-    rows = tuple(
-        SheetRow(r.position, {**r.values, **values}) if r.position == position else r  # type: ignore[dict-item]
-        for r in snapshot.rows
-    )
-    return replace(snapshot, rows=rows)
+def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, object]) -> Snapshot:
+    """A snapshot of the one item an attempt is about, with the staff values it sets, and its History
+    rows only: the attempt plans that item alone (its Owner, if empty, is left to the next refresh)."""
+    key = text(row.get(model.ID)).casefold()
+    history = snapshot.tabs.get(model.HISTORY_TAB, ())
+    mine = history[:1] + tuple(r for r in history[1:] if r and text(r[0]).casefold() == key)
+    merged = SheetRow(row.position, {**row.values, **values})  # type: ignore[dict-item]
+    return replace(snapshot, rows=(merged,), tabs={**snapshot.tabs, model.HISTORY_TAB: mine})
 
 
 def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]
@@ -252,6 +275,3 @@ def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bo
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views
-
-
-import callback_sheets.reports  # noqa: E402, F401  (registers the Demand contributor)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from callback_sheets import model
-from callback_sheets.cli import main
+from callback_sheets.cli import load_all_commands, main
 from tests.conftest import row
 
 
@@ -31,7 +31,7 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> click.t
 
 
 def all_commands() -> list[str]:
-    return sorted(main.commands)
+    return sorted(load_all_commands())
 
 
 @pytest.mark.parametrize("name", all_commands())
@@ -47,7 +47,33 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
 
 
 def test_core_commands_exist() -> None:
-    assert {"init", "refresh", "validate", "queue", "attempt", "demo"} <= set(main.commands)
+    assert {"init", "refresh", "validate", "queue", "attempt", "demo"} <= set(load_all_commands())
+
+
+def test_help_table_matches_each_commands_own_help() -> None:
+    from callback_sheets.cli import COMMANDS
+
+    commands = load_all_commands()
+    assert set(COMMANDS) == set(commands)
+    for name, cmd in commands.items():
+        first = " ".join((cmd.help or "").strip().split("\n\n")[0].split())
+        assert COMMANDS[name] == (cmd.callback.__module__.rsplit(".", 1)[1], first), name
+
+
+def test_cli_import_and_help_load_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; import callback_sheets.cli as c; "
+        "r = CliRunner().invoke(c.main, ['--help']); assert r.exit_code == 0, r.output; "
+        "assert 'archive' in r.output and 'import-calls' in r.output; "
+        "heavy = [m for m in ('openpyxl', 'gspread', 'google.auth', 'holidays', 'python_calamine', "
+        "'callback_sheets.service', 'callback_sheets.config', 'phonenumbers') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_missing_config_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -153,3 +179,17 @@ def test_demo_makes_a_realistic_fortnight(tmp_path: Path) -> None:
     assert {"English", "Spanish"} <= {r["Language"] for r in rows}
     assert any(r["Problems"] for r in rows) and all(r["ID"] for r in rows)
     assert "ID" in result.stdout and "Next step" in result.stdout
+
+
+def test_holidays_loads_the_configured_country_only() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime; from callback_sheets.calendar import build_closed_on; "
+        "closed = build_closed_on(country='US', subdivision=None, closures=()); "
+        "assert closed(datetime.date(2026, 11, 26)) and not closed(datetime.date(2026, 11, 25)); "
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['holidays.countries.united_states']", out.stdout + out.stderr

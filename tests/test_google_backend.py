@@ -154,7 +154,7 @@ def test_refresh_costs_three_requests_and_nothing_when_unchanged(
     outcome = service.refresh(config=config, backend=backend, now=NOW)
     assert outcome.result is not None and outcome.result.written >= rows
     assert [(r.method, r.path.rsplit("/", 1)[-1].split(":")[-1]) for r in emu.requests] == [
-        ("GET", backend.key),
+        ("GET", "batchGet"),  # the lean read: values only
         ("POST", "append"),  # the write lease's claim (issue 13)
         ("GET", "batchGet"),
         ("POST", "batchUpdate"),

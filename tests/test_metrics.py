@@ -185,6 +185,8 @@ WEEK_ALL = {
     "escalation_handled_minutes": {"count": 2, "mean": 51.0, "median": 51.0, "p90": 90.0},
     "escalations_pending": 1,  # L
     "no_response": 1,  # D
+    # J (Saturday 10:00) is the week's only call outside hours; the others arrived Mon-Fri 08:00-17:00
+    "after_hours": {"missed_calls": 1, "closed_day": 1, "recovered": 0, "recovery_rate": 0.0},
 }
 
 
@@ -313,6 +315,7 @@ def test_json_schema_through_the_cli(queue: tuple[Config, ExcelBackend]) -> None
         "by_reason",
         "by_patient_type",
         "by_language",
+        "by_arrival",
     }
     assert {"value": "Spanish", "missed_calls": 2, "recovered": 1, "recovery_rate": 0.5} in data["demand"][
         "by_language"

@@ -166,6 +166,28 @@ def test_overdue_goes_to_owner_and_backup(tmp_path: Path, smtp: SmtpServer) -> N
     assert overdue.message["Subject"] == "Test Clinic: escalation CB-00001 overdue since 10:17"
 
 
+def test_after_hours_escalation_also_reaches_after_hours_to(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Issue 18 with issue 11: a symptom message left at night alerts the escalation owner and
+    `[escalation] after_hours_to`; one left in hours alerts the owner only."""
+    config = write_config(tmp_path, smtp_port=smtp.port)
+    text = config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = text.replace('backup = "lead@clinic.example"', 'after_hours_to = "oncall@clinic.example"')
+    config.path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
+    config = load_config(config.path)
+    backend = queue_with(
+        config, [clinical("2026-11-30 22:40", ID="CB-00001"), clinical("2026-12-01 09:05", ID="CB-00002")]
+    )
+    notify(config=config, backend=backend, now=T("2026-12-01T09:10" + TZ))
+    new = {
+        m.message["Subject"].split("new escalation ")[1].split(",")[0]: m
+        for m in smtp.messages
+        if m.message["X-Callback-Sheets-Alert"] == "new_escalation"
+    }
+    assert new["CB-00001"].rcpt == ["patel@clinic.example", "oncall@clinic.example"]
+    assert "after hours" in new["CB-00001"].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert new["CB-00002"].rcpt == ["patel@clinic.example"]
+
+
 def test_morning_digest_review_and_weekly(tmp_path: Path, smtp: SmtpServer) -> None:
     config = write_config(tmp_path, smtp_port=smtp.port)
     backend = queue_with(

@@ -237,7 +237,7 @@ class HistoryMachine(RuleBasedStateMachine):
             config=self.config, backend=self.backend, item_id=item_id, outcome=outcome, note=None, now=when
         )
         self.real[item_id].append(when.replace(tzinfo=None))
-        self.unlogged.clear()  # it logs the attempt its row held first, and (as a refresh) the other rows'
+        self.unlogged.discard(item_id)  # it logs the attempt its row held first, then its own
 
     @rule(minutes=st.integers(0, 60))
     def refresh(self, minutes: int) -> None:

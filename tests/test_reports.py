@@ -62,7 +62,7 @@ def test_append_is_idempotent_per_period_and_scope(queue: tuple[Config, ExcelBac
     assert rows[0] == reports.METRICS_COLUMNS  # the header, once
     assert len(rows) == 2
     assert rows[1][:9] == ("2026-W49", "weekly", "2026-11-30", "2026-12-06", "all", 10, 12, 4, 40)
-    assert rows[1][-1] == datetime(2026, 12, 7, 11, 0)  # the replaced row holds the latest run
+    assert rows[1][reports.METRICS_COLUMNS.index("Updated")] == datetime(2026, 12, 7, 11, 0)  # the latest run
     by = reports.append_report(**{**args, "by": "language"})
     assert (by.added, by.replaced) == (3, 1)
     day = reports.append_report(**{**args, "period": "daily", "on": t("2026-12-03").date()})

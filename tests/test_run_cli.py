@@ -127,3 +127,16 @@ def test_long_running_mode_stops_cleanly_on_sigterm(demo: Config) -> None:
     lock.release()
     sheet = openpyxl.load_workbook(demo.workbook)[model.QUEUE_TAB]
     assert sheet.max_row == 31
+
+
+def test_the_daily_job_archives_old_closed_items_after_the_review(tmp_path: Path) -> None:
+    config = write_demo(tmp_path, now_text="2026-10-20T16:00", rows=40)
+    refreshed = click.testing.CliRunner().invoke(
+        main, ["--config", str(config.path), "refresh", "--now", "2026-10-20T16:00"]
+    )
+    assert refreshed.exit_code == 0, refreshed.output
+    result = run(config, "--once", "--now", "2026-12-01T17:16", "--log-json")
+    assert result.exit_code == 0, result.output
+    daily = [json.loads(line) for line in result.stderr.splitlines() if '"daily"' in line]
+    archive = config.workbook.with_name(f"{config.workbook.stem}.archive-2026.xlsx")
+    assert archive.exists() and daily and daily[0]["outcome"] == "ok"

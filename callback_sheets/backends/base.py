@@ -156,10 +156,17 @@ class Changeset:
         default_factory=dict
     )  # (row, col), 1-based
     tab_appends: dict[str, list[list[CellValue]]] = field(default_factory=dict)
+    # Rows to remove (`archive`): tab -> the IDs whose rows go (the Queue's ID column, a tool tab's first
+    # column). Removed by ID after everything else is applied; appended rows are never removed.
+    removed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
-            self.cells or self.new_rows or any(self.tab_cells.values()) or any(self.tab_appends.values())
+            self.cells
+            or self.new_rows
+            or any(self.tab_cells.values())
+            or any(self.tab_appends.values())
+            or any(self.removed.values())
         )
 
     def count(self) -> int:
@@ -168,6 +175,7 @@ class Changeset:
             + len(self.new_rows)
             + sum(len(c) for c in self.tab_cells.values())
             + sum(len(r) for r in self.tab_appends.values())
+            + sum(len(r) for r in self.removed.values())
         )
 
 
@@ -229,6 +237,19 @@ def column_index(header: Sequence[str]) -> dict[str, int]:
         if key and key not in index:
             index[key] = i
     return index
+
+
+def removed_positions(snapshot: Snapshot, tab: str, ids: frozenset[str]) -> list[int]:
+    """The 1-based rows of ``tab`` (the Queue or a tool tab) whose ID is one of ``ids``, in the snapshot."""
+    from callback_sheets import model
+
+    def key(value: CellValue) -> str:
+        return "" if value is None else str(value).strip().casefold()
+
+    wanted = {key(i) for i in ids}
+    if tab == model.QUEUE_TAB:
+        return [r.position for r in snapshot.rows if key(r.get(model.ID)) in wanted]
+    return [n for n, row in grid_rows(snapshot.tabs.get(tab, ())) if row and key(row[0]) in wanted]
 
 
 def duplicate_headers(header: Sequence[object]) -> dict[str, tuple[int, ...]]:

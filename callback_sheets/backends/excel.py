@@ -7,6 +7,7 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from callback_sheets.backends.base import (
     WriteResult,
     column_index,
     is_blank,
+    removed_positions,
     row_factory,
 )
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
@@ -112,9 +114,43 @@ class ExcelBackend:
             edits.setdefault(name, {}).update(cells)
         for name, rows in changes.tab_appends.items():
             appends.setdefault(name, []).extend(rows)
-        self._apply(edits, appends, tabs, present=version.sheets)
-        written = sum(len(e) for e in edits.values()) + sum(len(a) for a in appends.values())
+        removals = {
+            name: found
+            for name, ids in changes.removed.items()
+            if ids and (found := removed_positions(snapshot, name, ids))
+        }
+        self._apply(edits, appends, tabs, present=version.sheets, removals=removals)
+        written = (
+            sum(len(e) for e in edits.values())
+            + sum(len(a) for a in appends.values())
+            + sum(len(r) for r in removals.values())
+        )
         return WriteResult(written, tuple(skipped))
+
+    # --- archives (`callback-sheets archive`) -----------------------------------------------------------
+    def archive_path(self, year: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.archive-{year}.xlsx")
+
+    def archive_years(self) -> list[int]:
+        found = []
+        for path in self.path.parent.glob(f"{glob.escape(self.path.stem)}.archive-*.xlsx"):
+            year = path.name[len(self.path.stem) + len(".archive-") : -len(".xlsx")]
+            if year.isdigit() and len(year) == 4:
+                found.append(int(year))
+        return sorted(found)
+
+    def archive_if_any(self, year: int) -> ExcelBackend | None:
+        path = self.archive_path(year)
+        return ExcelBackend(path) if path.exists() else None
+
+    def archive_for(self, year: int, header: Sequence[str]) -> ExcelBackend:
+        """The archive workbook of ``year`` beside the queue (a Queue and a History tab), made if missing."""
+        path = self.archive_path(year)
+        if not path.exists():
+            with workbook_lock(path):
+                if not path.exists():
+                    atomic_write(path, lambda tmp: _new_archive(tmp, header))
+        return ExcelBackend(path)
 
     # --- internals ----------------------------------------------------------------------------------------
     def _apply(
@@ -124,6 +160,7 @@ class ExcelBackend:
         tabs: Sequence[TabSpec],
         *,
         present: frozenset[str],
+        removals: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         edits = {k: v for k, v in edits.items() if v}
         missing = (set(edits) | set(appends)) - present
@@ -133,12 +170,20 @@ class ExcelBackend:
 
             try:
                 atomic_write(
-                    self.path, lambda tmp: patch_workbook(self.path, tmp, edits=edits, appends=appends)
+                    self.path,
+                    lambda tmp: patch_workbook(
+                        self.path, tmp, edits=edits, appends=appends, removals=removals or {}
+                    ),
                 )
                 self.last_write_path = "patch"
                 return
             except PatchRefused as exc:
                 reason = str(exc)
+        if removals:
+            raise BackendError(
+                f"cannot remove rows from {self.label}: {reason}; nothing was removed "
+                "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
+            )
         log.warning(
             "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
         )
@@ -158,3 +203,26 @@ class ExcelBackend:
             raise BackendError(
                 f"workbook {self.path} does not exist: run `callback-sheets init` to create it"
             )
+
+
+def _new_archive(path: Path, header: Sequence[str]) -> None:
+    from openpyxl import Workbook  # only when a year's archive is first made
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    queue = book.active
+    assert queue is not None
+    queue.title = model.QUEUE_TAB
+    queue.append(list(header))
+    history = book.create_sheet(model.HISTORY_TAB)
+    history.append(list(model.HISTORY_COLUMNS))
+    from openpyxl.utils import get_column_letter
+
+    for sheet, names in ((queue, list(header)), (history, list(model.HISTORY_COLUMNS))):
+        sheet.freeze_panes = "A2"
+        for col, (cell, name) in enumerate(zip(sheet[1], names, strict=False), start=1):
+            cell.font = Font(bold=True)
+            spec = model.COLUMNS_BY_NAME.get(str(name))
+            wide = spec.width if spec else (17 if name in model.TAB_DATETIME_COLUMNS else 14)
+            sheet.column_dimensions[get_column_letter(col)].width = wide + 2
+    book.save(path)

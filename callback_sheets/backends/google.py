@@ -1,14 +1,18 @@
 """The Google Sheets backend: the queue in a shared Google Sheet, through the Sheets API v4.
 
 A refresh costs at most three requests whatever the number of rows, and none beyond the read when nothing
-changed: (1) ``spreadsheets.get`` with grid data for the Queue and the tool tabs read along; (2) just before
+changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only (UNFORMATTED_VALUE,
+SERIAL_NUMBER: about a quarter of the bytes of grid data with formats; each whole-tab range comes back
+closed at the tab's grid, which gives its size, and the tab ids are fetched only to resize); (2) just before
 writing, one ``values.batchGet`` re-reading the header, the ID column and the columns that recognise a row
 without an ID (Received, Phone, Caller) plus the columns about to be filled or set; (3) one
 ``values.batchUpdate`` (RAW). Between (1) and (3) staff may sort, insert or delete rows or type into a
 cell: each write is moved to the row that now holds the same ID (or, for a row that had none, the same
 Received/Phone/Caller), dropped if that row is gone, and a staff cell that became non-empty is never
 overwritten (both reported in ``WriteResult.skipped``). A request is added only to create a missing tab or
-to grow the grid past its last row. Google offers no lock, so ``session()`` holds none.
+to grow the grid past its last row (with a little room, not Google's 1,000 spare rows), or, for
+``archive``, to delete the archived rows, found by ID in a re-read, in one ``batchUpdate``. Google offers
+no lock, so ``session()`` holds none.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,7 +59,6 @@ from callback_sheets.backends.google_lease import (
 from callback_sheets.backends.google_values import (
     a1,
     column_letter,
-    from_cell,
     from_plain,
     is_datetime_column,
     quote,
@@ -67,12 +70,11 @@ from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError,
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
 META_FIELDS = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
-READ_FIELDS = (
-    "properties(locale),"
-    + META_FIELDS[:-1]
-    + ",data(rowData(values(effectiveValue,formattedValue,userEnteredFormat/numberFormat/type))))"
-)
-UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+UNFORMATTED = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "prettyPrint": "false",  # Google's system parameter: no indentation (it is most of an indented answer)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ class GoogleBackend:
         self.label = f"Google Sheet {self.key[:12]}…"
         self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
         self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
+        self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
 
     @classmethod
     def from_config(cls, config: GoogleConfig) -> GoogleBackend:
@@ -217,40 +220,52 @@ class GoogleBackend:
             self._mark(claim, RELEASED)
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        """One ``values.batchGet`` of the Queue and the tabs asked for, values only (UNFORMATTED_VALUE,
+        SERIAL_NUMBER; date-time columns are known by their header), so a read costs about a quarter of
+        the bytes of grid data with formats. Each whole-tab range comes back closed at the tab's grid,
+        which gives its size; the tab ids are asked for only when a write must resize or add a tab."""
         wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
-        params: dict[str, Any] = {
-            "includeGridData": "true",
-            "ranges": [quote(t) for t in wanted],
-            "fields": READ_FIELDS,
-        }
+        params = {**UNFORMATTED, "majorDimension": "ROWS"}
         try:
-            got = self.http.fetch_sheet_metadata(self.key, params)
-        except (
-            APIError
-        ) as exc:  # a tool tab is missing (init not run yet): ask which tabs exist, then read those
+            got = self.http.values_batch_get(self.key, [quote(t) for t in wanted], params)["valueRanges"]
+        except APIError as exc:  # a tool tab is missing (init not run yet): ask which tabs exist
             if exc.response.status_code != 400 or "parse range" not in str(exc):
                 raise self._explain(exc) from None
             present = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
-            params["ranges"] = [quote(t) for t in wanted if t in present]
             if self.worksheet not in present:
                 raise self._no_queue() from None
-            got = self._call(self.http.fetch_sheet_metadata, self.key, params)
-        grids = {s["properties"]["title"]: _grid(s) for s in got.get("sheets", [])}
-        queue = grids.pop(self.worksheet, None)
-        if queue is None:
-            raise self._no_queue()
+            wanted = [t for t in wanted if t in present]
+            got = self._call(self.http.values_batch_get, self.key, [quote(t) for t in wanted], params)
+            got = got["valueRanges"]
+        grids = {
+            title: _value_grid(found.get("values", []), header_only=title == self.worksheet)
+            for title, found in zip(wanted, got, strict=True)
+        }
+        sizes = {
+            title: _size_of(title, found.get("range", "")) for title, found in zip(wanted, got, strict=True)
+        }
+        queue = grids.pop(self.worksheet)
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         values = row_factory(header)  # every column kept: a second 'Notes' column is read too
         rows = tuple(SheetRow(n, values(raw)) for n, raw in enumerate(queue[1:], start=2))
         next_row = {self.worksheet: len(queue) + 1, **{t: len(g) + 1 for t, g in grids.items()}}
-        state = ReadState(sheets=_sheets(got), next_row=next_row)
+        state = ReadState(sheets=sizes, next_row=next_row)
         return Snapshot(
             header=header,
             rows=rows,
             tabs={t: tuple(map(tuple, g)) for t, g in grids.items()},
             version=state,
-            locale=got.get("properties", {}).get("locale") or None,
+            locale=self._locale(header, rows),
         )
+
+    def _locale(self, header: Sequence[str], rows: Sequence[SheetRow]) -> str | None:
+        """The spreadsheet's locale (how its text dates are meant), asked for only when a date column of
+        the queue holds text: one small request then, none for the usual sheet of real dates."""
+        dated = [h for h in header if h and is_datetime_column(h)]
+        if not any(isinstance(r.get(h), str) and str(r.get(h)).strip() for r in rows for h in dated):
+            return None
+        got = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": "properties(locale)"})
+        return str(got.get("properties", {}).get("locale") or "") or None
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
         if not changes:
@@ -266,6 +281,7 @@ class GoogleBackend:
                 _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
             )
         appends = [t for t, r in changes.tab_appends.items() if r and t in sheets]
+        doomed = self._rows_by_id(snapshot, changes.removed) if any(changes.removed.values()) else {}
         out = _Out()
         next_row = dict(state.next_row)
         claim = self._take_lease(sheets)
@@ -298,32 +314,136 @@ class GoogleBackend:
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
         if not out.cells:
+            deleted = self._delete_rows(doomed)
             self.release()
-            return WriteResult(0, tuple(out.skipped))
-        for name, (rows_needed, cols_needed) in out.extent().items():
+            return WriteResult(deleted, tuple(out.skipped))
+        extent = out.extent()
+        if any(
+            name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
+            for name, (rows, cols) in extent.items()
+        ) and any(m.sheet_id < 0 for m in sheets.values()):  # a read learns sizes, not ids
+            sheets.update(
+                _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            )
+        for name, (rows_needed, cols_needed) in extent.items():
             meta = sheets.get(name)
             if meta is None:
                 meta = layout.SheetMeta(
-                    _new_sheet_id(sheets), name, max(1000, rows_needed), max(26, cols_needed)
+                    _new_sheet_id(sheets), name, rows_needed + _room(rows_needed), cols_needed
                 )
                 frozen = 1 if name in specs and specs[name].header else 0
                 prep.append(layout._add_sheet(meta, frozen=frozen, hidden=name in layout.HIDDEN_TABS))
             elif rows_needed > meta.rows or cols_needed > meta.cols:
                 grown = layout.SheetMeta(
-                    meta.sheet_id, name, max(meta.rows, rows_needed + 1000), max(meta.cols, cols_needed)
+                    meta.sheet_id,
+                    name,
+                    max(meta.rows, rows_needed + _room(rows_needed)),
+                    max(meta.cols, cols_needed),
                 )
                 prep.append(layout._grid_size(grown))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
-        release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}  # in the same batch
-        data = [*out.ranges(), release]
+        release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}
+        data = out.ranges() if doomed else [*out.ranges(), release]  # let go in the same batch
         self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
-        self._claim = None
+        if not doomed:
+            self._claim = None
         if any(cell.mode is not WriteMode.TOOL for _, cell in out.placed):
             # a staff cell (a new ID, an Owner, an attempt) landing on the wrong row would clobber what a
             # person typed: read back and repair (computed cells alone are put right by the next refresh)
             self._verify_placement(snapshot, now, out)
-        return WriteResult(out.written, tuple(out.skipped))
+        deleted = self._delete_rows(doomed)
+        self.release()  # after the archive's deletions (a no-op when the write let go already)
+        return WriteResult(out.written + deleted, tuple(out.skipped))
+
+    # --- removing rows by ID (`archive`) -------------------------------------------------------------------
+    def _rows_by_id(self, snapshot: Snapshot, removed: Mapping[str, frozenset[str]]) -> dict[str, list[int]]:
+        """One re-read of the ID columns (the Queue's ID, a tool tab's column A), just before the write:
+        the rows that hold each ID *now*, whatever staff sorted, inserted or deleted meanwhile."""
+        cols = column_index(snapshot.header)
+        tabs = [t for t, ids in removed.items() if ids and (t != self.worksheet or model.ID in cols)]
+        ranges = [
+            f"{quote(t)}!{_col(cols[model.ID])}1:{_col(cols[model.ID])}"
+            if t == self.worksheet
+            else f"{quote(t)}!A1:A"
+            for t in tabs
+        ]
+        if not ranges:
+            return {}
+        params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
+        got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
+        found: dict[str, list[int]] = {}
+        for tab, answer in zip(tabs, got, strict=True):
+            wanted = {i.strip().casefold() for i in removed[tab]}
+            column = (answer.get("values") or [[]])[0]
+            rows = [n for n, v in enumerate(column, start=1) if n > 1 and str(v).strip().casefold() in wanted]
+            if rows:
+                found[tab] = rows
+        return found
+
+    def _delete_rows(self, doomed: Mapping[str, Sequence[int]]) -> int:
+        """Deletes the rows (1-based, per tab) in one batchUpdate, bottom-up so the indexes hold."""
+        if not doomed:
+            return 0
+        ids = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+        requests: list[dict[str, Any]] = []
+        for tab, rows in doomed.items():
+            spans: list[list[int]] = []
+            for row in sorted(set(rows)):
+                if spans and spans[-1][1] == row - 1:
+                    spans[-1][1] = row
+                else:
+                    spans.append([row, row])
+            for first, last in reversed(spans):
+                span = {
+                    "sheetId": ids[tab].sheet_id,
+                    "dimension": "ROWS",
+                    "startIndex": first - 1,
+                    "endIndex": last,
+                }
+                requests.append({"deleteDimension": {"range": span}})
+        self._call(self.http.batch_update, self.key, {"requests": requests})
+        return sum(len(set(rows)) for rows in doomed.values())
+
+    # --- archives (`callback-sheets archive`) --------------------------------------------------------------
+    def _archive_book(self) -> GoogleBackend:
+        if not self.archive_key or self.archive_key == self.key:
+            return self
+        book = GoogleBackend(
+            self.archive_key, session=self.http.session, account=self.account, policy=self.http.policy
+        )
+        book.http.sleep = self.http.sleep
+        return book
+
+    def archive_years(self) -> list[int]:
+        book = self._archive_book()
+        titles = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+        return sorted(int(t[len("Archive ") :]) for t in titles if _is_archive_title(t))
+
+    def archive_if_any(self, year: int) -> GoogleArchive | None:
+        return self.archive_for(year, ()) if year in self.archive_years() else None
+
+    def archive_for(self, year: int, header: Sequence[str]) -> GoogleArchive:
+        """The archive of ``year``: tabs ``Archive YYYY`` (the items) and ``Archive YYYY History``, in the
+        archive spreadsheet or this one, made (as wide as their columns, no spare rows) if missing."""
+        book = self._archive_book()
+        title = f"Archive {year}"
+        history = f"{title} History"
+        present = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+        made = []
+        for name, columns in ((title, tuple(header)), (history, model.HISTORY_COLUMNS)):
+            if name not in present and columns:
+                meta = layout.SheetMeta(_new_sheet_id(present), name, layout.TAB_ROWS, len(columns))
+                present[name] = meta
+                made.append((meta, columns))
+        if made:
+            prep = [layout._add_sheet(meta, frozen=1) for meta, _ in made]
+            book._call(book.http.batch_update, book.key, {"requests": prep})
+            data = [{"range": a1(m.title, 1, 1, 1, len(c)), "values": [list(c)]} for m, c in made]
+            book._call(book.http.values_batch_update, book.key, {"valueInputOption": "RAW", "data": data})
+        store = GoogleBackend(book.key, worksheet=title, session=self.http.session, account=self.account)
+        store.http.policy, store.http.sleep = self.http.policy, self.http.sleep
+        return GoogleArchive(store, history)
 
     # --- after the write: did every cell land on its row? ----------------------------------------------
     def _verify_placement(self, snapshot: Snapshot, before: _Now, out: _Out) -> None:
@@ -528,6 +648,46 @@ class GoogleBackend:
         )
 
 
+def _room(rows: int) -> int:
+    """Spare rows a grown tab gets: a tenth of it, at least 100 (not Google's 1,000)."""
+    return max(layout.MIN_ROOM, int(rows * layout.GROWTH))
+
+
+def _is_archive_title(title: str) -> bool:
+    return title.startswith("Archive ") and len(title) == 12 and title[8:].isdigit()
+
+
+class GoogleArchive:
+    """One year's archive on Google: the ``Archive YYYY`` tab read and written as a queue, with its
+    ``Archive YYYY History`` tab standing for History."""
+
+    def __init__(self, inner: GoogleBackend, history: str) -> None:
+        self.inner = inner
+        self.history = history
+        self.label = f"{inner.label} {inner.worksheet}"
+
+    def session(self) -> AbstractContextManager[None]:
+        return self.inner.session()
+
+    def init(self, **_: Any) -> list[str]:
+        return []
+
+    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+        snapshot = self.inner.read(tabs=[self.history if t == model.HISTORY_TAB else t for t in tabs])
+        renamed = {model.HISTORY_TAB if t == self.history else t: g for t, g in snapshot.tabs.items()}
+        return replace(snapshot, tabs=renamed)
+
+    def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
+        renamed = Changeset(
+            cells=changes.cells,
+            new_rows=changes.new_rows,
+            tab_appends={
+                self.history if t == model.HISTORY_TAB else t: r for t, r in changes.tab_appends.items()
+            },
+        )
+        return self.inner.write(snapshot, renamed, tabs=[TabSpec(self.history, model.HISTORY_COLUMNS)])
+
+
 def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
     out = {}
     for sheet in resource.get("sheets", []):
@@ -542,16 +702,33 @@ def _sheets(resource: Mapping[str, Any]) -> dict[str, layout.SheetMeta]:
     return out
 
 
-def _grid(sheet: Mapping[str, Any]) -> list[list[CellValue]]:
-    """A tab's values as rows from row 1, padded to one width, trailing empty rows dropped (as Excel's
-    reader)."""
-    data = (sheet.get("data") or [{}])[0]
-    raw_rows = [r.get("values", []) for r in data.get("rowData", [])]
-    header = [from_cell(c, as_datetime=False) for c in (raw_rows[0] if raw_rows else [])]
-    dated = [is_datetime_column(str(h).strip()) if h is not None else False for h in header]
-    rows = [
-        [from_cell(c, as_datetime=i < len(dated) and dated[i]) for i, c in enumerate(r)] for r in raw_rows
-    ]
+def _size_of(title: str, echoed: str) -> layout.SheetMeta:
+    """A tab's size from the range a whole-tab ``values.get`` echoes (``'Queue'!A1:W1000``); the id is
+    not known there (-1)."""
+    import re
+
+    match = re.search(r"!([A-Z]+)(\d+):([A-Z]+)(\d+)$", echoed)
+    if match is None:
+        return layout.SheetMeta(-1, title, 0, 0)
+    letters = match.group(3)
+    cols = 0
+    for ch in letters:
+        cols = cols * 26 + ord(ch) - 64
+    return layout.SheetMeta(-1, title, int(match.group(4)), cols)
+
+
+def _value_grid(raw: Sequence[Sequence[Any]], *, header_only: bool = False) -> list[list[CellValue]]:
+    """A tab's values (UNFORMATTED_VALUE, SERIAL_NUMBER) as rows from row 1, read as the Excel reader
+    reads them. Date-times are known by their column's header, wherever it is: a column is a date-time
+    column below a cell naming one (row 1 for the Queue and History; row 20 for the Metrics table)."""
+    dated: set[int] = set()
+    rows: list[list[CellValue]] = []
+    for number, line in enumerate(raw):
+        row = [from_plain(v, as_datetime=i in dated) for i, v in enumerate(line)]
+        for i, v in enumerate(row if number == 0 or not header_only else ()):
+            if isinstance(v, str) and is_datetime_column(v.strip()):
+                dated.add(i)
+        rows.append(row)
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
     width = max((i + 1 for r in rows for i, v in enumerate(r) if v is not None), default=0)

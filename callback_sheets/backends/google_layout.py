@@ -20,7 +20,11 @@ from callback_sheets.backends.google_values import column_letter, is_datetime_co
 
 Request = dict[str, Any]
 DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
-QUEUE_ROWS = 1000  # a new Queue's grid (Google's default); a write grows it when rows pass the end
+QUEUE_ROWS = 200  # a new Queue's grid: room for staff to type (Google's default is 1,000); writes grow it
+REPORT_ROWS, REPORT_COLS = 60, 36  # a new Metrics or Demand tab: what the trend, table and grid use
+TAB_ROWS = 100  # a new History or Intake tab (Google's default is 1,000 rows of 26 columns)
+GROWTH = 0.1  # a write past a tab's end grows it by what it needs plus a tenth (at least MIN_ROOM rows)
+MIN_ROOM = 100
 PROTECTION_PREFIX = "callback-sheets: computed column "
 OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
 ESCALATION_FORMULA = "=LEN(${col}2)>0"
@@ -80,7 +84,7 @@ def plan_init(
     missing = [h for h in header if h not in present]
     final = present + missing
     if meta is None:
-        meta = SheetMeta(new_id(), queue, QUEUE_ROWS, max(26, len(final)))
+        meta = SheetMeta(new_id(), queue, QUEUE_ROWS, len(final))
         plan.requests.append(_add_sheet(meta, index=0))
         plan.notes.append(f"created tab {queue}")
     elif len(final) > meta.cols:
@@ -107,9 +111,9 @@ def plan_init(
         plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
     for tab in tabs:
         if tab.name not in state.sheets:
-            size = (
-                (1000, max(26, len(tab.header))) if tab.header else (100, 60)
-            )  # report grids: few rows, wide
+            # as wide as their columns, without spare rows (a write grows a tab with a little room);
+            # the report grids (Metrics, Demand) start at the size of what a refresh writes there
+            size = (TAB_ROWS, len(tab.header)) if tab.header else (REPORT_ROWS, REPORT_COLS)
             plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, *size), tab)
             plan.notes.append(f"created tab {tab.name}")
     if not plan.notes:

@@ -20,7 +20,9 @@ def _google(config: Config) -> Backend:
 
     if config.google is None:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
-    return GoogleBackend.from_config(config.google)  # type: ignore[no-any-return]
+    backend = GoogleBackend.from_config(config.google)
+    backend.archive_key = config.archive_spreadsheet  # `archive`: elsewhere, or tabs of this spreadsheet
+    return backend  # type: ignore[no-any-return]
 
 
 BACKENDS: dict[str, Callable[[Config], Backend]] = {"excel": _excel, "google": _google}

@@ -24,6 +24,13 @@ from xml.etree import ElementTree
 from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_xml
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_read import CellValue
+from callback_sheets.backends.xlsx_remove import (
+    Shift,
+    refuse_anchors_below,
+    remove_rows_xml,
+    shifted_names,
+    shifted_table_xml,
+)
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
 from callback_sheets.backends.zip_streams import Deflated, prefetched
@@ -60,6 +67,7 @@ def patch_workbook(
     *,
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]] = {},
     appends: Mapping[str, Sequence[Sequence[CellValue]]] = {},
+    removals: Mapping[str, Sequence[int]] = {},
 ) -> None:
     """Writes to ``dst`` a copy of ``src`` with ``edits`` and ``appends`` applied, nothing else changed.
 
@@ -78,7 +86,7 @@ def patch_workbook(
         if not zipfile.is_zipfile(source):
             raise PatchRefused("the workbook is not a zip package")
         with zipfile.ZipFile(source) as archive:
-            changed = _changed_parts(archive, edits, appends)
+            changed = _changed_parts(archive, edits, appends, removals)
         _write_package(source, changed, dst)
 
 
@@ -86,26 +94,40 @@ def _changed_parts(
     archive: zipfile.ZipFile,
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
     appends: Mapping[str, Sequence[Sequence[CellValue]]],
+    removals: Mapping[str, Sequence[int]] = {},
 ) -> dict[str, Content]:
     """Member name -> new content, for every part the patch changes."""
     package = _Package(archive)
-    unknown = (set(edits) | set(appends)) - {name for name, _, _ in package.sheets}
+    unknown = (set(edits) | set(appends) | set(removals)) - {name for name, _, _ in package.sheets}
     if unknown:
         raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
     styles = StyleBook(package.read(package.styles) if package.styles else None)
     changed: dict[str, Content] = {}
     workbook_xml = package.workbook_xml
-    for sheet in [name for name, _, _ in package.sheets if edits.get(name) or appends.get(name)]:
+    for sheet in [
+        name for name, _, _ in package.sheets if edits.get(name) or appends.get(name) or removals.get(name)
+    ]:
         part = package.sheet_part(sheet)
         output = Deflated(package.method(part))
+        removed = sorted(set(removals.get(sheet, ())))
+        if removed and not (edits.get(sheet) or appends.get(sheet)):
+            try:
+                remove_rows_xml(package.opener(part), removed, output.write)
+            finally:
+                changed[part] = output.close()
+            workbook_xml = package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
+            continue
+        patched: list[bytes] = []
         try:
             patch = patch_sheet_xml(
                 package.opener(part),
                 edits.get(sheet, {}),
                 appends.get(sheet, ()),
                 styles.style_for,
-                output.write,
+                patched.append if removed else output.write,
             )
+            if removed:
+                remove_rows_xml(lambda patched=patched: iter(patched), removed, output.write)
         finally:
             changed[part] = output.close()
         package.refuse_calc_chain_targets(sheet, patch)
@@ -113,6 +135,8 @@ def _changed_parts(
             changed.update(package.grown_tables(part, patch))
         if patch.autofilter is not None:
             workbook_xml = grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
+        if removed:
+            workbook_xml = package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
     if workbook_xml != package.workbook_xml:
         changed[package.workbook] = workbook_xml
     if styles.changed and package.styles:
@@ -203,6 +227,26 @@ class _Package:
                 continue
             grown[self.member(target)] = xml
         return grown
+
+    def removed_rows(
+        self, sheet: str, part: str, shift: Shift, changed: dict[str, Content], workbook_xml: bytes
+    ) -> bytes:
+        """After rows left ``sheet``: its tables shrink, its comments and drawings are checked to lie
+        above the removed rows, and the defined names into it move (the new workbook.xml)."""
+        for kind, target in self._relationships(part).values():
+            if kind == _DOC_RELS + "table":
+                current = changed.get(self.member(target))
+                xml = current if isinstance(current, bytes) else self.read(target)
+                changed[self.member(target)] = shifted_table_xml(xml, shift)
+            elif kind == _DOC_RELS + "comments":
+                refuse_anchors_below("comments", self.read(target), shift)
+            elif kind == _DOC_RELS + "vmlDrawing":
+                refuse_anchors_below("vml", self.read(target), shift)
+            elif kind == _DOC_RELS + "drawing":
+                refuse_anchors_below("drawing", self.read(target), shift)
+            elif kind.endswith("/threadedComment"):
+                raise PatchRefused("the sheet has threaded comments, which cannot move with removed rows")
+        return shifted_names(workbook_xml, sheet, shift)
 
     def refuse_calc_chain_targets(self, sheet: str, patch: SheetPatch) -> None:
         """Refuses when calcChain.xml lists a cell the patch turns into a plain value."""

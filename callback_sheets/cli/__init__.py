@@ -1,5 +1,9 @@
 """The `callback-sheets` command: parses, calls the library, renders. The only place that turns the
-library's exceptions into one-line messages and exit codes (1: refused, 2: bad usage or config)."""
+library's exceptions into one-line messages and exit codes (1: refused, 2: bad usage or config).
+
+Commands are loaded lazily: a command's module (and the library it needs) is imported only when that
+command runs, and `--help` lists them from :data:`COMMANDS` without importing any (a test keeps that
+table equal to the commands' own help)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,84 @@ from callback_sheets import __version__
 from callback_sheets.errors import CallbackSheetsError
 
 # Command modules, each adding its commands to `main` (one idea per module).
-COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install", "notify")
+COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install", "notify", "archive")
+# Command name -> (its module, the first sentence of its help), so neither `--help` nor a command imports
+# the others' modules. A module of COMMAND_MODULES without an entry here is still found (loaded whole).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "archive": (
+        "archive",
+        "Move closed items older than [archive] after_days out of the queue, into the archive.",
+    ),
+    "attempt": (
+        "queue",
+        "Record a callback attempt on one item, as staff would in the sheet.",
+    ),
+    "demo": (
+        "queue",
+        "Make a demo clinic: config + workbook with a synthetic fortnight of missed calls, refreshed.",
+    ),
+    "example-config": (
+        "install",
+        "Print the example config: every key, documented, with its default.",
+    ),
+    "notify": (
+        "notify",
+        "Send the alerts that are due: new escalations, overdue escalations, the morning digest, the "
+        "end-of-day review and the weekly summary. Each is sent once per channel; exit 1 if a channel "
+        "failed.",
+    ),
+    "schedule-template": (
+        "install",
+        "Print a ready cron, systemd or Windows Task Scheduler file that runs `run --once` every 5 "
+        "minutes, with this installation's program and config paths filled in.",
+    ),
+    "doctor": (
+        "doctor",
+        "Check the config, the credentials, access to the sheet and its headers, and say what to fix.",
+    ),
+    "import-calls": (
+        "intake",
+        "Add missed, abandoned and voicemail calls from a phone-system export to the queue.",
+    ),
+    "init": (
+        "queue",
+        "Create the queue workbook, or upgrade it without touching its rows.",
+    ),
+    "lint-templates": (
+        "scripts",
+        "Check script templates for privacy and syntax; exit code 1 with the offending lines.",
+    ),
+    "queue": (
+        "queue",
+        "Show the work list, most urgent first: who to call, the number, what to do next (writes nothing).",
+    ),
+    "refresh": (
+        "queue",
+        "Assign IDs, validate rows, compute next attempts, flag overdue items and escalations.",
+    ),
+    "report": (
+        "report",
+        "Print the daily or weekly figures: missed calls, recovery, callback times, escalations, demand.",
+    ),
+    "review": (
+        "report",
+        "Run the end-of-day close: list what needs a person before the day ends (exit 1 if anything does).",
+    ),
+    "run": (
+        "run",
+        "Keep every queue fresh on the clinic's clock: a refresh at opening and every N minutes of "
+        "business hours, the end-of-day review and daily report at close, the weekly report on its "
+        "day.",
+    ),
+    "script": (
+        "scripts",
+        "Print the call, voicemail or secure-message script for one queue item.",
+    ),
+    "validate": (
+        "queue",
+        "Report rows with problems (writes nothing); exit code 1 if any row has one.",
+    ),
+}
 
 
 @dataclass
@@ -84,6 +165,34 @@ class CallbackSheetsGroup(click.Group):
         if not any("--config" in p.opts for p in cmd.params if isinstance(p, click.Option)):
             cmd.params.append(config_after_option())
         super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _load_unlisted()
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMANDS.get(cmd_name, (None, ""))[0]
+            if module is not None:
+                _load(module)
+            else:
+                _load_unlisted()
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing the commands' modules."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            cmd = self.commands.get(name)
+            if cmd is not None and cmd.hidden:
+                continue
+            first = COMMANDS[name][1] if name in COMMANDS else (cmd.get_short_help_str(limit) if cmd else "")
+            rows.append((name, click.utils.make_default_short_help(first, limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -155,15 +264,27 @@ def main(ctx: click.Context, config_path: str | None, now: str | None, debug: bo
         ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: {"now": now}}
 
 
-def _load_commands() -> None:
+def _load(name: str) -> None:
+    try:
+        importlib.import_module(f"callback_sheets.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"callback_sheets.cli.{name}":
+            raise
+
+
+def _load_unlisted() -> None:
+    """Command modules that :data:`COMMANDS` does not name (added without an entry there)."""
+    listed = {module for module, _ in COMMANDS.values()}
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"callback_sheets.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"callback_sheets.cli.{name}":
-                raise
+        if name not in listed:
+            _load(name)
 
 
-_load_commands()
+def load_all_commands() -> dict[str, click.Command]:
+    """Imports every command module (tests, docs): ``main.commands`` then holds every command."""
+    for name in COMMAND_MODULES:
+        _load(name)
+    return dict(main.commands)
 
-__all__ = ["State", "main"]
+
+__all__ = ["COMMANDS", "State", "load_all_commands", "main"]

@@ -99,7 +99,7 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         Check("access", True, f"read {backend.label}: {len(snapshot.rows)} rows on the {worksheet} tab")
     ]
     present = {h for h in snapshot.header if h}
-    missing = [c for c in model.REQUIRED_COLUMNS if c not in present]
+    missing = [c for c in model.REQUIRED_COLUMNS if c not in present and c not in model.OPTIONAL_COLUMNS]
     if missing:
         checks.append(
             Check(
@@ -110,7 +110,13 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
             )
         )
     else:
-        checks.append(Check("headers", True, f"all {len(model.REQUIRED_COLUMNS)} columns present"))
+        optional = sorted(c for c in model.OPTIONAL_COLUMNS if c not in present)
+        note = (
+            f" (optional {', '.join(optional)} not there: `callback-sheets init` adds it)" if optional else ""
+        )
+        checks.append(
+            Check("headers", True, f"all {len(model.REQUIRED_COLUMNS) - len(optional)} columns present{note}")
+        )
     from callback_sheets.refresh import sheet_problems
 
     for problem in sheet_problems(snapshot.header):
@@ -241,7 +247,30 @@ def run_checks(
         prefix = f"{name}: " if len(config.queues()) > 1 else ""
         found += check_notify(queue)
         checks += [Check(prefix + c.name, c.ok, c.detail) for c in found]
+    if config.intake.watch is not None:
+        checks.append(check_watch(config.intake.watch))
     return checks
+
+
+def check_watch(folder: Path) -> Check:
+    """The watch folder exists (or can be made) and the tool may move files out of it."""
+    import os
+
+    if not folder.exists():
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and os.access(parent, os.W_OK | os.X_OK):
+            return Check("watch", True, f"{folder} does not exist yet: the first look creates it")
+        return Check(
+            "watch", False, f"{folder} does not exist and cannot be created: create it, or fix intake.watch"
+        )
+    if not folder.is_dir():
+        return Check("watch", False, f"{folder} is not a folder: fix intake.watch")
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        return Check(
+            "watch", False, f"{folder}: this account cannot move files out of it (needs write access)"
+        )
+    waiting = sum(1 for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return Check("watch", True, f"{folder} ({waiting} file(s) waiting to be imported)")
 
 
 @main.command()

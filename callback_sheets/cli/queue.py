@@ -49,6 +49,11 @@ def _summary_dict(plan: RefreshPlan) -> dict[str, Any]:
         "assigned": s.assigned,
         "final_status_due": s.final_due,
         "changes": s.changes,
+        "after_hours": s.after_hours,
+        "after_hours_escalations": s.after_hours_escalations,
+        "escalation_alerts": [
+            {"id": a.id, "to": list(a.to), "after_hours": a.after_hours} for a in plan.alerts
+        ],
     }
 
 
@@ -194,7 +199,7 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
     Example:
         callback-sheets queue --owner Maria --overdue
     """
-    snapshot, plan = service.read_plan(config=state.config, backend=state.backend(), now=state.now(now))
+    snapshot, plan = service.work_list(config=state.config, backend=state.backend(), now=state.now(now))
     views = service.queue_views(plan, owner=owner, overdue_only=overdue)
     typed = {r.position: r.get(model.PHONE) for r in snapshot.rows}
     rows = [worklist_row(v, state.config.tz, typed.get(v.item.position)) for v in views]

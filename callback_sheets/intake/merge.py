@@ -13,12 +13,18 @@ Rules:
   items whose window holds the call, the one with the latest `Received` wins; otherwise the nearest
   item after the call. New rows made by this plan are open items
   too, so repeats within one file merge into them.
+* Received is the earliest call: a row this plan creates gets the earliest time of its calls, whatever
+  order the export lists them in. A row an earlier import created (its number and Received are still
+  those the import wrote: `created_marks` holds a `created_mark` per such row) gets the earlier call's
+  time too (`updates`). A row staff typed keeps its Received (a staff cell); when an earlier call merges
+  into it, `earlier_calls` holds that call's time so the row's Problems can say so.
 * Queue rows without an ID, without a readable number or received time, or closed (`is_open` false)
   are not merge targets.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -39,6 +45,8 @@ class ImportPlan:
     new_keys: list[str] = field(default_factory=list)
     skipped_duplicates: int = 0
     merged: int = 0
+    earlier_calls: dict[str, datetime] = field(default_factory=dict)  # row ID -> earliest earlier call
+    new_marks: list[str] = field(default_factory=list)  # created_mark of each row this plan wrote Received of
 
 
 @dataclass(slots=True)
@@ -52,6 +60,17 @@ class _Item:
     latest: datetime
     row_id: str | None  # an existing row
     row: dict[str, object] | None  # a new row of this plan
+    imported: bool = False  # an existing row an import created, Received as the import wrote it
+    phone: str = ""  # the comparison key of its number
+    received: datetime | None = None  # its Received, as a call time (aware)
+
+
+def created_mark(phone_key: str, received: datetime) -> str:
+    """What the Intake tab keeps for a row an import created: a hash of its number and Received (to the
+    minute, UTC), so a later import knows the row is its own while staff have not changed either."""
+    stamp = received.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+    digest = hashlib.sha1(f"row|{phone_key}|{stamp}".encode(), usedforsecurity=False).hexdigest()
+    return f"row:{digest[:24]}"
 
 
 def _aware(value: object, tz: tzinfo) -> datetime | None:
@@ -92,6 +111,7 @@ def _existing_items(
     window_end: Callable[[datetime], datetime],
     is_open: Callable[[Mapping[str, object]], bool],
     region: str,
+    marks: Collection[str] = (),
 ) -> dict[str, list[_Item]]:
     items: dict[str, list[_Item]] = {}
     for row in queue:
@@ -111,6 +131,9 @@ def _existing_items(
                 latest,
                 row_id,
                 None,
+                imported=bool(marks) and created_mark(key, received) in marks,
+                phone=key,
+                received=received,
             )
         )
     return items
@@ -141,6 +164,7 @@ def plan_import(
     window_end: Callable[[datetime], datetime],
     is_open: Callable[[Mapping[str, object]], bool],
     region: str,
+    created_marks: Collection[str] = (),
 ) -> ImportPlan:
     """Plan the queue changes for `calls` (see the module docstring for the rules).
 
@@ -154,7 +178,8 @@ def plan_import(
         return plan
     tz = calls[0].received.tzinfo
     assert tz is not None, "CallRecord.received must be aware"
-    items = _existing_items(queue, tz=tz, window_end=window_end, is_open=is_open, region=region)
+    marks = created_marks if isinstance(created_marks, set | frozenset) else set(created_marks)
+    items = _existing_items(queue, tz=tz, window_end=window_end, is_open=is_open, region=region, marks=marks)
     seen = set(imported_keys) if not isinstance(imported_keys, set | frozenset) else imported_keys
     batch: set[str] = set()
     for call in sorted(calls, key=lambda c: (c.received.astimezone(UTC), c.line)):
@@ -182,6 +207,20 @@ def plan_import(
         plan.merged += 1
         item.calls += 1
         item.latest = _later(item.latest, call.received)
+        at = call.received.astimezone(UTC)
+        if at < item.start:
+            if item.row is not None:
+                item.row[model.RECEIVED] = call.received
+            elif item.imported:
+                assert item.row_id is not None
+                item.start = at
+                item.received = call.received
+                plan.updates.setdefault(item.row_id, {})[model.RECEIVED] = call.received
+            else:
+                assert item.row_id is not None
+                known = plan.earlier_calls.get(item.row_id)
+                if known is None or call.received.astimezone(UTC) < known.astimezone(UTC):
+                    plan.earlier_calls[item.row_id] = call.received
         if item.row is not None:
             item.row[model.CALLS] = item.calls
             item.row[model.LATEST_CALL] = item.latest
@@ -193,5 +232,18 @@ def plan_import(
                 item.row[model.NOTES] = f"{notes}; {note}" if notes else note
         else:
             assert item.row_id is not None
-            plan.updates[item.row_id] = {model.CALLS: item.calls, model.LATEST_CALL: item.latest}
+            plan.updates.setdefault(item.row_id, {}).update(
+                {model.CALLS: item.calls, model.LATEST_CALL: item.latest}
+            )
+    for key, found in items.items():
+        for item in found:
+            if item.row is not None:
+                received = item.row[model.RECEIVED]
+                assert isinstance(received, datetime)
+                plan.new_marks.append(created_mark(key, received))
+            elif (
+                item.imported and item.row_id in plan.updates and model.RECEIVED in plan.updates[item.row_id]
+            ):
+                assert item.received is not None
+                plan.new_marks.append(created_mark(key, item.received))
     return plan

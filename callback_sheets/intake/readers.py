@@ -187,6 +187,7 @@ def read_call_log(
     region: str,
     progress: Callable[[int, int], None] | None = None,
     date_order: str = "MDY",
+    rows: list[Row] | None = None,
 ) -> CallLog:
     """Read an export and return its missed, abandoned and voicemail inbound calls.
 
@@ -195,9 +196,10 @@ def read_call_log(
     offset are in `export_tz` (Twilio's always in UTC) and come back aware in `clinic_tz`. Answered,
     outbound and non-voice rows are counted in `ignored`; rows without a usable number or time are
     listed in `bad` with their line number and skipped. Raises UnknownFormatError when the columns fit
-    no format, BackendError when the file cannot be read.
+    no format, BackendError when the file cannot be read. `rows` are the file's rows when the caller
+    has read them already (`read_rows`).
     """
-    rows = read_rows(path)
+    rows = read_rows(path) if rows is None else rows
     if not rows:
         raise BackendError(f"{path.name}: the file is empty")
     header = [_text(c) for c in rows[0][1]]

@@ -7,6 +7,7 @@ numbers only.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -36,6 +37,7 @@ class CallRecord:
     caller_name: str
     line: int
     kind: CallKind
+    rang_seconds: float | None = None  # how long it rang, where the export says; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,32 @@ class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
     ignored: int = 0  # answered, outbound and non-voice rows
+    # Values of the direction/status columns that are neither a missed inbound call's nor a known answered
+    # or outbound one: column label -> value -> rows (those rows are counted in `ignored` too).
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+    unknown_keys: dict[str, str] = field(default_factory=dict)  # column label -> the mapping key for it
+    recognised_ignored: int = 0  # ignored rows whose values are known (answered, outbound, fax...)
+    # Why rows or calls were ignored ("answered", "internal call"...), where the preset says; counts.
+    ignored_why: Counter[str] = field(default_factory=Counter)
+    unit: str = "line"  # what BadRecord.line counts: "line", or "event" for one-file-per-call exports
+
+    @property
+    def recognised(self) -> int:
+        """Rows understood: missed calls, bad records, and answered/outbound rows with known values."""
+        return len(self.calls) + len(self.bad) + self.recognised_ignored
+
+    def ignore(self, why: str, count: int = 1) -> None:
+        """Count rows (or calls) ignored for a known reason."""
+        self.ignored += count
+        self.recognised_ignored += count
+        self.ignored_why[why] += count
+
+    def unknown_value(self, column: str, value: str, key: str = "") -> None:
+        """Count a status value the preset does not know (listed in the summary with its count)."""
+        if key:
+            self.unknown_keys[column] = key
+        values = self.unknown.setdefault(column, {})
+        values[value] = values.get(value, 0) + 1
 
 
 def call_key(*, fmt: str, call_id: str, phone_key: str, received: datetime) -> str:

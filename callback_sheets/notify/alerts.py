@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from callback_sheets.arrival import is_after_hours
 from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
 from callback_sheets.refresh import ItemView, RefreshPlan
@@ -111,15 +112,18 @@ def escalation_alerts(
         if not view.escalation or not item_id or view.item.closed:
             continue
         due = _when(view.due, tz)
+        late = is_after_hours(view.arrived)
+        also = config.escalation.after_hours_to if late else None
+        to = (owner, also) if also and also != owner else (owner,)
         out.append(
             Alert(
                 key=f"{item_id}:{NEW_ESCALATION}",
                 kind=NEW_ESCALATION,
-                to=(owner,),
+                to=to,
                 subject=f"{clinic}: new escalation {item_id}, due {due}",
                 lines=(
-                    f"New escalation: {item_id}",
-                    f"For: {owner}",
+                    f"New escalation: {item_id}" + (" (message left after hours)" if late else ""),
+                    f"For: {' and '.join(to)}",
                     f"Due: {due}",
                     "No clinical advice at the front desk: licensed staff call back.",
                 ),

@@ -142,8 +142,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body, indent=2).encode()
+    def _send(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, *, pretty: bool = True
+    ) -> None:
+        # Google answers indented JSON unless the standard query parameter prettyPrint=false says not to
+        # ("Returns response with indentations and line breaks", default true; the system parameters).
+        if body is None:
+            data = b""
+        else:
+            text = json.dumps(body, indent=2) if pretty else json.dumps(body, separators=(",", ":"))
+            data = text.encode()
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -189,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             status, answer = exc.code, exc.body()
         entry.status = status
-        self._send(status, answer)
+        self._send(status, answer, pretty=_params(query).get("prettyPrint", ["true"])[0].lower() != "false")
 
     def _route(
         self, method: str, raw_path: str, params: dict[str, list[str]], body: dict[str, Any]

@@ -1,0 +1,239 @@
+"""The import formats, in one registry: each preset is a name, a one-line description, a detector and a
+reader. `import-calls --help`, the error for an unknown file and the README's list come from here.
+
+Detection without `--format` tries the presets in registry order (header presets first, then the
+header-less Asterisk Master.csv); a folder, a .zip or an .html file is a Google Voice Takeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from callback_sheets.errors import BackendError
+from callback_sheets.intake import asterisk, google_voice, hosted
+from callback_sheets.intake.presets import GENERIC_MAPPING_KEYS, describe_columns, norm, resolve_layout
+from callback_sheets.intake.readers import Row, read_rows
+from callback_sheets.intake.readers import read_call_log as read_table
+from callback_sheets.intake.records import CallLog, UnknownFormatError
+from callback_sheets.validation import text as _text
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The file being imported, with its rows once read (tabular files only)."""
+
+    path: Path
+    rows: list[Row] | None
+
+    def header(self) -> list[str]:
+        return [_text(c) for c in self.rows[0][1]] if self.rows else []
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    export_tz: tzinfo
+    export_tz_set: bool  # [intake] timezone was given (else Asterisk reads the clinic's zone)
+    clinic_tz: tzinfo
+    region: str
+    mapping: Mapping[str, str] | None
+    asterisk: asterisk.AsteriskOptions
+    progress: Callable[[int, int], None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    summary: str
+    detect: Callable[[Source], bool]
+    read: Callable[[Source, ReadOptions], CallLog]
+    tabular: bool = True  # False: reads a folder, zip or HTML itself
+
+
+def _layout_fits(name: str) -> Callable[[Source], bool]:
+    def detect(source: Source) -> bool:
+        try:
+            return resolve_layout(source.header(), fmt=name, mapping=None).name == name
+        except UnknownFormatError:
+            return False
+
+    return detect
+
+
+def _layout_read(name: str) -> Callable[[Source, ReadOptions], CallLog]:
+    def read(source: Source, o: ReadOptions) -> CallLog:
+        return read_table(
+            source.path,
+            fmt=name,
+            mapping=o.mapping if name == "generic" else None,
+            export_tz=o.export_tz,  # type: ignore[arg-type]
+            clinic_tz=o.clinic_tz,  # type: ignore[arg-type]
+            region=o.region,
+            progress=o.progress,
+            rows=source.rows,
+        )
+
+    return read
+
+
+def _strings(rows: Sequence[Row]) -> list[tuple[int, list[str]]]:
+    return [(line, [_text(c) for c in cells]) for line, cells in rows]
+
+
+def _asterisk_detect(source: Source) -> bool:
+    rows = source.rows
+    return bool(rows) and rows is not None and asterisk.detect([_strings(rows[:1])[0][1]])
+
+
+def _asterisk_read(source: Source, o: ReadOptions) -> CallLog:
+    return asterisk.read(
+        _strings(source.rows or []),
+        options=o.asterisk,
+        export_tz=o.export_tz if o.export_tz_set else None,
+        clinic_tz=o.clinic_tz,
+        region=o.region,
+    )
+
+
+REGISTRY: tuple[Preset, ...] = (
+    Preset(
+        "twilio",
+        "Twilio's Call resource as CSV (Sid, StartTime, From, Direction, Status...); times in UTC",
+        _layout_fits("twilio"),
+        _layout_read("twilio"),
+    ),
+    Preset(
+        "ringcentral",
+        "RingCentral's call log CSV (Type, Direction, From, Date, Time, Action Result)",
+        _layout_fits("ringcentral"),
+        _layout_read("ringcentral"),
+    ),
+    Preset(
+        "3cx",
+        "3CX CDR log (historyid, callid, duration, time-start, time-answered, ...), with or without a header",
+        lambda s: bool(s.rows) and hosted.detect_3cx(s.rows or []),
+        lambda s, o: hosted.read_3cx(
+            s.rows or [], export_tz=o.export_tz, clinic_tz=o.clinic_tz, region=o.region
+        ),
+    ),
+    Preset(
+        "aircall",
+        "Aircall call history CSV (datetime (UTC), answered, missed_call_reason, call type, ...)",
+        lambda s: bool(s.rows) and hosted.detect_aircall(s.rows or []),
+        lambda s, o: hosted.read_aircall(s.rows or [], clinic_tz=o.clinic_tz, region=o.region),
+    ),
+    Preset(
+        "asterisk",
+        "Asterisk / FreePBX / Issabel Master.csv (cdr_csv or cdr_custom order, or [intake.asterisk] columns)",
+        _asterisk_detect,
+        _asterisk_read,
+    ),
+    Preset(
+        "google-voice",
+        "Google Voice Takeout (the .zip, the folder, or one event .html): Missed and Voicemail events",
+        lambda s: google_voice.detect(s.path),
+        lambda s, o: google_voice.read(s.path, clinic_tz=o.clinic_tz, region=o.region),
+        tabular=False,
+    ),
+)
+BY_NAME = {p.name: p for p in REGISTRY}
+PRESETS = tuple(BY_NAME)
+FORMATS = (*PRESETS, "generic")
+GENERIC = Preset(
+    "generic",
+    "any CSV or .xlsx, with a column mapping in [intake.mapping]",
+    lambda s: False,
+    _layout_read("generic"),
+)
+
+
+def _container(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in (".zip", ".html", ".htm")
+
+
+def read_call_log(
+    path: Path,
+    *,
+    fmt: str | None,
+    mapping: Mapping[str, str] | None = None,
+    export_tz: tzinfo,
+    clinic_tz: tzinfo,
+    region: str,
+    progress: Callable[[int, int], None] | None = None,
+    export_tz_set: bool = False,
+    asterisk_options: asterisk.AsteriskOptions | None = None,
+) -> CallLog:
+    """Read an export with the named preset, or the one whose detector recognises it.
+
+    Raises UnknownFormatError naming the known formats when none fits, BackendError when the file
+    cannot be read.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise UnknownFormatError(f"unknown import format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    if not path.exists():
+        raise BackendError(f"{path.name}: no such file or folder")
+    options = ReadOptions(
+        export_tz=export_tz,
+        export_tz_set=export_tz_set,
+        clinic_tz=clinic_tz,
+        region=region,
+        mapping=mapping,
+        asterisk=asterisk_options or asterisk.AsteriskOptions(),
+        progress=progress,
+    )
+    container = _container(path)
+    if fmt == "google-voice" or (fmt is None and container):
+        source = Source(path, None)
+        if not google_voice.detect(path):
+            raise UnknownFormatError(
+                f"{path.name}: no Google Voice call events found (expected a Takeout .zip or folder with "
+                "Takeout/Voice/Calls/*.html)"
+            )
+        return BY_NAME["google-voice"].read(source, options)
+    if container:
+        raise UnknownFormatError(
+            f"{path.name}: a folder, .zip or .html file can only be a google-voice Takeout"
+        )
+    rows = read_rows(path)
+    if not rows:
+        raise BackendError(f"{path.name}: the file is empty")
+    source = Source(path, rows)
+    if fmt == "generic":
+        return GENERIC.read(source, options)
+    if fmt is not None:
+        preset = BY_NAME[fmt]
+        if preset.name == "asterisk" and options.asterisk.columns:
+            return preset.read(source, options)
+        if not preset.detect(source):
+            if preset.name in ("twilio", "ringcentral"):
+                return preset.read(source, options)  # the layout's own message names what is missing
+            raise UnknownFormatError(
+                f"this file does not look like a {fmt} export. Columns found: "
+                f"{describe_columns(source.header())}. Known formats: {', '.join(FORMATS)}."
+            )
+        return preset.read(source, options)
+    for preset in REGISTRY:
+        if preset.tabular and preset.detect(source):
+            return preset.read(source, options)
+    if mapping:
+        return GENERIC.read(source, options)
+    if options.asterisk.columns and len(rows[0][1]) >= len(options.asterisk.columns) - 1:
+        return BY_NAME["asterisk"].read(source, options)
+    header = source.header()
+    looks_headerless = sum(any(ch.isdigit() for ch in h) for h in header) > len(header) // 2
+    hint = (
+        " The first line looks like data, not a header: for an Asterisk Master.csv in another column "
+        "order set [intake.asterisk] columns."
+        if looks_headerless
+        else ""
+    )
+    raise UnknownFormatError(
+        f"the columns of this file match no known export ({', '.join(PRESETS)}). Columns found: "
+        f"{describe_columns(header)}.{hint} Or set a generic column mapping in config with the keys: "
+        f"{', '.join(GENERIC_MAPPING_KEYS)} (received and phone are required)."
+    )
+
+
+__all__ = ["FORMATS", "PRESETS", "REGISTRY", "Preset", "norm", "read_call_log"]
