@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-without-fcntl lint bench clean
+.PHONY: demo test test-without-fcntl lint bench corpus clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/callback-sheets demo demo/
+	$(BIN)/callback-sheets demo demo/ --force
 
 test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates
@@ -29,6 +29,9 @@ test-without-fcntl: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check callback_sheets tests bench
+
+corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
+	$(BIN)/python -m tests.corpus_check --libreoffice 256
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000

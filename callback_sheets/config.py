@@ -80,6 +80,8 @@ class Config:
     repeat_window_business_days: int = 2
     first_name_in_voicemail: bool = False
     templates: Path | None = None
+    tabs: Mapping[str, str] = field(default_factory=dict)
+    """Tab role (its default name, e.g. "Lists") -> the tab's name in the workbook ([queue] tabs)."""
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     statuses: tuple[str, ...] = model.STATUSES
     closed_statuses: frozenset[str] = model.CLOSED_STATUSES
@@ -187,13 +189,13 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     clinic = F.section(raw, "clinic")
     F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number", "date_order"}, "clinic")
     tz = F.zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
-    region = str(clinic.get("phone_region", "US")).upper()
+    region = F.opt_text(clinic, "phone_region", "clinic.phone_region", "US", example='"US"').upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f'clinic.phone_region: {region!r} is not a region code such as "US" or "MX"')
     holidays_t = F.section(raw, "holidays")
     F.no_unknown(holidays_t, {"country", "subdivision", "closures"}, "holidays")
-    country = holidays_t.get("country", "US") or None
-    subdivision = holidays_t.get("subdivision") or None
+    country = F.opt_text(holidays_t, "country", "holidays.country", "US", example='"US"') or None
+    subdivision = F.opt_text(holidays_t, "subdivision", "holidays.subdivision", "", example='"IL"') or None
     if country is not None:
         F.check_country(str(country), subdivision)
     queue = F.section(raw, "queue")
@@ -206,43 +208,55 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
             "repeat_window_business_days",
             "first_name_in_voicemail",
             "templates",
+            "tabs",
         },
         "queue",
     )
-    backend = str(queue.get("backend", "excel"))
+    tabs = read_tabs(queue.get("tabs", {}))
+    backend = F.opt_text(queue, "backend", "queue.backend", "excel", example='"excel"')
     if backend not in ("excel", "google"):
         raise ConfigError(f'queue.backend: {backend!r} is not one of "excel", "google"')
     choices = F.read_choices(F.section(raw, "choices"))
     reasons = F.read_reasons(F.section(raw, "reasons"), urgencies=choices["urgencies"])
     escalation = F.read_escalation(F.section(raw, "escalation"))
     owners = F.read_owners(raw.get("owners", []))
-    templates = queue.get("templates")
+    F.check_references(owners, reasons, choices["languages"], escalation.owner)
+    templates = F.opt_text(queue, "templates", "queue.templates", "", example='"my_templates"') or None
+    closures = holidays_t.get("closures", [])
+    if not isinstance(closures, list):
+        raise ConfigError(f"holidays.closures: must be a list of dates, e.g. [2026-12-24], not {closures!r}")
     archive = F.section(raw, "archive")
     F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
     return Config(
         path=path,
-        clinic_name=str(clinic.get("name", "Our clinic")),
+        clinic_name=F.opt_text(clinic, "name", "clinic.name", "Our clinic", example='"Lakeside Dental"'),
         tz=tz,
         hours=F.read_hours(raw.get("hours")),
         holiday_country=str(country) if country else None,
         holiday_subdivision=str(subdivision) if subdivision else None,
-        closures=frozenset(F.a_date(d, "holidays.closures") for d in holidays_t.get("closures", [])),
+        closures=frozenset(F.a_date(d, "holidays.closures") for d in closures),
         phone_region=region,
-        callback_number=str(clinic.get("callback_number", "")),
+        callback_number=F.opt_text(
+            clinic, "callback_number", "clinic.callback_number", "", example='"(312) 555-0100"'
+        ),
         reasons=reasons,
         escalation_owner=escalation.owner,
         escalation_minutes=escalation.minutes,
         escalation_keywords=tuple(k.casefold() for k in escalation.keywords),
         owners=owners,
         backend=backend,
-        workbook=base / str(queue.get("workbook", "callback_queue.xlsx")),
+        workbook=base
+        / F.opt_text(queue, "workbook", "queue.workbook", "callback_queue.xlsx", example='"queue.xlsx"'),
         google=F.read_google(raw.get("google"), base) if backend == "google" or "google" in raw else None,
-        id_prefix=str(queue.get("id_prefix", "CB")),
+        id_prefix=F.opt_text(queue, "id_prefix", "queue.id_prefix", "CB", example='"CB"'),
         repeat_window_business_days=F.positive_int(
             queue.get("repeat_window_business_days", 2), "queue.repeat_window_business_days"
         ),
-        first_name_in_voicemail=bool(queue.get("first_name_in_voicemail", False)),
+        first_name_in_voicemail=F.boolean(
+            queue.get("first_name_in_voicemail", False), "queue.first_name_in_voicemail"
+        ),
         templates=base / str(templates) if templates else None,
+        tabs=tabs,
         runner=F.read_runner(F.section(raw, "runner")),
         statuses=choices["statuses"],
         closed_statuses=frozenset(choices["closed_statuses"]),
@@ -253,8 +267,41 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         locations=F.read_locations(raw.get("queues", []), base),
         intake=F.read_intake(F.section(raw, "intake"), base),
         archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
-        archive_spreadsheet=str(archive["spreadsheet"]) if archive.get("spreadsheet") else None,
+        archive_spreadsheet=F.opt_text(archive, "spreadsheet", "archive.spreadsheet", "") or None,
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
         date_order=F.date_order(clinic.get("date_order")),
     )
+
+
+_TAB_ROLES = {
+    "queue": model.QUEUE_TAB,
+    "lists": model.LISTS_TAB,
+    "history": model.HISTORY_TAB,
+    "metrics": model.METRICS_TAB,
+    "demand": model.DEMAND_TAB,
+    "intake": model.INTAKE_TAB,
+}
+_BAD_TAB_CHARS = set("[]:*?/\\")
+
+
+def read_tabs(raw: object) -> dict[str, str]:
+    """`[queue] tabs`: the tool's tab roles -> the names they have in the workbook (Excel's rules)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError('queue.tabs: a table such as { lists = "Callback lists" }')
+    names: dict[str, str] = {}
+    for key, value in raw.items():
+        where = f"queue.tabs.{key}"
+        if key not in _TAB_ROLES:
+            raise ConfigError(f"{where}: unknown tab; the tool's tabs are {', '.join(_TAB_ROLES)}")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: the tab's name, as text")
+        if len(value) > 31 or set(value) & _BAD_TAB_CHARS or value.startswith("'") or value.endswith("'"):
+            raise ConfigError(
+                f"{where}: {value!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)"
+            )
+        names[_TAB_ROLES[key]] = value
+    folded = [n.casefold() for n in {**{r: r for r in _TAB_ROLES.values()}, **names}.values()]
+    if len(set(folded)) != len(folded):
+        raise ConfigError("queue.tabs: two of the tool's tabs would have the same name (names ignore case)")
+    return names

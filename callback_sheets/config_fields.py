@@ -150,6 +150,7 @@ def section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def zone(value: object, key: str) -> ZoneInfo:
+    a_text(value, key, example='"America/Chicago"')
     try:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
@@ -159,6 +160,7 @@ def zone(value: object, key: str) -> ZoneInfo:
 
 
 def clock_time(value: object, key: str) -> time:
+    a_text(value, key, example='"08:00"')
     try:
         hh, mm = str(value).split(":")
         return time(int(hh), int(mm))
@@ -173,6 +175,49 @@ def a_date(value: object, key: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError:
         raise ConfigError(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def a_text(value: object, key: str, *, example: str = "") -> str:
+    """A string value (TOML quoted text); anything else is named with its type."""
+    if not isinstance(value, str):
+        hint = f", e.g. {key.rsplit('.', 1)[-1]} = {example}" if example else ""
+        raise ConfigError(f"{key}: must be text in quotes, not {_kind(value)} {value!r}{hint}")
+    return value
+
+
+def opt_text(table: Mapping[str, Any], name: str, key: str, default: str, *, example: str = "") -> str:
+    return a_text(table[name], key, example=example) if name in table else default
+
+
+def names(value: object, key: str, *, example: str = '["English", "Spanish"]') -> tuple[str, ...]:
+    """A list of non-empty names. A single string is refused (it would be read letter by letter)."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f"{key}: must be a list of names in brackets, e.g. {example}, not the text {value!r}"
+        )
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: must be a list of names, e.g. {example}, not {_kind(value)} {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{key}: {item!r} is not a name; write the list as {example}")
+    return tuple(v.strip() for v in value)
+
+
+def boolean(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: must be true or false, not {_kind(value)} {value!r}")
+    return value
+
+
+def _kind(value: object) -> str:
+    return {
+        bool: "true/false",
+        int: "the number",
+        float: "the number",
+        str: "the text",
+        list: "the list",
+        dict: "the table",
+    }.get(type(value), type(value).__name__)
 
 
 def string_list(value: object, key: str, example: str) -> tuple[str, ...]:
@@ -258,7 +303,7 @@ def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:
             )
             if end <= start:
                 raise ConfigError(f"{where}: end {end:%H:%M} must be after start {start:%H:%M}")
-            parsed.append(Block(str(block.get("name", f"block {i + 1}")), start, end))
+            parsed.append(Block(opt_text(block, "name", f"{where}.name", f"block {i + 1}"), start, end))
         parsed.sort(key=lambda b: b.start)
         for a, b in itertools.pairwise(parsed):
             if b.start < a.end:
@@ -304,6 +349,8 @@ def read_reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[
         base = reasons.get(name)
         if base is None and "cadence" not in table:
             raise ConfigError(f"{key}: a new reason needs a cadence (standard, daily or escalation)")
+        if "cadence" in table:
+            a_text(table["cadence"], f"{key}.cadence", example='"standard"')
         try:
             kind = CadenceKind(table["cadence"]) if "cadence" in table else base.rule.kind  # type: ignore[union-attr]
         except ValueError:
@@ -312,7 +359,7 @@ def read_reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[
             ) from None
         default_max = base.rule.max_attempts if base else 3
         max_attempts = positive_int(table.get("max_attempts", default_max), f"{key}.max_attempts")
-        urgency = str(table.get("urgency", base.urgency if base else "Routine"))
+        urgency = opt_text(table, "urgency", f"{key}.urgency", base.urgency if base else "Routine")
         if urgency not in urgencies:
             raise ConfigError(f"{key}.urgency: {urgency!r} is not one of {', '.join(urgencies)}")
         rule = CadenceRule(kind=kind, max_attempts=max_attempts)
@@ -330,6 +377,7 @@ def named_tables(
         where = f"{key}[{i}]"
         if not isinstance(table, Mapping) or not str(table.get("name", "")).strip():
             raise ConfigError(f"{where}: {needs_name}")
+        a_text(table["name"], f"{where}.name", example='"Maria"')
         no_unknown(table, known, where)
         yield where, table
 
@@ -342,8 +390,8 @@ def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
         owners.append(
             OwnerConfig(
                 name=str(table["name"]).strip(),
-                languages=tuple(table.get("languages", ["English"])),
-                reasons=tuple(table.get("reasons", [])),
+                languages=names(table.get("languages", ["English"]), f"{key}.languages"),
+                reasons=names(table.get("reasons", []), f"{key}.reasons", example='["Billing", "Other"]'),
                 max_open=positive_int(max_open, f"{key}.max_open") if max_open is not None else None,
                 email=an_address(table["email"], f"{key}.email") if table.get("email") else None,
             )
@@ -351,16 +399,48 @@ def read_owners(raw: object) -> tuple[OwnerConfig, ...]:
     return tuple(owners)
 
 
+def check_references(
+    owners: tuple[OwnerConfig, ...],
+    reasons: Mapping[str, Reason],
+    languages: tuple[str, ...],
+    escalation_owner: str | None,
+) -> None:
+    """Every name that refers to something else must exist: an owner's reasons and languages, and the
+    escalation owner (one of the [[owners]], when owners are listed)."""
+    for i, owner in enumerate(owners):
+        for reason in owner.reasons:
+            if reason not in reasons:
+                raise ConfigError(
+                    f"owners[{i}].reasons: {reason!r} is not a reason; known reasons: {', '.join(reasons)}"
+                )
+        for language in owner.languages:
+            if language not in languages:
+                raise ConfigError(
+                    f"owners[{i}].languages: {language!r} is not one of the languages "
+                    f"({', '.join(languages)}); add it to [choices] languages or fix the spelling"
+                )
+    who = escalation_owner
+    if who and owners and who.strip() not in {o.name for o in owners}:
+        raise ConfigError(
+            f"escalation.owner: {who.strip()!r} is not one of the [[owners]] "
+            f"({', '.join(o.name for o in owners)}); add an [[owners]] table for them or fix the spelling"
+        )
+
+
 def read_google(raw: object, base: Path) -> GoogleConfig:
     if not isinstance(raw, Mapping) or not raw.get("spreadsheet"):
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     no_unknown(raw, {"spreadsheet", "worksheet", "credentials", "max_wait_seconds"}, "google")
+    spreadsheet = a_text(raw["spreadsheet"], "google.spreadsheet", example='"https://docs.google.com/..."')
+    worksheet = opt_text(raw, "worksheet", "google.worksheet", model.QUEUE_TAB, example='"Queue"')
+    if "credentials" in raw:
+        a_text(raw["credentials"], "google.credentials", example='"key.json"')
     creds = raw.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not creds and GSPREAD_DEFAULT_KEY.expanduser().is_file():
         creds = str(GSPREAD_DEFAULT_KEY.expanduser())  # where gspread itself looks by default
     return GoogleConfig(
-        spreadsheet=str(raw["spreadsheet"]),
-        worksheet=str(raw.get("worksheet", model.QUEUE_TAB)),
+        spreadsheet=spreadsheet,
+        worksheet=worksheet,
         credentials=(base / str(creds)) if creds else None,
         max_wait_seconds=positive_int(raw.get("max_wait_seconds", 60), "google.max_wait_seconds"),
     )
@@ -372,7 +452,7 @@ GSPREAD_DEFAULT_KEY = Path("~/.config/gspread/service_account.json")
 
 def read_runner(raw: Mapping[str, Any]) -> RunnerConfig:
     no_unknown(raw, {"interval_minutes", "close_of_day", "weekly_day", "weekly_time"}, "runner")
-    day = str(raw.get("weekly_day", "friday")).lower()
+    day = opt_text(raw, "weekly_day", "runner.weekly_day", "friday", example='"friday"').lower()
     if day not in WEEKDAYS:
         raise ConfigError(f'runner.weekly_day: {day!r} is not a weekday name such as "friday"')
     return RunnerConfig(
@@ -389,7 +469,9 @@ def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
     needs = "each queue needs a name (e.g. the location)"
     seen: dict[tuple[str, ...], str] = {}
     for key, table in named_tables(raw, key="queues", known=known, needs_name=needs):
-        backend = str(table.get("backend", "google" if "google" in table else "excel"))
+        backend = opt_text(table, "backend", f"{key}.backend", "google" if "google" in table else "excel")
+        if "workbook" in table:
+            a_text(table["workbook"], f"{key}.workbook", example='"north.xlsx"')
         if backend not in ("excel", "google"):
             raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
         if backend == "excel" and not table.get("workbook"):
@@ -493,10 +575,17 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
                 'intake.mapping: must be a table of export column names, e.g. phone = "Caller Number"'
             )
         no_unknown(mapping, set(GENERIC_MAPPING_KEYS), "intake.mapping")
+        for k, v in mapping.items():
+            if isinstance(v, list):
+                names(v, f"intake.mapping.{k}", example='["missed", "no answer"]')
+            else:
+                a_text(v, f"intake.mapping.{k}", example='"Caller Number"')
         mapping = {
             str(k): str(v) if not isinstance(v, list) else ", ".join(map(str, v)) for k, v in mapping.items()
         }
     fmt = raw.get("format")
+    if fmt is not None:
+        a_text(fmt, "intake.format", example='"twilio"')
     if fmt:
         from callback_sheets.intake import FORMATS
 

@@ -14,6 +14,7 @@ from callback_sheets import model, service
 from callback_sheets.backends.base import CellValue, Changeset
 from callback_sheets.backends.registry import open_backend
 from callback_sheets.config import CONFIG_FILENAME, Config, load_config
+from callback_sheets.errors import CallbackSheetsError
 from callback_sheets.times import parse_now, to_cell
 
 DEMO_CONFIG = """\
@@ -102,10 +103,27 @@ WORRYING = ("mentions fever since yesterday", "says swelling after extraction", 
 OWNERS = ("Maria", "James", "")
 
 
-def write_demo(directory: Path, *, now_text: str | None, rows: int = 200, seed: int = 7) -> Config:
-    """Write DIR/callback_sheets.toml and DIR/callback_queue.xlsx with `rows` made-up missed calls."""
-    directory.mkdir(parents=True, exist_ok=True)
+DEMO_WORKBOOK = "callback_queue.xlsx"
+
+
+def write_demo(
+    directory: Path, *, now_text: str | None, rows: int = 200, seed: int = 7, force: bool = False
+) -> Config:
+    """Write DIR/callback_sheets.toml and DIR/callback_queue.xlsx with `rows` made-up missed calls.
+
+    A folder that already holds a config or a workbook is refused (it may be a clinic's real queue)
+    unless `force`, which replaces the demo's two files (and nothing else)."""
     config_path = directory / CONFIG_FILENAME
+    if not force:
+        present = [p.name for p in (config_path, directory / DEMO_WORKBOOK) if p.exists() or p.is_symlink()]
+        present += sorted(p.name for p in directory.glob("*.xlsx") if p.name not in present)
+        if present:
+            raise CallbackSheetsError(
+                f"{directory} already holds {', '.join(present)}: the demo would replace "
+                f"{CONFIG_FILENAME} and {DEMO_WORKBOOK}; pick an empty folder, or add --force to "
+                "replace them"
+            )
+    directory.mkdir(parents=True, exist_ok=True)
     config_path.write_text(DEMO_CONFIG, encoding="utf-8")
     config = load_config(config_path)
     if config.workbook.exists():

@@ -33,3 +33,8 @@ class BackendError(CallbackSheetsError):
 
 class NotFoundError(CallbackSheetsError):
     """A queue item, tab or column named by the user does not exist."""
+
+
+class RefusedError(CallbackSheetsError):
+    """The command would do the wrong thing to this item (closed, attempts used up); the message says
+    what to do instead. Nothing was written."""

@@ -86,6 +86,7 @@ class Summary:
     escalations: int = 0
     new_ids: int = 0
     assigned: int = 0
+    urgency_filled: int = 0
     final_due: int = 0
     changes: int = 0
     after_hours: int = 0  # open items that arrived after hours or on a closed day
@@ -211,10 +212,21 @@ class Planner:
         alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        fill_urgency = model.URGENCY in snapshot.header
+        reasons = self.config.reasons
         arrived = model.ARRIVED in snapshot.header
         for item in items:
             position = item.position
             item_id = item.id or ids[position]
+            empty = fill_urgency and item.urgency is None and item.reason
+            reason = reasons.get(item.reason) if empty and item.reason else None
+            if reason is not None:
+                # an empty Urgency (never one staff filled, even wrongly) gets the reason's urgency
+                row = snapshot_row(snapshot, position)
+                if is_blank(row.get(model.URGENCY)):
+                    item.urgency = reason.urgency
+                    self._put(changes, item, item.id, model.URGENCY, item.urgency, row, WriteMode.FILL)
+                    summary.urgency_filled += 1
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
             problems = item.problems + ((dupes[position],) if position in dupes else ())
             went_down = attempts_decrease(item, logged.get(item_id))

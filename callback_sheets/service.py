@@ -23,8 +23,9 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
 )
+from callback_sheets.cadence import CadenceKind
 from callback_sheets.config import Config
-from callback_sheets.errors import NotFoundError, UsageError, WorkbookChangedError
+from callback_sheets.errors import NotFoundError, RefusedError, UsageError, WorkbookChangedError
 from callback_sheets.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.times import to_cell
 from callback_sheets.validation import text
@@ -185,8 +186,13 @@ def record_attempt(
     now: datetime,
     status: str | None = None,
     dry_run: bool = False,
+    reopen: bool = False,
 ) -> tuple[Changeset, RefreshPlan]:
-    """Record a callback attempt on one item, as staff would type it, and refresh that item's tool cells."""
+    """Record a callback attempt on one item, as staff would type it, and refresh that item's tool cells.
+
+    A closed item is refused (RefusedError) unless `reopen`, which sets its Status back to In progress;
+    an item whose attempts are used up is refused too, unless the attempt closes it (`status` closed,
+    or the outcome Booked)."""
     canonical = {o.casefold(): o for o in config.outcomes}.get(outcome.strip().casefold())
     if canonical is None:
         raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
@@ -196,9 +202,29 @@ def record_attempt(
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
         snapshot = backend.read(tabs=READ_TABS)  # the Queue and History: not Demand or Metrics
         row = find_row(snapshot, item_id)
+        current = closed_status(row, config)
+        reopened = None
+        if current is not None:
+            if not reopen:
+                raise RefusedError(
+                    f"{item_id} is closed (Status {current}): no attempt was recorded; if the patient "
+                    f"needs another call, add --reopen (sets Status back to {REOPEN_STATUS})"
+                )
+            reopened = status or REOPEN_STATUS
+        planner = Planner(config=config, now=now)
+        closing = (status or ("Booked" if canonical == "Booked" else "")) in config.closed_statuses
+        if current is None and not closing:
+            item = planner.reader.read(row.position, row.values)
+            rule = planner.rule_for(item, planner.escalation(item))
+            if rule.kind is not CadenceKind.DAILY and item.attempts >= rule.max_attempts:
+                raise RefusedError(
+                    f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
+                    f"no attempt was recorded. Next step: set Status to No response and route it to the "
+                    f'front-desk lead (attempt {item_id} --outcome ... --status "No response" records '
+                    "a last one and closes it)"
+                )
         # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
         # new attempt never hides it; then plan with the new attempt over a History that has it.
-        planner = Planner(config=config, now=now)
         held = planner.reader.read(row.position, row.values)
         history = snapshot.tabs.get(model.HISTORY_TAB, ())
         first = planner.history_entry(
@@ -207,7 +233,7 @@ def record_attempt(
         if first is not None:
             history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
             snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
-        staff = _attempt_values(row, canonical, note, now, config, status)
+        staff = _attempt_values(row, canonical, note, now, config, reopened or status)
         plan = planner.plan(_one_item(snapshot, row, staff), assign=False)
         appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
         if first is not None:
@@ -225,6 +251,16 @@ def record_attempt(
         return changes, plan
 
     return retrying(backend, step, what="the attempt")
+
+
+REOPEN_STATUS = "In progress"
+
+
+def closed_status(row: SheetRow, config: Config) -> str | None:
+    """The row's Status when it is a closed one (Booked, Resolved, No response, Duplicate), else None."""
+    current = text(row.get(model.STATUS))
+    closed = {s.casefold(): s for s in config.closed_statuses}
+    return closed.get(current.casefold()) if current else None
 
 
 def _attempt_values(

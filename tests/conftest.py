@@ -40,6 +40,11 @@ languages = ["English", "Spanish"]
 [[owners]]
 name = "James"
 languages = ["English"]
+
+[[owners]]
+name = "Nurse Patel"
+languages = ["English"]
+reasons = ["Clinical concern"]
 """
 
 

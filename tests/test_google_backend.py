@@ -399,3 +399,44 @@ def test_an_injected_gspread_client_is_used(emu: SheetsEmulator) -> None:
     backend = GoogleBackend(key, client=gspread_client(emu.base_url))
     assert [r.get("ID") for r in backend.read().rows] == ["CB-1"]
     assert isinstance(backend.http.session, requests.Session)
+
+
+def test_init_on_a_spreadsheet_with_tabs_adds_its_own_and_changes_nothing_else(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    import copy
+
+    book = emu.store.create(
+        "Clinic workbook",
+        {
+            "Patients": [["Name", "Visits", "Total"], ["A. Patient", 3, "=B2*2"]],
+            "Budget": [["Item", "Cost"], ["Gloves", 12.5]],
+        },
+    )
+    patients = book.sheet_by_title("Patients")
+    patients.ensure(0, 0).fmt = {"textFormat": {"bold": True}}
+    patients.ensure(0, 0).note = "their note"
+    patients.conditional_formats.append({"ranges": [], "booleanRule": {"condition": {"type": "NOT_BLANK"}}})
+    before = {s.title: copy.deepcopy(s) for s in emu.store.get(book.spreadsheet_id).sheets}
+    order = [s.title for s in emu.store.get(book.spreadsheet_id).sheets]
+    notes = service.init(config=config, backend=google_backend(emu, book.spreadsheet_id))
+    assert notes[0] == "created tab Queue"
+    after = {s.title: s for s in emu.store.get(book.spreadsheet_id).sheets}
+    assert set(after) >= {*before, model.QUEUE_TAB, model.LISTS_TAB, model.HISTORY_TAB, model.INTAKE_TAB}
+    for title, old in before.items():
+        new = after[title]
+        props = {k: v for k, v in new.properties.items() if k != "index"}
+        assert props == {k: v for k, v in old.properties.items() if k != "index"}, title
+        assert (new.rows, new.protected_ranges, new.conditional_formats) == (
+            old.rows, old.protected_ranges, old.conditional_formats), title  # fmt: skip
+        assert (new.row_meta, new.col_meta) == (old.row_meta, old.col_meta), title
+    titles = [s.title for s in emu.store.get(book.spreadsheet_id).sheets]
+    assert [t for t in titles if t in order] == order  # their tabs keep their order
+
+
+def test_init_refuses_a_tab_that_differs_only_in_case(emu: SheetsEmulator, config: Config) -> None:
+    book = emu.store.create("Clinic workbook", {"Patients": [["Name"]], "lists": [["their own"]]})
+    with pytest.raises(BackendError, match=r"'lists'.*ignore case") as info:
+        service.init(config=config, backend=google_backend(emu, book.spreadsheet_id))
+    assert "\n" not in str(info.value) and emu.count("POST") == 0
+    assert [s.title for s in emu.store.get(book.spreadsheet_id).sheets] == ["Patients", "lists"]

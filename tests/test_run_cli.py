@@ -55,11 +55,15 @@ def test_log_json_lines(demo: Config) -> None:
     assert records[2]["slot"] == "2026-12-04T17:30-06:00"
 
 
-def test_a_job_fault_is_logged_and_exit_code_stays_0(demo: Config) -> None:
+def test_a_job_fault_is_logged_and_once_exits_1(demo: Config) -> None:
     (demo.workbook.parent / f"~${demo.workbook.name}").write_text("")  # open in Excel
     result = run(demo, "--once", "--now", "2026-12-01T09:00")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # cron mails it; systemd marks the unit failed
     assert "outcome=failed streak=1" in result.stderr and "open in Excel" in result.stderr
+    assert "run --once: 1 job(s) failed: Riverside Family Clinic/refresh" in result.stderr
+    (demo.workbook.parent / f"~${demo.workbook.name}").unlink()  # closed in Excel: the next run is fine
+    result = run(demo, "--once", "--now", "2026-12-01T09:05")
+    assert result.exit_code == 0, result.stderr
 
 
 def test_a_second_runner_is_refused_with_exit_code_1(demo: Config) -> None:

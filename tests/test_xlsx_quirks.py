@@ -207,13 +207,21 @@ def test_prefixed_main_namespace_is_refused(tmp_path: Path) -> None:
     assert_refused(src, tmp_path / "out.xlsx", "namespace prefix", edits={"Queue": {(1, 1): 2}})
 
 
-def test_1904_date_system_is_refused(tmp_path: Path) -> None:
+def test_1904_date_system_is_written_with_its_epoch(tmp_path: Path) -> None:
     src = make_package(
         tmp_path / "in.xlsx",
         worksheet('<row r="1"><c r="A1"><v>1</v></c></row>'),
         workbook_pr=' date1904="1"',
     )
-    assert_refused(src, tmp_path / "out.xlsx", "1904", edits={"Queue": {(1, 2): dt.datetime(2026, 1, 1)}})
+    out = tmp_path / "out.xlsx"
+    when = dt.datetime(2026, 1, 1, 6)
+    patch_workbook(src, out, edits={"Queue": {(1, 2): when, (1, 3): dt.date(1904, 1, 2)}})
+    with zipfile.ZipFile(out) as package:
+        sheet = package.read("xl/worksheets/sheet1.xml")
+    assert b"<v>44561.25</v>" in sheet and b"<v>1</v></c></row>" in sheet  # 1904 serials (1900: 46023.25)
+    assert read_sheet(out, "Queue")[0][1] == when
+    wb = openpyxl.load_workbook(out)
+    assert wb["Queue"]["B1"].value == when
 
 
 def test_shared_formula_over_a_target_cell_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.backends.base import (
@@ -31,6 +32,9 @@ from callback_sheets.backends.base import (
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
 from callback_sheets.errors import BackendError, WorkbookChangedError
 
+if TYPE_CHECKING:
+    from callback_sheets.backends.xlsx_patch import Graft
+
 log = logging.getLogger(__name__)
 
 
@@ -43,10 +47,15 @@ class _Version:
 
 
 class ExcelBackend:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, tabs: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self.label = self.path.name
         self.last_write_path: str = ""  # "patch" or "openpyxl: <why>", for tests and the log
+        self.tab_names: dict[str, str] = dict(tabs or {})
+        """Tab role (its default name, e.g. "Lists") -> the name it has in this workbook ([queue] tabs)."""
+
+    def _name(self, role: str) -> str:
+        return self.tab_names.get(role, role)
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
@@ -55,9 +64,70 @@ class ExcelBackend:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
-            from callback_sheets.backends import excel_openpyxl  # openpyxl only where needed
+            if not self.path.exists():
+                return self._create(header=header, tabs=tabs, choices=choices)
+            return self._upgrade(header=header, tabs=tabs, choices=choices)
 
-            return excel_openpyxl.init_workbook(self.path, header=header, tabs=tabs, choices=choices)
+    def _create(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        """A new workbook: the tool's tabs as openpyxl builds them (nothing else to keep)."""
+        from callback_sheets.backends.excel_init import donor_package, renamed_package
+
+        donor = donor_package(header=header, tabs=tabs, choices=choices)
+        package = renamed_package(donor, self.tab_names)
+
+        def produce(tmp: Path) -> None:
+            tmp.write_bytes(package)
+
+        atomic_write(self.path, produce)
+        names = [self._name(n) for n in (model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs))]
+        return [f"created {self.label} with tabs {', '.join(names)}"]
+
+    def _upgrade(
+        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        """An existing workbook: missing tabs grafted, missing Queue columns added, through the patcher."""
+        from callback_sheets.backends.excel_init import donor_package, plan_init
+        from callback_sheets.backends.xlsx_guard import check_package
+        from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused
+        from callback_sheets.backends.xlsx_read import check_package as check_zip_limits
+
+        seen = FileVersion.of(self.path, digest=True)
+        try:
+            check_zip_limits(self.path)  # zip bombs first, then the XML-level checks
+        except PackageRefused as exc:
+            raise BackendError(f"{self.label}: {exc}") from None
+        check_package(self.path)
+        try:
+            edits, graft, notes = plan_init(
+                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names, label=self.label
+            )
+        except BackendError:
+            raise
+        except Exception as exc:  # calamine on a damaged package: one line
+            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+        if not edits and not graft:
+            return [f"{self.label} is up to date"]
+        donor = donor_package(header=header, tabs=tabs, choices=choices) if graft else b""
+        plan = Graft(donor, graft, {role: self._name(role) for role in graft}) if graft else None
+
+        def produce(tmp: Path) -> None:
+            patch_workbook(self.path, tmp, edits=edits, graft=plan)
+            if not FileVersion.of(self.path).same_file(seen):  # saved meanwhile: theirs wins, nothing written
+                raise WorkbookChangedError(
+                    f"{self.label} was saved by someone else during init: run it again"
+                )
+
+        try:
+            atomic_write(self.path, produce, expected=seen)
+        except PatchRefused as exc:
+            raise BackendError(
+                f"{self.label} cannot be given the tool's tabs safely: {exc} (nothing was written)"
+            ) from None
+        self.last_write_path = "patch"
+        return notes
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -67,18 +137,34 @@ class ExcelBackend:
             yield
 
     def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
-        from callback_sheets.backends.xlsx_read import read_workbook
+        from callback_sheets.backends.xlsx_read import PackageRefused, read_workbook
 
         self._must_exist()
-        file = FileVersion.of(self.path)
-        try:
-            names, grids = read_workbook(self.path, [model.QUEUE_TAB, *tabs])
-        except Exception as exc:  # a damaged or non-xlsx file: say so in one line
-            raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+        from callback_sheets.backends.xlsx_guard import check_heads
+
+        roles = [model.QUEUE_TAB, *tabs]
+        for attempt in range(1, 4):  # a save during the read: read again
+            before = FileVersion.of(self.path)
+            try:
+                check_heads(self.path)
+                names, grids = read_workbook(self.path, [self._name(role) for role in roles])
+            except PackageRefused as exc:
+                raise BackendError(f"{self.label}: {exc}") from None
+            except BackendError:
+                raise
+            except Exception as exc:  # a damaged or non-xlsx file: say so in one line
+                raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
+            file = FileVersion.of(self.path, digest=True)
+            if file.same_file(before):
+                break
+            if attempt == 3:
+                raise WorkbookChangedError(f"{self.label} kept changing while it was read")
+        grids = {role: grids[self._name(role)] for role in roles if self._name(role) in grids}
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
             raise BackendError(
-                f"{self.label} has no {model.QUEUE_TAB!r} tab: run `callback-sheets init` to add it"
+                f"{self.label} has no {self._name(model.QUEUE_TAB)!r} tab: "
+                "run `callback-sheets init` to add it"
             )
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         values = row_factory(header)
@@ -91,7 +177,7 @@ class ExcelBackend:
             return WriteResult(0)
         refuse_if_open(self.path)
         version = snapshot.version
-        if not isinstance(version, _Version) or FileVersion.of(self.path) != version.file:
+        if not isinstance(version, _Version) or not FileVersion.of(self.path).same_file(version.file):
             raise WorkbookChangedError(f"{self.label} was saved by someone else during the refresh")
         cols = column_index(snapshot.header)
         queue: dict[tuple[int, int], CellValue] = {}
@@ -119,7 +205,9 @@ class ExcelBackend:
             for name, ids in changes.removed.items()
             if ids and (found := removed_positions(snapshot, name, ids))
         }
-        self._apply(edits, appends, tabs, present=version.sheets, removals=removals)
+        self._apply(
+            edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file
+        )
         written = (
             sum(len(e) for e in edits.values())
             + sum(len(a) for a in appends.values())
@@ -160,26 +248,49 @@ class ExcelBackend:
         tabs: Sequence[TabSpec],
         *,
         present: frozenset[str],
+        expected: FileVersion | None = None,
         removals: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
-        edits = {k: v for k, v in edits.items() if v}
-        missing = (set(edits) | set(appends)) - present
-        reason = f"tab(s) {', '.join(sorted(missing))} must be created" if missing else None
-        if reason is None:
-            from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
+        folded = {name.casefold(): name for name in present}
 
-            try:
+        def actual(role: str) -> str:
+            name = self._name(role)
+            return folded.get(name.casefold(), name)
+
+        edits = {actual(k): v for k, v in edits.items() if v}
+        appends = {actual(k): v for k, v in appends.items()}
+        removed = {actual(k): v for k, v in (removals or {}).items() if v}
+        roles = {actual(t.name): t for t in tabs}
+        missing = sorted((set(edits) | set(appends)) - set(present))
+        reason = None
+        from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
+
+        try:
+            if missing:
+                graft = self._missing_tabs(missing, roles)
+
+                def produce(tmp: Path) -> None:
+                    middle = tmp.with_name(tmp.name + ".graft.xlsx")
+                    try:
+                        patch_workbook(self.path, middle, graft=graft)
+                        patch_workbook(middle, tmp, edits=edits, appends=appends, removals=removed)
+                    finally:
+                        middle.unlink(missing_ok=True)
+
+                atomic_write(self.path, produce, expected=expected)
+            else:
                 atomic_write(
                     self.path,
                     lambda tmp: patch_workbook(
-                        self.path, tmp, edits=edits, appends=appends, removals=removals or {}
+                        self.path, tmp, edits=edits, appends=appends, removals=removed
                     ),
+                    expected=expected,
                 )
-                self.last_write_path = "patch"
-                return
-            except PatchRefused as exc:
-                reason = str(exc)
-        if removals:
+            self.last_write_path = "patch"
+            return
+        except PatchRefused as exc:
+            reason = str(exc)
+        if removed:
             raise BackendError(
                 f"cannot remove rows from {self.label}: {reason}; nothing was removed "
                 "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
@@ -190,13 +301,28 @@ class ExcelBackend:
         self.last_write_path = f"openpyxl: {reason}"
         from callback_sheets.backends import excel_openpyxl
 
-        specs = {t.name: t for t in tabs}
+        specs = {actual(t.name): TabSpec(actual(t.name), t.header) for t in tabs}
         atomic_write(
             self.path,
             lambda tmp: excel_openpyxl.save_with_changes(
                 self.path, tmp, edits=edits, appends=appends, specs=specs
             ),
+            expected=expected,
         )
+
+    def _missing_tabs(self, missing: Sequence[str], specs: Mapping[str, TabSpec]) -> Graft:
+        """The graft that adds the tool's tabs a write needs and the workbook lacks (named as configured)."""
+        from callback_sheets.backends.excel_init import tabs_package
+        from callback_sheets.backends.xlsx_patch import Graft
+
+        wanted = [specs[name] if name in specs else TabSpec(name, ()) for name in missing]
+        roles = {name: next((r for r in self._roles() if self._name(r) == name), name) for name in missing}
+        donor = tabs_package([TabSpec(roles[t.name], t.header) for t in wanted])
+        return Graft(donor, [roles[name] for name in missing], {roles[name]: name for name in missing})
+
+    def _roles(self) -> list[str]:
+        return [model.QUEUE_TAB, model.LISTS_TAB, model.HISTORY_TAB, model.METRICS_TAB, model.DEMAND_TAB,
+                model.INTAKE_TAB, *self.tab_names]  # fmt: skip
 
     def _must_exist(self) -> None:
         if not self.path.exists():

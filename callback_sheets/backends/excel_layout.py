@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -13,10 +16,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from callback_sheets import model
-from callback_sheets.backends.base import TabSpec, column_index
+from callback_sheets.backends.base import CellValue, TabSpec, column_index
 from callback_sheets.backends.excel_charts import add_figure_layout
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 LAST_ROW = 20000  # how far dropdowns and colours reach
 STAFF_HEADER = PatternFill("solid", fgColor="1F4E78")
 TOOL_HEADER = PatternFill("solid", fgColor="7F7F7F")
@@ -59,6 +63,18 @@ def style_header(ws: Worksheet, header: Sequence[str]) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}1"
 
 
+def set_literal(cell: Cell, value: CellValue) -> None:
+    """Store a value so it can never be taken for a formula; dates get a date format. Every cell openpyxl
+    writes from config or staff text goes through here (the patcher has its own, equally literal)."""
+    if isinstance(value, str):
+        cell.value = _ILLEGAL.sub("", value)
+        cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
+        return
+    cell.value = value
+    if isinstance(value, datetime | date):
+        cell.number_format = DATETIME_FORMAT
+
+
 def write_lists(ws: Worksheet, choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Write each choice list in its own column; return list name → absolute range for dropdowns."""
     ws.delete_rows(1, ws.max_row)
@@ -67,7 +83,7 @@ def write_lists(ws: Worksheet, choices: Mapping[str, Sequence[str]]) -> dict[str
         letter = get_column_letter(col)
         ws.cell(row=1, column=col, value=name).font = Font(bold=True)
         for row, value in enumerate(values, start=2):
-            ws.cell(row=row, column=col, value=value)
+            set_literal(ws.cell(row=row, column=col), value)  # config text: never a formula
         ranges[name] = f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}"
     return ranges
 

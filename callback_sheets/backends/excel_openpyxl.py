@@ -6,24 +6,31 @@ cannot go: `init`, new tabs, and files the patcher refuses (see README, "What op
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.utils.exceptions import InvalidFileException
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
-from callback_sheets.backends.excel_layout import DATETIME_FORMAT, add_tab, build_workbook, upgrade_workbook
+from callback_sheets.backends.excel_layout import (  # noqa: F401  (set_literal: the one literal-text writer)
+    DATETIME_FORMAT,
+    add_tab,
+    build_workbook,
+    set_literal,
+    upgrade_workbook,
+)
 from callback_sheets.errors import BackendError
-
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _load(path: Path, **kwargs: bool) -> Workbook:
+    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+
+    try:
+        check_package(path)
+    except PackageRefused as exc:
+        raise BackendError(str(exc)) from None
     try:
         return load_workbook(path, **kwargs)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
@@ -44,17 +51,6 @@ def init_workbook(
     if notes:
         atomic_write(path, wb.save)
     return notes or [f"{path.name} is up to date"]
-
-
-def set_literal(cell: Cell, value: CellValue) -> None:
-    """Store a value so it can never be taken for a formula; dates get a date format."""
-    if isinstance(value, str):
-        cell.value = _ILLEGAL.sub("", value)
-        cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
-        return
-    cell.value = value
-    if isinstance(value, datetime | date):
-        cell.number_format = DATETIME_FORMAT
 
 
 def last_used_row(ws) -> int:  # type: ignore[no-untyped-def]

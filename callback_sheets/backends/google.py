@@ -166,6 +166,14 @@ class GoogleBackend:
         )
         meta = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": fields})
         state = layout.InitState(sheets=_sheets(meta))
+        for name in (self.worksheet, model.LISTS_TAB, *(t.name for t in tabs)):
+            clash = next((t for t in state.sheets if t.casefold() == name.casefold() and t != name), None)
+            if clash is not None:  # Google, like Excel, refuses two tab names that differ only in case
+                raise BackendError(
+                    f"{self.label} already has a tab {clash!r}, which Google Sheets takes for the tool's "
+                    f"{name!r} tab (tab names ignore case): rename that tab, then run init again "
+                    "(nothing was written)"
+                )
         for sheet in meta.get("sheets", []):
             if sheet["properties"]["title"] == self.worksheet:
                 for rule in sheet.get("conditionalFormats", []):

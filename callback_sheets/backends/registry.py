@@ -12,7 +12,7 @@ from callback_sheets.errors import ConfigError
 def _excel(config: Config) -> Backend:
     from callback_sheets.backends.excel import ExcelBackend
 
-    return ExcelBackend(config.workbook)
+    return ExcelBackend(config.workbook, tabs=config.tabs)
 
 
 def _google(config: Config) -> Backend:

@@ -107,14 +107,25 @@ def format_range(area: Range) -> bytes:
     return first if first == last else first + b":" + last
 
 
-def excel_serial(value: dt.datetime | dt.date) -> float | int:
-    """The 1900-system serial number of a naive date or datetime (wall-clock value)."""
+_DAY_ZERO_1904 = dt.datetime(1904, 1, 1)  # serial 0 in the 1904 date system (Excel for Mac's old default)
+
+
+def excel_serial(value: dt.datetime | dt.date, date1904: bool = False) -> float | int:
+    """The serial number of a naive date or datetime (wall-clock value), in the 1900 date system or,
+    with ``date1904``, the 1904 one."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             raise ValueError(f"{value.isoformat()} has a time zone: pass the naive wall-clock time")
         moment = value
     else:
         moment = dt.datetime(value.year, value.month, value.day)
+    if date1904:
+        if moment < _DAY_ZERO_1904:
+            raise PatchRefused(f"{value.isoformat()} is before 1904-01-01, which this workbook cannot store")
+        delta = moment - _DAY_ZERO_1904
+        if not (delta.seconds or delta.microseconds):
+            return delta.days
+        return delta.days + (delta.seconds + delta.microseconds / 1_000_000) / 86_400
     if moment < _FIRST_DAY:
         raise PatchRefused(f"{value.isoformat()} is before 1900-01-01, which Excel cannot store as a date")
     delta = moment - (_DAY_ZERO if moment >= _LEAP_BUG_END else _DAY_ZERO + dt.timedelta(days=1))
@@ -192,8 +203,9 @@ class CellWriter:
     encoded once each (the caches are emptied when they grow large).
     """
 
-    def __init__(self, style_for: StyleFor) -> None:
+    def __init__(self, style_for: StyleFor, *, date1904: bool = False) -> None:
         self._style_for = style_for
+        self._date1904 = date1904
         self.new: dict[tuple[type, int | None], bytes] = {}
         """(value type, column style) -> attributes of a new cell: a hot loop's :meth:`new_attrs`."""
         self.tails: dict[CellValue, bytes] = {}
@@ -204,6 +216,11 @@ class CellWriter:
     def tail(self, value: CellValue) -> bytes:
         """:func:`cell_tail` of ``value``, kept in :attr:`tails` for texts and datetimes."""
         kind = type(value)
+        if self._date1904 and isinstance(value, dt.date):
+            found = self.tails.get(value)
+            if found is None:
+                found = self.tails[value] = b"><v>" + repr(excel_serial(value, True)).encode() + b"</v></c>"
+            return found
         if kind is not str and kind is not dt.datetime:
             return cell_tail(value)
         tails = self.tails

@@ -23,6 +23,13 @@ from xml.etree import ElementTree
 
 from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_xml
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
+from callback_sheets.backends.xlsx_graft import (
+    Graft,
+    graft_tabs,
+    minimal_styles,
+    refuse_doctype,
+    styles_addition,
+)
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_remove import (
     Shift,
@@ -35,7 +42,7 @@ from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet
 from callback_sheets.backends.xlsx_styles import StyleBook
 from callback_sheets.backends.zip_streams import Deflated, prefetched
 
-__all__ = ["CellValue", "PatchRefused", "patch_workbook"]
+__all__ = ["CellValue", "Graft", "PatchRefused", "patch_workbook"]
 
 
 Content = bytes | Deflated
@@ -68,15 +75,20 @@ def patch_workbook(
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]] = {},
     appends: Mapping[str, Sequence[Sequence[CellValue]]] = {},
     removals: Mapping[str, Sequence[int]] = {},
+    graft: Graft | None = None,
 ) -> None:
     """Writes to ``dst`` a copy of ``src`` with ``edits`` and ``appends`` applied, nothing else changed.
 
     ``edits[sheet][(row, col)]`` (1-based) sets a cell; ``None`` clears its value and keeps its style.
     ``appends[sheet]`` adds rows after the sheet's last row holding a value as it was read (before
-    this call's edits). Strings are stored as literal inline strings (never formulas), datetimes as
-    serial numbers with a date format, naive datetimes taken as wall-clock values. Raises
-    :class:`PatchRefused` (nothing written) when the workbook cannot be edited safely, ``ValueError``
-    for an unknown sheet or a bad address.
+    this call's edits); ``removals[sheet]`` deletes rows (1-based) and moves what lies below them up.
+    Strings are stored as literal inline strings (never formulas), datetimes as serial numbers with a
+    date format, naive datetimes taken as wall-clock values. Raises :class:`PatchRefused` (nothing
+    written) when the workbook cannot be edited safely, ``ValueError`` for an unknown sheet or a bad
+    address. ``graft`` adds whole tabs (see :mod:`.xlsx_graft`): new parts are written after the
+    existing ones, and only the package parts that list them gain entries. Dates follow the workbook's
+    date system (1900 or 1904); a package without styles.xml gets one when a date or a grafted tab
+    needs it.
     """
     if Path(src).resolve() == Path(dst).resolve():
         raise ValueError("patch_workbook writes a new file: dst must differ from src")
@@ -86,8 +98,8 @@ def patch_workbook(
         if not zipfile.is_zipfile(source):
             raise PatchRefused("the workbook is not a zip package")
         with zipfile.ZipFile(source) as archive:
-            changed = _changed_parts(archive, edits, appends, removals)
-        _write_package(source, changed, dst)
+            changed, added = _changed_parts(archive, edits, appends, removals, graft)
+        _write_package(source, changed, added, dst)
 
 
 def _changed_parts(
@@ -95,53 +107,135 @@ def _changed_parts(
     edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
     appends: Mapping[str, Sequence[Sequence[CellValue]]],
     removals: Mapping[str, Sequence[int]] = {},
-) -> dict[str, Content]:
-    """Member name -> new content, for every part the patch changes."""
+    graft: Graft | None = None,
+) -> tuple[dict[str, Content], dict[str, bytes]]:
+    """Member name -> new content, for every part the patch changes; and the parts it adds."""
     package = _Package(archive)
     unknown = (set(edits) | set(appends) | set(removals)) - {name for name, _, _ in package.sheets}
     if unknown:
         raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
-    styles = StyleBook(package.read(package.styles) if package.styles else None)
+    styles = StyleBook(package.read(package.styles) if package.styles else minimal_styles())
     changed: dict[str, Content] = {}
+    added: dict[str, bytes] = {}
     workbook_xml = package.workbook_xml
     for sheet in [
         name for name, _, _ in package.sheets if edits.get(name) or appends.get(name) or removals.get(name)
     ]:
-        part = package.sheet_part(sheet)
-        output = Deflated(package.method(part))
-        removed = sorted(set(removals.get(sheet, ())))
-        if removed and not (edits.get(sheet) or appends.get(sheet)):
-            try:
-                remove_rows_xml(package.opener(part), removed, output.write)
-            finally:
-                changed[part] = output.close()
-            workbook_xml = package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
-            continue
-        patched: list[bytes] = []
-        try:
-            patch = patch_sheet_xml(
-                package.opener(part),
-                edits.get(sheet, {}),
-                appends.get(sheet, ()),
-                styles.style_for,
-                patched.append if removed else output.write,
-            )
-            if removed:
-                remove_rows_xml(lambda patched=patched: iter(patched), removed, output.write)
-        finally:
-            changed[part] = output.close()
-        package.refuse_calc_chain_targets(sheet, patch)
-        if patch.last_row_after > patch.last_row_before:
-            changed.update(package.grown_tables(part, patch))
-        if patch.autofilter is not None:
-            workbook_xml = grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
-        if removed:
-            workbook_xml = package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
+        workbook_xml = _patch_sheet(package, sheet, edits, appends, removals, styles, changed, workbook_xml)
+    styles_part, styles_xml = _styles_part(package, styles, changed, added, graft is not None)
+    if graft is not None:
+        assert styles_part is not None and styles_xml is not None
+        workbook_xml = _graft(package, graft, changed, added, workbook_xml, styles_part, styles_xml)
     if workbook_xml != package.workbook_xml:
         changed[package.workbook] = workbook_xml
-    if styles.changed and package.styles:
-        changed[package.styles] = styles.to_bytes()
-    return changed
+    return changed, added
+
+
+def _patch_sheet(
+    package: _Package,
+    sheet: str,
+    edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
+    appends: Mapping[str, Sequence[Sequence[CellValue]]],
+    removals: Mapping[str, Sequence[int]],
+    styles: StyleBook,
+    changed: dict[str, Content],
+    workbook_xml: bytes,
+) -> bytes:
+    """Patches one sheet part into ``changed``; returns workbook.xml as the patch leaves it."""
+    part = package.sheet_part(sheet)
+    output = Deflated(package.method(part))
+    removed = sorted(set(removals.get(sheet, ())))
+    if removed and not (edits.get(sheet) or appends.get(sheet)):
+        try:
+            remove_rows_xml(package.opener(part), removed, output.write)
+        finally:
+            changed[part] = output.close()
+        return package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
+    patched: list[bytes] = []
+    try:
+        patch = patch_sheet_xml(
+            package.opener(part),
+            edits.get(sheet, {}),
+            appends.get(sheet, ()),
+            styles.style_for,
+            patched.append if removed else output.write,
+            date1904=package.date1904,
+        )
+        if removed:
+            remove_rows_xml(lambda patched=patched: iter(patched), removed, output.write)
+    finally:
+        changed[part] = output.close()
+    package.refuse_calc_chain_targets(sheet, patch)
+    if patch.last_row_after > patch.last_row_before:
+        changed.update(package.grown_tables(part, patch))
+    if patch.autofilter is not None:
+        workbook_xml = grown_filter_name(workbook_xml, package.sheet_index(sheet), *patch.autofilter)
+    if removed:
+        workbook_xml = package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
+    return workbook_xml
+
+
+def _styles_part(
+    package: _Package,
+    styles: StyleBook,
+    changed: dict[str, Content],
+    added: dict[str, bytes],
+    grafting: bool,
+) -> tuple[str | None, bytes | None]:
+    """The styles part's name and bytes after the patch (adding one to a package without it when a
+    date or a grafted tab needs it)."""
+    styles_part = package.styles
+    styles_xml = styles.to_bytes() if styles.changed else (package.read(styles_part) if styles_part else None)
+    if styles_part is None and (styles.changed or grafting):
+        styles_part, declared = styles_addition(
+            read=package.read_or_none,
+            names=package.names,
+            workbook_part=package.workbook,
+            declared=package.dangling_styles,
+        )
+        changed.update(declared)
+        styles_xml = styles.to_bytes() if styles.changed else minimal_styles()
+        added[styles_part] = styles_xml
+    elif styles.changed and styles_part:
+        changed[styles_part] = styles_xml  # type: ignore[assignment]
+    return styles_part, styles_xml
+
+
+def _graft(
+    package: _Package,
+    graft: Graft,
+    changed: dict[str, Content],
+    added: dict[str, bytes],
+    workbook_xml: bytes,
+    styles_part: str,
+    styles_xml: bytes,
+) -> bytes:
+    """Adds the graft's tabs to ``changed``/``added``; returns workbook.xml listing them."""
+
+    def current(part: str) -> bytes | None:
+        name = package.member(part)
+        found = changed.get(name, added.get(name))
+        if isinstance(found, bytes):
+            return found
+        return package.read_or_none(part)
+
+    result = graft_tabs(
+        graft,
+        read=current,
+        names=[*package.names, *added],
+        workbook_part=package.workbook,
+        workbook_xml=workbook_xml,
+        styles_part=styles_part,
+        styles_xml=styles_xml,
+    )
+    for name, data in result.changed.items():
+        member = package.member(name)
+        if member in added:
+            added[member] = data
+        else:
+            changed[member] = data
+    added.update(result.added)
+    return result.changed.get(package.workbook, workbook_xml)
 
 
 class _Package:
@@ -155,6 +249,7 @@ class _Package:
         if any(info.flag_bits & 1 for info in archive.infolist()):
             raise PatchRefused("the zip package has encrypted members")
         self._by_lower = {name.lower(): name for name in names}
+        self.names = names
         root_rels = self._relationships("")
         documents = [target for kind, target in root_rels.values() if kind.endswith("/officeDocument")]
         if any(kind.startswith(_STRICT) for kind, _ in root_rels.values()):
@@ -167,8 +262,7 @@ class _Package:
         if root.tag != f"{_MAIN}workbook":
             raise PatchRefused("the workbook is not in the transitional SpreadsheetML namespace")
         properties = root.find(f"{_MAIN}workbookPr")
-        if properties is not None and properties.get("date1904", "0").lower() in ("1", "true"):
-            raise PatchRefused("the workbook uses the 1904 date system")
+        self.date1904 = properties is not None and properties.get("date1904", "0").lower() in ("1", "true")
         self.rels = self._relationships(self.workbook)
         self.sheets = [
             (sheet.get("name", ""), sheet.get("sheetId", ""), sheet.get(_R_ID, ""))
@@ -176,6 +270,9 @@ class _Package:
         ]
         styles = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "styles"]
         self.styles = self.member(styles[0]) if styles else None
+        self.dangling_styles: str | None = None  # a styles relationship to a part that is not there
+        if self.styles is not None and self.styles.lower() not in self._by_lower:
+            self.dangling_styles, self.styles = self.styles, None
         chains = [target for kind, target in self.rels.values() if kind == _DOC_RELS + "calcChain"]
         self.calc_chain = self.member(chains[0]) if chains else None
 
@@ -185,6 +282,10 @@ class _Package:
         if name is None:
             raise PatchRefused(f"the package has no part {part!r}")
         return self.archive.read(name)
+
+    def read_or_none(self, part: str) -> bytes | None:
+        name = self._by_lower.get(part.lower())
+        return None if name is None else self.archive.read(name)
 
     def opener(self, part: str) -> Callable[[], Iterator[bytes]]:
         """Opens a part afresh on each call and yields its decompressed bytes in pieces."""
@@ -281,14 +382,18 @@ class _Package:
 
 
 def _parse(xml: bytes, part: str) -> ElementTree.Element:
+    refuse_doctype(xml, part)
     try:
         return ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
         raise PatchRefused(f"{part} is not well-formed XML ({exc})") from exc
 
 
-def _write_package(source: BinaryIO, changed: Mapping[str, Content], dst: Path) -> None:
-    """Writes the zip: unchanged members copied raw, changed ones recompressed, original order kept."""
+def _write_package(
+    source: BinaryIO, changed: Mapping[str, Content], added: Mapping[str, bytes], dst: Path
+) -> None:
+    """Writes the zip: unchanged members copied raw, changed ones recompressed, original order kept;
+    added members after them."""
     entries, comment = _central_directory(source)
     with open(dst, "wb") as out:
         central: list[bytes] = []
@@ -324,11 +429,31 @@ def _write_package(source: BinaryIO, changed: Mapping[str, Content], dst: Path) 
                     descriptor = source.read(16)
                     out.write(descriptor if descriptor.startswith(_DESCRIPTOR_SIG) else descriptor[:12])
             central.append(_CENTRAL.pack(*fields) + record[_CENTRAL.size :])
+        for name, data in added.items():
+            central.append(_added_member(out, name, data))
         start = out.tell()
         out.write(b"".join(central))
         size = out.tell() - start
         out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), size, start, len(comment)))
         out.write(comment)
+
+
+def _added_member(out: BinaryIO, name: str, data: bytes) -> bytes:
+    """Writes a new deflated member at the current position; returns its central directory record."""
+    deflated = Deflated(zipfile.ZIP_DEFLATED)
+    deflated.write(data)
+    deflated.close()
+    csize = sum(map(len, deflated.data))
+    raw_name = name.encode("utf-8")
+    flags = 0x800 if not raw_name.isascii() else 0
+    time, date = 0, (1980 - 1980) << 9 | 1 << 5 | 1  # 1980-01-01 00:00, as Excel writes
+    offset = out.tell()
+    out.write(_LOCAL.pack(b"PK\x03\x04", 20, flags, zipfile.ZIP_DEFLATED, time, date,
+                          deflated.crc, csize, deflated.size, len(raw_name), 0) + raw_name)  # fmt: skip
+    for piece in deflated.data:
+        out.write(piece)
+    return _CENTRAL.pack(b"PK\x01\x02", 20, 20, flags, zipfile.ZIP_DEFLATED, time, date, deflated.crc,
+                         csize, deflated.size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name  # fmt: skip
 
 
 def _central_directory(source: BinaryIO) -> tuple[list[tuple[bytes, str]], bytes]:

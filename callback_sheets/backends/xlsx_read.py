@@ -28,9 +28,75 @@ CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
 EXCEL_DAY_ZERO = dt.datetime(1899, 12, 30)
 
+# Limits on any zip package read (.xlsx, .xlsm, .ods...): a "zip bomb" of a megabyte can inflate to
+# gigabytes. A 100,000-row queue has a sheet of about 120 MB, compressed about 10:1; the deflate format
+# cannot exceed about 1032:1. The zip readers used (Python's zipfile, calamine's zip crate) stop at a
+# member's declared size, so checking the declared sizes in the central directory bounds what is inflated.
+MAX_TOTAL_BYTES = 1 << 30
+"""Uncompressed size of all members together."""
+MAX_MEMBER_BYTES = 512 << 20
+"""Uncompressed size of any one member."""
+MAX_RATIO = 100
+"""Uncompressed ÷ compressed size of a member larger than :data:`RATIO_FROM_BYTES`."""
+RATIO_FROM_BYTES = 4 << 20
+"""Small members may compress better than :data:`MAX_RATIO` (an empty sheet's XML, a styles part)."""
+MAX_MEMBERS = 10_000
+
+
+class PackageRefused(ValueError):
+    """A zip package over the limits: the message says which and by how much, in one line."""
+
+
+def check_package(
+    path: Path,
+    *,
+    max_total: int | None = None,
+    max_member: int | None = None,
+    max_ratio: float | None = None,
+) -> None:
+    """Refuses (PackageRefused) a zip package whose members would inflate beyond the limits. Call it
+    before reading any package with calamine, openpyxl or zipfile. A file that is not a zip is left to
+    the reader's own message. Only the central directory is read: cheap whatever the size."""
+    import zipfile
+
+    max_total = MAX_TOTAL_BYTES if max_total is None else max_total
+    max_member = MAX_MEMBER_BYTES if max_member is None else max_member
+    max_ratio = MAX_RATIO if max_ratio is None else max_ratio
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    name = Path(path).name
+    if len(infos) > MAX_MEMBERS:
+        raise PackageRefused(
+            f"{name} has {len(infos):,} parts (limit {MAX_MEMBERS:,}); refused as a zip bomb"
+        )
+    total = 0
+    for info in infos:
+        size = info.file_size
+        total += size
+        if size > max_member:
+            raise PackageRefused(
+                f"{name}: part {info.filename[-60:]} would inflate to {size / 2**20:,.0f} MB "
+                f"(limit {max_member / 2**20:,.0f} MB); refused as a zip bomb (nothing was read)"
+            )
+        if size > RATIO_FROM_BYTES and size > max_ratio * max(info.compress_size, 1):
+            ratio = size / max(info.compress_size, 1)
+            raise PackageRefused(
+                f"{name}: part {info.filename[-60:]} is compressed {ratio:,.0f}:1 "
+                f"(limit {max_ratio:,.0f}:1); refused as a zip bomb (nothing was read)"
+            )
+    if total > max_total:
+        raise PackageRefused(
+            f"{name} would inflate to {total / 2**20:,.0f} MB (limit {max_total / 2**20:,.0f} MB); "
+            "refused as a zip bomb (nothing was read)"
+        )
+
 
 def sheet_names(path: Path) -> list[str]:
     """The names of the workbook's sheets, in workbook order."""
+    check_package(path)
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         return list(workbook.sheet_names)
@@ -59,25 +125,34 @@ def read_sheets(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVa
 def read_workbook(
     path: Path, sheets: Sequence[str]
 ) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]]]:
-    """The names of all the workbook's sheets, and the named ones read.
+    """The names of all the workbook's sheets, and the named ones read (keyed as asked; a name matches
+    a sheet whose name differs only in case, as in Excel).
 
     calamine parses a sheet without holding the GIL, so the first sheet named (the queue, the big one)
     is read here while the others are read on a second thread, each through its own handle on the file.
+    Raises PackageRefused for a package over the limits (see :func:`check_package`).
     """
+    check_package(path)
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         names = tuple(workbook.sheet_names)
-        wanted = [name for name in dict.fromkeys(sheets) if name in names]
+        folded = {name.casefold(): name for name in reversed(names)}  # Excel's names ignore case
+        actual: dict[str, str] = {}
+        for name in dict.fromkeys(sheets):
+            found = name if name in names else folded.get(name.casefold())
+            if found is not None:
+                actual[name] = found
+        wanted = list(actual)
         if len(wanted) < 2:
-            raw = _read_raw(workbook, wanted)
+            raw = _read_raw(workbook, [actual[n] for n in wanted])
         else:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
-                rest = pool.submit(_read_path, path, wanted[1:])
-                raw = _read_raw(workbook, wanted[:1])
+                rest = pool.submit(_read_path, path, [actual[n] for n in wanted[1:]])
+                raw = _read_raw(workbook, [actual[wanted[0]]])
                 raw.update(rest.result())
     finally:
         workbook.close()
-    return names, {name: _trimmed(_normalised(raw[name])) for name in wanted}
+    return names, {name: _trimmed(_normalised(raw[actual[name]])) for name in wanted}
 
 
 def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]]:

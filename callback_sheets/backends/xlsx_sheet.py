@@ -147,6 +147,8 @@ def patch_sheet_xml(
     appends: Sequence[Sequence[CellValue]],
     style_for: StyleFor,
     emit: Emit,
+    *,
+    date1904: bool = False,
 ) -> SheetPatch:
     """Applies ``edits`` and ``appends`` to one worksheet part; everything else stays byte-identical.
 
@@ -162,7 +164,7 @@ def patch_sheet_xml(
     keys = _sorted_edits(edits, bool(appends), last_before)
     col_styles = column_styles(head)
     below = col_styles
-    if last is not None:
+    if last is not None and last[0] > 1:  # rows under a header (row 1) do not take the header's look
         below = {**col_styles, **row_styles(last[1], (last[0], 0, last[2], len(last[1]), False))}
     extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
     dimension = _DIMENSION.search(head)
@@ -172,7 +174,7 @@ def patch_sheet_xml(
         outside = [k for k in cleared if not (_inside(extent, k) or _inside(area, k))]
         if outside:
             extent = _union(extent, _survey(source, outside)[1])
-    writer = CellWriter(style_for)
+    writer = CellWriter(style_for, date1904=date1904)
     editor = RowEditor(writer)
     out = _Buffer(emit)
     out.add(_grown_dimension(head, extent))

@@ -21,6 +21,7 @@ DATE_FORMAT = 14  # built-in short date
 # Built-in number formats that are dates or times (the same set python-calamine reads as dates).
 _BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59), *range(71, 82)])
 
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?styleSheet\b([^>]*)>")
 _CELL_XFS = re.compile(rb"<cellXfs\b([^>]*?)(/?)>")
 _XF = re.compile(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.DOTALL)
@@ -50,6 +51,7 @@ class StyleBook:
         self._date_formats: set[int] = set(_BUILTIN_DATES)
         self._added: list[bytes] = []
         self._derived: dict[tuple[int, int], int] = {}
+        self._prefix = b""  # the styleSheet's namespace prefix (ClosedXML writes x:)
 
     @property
     def changed(self) -> bool:
@@ -77,9 +79,9 @@ class StyleBook:
         if self._xml is None or not self._added:
             raise ValueError("styles.xml is unchanged")
         xml = self._xml
-        opening = _CELL_XFS.search(xml)
+        opening = self._pattern(_CELL_XFS).search(xml)
         assert opening is not None  # checked when the formats were read
-        close = xml.find(b"</cellXfs>", opening.end())
+        close = xml.find(b"</" + self._prefix + b"cellXfs>", opening.end())
         count = len(self._xfs or ())
         tag = opening.group(0)
         counted = _COUNT.search(tag)
@@ -95,23 +97,35 @@ class StyleBook:
         if xml is None:
             raise PatchRefused("the workbook has no styles part, so a date cannot be given a date format")
         root = _ROOT.search(xml)
-        if root is None or root.group(1):
-            raise PatchRefused("styles.xml uses a namespace prefix on the main namespace")
-        opening = _CELL_XFS.search(xml)
+        if root is None:
+            raise PatchRefused("styles.xml has no <styleSheet> root")
+        self._prefix = root.group(1) or b""
+        bound = rb"xmlns:" + re.escape(self._prefix[:-1]) + rb"""\s*=\s*["']""" + re.escape(_MAIN_NS)
+        if self._prefix and not re.search(bound, root.group(2)):
+            raise PatchRefused("styles.xml uses a namespace prefix the patcher does not recognise")
+        opening = self._pattern(_CELL_XFS).search(xml)
         if opening is None or opening.group(2):
             raise PatchRefused("styles.xml has no cell formats to give a date a date format")
-        close = xml.find(b"</cellXfs>", opening.end())
+        close = xml.find(b"</" + self._prefix + b"cellXfs>", opening.end())
         if close < 0:
             raise PatchRefused("styles.xml's <cellXfs> is not closed")
-        self._xfs = _XF.findall(xml, opening.end(), close)
+        self._xfs = self._pattern(_XF).findall(xml, opening.end(), close)
         if not self._xfs:
             raise PatchRefused("styles.xml has no cell formats to give a date a date format")
-        for match in _NUM_FMT.finditer(xml):
+        for match in self._pattern(_NUM_FMT).finditer(xml):
             attrs = {m.group(1): m.group(2)[1:-1] for m in _ATTR.finditer(match.group(1))}
             code = unescape(attrs.get(b"formatCode", b"").decode("utf-8", "replace"))
             if attrs.get(b"numFmtId", b"").isdigit() and is_date_format_code(code):
                 self._date_formats.add(int(attrs[b"numFmtId"]))
         return self._xfs
+
+    def _pattern(self, pattern: re.Pattern[bytes]) -> re.Pattern[bytes]:
+        """``pattern`` (written for unprefixed tags) for this styleSheet's prefix."""
+        if not self._prefix:
+            return pattern
+        text = pattern.pattern.replace(b"</", b"\0")
+        prefixed = text.replace(b"<", b"<" + self._prefix).replace(b"\0", b"</" + self._prefix)
+        return re.compile(prefixed, pattern.flags)
 
     @staticmethod
     def _number_format(xf: bytes) -> int:
@@ -136,7 +150,8 @@ def _with_number_format(xf: bytes, number_format: int) -> bytes:
     tag = xf[: end + 1 - len(closing)]
     tag = _APPLY.sub(b"", _NUM_FMT_ID.sub(b"", tag)).rstrip()
     attrs = f' numFmtId="{number_format}" applyNumberFormat="1"'.encode()
-    return tag[:3] + attrs + tag[3:] + closing + xf[end + 1 :]
+    name_end = len(re.match(rb"<[\w.:-]+", tag).group(0))  # type: ignore[union-attr]
+    return tag[:name_end] + attrs + tag[name_end:] + closing + xf[end + 1 :]
 
 
 def column_styles(head: bytes) -> dict[int, int]:

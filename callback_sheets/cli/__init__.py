@@ -209,7 +209,13 @@ class CallbackSheetsGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.exceptions.Exit as done:
+            try:
+                sys.stdout.flush()  # an exit code given with data still buffered (`review | head`)
+            except BrokenPipeError:
+                _quiet_broken_pipe()
+            raise done from None
+        except (click.ClickException, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("CALLBACK_SHEETS_DEBUG") or (ctx.obj and ctx.obj.debug):

@@ -118,7 +118,14 @@ def import_calls_cmd(
             ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{v!r} ({n})" for v, n in ranked[:12])
             more = f" and {len(values) - 12} more" if len(values) > 12 else ""
-            say(f"unknown {column} values, not imported: {shown}{more}")
+            key = log.unknown_keys.get(column)
+            hint = (
+                f"; to import them, map them with [intake.mapping] {key} (with the generic format's "
+                "column mapping)"
+                if key
+                else ""
+            )
+            say(f"unknown {column} values, not imported: {shown}{more}{hint}")
         verb = "would add" if dry_run else "added"
         why = ", ".join(f"{n} {w}" for w, n in sorted(log.ignored_why.items()))
         short = (

@@ -226,6 +226,9 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
 )
 @click.option("--note", metavar="TEXT", help="A note to add to the item's Notes (time-stamped).")
 @click.option("--status", help="Set the status too (e.g. Resolved, No response).")
+@click.option(
+    "--reopen", is_flag=True, help="Record it on a closed item, setting Status back to In progress."
+)
 @now_option
 @dry_run_option
 @json_option
@@ -236,6 +239,7 @@ def attempt(
     outcome: str,
     note: str | None,
     status: str | None,
+    reopen: bool,
     now: str | None,
     dry_run: bool,
     as_json: bool,
@@ -255,8 +259,14 @@ def attempt(
         now=state.now(now),
         status=status,
         dry_run=dry_run,
+        reopen=reopen,
     )
     staff = {c.column: c.value for c in changes.cells if c.column in (model.ATTEMPTS, model.STATUS)}
+    closed = state.config.closed_statuses
+    reopened = [c for c in changes.cells if c.column == model.STATUS and c.before in closed]
+    if reopened:
+        verb = "would reopen" if dry_run else "reopened"
+        say(f"{verb} {item_id}: Status {reopened[0].before} set back to {reopened[0].value}")
     verb = "would record" if dry_run else "recorded"
     if as_json:
         emit_json(
@@ -282,8 +292,9 @@ def attempt(
 @now_option
 @click.option("--rows", default=200, show_default=True, help="How many missed calls to make up.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same demo).")
+@click.option("--force", is_flag=True, help="Replace the config and workbook already in DIRECTORY.")
 @click.pass_obj
-def demo(state: State, directory: Path, now: str | None, rows: int, seed: int) -> None:
+def demo(state: State, directory: Path, now: str | None, rows: int, seed: int, force: bool) -> None:
     """Make a demo clinic: config + workbook with a synthetic fortnight of missed calls, refreshed.
 
     \b
@@ -292,7 +303,7 @@ def demo(state: State, directory: Path, now: str | None, rows: int, seed: int) -
     """
     from callback_sheets import demo as demo_mod
 
-    config = demo_mod.write_demo(directory, now_text=now, rows=rows, seed=seed)
+    config = demo_mod.write_demo(directory, now_text=now, rows=rows, seed=seed, force=force)
     state.config_path = str(config.path)
     state._config = config
     say(f"wrote {config.path} and {config.workbook}")

@@ -1,7 +1,7 @@
 """`callback-sheets run`: the process around the runner — the clock, signals, the tick loop, exit codes.
 
-Exit codes: 0 when it ran (job faults are logged and retried, not fatal), 1 when another runner already
-serves a queue, 2 for a bad config or a bad --now.
+Exit codes: 0 when it ran (the service: job faults are logged and retried, not fatal), 1 when another
+runner already serves a queue or, with --once, when any job failed; 2 for a bad config or a bad --now.
 """
 
 from __future__ import annotations
@@ -64,7 +64,11 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
 
     with stop_on_signals(stop, caught, reload=reload, wake=wake), runner:  # another runner: exit code 1
         if once:
-            runner.tick()
+            failed = [r for r in runner.tick() if r.outcome == "failed"]
+            if failed:  # cron mails it, systemd marks the unit failed; the job lines above say why
+                jobs = ", ".join(f"{r.queue}/{r.job}" for r in failed)
+                click.echo(f"run --once: {len(failed)} job(s) failed: {jobs}", err=True)
+                raise click.exceptions.Exit(1)
             return
         log_start(log, runner, clock())
         try:

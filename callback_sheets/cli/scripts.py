@@ -10,6 +10,7 @@ from callback_sheets import service
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import json_option
 from callback_sheets.cli.render import emit_json, say
+from callback_sheets.errors import RefusedError
 
 
 @main.command()
@@ -45,6 +46,12 @@ def script(
     config = state.config
     snapshot = state.backend().read()  # reading only: no lock needed
     row = service.find_row(snapshot, item_id)
+    closed = service.closed_status(row, config)
+    if closed is not None:
+        raise RefusedError(
+            f"{item_id} is closed (Status {closed}): no callback is due, so there is no script; "
+            f"to call again, `callback-sheets attempt {item_id} --outcome ... --reopen` first"
+        )
     rendered = render_script(
         templates_dir=default_templates_dir(),
         override_dir=config.templates,

@@ -1,6 +1,7 @@
 """Read a phone system's call-log export (CSV or a spreadsheet) into call records.
 
-CSV: UTF-8 with or without a byte-order mark (Windows-1252 as a fallback), `,`, `;` or tab separated
+CSV: UTF-8 with or without a byte-order mark, UTF-16 (Excel's "Unicode Text") or UTF-32 with one (or
+UTF-16 without; Windows-1252 as a fallback), `,`, `;` or tab separated
 (sniffed from the header line), quoted fields, blank lines skipped. Spreadsheets (.xlsx, .xlsm, .xls,
 .ods): the first sheet, read with python-calamine. Every text is kept literally; nothing is evaluated.
 """
@@ -12,6 +13,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping
 from datetime import tzinfo
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from callback_sheets.errors import BackendError
@@ -31,9 +33,40 @@ _WITHHELD = frozenset(
 Row = tuple[int, list[object]]  # (physical line of the row's first line, cells)
 
 
+# Direction and status values known to mean "not a missed inbound call" in the supported systems'
+# exports (answered, outbound, internal): rows with other values are listed as unknown, with their counts.
+KNOWN_OTHER_DIRECTIONS = frozenset(
+    {"outbound", "outgoing", "out", "outbound-api", "outbound-dial", "internal", "intercom",
+     "trunking-originating", "trunking-terminating", "extension", "local"}
+)  # fmt: skip
+KNOWN_OTHER_STATUSES = frozenset(
+    {"completed", "in-progress", "ringing", "queued", "answered", "accepted", "call connected",
+     "connected", "received", "sent", "ok", "success", "answered elsewhere", "forwarded", "transferred",
+     "call forwarded", "call transferred", "blocked", "rejected", "declined", "stopped", "unknown"}
+)  # fmt: skip
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
 def _decode(data: bytes) -> str:
+    """The export's text: a byte-order mark decides (UTF-8, UTF-16 as Excel's "Unicode Text" writes, or
+    UTF-32); UTF-16 without one is recognised by its zero bytes; otherwise UTF-8, else Windows-1252."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    head = data[:400]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        even_zeros = head[0::2].count(0)
+        odd_zeros = head[1::2].count(0)
+        encoding = "utf-16-le" if odd_zeros > even_zeros else "utf-16-be"
+        return data.decode(encoding, errors="replace")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
@@ -68,6 +101,12 @@ def _csv_rows(path: Path) -> list[Row]:
 def _sheet_rows(path: Path) -> list[Row]:
     import python_calamine
 
+    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+
+    try:
+        check_package(path)
+    except PackageRefused as exc:
+        raise BackendError(str(exc)) from None
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         sheet = book.get_sheet_by_index(0)
@@ -114,8 +153,15 @@ def _records(
     region: str,
     progress: Callable[[int, int], None] | None,
     date_order: str = "MDY",
-) -> Iterator[CallRecord | BadRecord | None]:
-    """One item per data row: a record, a bad record, or None for an ignored row."""
+    unknown: Callable[[str, str, str], None] = lambda column, value, key: None,
+) -> Iterator[CallRecord | BadRecord | Literal[False] | None]:
+    """One item per data row: a record, a bad record, None for an ignored row with known values, or
+    False for an ignored row with an unknown direction or status (reported through `unknown`)."""
+    header = rows[0][1] if rows else []
+
+    def label(index: int) -> str:
+        return _text(header[index]) if index < len(header) else f"column {index + 1}"
+
     phones = _PhoneCache(region)
     naive_tz = layout.naive_tz or export_tz
     width = 1 + max(
@@ -138,15 +184,32 @@ def _records(
             progress(done, total)
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        if layout.direction is not None and _text(cells[layout.direction]).lower() not in layout.inbound:
-            yield None
-            continue
+        if layout.direction is not None:
+            direction = _text(cells[layout.direction]).strip()
+            if direction.lower() not in layout.inbound:
+                if direction.lower() in KNOWN_OTHER_DIRECTIONS:
+                    yield None
+                else:
+                    unknown(label(layout.direction), direction, "inbound_values")
+                    if layout.status is not None:  # its status is worth naming too (`No Answer`)
+                        status = _text(cells[layout.status]).strip()
+                        low = status.lower()
+                        if low not in layout.kinds and low not in KNOWN_OTHER_STATUSES:
+                            unknown(label(layout.status), status, "missed_statuses")
+                    yield False
+                continue
         if layout.call_type is not None and _text(cells[layout.call_type]).lower() in layout.skip_types:
             yield None
             continue
         kind = "missed" if layout.status is None else layout.kinds.get(_text(cells[layout.status]).lower())
         if kind is None:
-            yield None
+            assert layout.status is not None
+            status = _text(cells[layout.status]).strip()
+            if status.lower() in KNOWN_OTHER_STATUSES:
+                yield None
+            else:
+                unknown(label(layout.status), status, "missed_statuses")
+                yield False
             continue
         reasons: list[str] = []
         parts = [cells[i] for i in layout.received]
@@ -205,20 +268,22 @@ def read_call_log(
     header = [_text(c) for c in rows[0][1]]
     layout = resolve_layout(header, fmt=fmt, mapping=mapping if fmt in (None, "generic") else None)
     log = CallLog(format=layout.name)
+
+    def unknown(column: str, value: str, key: str) -> None:
+        log.unknown_keys[column] = key
+        values = log.unknown.setdefault(column, {})
+        values[value] = values.get(value, 0) + 1
+
     items = _records(
-        rows,
-        layout,
-        export_tz=export_tz,
-        clinic_tz=clinic_tz,
-        region=region,
-        progress=progress,
-        date_order=date_order,
-    )
+        rows, layout, export_tz=export_tz, clinic_tz=clinic_tz, region=region, progress=progress,
+        unknown=unknown, date_order=date_order,
+    )  # fmt: skip
     for item in items:
-        if item is None:
-            log.ignored += 1
+        if isinstance(item, CallRecord):
+            log.calls.append(item)
         elif isinstance(item, BadRecord):
             log.bad.append(item)
         else:
-            log.calls.append(item)
+            log.ignored += 1
+            log.recognised_ignored += item is None
     return log
