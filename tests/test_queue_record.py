@@ -14,6 +14,7 @@ from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.config import Config, load_config
+from callback_sheets.errors import RefusedError
 from callback_sheets.queue_state import QueueState
 from tests.conftest import CLINIC_TOML, row
 
@@ -233,9 +234,17 @@ class HistoryMachine(RuleBasedStateMachine):
     def attempt_command(self, which: int, minutes: int, outcome: str) -> None:
         item_id = sorted(self.real)[which]
         when = self._tick(minutes)
-        service.record_attempt(
-            config=self.config, backend=self.backend, item_id=item_id, outcome=outcome, note=None, now=when
-        )
+        try:
+            service.record_attempt(
+                config=self.config,
+                backend=self.backend,
+                item_id=item_id,
+                outcome=outcome,
+                note=None,
+                now=when,
+            )
+        except RefusedError:  # its attempts are used up: nothing recorded, nothing written
+            return
         self.real[item_id].append(when.replace(tzinfo=None))
         self.unlogged.discard(item_id)  # it logs the attempt its row held first, then its own
 
