@@ -245,7 +245,7 @@ def test_sighup_rereads_the_config_and_logs_it(tmp_path: Path) -> None:
         assert proc.stderr is not None
         for _ in range(5):  # the started line (long-running mode), then the opening refresh
             assert select.select([proc.stderr], [], [], 60)[0]
-            if "job=open" in proc.stderr.readline():
+            if " job=open " in proc.stderr.readline():  # not the started line's next_job=open
                 break
         else:
             raise AssertionError("no job=open line")
