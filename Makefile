@@ -32,6 +32,7 @@ lint: $(STAMP)
 
 corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
 	$(BIN)/python -m tests.corpus_check --libreoffice 256
+	$(BIN)/python -m tests.corpus_check --upgrade --libreoffice 256
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000

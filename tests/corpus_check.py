@@ -133,6 +133,97 @@ def check(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
     return Outcome(source.name, "intact", backend.last_write_path, took)
 
 
+def check_upgrade(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
+    """A Queue that exists without the tool's rules: the file first gains a bare Queue tab (the full
+    header in reverse order, as staff may have reordered it, no dropdowns or colour rules) through the
+    patcher; then `init` must add the dropdowns and colour rules to it by header name and change nothing
+    else in it (every token before kept in order, every cell as it was), every other part as `check`
+    asks; a second `init` finds it up to date."""
+    from callback_sheets import model, service
+    from callback_sheets.backends.base import TabSpec
+    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel_init import tabs_package
+    from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
+    from callback_sheets.config import load_config
+    from callback_sheets.errors import CallbackSheetsError
+
+    staged = folder / "staged.xlsx"
+    workbook = folder / "book.xlsx"
+    start = time.monotonic()
+    header = tuple(reversed(model.REQUIRED_COLUMNS))
+    try:
+        donor = tabs_package([TabSpec(model.QUEUE_TAB, header)])
+        patch_workbook(source, staged, graft=Graft(donor, [model.QUEUE_TAB]))
+    except (PatchRefused, ValueError) as exc:
+        return Outcome(source.name, "refused", f"not staged: {exc}", time.monotonic() - start)
+    shutil.copyfile(staged, workbook)
+    text = TOML.format(name=workbook.name) + tabs
+    (folder / "callback_sheets.toml").write_text(text, encoding="utf-8")
+    config = load_config(folder / "callback_sheets.toml")
+    backend = ExcelBackend(config.workbook, tabs=config.tabs)
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIME_LIMIT)
+    try:
+        try:
+            notes = service.init(config=config, backend=backend)
+        except CallbackSheetsError as exc:
+            if "[queue] tabs" in str(exc) and not tabs:
+                signal.alarm(0)
+                renamed = 'tabs = { lists = "Callback lists", history = "Callback history" }\n'
+                return check_upgrade(source, folder, tabs=TOML_TABS + renamed)
+            return Outcome(source.name, "refused", str(exc), time.monotonic() - start)
+        if f"added dropdowns and colour rules to {model.QUEUE_TAB}" not in notes:
+            return Outcome(source.name, "damaged", f"no rules added: {notes}", time.monotonic() - start)
+        again = service.init(config=config, backend=backend)
+        if again != [f"{workbook.name} is up to date"]:
+            return Outcome(source.name, "damaged", f"a second init: {again}", time.monotonic() - start)
+    except _Timeout:
+        return Outcome(source.name, "damaged", f"ran past {TIME_LIMIT} s", time.monotonic() - start)
+    except Exception as exc:
+        return Outcome(source.name, "damaged", f"{type(exc).__name__}: {exc}"[:300], time.monotonic() - start)
+    finally:
+        signal.alarm(0)
+    problems = []
+    with zipfile.ZipFile(staged) as before, zipfile.ZipFile(workbook) as after:
+        queue_part = _sheet_part(before, model.QUEUE_TAB)
+        for problem in compare(staged, workbook):
+            if problem != f"{queue_part} rewritten":
+                problems.append(problem)
+        old, new = before.read(queue_part), after.read(queue_part)
+        if old.split(b"</sheetData>")[0] != new.split(b"</sheetData>")[0]:
+            problems.append("the Queue's cells changed")
+        lost = _not_additive(old, new)
+        if lost:
+            problems.append(f"{queue_part}: {lost}")
+        if b"<dataValidations" not in new or b"<conditionalFormatting" not in new:
+            problems.append("the Queue has no rules")
+        if after.testzip() is not None:
+            problems.append("zip test failed")
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(workbook))
+        book.get_sheet_by_name(model.QUEUE_TAB).to_python()
+        book.close()
+    except Exception as exc:
+        problems.append(f"python-calamine: {type(exc).__name__}: {exc}"[:200])
+    took = time.monotonic() - start
+    if problems:
+        return Outcome(source.name, "damaged", "; ".join(problems)[:500], took)
+    return Outcome(source.name, "intact", "rules added", took)
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str:
+    """The part name of a sheet (by its name in workbook.xml), found through the workbook's rels."""
+    import posixpath
+
+    from callback_sheets.backends.xlsx_patch import _Package
+
+    package = _Package(archive)
+    part = package.sheet_part(sheet)
+    return next(n for n in archive.namelist() if n.lower() == posixpath.normpath(part).lower())
+
+
 def compare(original: Path, result: Path) -> list[str]:
     """What the result lost or rewrote of the original's parts."""
     problems: list[str] = []
@@ -255,13 +346,15 @@ def libreoffice_opens(result: Path, folder: Path, timeout: float = 300) -> str |
     return None if pdf.exists() and pdf.stat().st_size > 0 else "LibreOffice produced no PDF"
 
 
-def run(files: list[Path], libreoffice: int = 0, *, progress: bool = False) -> list[Outcome]:
+def run(
+    files: list[Path], libreoffice: int = 0, *, progress: bool = False, upgrade: bool = False
+) -> list[Outcome]:
     outcomes = []
     for index, source in enumerate(files):
         if progress:
             print(f"{index + 1}/{len(files)} {source.name}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="corpus-") as tmp:
-            outcome = check(source, Path(tmp))
+            outcome = (check_upgrade if upgrade else check)(source, Path(tmp))
             if outcome.status == "intact" and index < libreoffice and shutil.which("soffice"):
                 problem = libreoffice_opens(Path(tmp) / "book.xlsx", Path(tmp))
                 if problem and libreoffice_opens(source, Path(tmp) / "original") is None:
@@ -288,12 +381,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--libreoffice", type=int, default=0, help="open the first N results in LibreOffice")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--progress", action="store_true", help="name each file on stderr as it starts")
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="give each file a bare Queue first, then check init adds its rules",
+    )
     args = parser.parse_args(argv)
     files = args.files or sorted(p for p in CORPUS.glob("*.xlsx"))
     if not files:
         print(f"no corpus at {CORPUS}", file=sys.stderr)
         return 2
-    outcomes = run(files, args.libreoffice, progress=args.progress)
+    outcomes = run(files, args.libreoffice, progress=args.progress, upgrade=args.upgrade)
     for o in outcomes:
         if args.json:
             print(json.dumps(o.__dict__))

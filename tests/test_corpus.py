@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus_check import CORPUS, check, libreoffice_opens, run, summary
+from tests.corpus_check import CORPUS, check, check_upgrade, libreoffice_opens, run, summary
 
 pytestmark = pytest.mark.skipif(
     not (CORPUS / "manifest.json").exists(), reason=f"the xlsx corpus is not at {CORPUS}"
@@ -50,6 +50,12 @@ def sample() -> list[str]:
 @pytest.mark.parametrize("name", sample() if (CORPUS / "manifest.json").exists() else [])
 def test_init_and_refresh_leave_their_workbook_intact(name: str, tmp_path: Path) -> None:
     outcome = check(CORPUS / name, tmp_path)
+    assert outcome.status == "intact", outcome.detail
+
+
+@pytest.mark.parametrize("name", sample() if (CORPUS / "manifest.json").exists() else [])
+def test_init_adds_the_rules_to_a_queue_that_lacks_them(name: str, tmp_path: Path) -> None:
+    outcome = check_upgrade(CORPUS / name, tmp_path)
     assert outcome.status == "intact", outcome.detail
 
 

@@ -436,7 +436,64 @@ def test_init_on_a_spreadsheet_with_tabs_adds_its_own_and_changes_nothing_else(
 
 def test_init_refuses_a_tab_that_differs_only_in_case(emu: SheetsEmulator, config: Config) -> None:
     book = emu.store.create("Clinic workbook", {"Patients": [["Name"]], "lists": [["their own"]]})
-    with pytest.raises(BackendError, match=r"'lists'.*ignore case") as info:
+    with pytest.raises(BackendError, match=r"'lists'.*case-insensitively.*\[queue\] tabs") as info:
         service.init(config=config, backend=google_backend(emu, book.spreadsheet_id))
     assert "\n" not in str(info.value) and emu.count("POST") == 0
     assert [s.title for s in emu.store.get(book.spreadsheet_id).sheets] == ["Patients", "lists"]
+
+
+def test_queue_tabs_names_the_tools_tabs_on_google(emu: SheetsEmulator, config: Config) -> None:
+    """`[queue] tabs` as on Excel: init makes the tabs under those names, refresh and reports use them,
+    and the clinic's own `lists` and `history` tabs are never touched."""
+    from dataclasses import replace
+
+    book = emu.store.create(
+        "Clinic workbook", {"Patients": [["Name"]], "lists": [["their own"]], "history": [["theirs"]]}
+    )
+    names = {
+        model.LISTS_TAB: "Callback lists",
+        model.HISTORY_TAB: "Callback history",
+        model.METRICS_TAB: "Weekly",
+    }
+    renamed = replace(config, tabs=names)
+    backend = google_backend(emu, book.spreadsheet_id)
+    backend = GoogleBackend(
+        book.spreadsheet_id,
+        session=backend.http.session,
+        account=ACCOUNT,
+        policy=backend.http.policy,
+        sleep=Sleeps(),
+        tabs=renamed.tabs,
+    )
+    notes = service.init(config=renamed, backend=backend)
+    assert "created tab Callback lists" in notes and "created tab Weekly" in notes
+    titles = [s.title for s in emu.store.get(book.spreadsheet_id).sheets]
+    assert {"Patients", "lists", "history", "Queue", "Callback lists", "Callback history", "Weekly"} <= set(
+        titles
+    )
+    assert (
+        model.LISTS_TAB not in titles and model.HISTORY_TAB not in titles and model.METRICS_TAB not in titles
+    )
+    store = emu.store.get(book.spreadsheet_id)
+    lists = store.sheet_by_title("Callback lists")
+    assert lists.properties.get("hidden") is True and lists.cell(0, 0).value == {"stringValue": "reasons"}
+    queue = store.sheet_by_title("Queue")
+    status = model.REQUIRED_COLUMNS.index(model.STATUS)
+    rule = queue.cell(1, status).validation
+    assert rule is not None
+    assert rule["condition"]["values"][0]["userEnteredValue"].startswith("='Callback lists'!")
+    backend.write(
+        backend.read(),
+        Changeset(new_rows=[row("2026-12-01 09:10", Attempts=1, Last_attempt=datetime(2026, 12, 1, 10))]),
+    )
+    service.refresh(config=renamed, backend=backend, now=NOW)
+    store = emu.store.get(book.spreadsheet_id)
+    history = store.sheet_by_title("Callback history")
+    assert history.cell(1, 0).value == {"stringValue": "CB-00001"}
+    assert store.sheet_by_title("Weekly").cell(0, 0) is not None  # the refresh wrote the weekly trend
+    assert model.METRICS_TAB not in [s.title for s in store.sheets]
+    assert store.sheet_by_title("lists").cell(0, 0).value == {"stringValue": "their own"}
+    assert store.sheet_by_title("history").cell(0, 0).value == {"stringValue": "theirs"}
+    assert [r.get("ID") for r in backend.read().rows] == ["CB-00001"]
+    emu.reset_log()
+    assert service.init(config=renamed, backend=backend) == [f"{backend.label} is up to date"]

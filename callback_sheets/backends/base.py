@@ -15,6 +15,8 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Protocol
 
+from callback_sheets import model as _m
+
 CellValue = str | int | float | bool | datetime | date | None
 Grid = tuple[tuple[CellValue, ...], ...]
 
@@ -183,6 +185,26 @@ class Changeset:
 class WriteResult:
     written: int  # cells and rows actually written
     skipped: tuple[str, ...] = ()  # writes left out because staff changed the cell meanwhile (why, no PHI)
+
+
+ROLE_KEYS = {
+    "queue": _m.QUEUE_TAB,
+    "lists": _m.LISTS_TAB,
+    "history": _m.HISTORY_TAB,
+    "metrics": _m.METRICS_TAB,
+    "demand": _m.DEMAND_TAB,
+    "intake": _m.INTAKE_TAB,
+}
+"""`[queue] tabs` key -> the tab role (its default name)."""
+
+
+def clash_message(label: str, role: str, found: str) -> str:
+    key = next((k for k, v in ROLE_KEYS.items() if v == role), role.lower())
+    return (
+        f"{label} already has a tab {found!r} that is not the tool's {role} tab (tab names compare "
+        f"case-insensitively): give the tool's tab another name in the config, [queue] tabs = "
+        f'{{ {key} = "Callback {role.lower()}" }}, or rename that tab (nothing was written)'
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,21 +100,22 @@ class ExcelBackend:
         except PackageRefused as exc:
             raise BackendError(f"{self.label}: {exc}") from None
         check_package(self.path)
+        donor = donor_package(header=header, tabs=tabs, choices=choices)
         try:
-            edits, graft, notes = plan_init(
-                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names, label=self.label
-            )
+            edits, graft, rules, notes = plan_init(
+                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names,
+                label=self.label, donor=donor,
+            )  # fmt: skip
         except BackendError:
             raise
         except Exception as exc:  # calamine on a damaged package: one line
             raise BackendError(f"cannot read {self.label}: {exc}; is it an .xlsx workbook?") from None
-        if not edits and not graft:
+        if not edits and not graft and not rules:
             return [f"{self.label} is up to date"]
-        donor = donor_package(header=header, tabs=tabs, choices=choices) if graft else b""
         plan = Graft(donor, graft, {role: self._name(role) for role in graft}) if graft else None
 
         def produce(tmp: Path) -> None:
-            patch_workbook(self.path, tmp, edits=edits, graft=plan)
+            patch_workbook(self.path, tmp, edits=edits, graft=plan, rules=rules)
             if not FileVersion.of(self.path).same_file(seen):  # saved meanwhile: theirs wins, nothing written
                 raise WorkbookChangedError(
                     f"{self.label} was saved by someone else during init: run it again"

@@ -13,24 +13,18 @@ saying how to name the tool's tab differently.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from callback_sheets import demand as dem
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, TabSpec
+from callback_sheets.backends.base import CellValue, TabSpec, clash_message
+from callback_sheets.backends.xlsx_graft import rename_references
+from callback_sheets.backends.xlsx_patch import sheet_tails
 from callback_sheets.backends.xlsx_read import read_workbook
+from callback_sheets.backends.xlsx_rules import Rules, donor_parts, missing_rules
 from callback_sheets.errors import BackendError
-
-ROLE_KEYS = {
-    "queue": model.QUEUE_TAB,
-    "lists": model.LISTS_TAB,
-    "history": model.HISTORY_TAB,
-    "metrics": model.METRICS_TAB,
-    "demand": model.DEMAND_TAB,
-    "intake": model.INTAKE_TAB,
-}
-"""`[queue] tabs` key -> the tab role (its default name)."""
 
 
 def resolve(names: Sequence[str], wanted: str) -> str | None:
@@ -75,15 +69,6 @@ def _cell(grid: Sequence[Sequence[CellValue]], row: int, col: int) -> CellValue:
     if len(grid) >= row and len(grid[row - 1]) >= col:
         return grid[row - 1][col - 1]
     return None
-
-
-def clash_message(label: str, role: str, found: str) -> str:
-    key = next((k for k, v in ROLE_KEYS.items() if v == role), role.lower())
-    return (
-        f"{label} already has a tab {found!r} that is not the tool's {role} tab (tab names compare "
-        f"case-insensitively): give the tool's tab another name in the config, [queue] tabs = "
-        f'{{ {key} = "Callback {role.lower()}" }}, or rename that tab (nothing was written)'
-    )
 
 
 def donor_package(
@@ -141,8 +126,10 @@ def plan_init(
     choices: Mapping[str, Sequence[str]],
     names: Mapping[str, str],
     label: str,
-) -> tuple[dict[str, dict[tuple[int, int], CellValue]], list[str], list[str]]:
-    """What `init` does to an existing workbook: (edits by actual tab name, roles to graft, notes)."""
+    donor: bytes,
+) -> tuple[dict[str, dict[tuple[int, int], CellValue]], list[str], dict[str, Rules], list[str]]:
+    """What `init` does to an existing workbook: (edits by actual tab name, roles to graft, rules to
+    add by actual tab name, notes). ``donor`` is :func:`donor_package`'s, the source of the rules."""
     present = list(read_workbook(path, [])[0])
     roles = [model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs)]
     found = {role: resolve(present, names.get(role, role)) for role in roles}
@@ -154,7 +141,11 @@ def plan_init(
             raise BackendError(clash_message(label, role, name))
     edits: dict[str, dict[tuple[int, int], CellValue]] = {}
     notes: list[str] = []
+    rules: dict[str, Rules] = {}
     queue = found[model.QUEUE_TAB]
+    demand = found.get(model.DEMAND_TAB)
+    metrics = found.get(model.METRICS_TAB)
+    full_header: list[str] = []
     if queue is not None:
         grid = grids.get(queue, [])
         present_header = [("" if v is None else str(v).strip()) for v in (grid[0] if grid else [])]
@@ -164,6 +155,34 @@ def plan_init(
         if missing:
             edits[queue] = {(1, len(present_header) + i): h for i, h in enumerate(missing, start=1)}
             notes.append(f"added columns: {', '.join(missing)}")
+        full_header = present_header + missing
+    if queue is not None or demand is not None or metrics is not None:
+        parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB, model.METRICS_TAB])
+        tails = sheet_tails(path, [n for n in (queue, demand, metrics) if n is not None])
+        actual = {role: found.get(role) or names.get(role, role) for role in roles}
+        renames = {r: n for r, n in actual.items() if r != n}
+
+        def rename(xml: bytes) -> bytes:
+            return rename_references(xml, renames)
+
+        if queue in tails and model.QUEUE_TAB in parts:
+            colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
+            added = missing_rules(
+                parts[model.QUEUE_TAB], dxfs, tails[queue], colmap=colmap,
+                width=(len(header), len(full_header)), rename=rename,
+            )  # fmt: skip
+            if added:
+                rules[queue] = added
+                notes.append(f"added dropdowns and colour rules to {queue}")
+        if demand in tails and model.DEMAND_TAB in parts:
+            added = missing_rules(parts[model.DEMAND_TAB], dxfs, tails[demand], rename=rename)
+            if added:
+                rules[demand] = added
+                notes.append(f"added the colour scale to {demand}")
+        chart = parts.get(model.METRICS_TAB, b"")
+        if metrics in tails and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
+            rules[metrics] = Rules(chart=(donor, model.METRICS_TAB, renames))
+            notes.append(f"added the weekly chart to {metrics}")
     lists = found[model.LISTS_TAB]
     if lists is not None:
         cells = lists_edits(grids.get(lists, []), choices)
@@ -175,7 +194,7 @@ def plan_init(
         notes.insert(
             0, f"created tab{'s' if len(graft) > 1 else ''} {', '.join(names.get(r, r) for r in graft)}"
         )
-    return edits, graft, notes
+    return edits, graft, rules, notes
 
 
 def renamed_package(package: bytes, names: Mapping[str, str]) -> bytes:

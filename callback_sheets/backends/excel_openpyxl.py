@@ -1,7 +1,8 @@
-"""openpyxl paths: creating and upgrading workbooks, and the fallback writer.
+"""The openpyxl fallback writer, for workbooks the zero-collateral patcher refuses.
 
-openpyxl rewrites the whole package when it saves, so it is used only where the zero-collateral patcher
-cannot go: `init`, new tabs, and files the patcher refuses (see README, "What openpyxl loses").
+openpyxl rewrites the whole package when it saves, so a refresh uses it only where the patcher cannot go
+(see README, "What openpyxl loses"); `init` never does (new workbooks and the tabs grafted into existing
+ones are built by ``excel_layout`` in memory, see ``excel_init``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec
-from callback_sheets.backends.excel_layout import (  # noqa: F401  (set_literal: the one literal-text writer)
-    DATETIME_FORMAT,
-    add_tab,
-    build_workbook,
-    set_literal,
-    upgrade_workbook,
-)
+from callback_sheets.backends.excel_layout import add_tab, set_literal  # the one literal-text writer
 from callback_sheets.errors import BackendError
 
 
@@ -35,22 +30,6 @@ def _load(path: Path, **kwargs: bool) -> Workbook:
         return load_workbook(path, **kwargs)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise BackendError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
-
-
-def init_workbook(
-    path: Path, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
-) -> list[str]:
-    from callback_sheets.backends.excel_files import atomic_write
-
-    if not path.exists():
-        wb = build_workbook(header=header, tabs=tabs, choices=choices)
-        atomic_write(path, wb.save)
-        return [f"created {path.name} with tabs {', '.join(wb.sheetnames)}"]
-    wb = _load(path)
-    notes = upgrade_workbook(wb, header=header, tabs=tabs, choices=choices)
-    if notes:
-        atomic_write(path, wb.save)
-    return notes or [f"{path.name} is up to date"]
 
 
 def last_used_row(ws) -> int:  # type: ignore[no-untyped-def]

@@ -42,6 +42,7 @@ from callback_sheets.backends.base import (
     TabSpec,
     WriteMode,
     WriteResult,
+    clash_message,
     column_index,
     row_factory,
 )
@@ -123,14 +124,21 @@ class GoogleBackend:
         account: str = "the service account",
         policy: RetryPolicy | None = None,
         sleep: Any = None,
+        tabs: Mapping[str, str] | None = None,
     ) -> None:
-        """`spreadsheet` is the sheet's URL or key; pass the HTTP `session` (or a gspread `client`) to use."""
+        """`spreadsheet` is the sheet's URL or key; pass the HTTP `session` (or a gspread `client`) to use.
+        ``tabs``: the tool's tab roles -> their names here (``[queue] tabs``); a ``Queue`` entry names the
+        queue's tab when ``worksheet`` is left at its default."""
         if session is None and client is None:
             raise ValueError("GoogleBackend needs a session or a gspread client (see from_config)")
         http_session = session if session is not None else client.http_client.session  # type: ignore[union-attr]
         extra = {"sleep": sleep} if sleep is not None else {}
         self.http = RetryingHTTPClient(None, http_session, policy=policy, **extra)
         self.key = extract_id_from_url(spreadsheet) if "/" in spreadsheet else spreadsheet.strip()
+        self.tab_names: dict[str, str] = dict(tabs or {})
+        if worksheet == model.QUEUE_TAB and model.QUEUE_TAB in self.tab_names:
+            worksheet = self.tab_names[model.QUEUE_TAB]
+        self.tab_names[model.QUEUE_TAB] = worksheet
         self.worksheet = worksheet
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
@@ -139,7 +147,7 @@ class GoogleBackend:
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
 
     @classmethod
-    def from_config(cls, config: GoogleConfig) -> GoogleBackend:
+    def from_config(cls, config: GoogleConfig, *, tabs: Mapping[str, str] | None = None) -> GoogleBackend:
         from google.auth.transport.requests import AuthorizedSession
         from google.oauth2.service_account import Credentials
 
@@ -153,8 +161,20 @@ class GoogleBackend:
         session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
         policy = RetryPolicy(max_wait=float(config.max_wait_seconds))
         return cls(
-            config.spreadsheet, worksheet=config.worksheet, session=session, account=email, policy=policy
+            config.spreadsheet,
+            worksheet=config.worksheet,
+            session=session,
+            account=email,
+            tabs=tabs,
+            policy=policy,
         )
+
+    def _name(self, role: str) -> str:
+        """The tab that plays ``role`` (a default tab name such as "Lists") here."""
+        return self.tab_names.get(role, role)
+
+    def _role(self, name: str) -> str:
+        return next((role for role, n in self.tab_names.items() if n == name), name)
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
@@ -166,14 +186,12 @@ class GoogleBackend:
         )
         meta = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": fields})
         state = layout.InitState(sheets=_sheets(meta))
-        for name in (self.worksheet, model.LISTS_TAB, *(t.name for t in tabs)):
+        lists_tab = self._name(model.LISTS_TAB)
+        for role in (model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs)):
+            name = self._name(role)
             clash = next((t for t in state.sheets if t.casefold() == name.casefold() and t != name), None)
             if clash is not None:  # Google, like Excel, refuses two tab names that differ only in case
-                raise BackendError(
-                    f"{self.label} already has a tab {clash!r}, which Google Sheets takes for the tool's "
-                    f"{name!r} tab (tab names ignore case): rename that tab, then run init again "
-                    "(nothing was written)"
-                )
+                raise BackendError(clash_message(self.label, role, clash))
         for sheet in meta.get("sheets", []):
             if sheet["properties"]["title"] == self.worksheet:
                 for rule in sheet.get("conditionalFormats", []):
@@ -182,7 +200,7 @@ class GoogleBackend:
                 state.protected = {str(p.get("description", "")) for p in sheet.get("protectedRanges", [])}
         ranges = [
             f"{quote(t)}!1:1" if t == self.worksheet else quote(t)
-            for t in (self.worksheet, model.LISTS_TAB)
+            for t in (self.worksheet, lists_tab)
             if t in state.sheets
         ]
         if ranges:
@@ -202,6 +220,7 @@ class GoogleBackend:
             tabs=tabs,
             choices=choices,
             new_id=lambda: next(i for i in ids if i not in used),
+            names=self.tab_names,
         )
         if plan.requests:
             self._call(self.http.batch_update, self.key, {"requests": plan.requests})
@@ -232,7 +251,7 @@ class GoogleBackend:
         SERIAL_NUMBER; date-time columns are known by their header), so a read costs about a quarter of
         the bytes of grid data with formats. Each whole-tab range comes back closed at the tab's grid,
         which gives its size; the tab ids are asked for only when a write must resize or add a tab."""
-        wanted = [self.worksheet, *[t for t in tabs if t != self.worksheet]]
+        wanted = [self.worksheet, *[self._name(t) for t in tabs if self._name(t) != self.worksheet]]
         params = {**UNFORMATTED, "majorDimension": "ROWS"}
         try:
             got = self.http.values_batch_get(self.key, [quote(t) for t in wanted], params)["valueRanges"]
@@ -261,7 +280,7 @@ class GoogleBackend:
         return Snapshot(
             header=header,
             rows=rows,
-            tabs={t: tuple(map(tuple, g)) for t, g in grids.items()},
+            tabs={self._role(t): tuple(map(tuple, g)) for t, g in grids.items()},  # by role, as asked
             version=state,
             locale=self._locale(header, rows),
         )
@@ -281,6 +300,13 @@ class GoogleBackend:
         state = snapshot.version
         if not isinstance(state, ReadState):
             raise TypeError("write() needs a snapshot from this backend's read()")
+        changes = replace(
+            changes,
+            tab_cells={self._name(t): c for t, c in changes.tab_cells.items()},
+            tab_appends={self._name(t): r for t, r in changes.tab_appends.items()},
+            removed={self._name(t): i for t, i in changes.removed.items()},
+        )
+        tabs = [replace(t, name=self._name(t.name)) for t in tabs]
         sheets = dict(state.sheets)
         targets = {self.worksheet} | {t for t, c in changes.tab_cells.items() if c}
         targets |= {t for t, r in changes.tab_appends.items() if r}

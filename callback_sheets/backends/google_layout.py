@@ -75,8 +75,11 @@ def plan_init(
     tabs: Sequence[TabSpec],
     choices: Mapping[str, Sequence[str]],
     new_id: Callable[[], int],
+    names: Mapping[str, str] | None = None,
 ) -> InitPlan:
-    """The one batch of requests that brings the spreadsheet up to the layout, and what it does."""
+    """The one batch of requests that brings the spreadsheet up to the layout, and what it does.
+    ``names``: the tool's tab roles -> their titles here (``[queue] tabs``), the role's name if absent."""
+    titles = dict(names or {})
     plan = InitPlan()
     meta = state.sheets.get(queue)
     fresh = meta is None
@@ -96,8 +99,9 @@ def plan_init(
     new_columns = {i for i, name in enumerate(final) if fresh or name in missing or rules_missing}
     plan.requests += _queue_header(meta, final, set(missing) | set(final if fresh else ()))
     plan.requests += _columns(meta, final, new_columns)
-    lists = _lists(state, choices, plan, new_id)
-    plan.requests += _dropdowns(meta, final, choices, lists)
+    lists_title = titles.get(model.LISTS_TAB, model.LISTS_TAB)
+    lists = _lists(state, choices, plan, new_id, lists_title)
+    plan.requests += _dropdowns(meta, final, choices, lists, lists_title)
     if rules_missing:
         plan.requests += _colour_rules(meta, final)
         plan.notes.append("added dropdowns and colour rules")
@@ -110,12 +114,13 @@ def plan_init(
         plan.requests += [_protect(meta, i, n) for i, n in protect]
         plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
     for tab in tabs:
-        if tab.name not in state.sheets:
+        title = titles.get(tab.name, tab.name)
+        if title not in state.sheets:
             # as wide as their columns, without spare rows (a write grows a tab with a little room);
             # the report grids (Metrics, Demand) start at the size of what a refresh writes there
             size = (TAB_ROWS, len(tab.header)) if tab.header else (REPORT_ROWS, REPORT_COLS)
-            plan.requests += _tool_tab(SheetMeta(new_id(), tab.name, *size), tab)
-            plan.notes.append(f"created tab {tab.name}")
+            plan.requests += _tool_tab(SheetMeta(new_id(), title, *size), tab)
+            plan.notes.append(f"created tab {title}")
     if not plan.notes:
         plan.requests = []  # dropdowns and header styles are already there: nothing to send
     return plan
@@ -232,7 +237,11 @@ def _datetime_format(sheet_id: int, col: int, start_row: int) -> Request:
 
 
 def _lists(
-    state: InitState, choices: Mapping[str, Sequence[str]], plan: InitPlan, new_id: Callable[[], int]
+    state: InitState,
+    choices: Mapping[str, Sequence[str]],
+    plan: InitPlan,
+    new_id: Callable[[], int],
+    title: str = model.LISTS_TAB,
 ) -> dict[str, str]:
     """Write the Lists tab when it is missing or differs; return list name → range for dropdowns."""
     names = list(choices)
@@ -240,11 +249,11 @@ def _lists(
     grid = [[name for name in names]] + [
         [choices[n][r] if r < len(choices[n]) else "" for n in names] for r in range(longest)
     ]
-    meta = state.sheets.get(model.LISTS_TAB)
+    meta = state.sheets.get(title)
     if meta is None:
-        meta = SheetMeta(new_id(), model.LISTS_TAB, max(100, longest + 1), max(26, len(names)))
+        meta = SheetMeta(new_id(), title, max(100, longest + 1), max(26, len(names)))
         plan.requests.append(_add_sheet(meta, hidden=True))
-        plan.notes.append(f"created tab {model.LISTS_TAB}")
+        plan.notes.append(f"created tab {title}")
     if _trimmed(grid) != _trimmed(state.lists):
         rows = [{"values": [_text(v) if v else {} for v in line]} for line in grid]
         for cell in rows[0]["values"]:
@@ -258,10 +267,10 @@ def _lists(
                 }
             }
         )
-        if model.LISTS_TAB in state.sheets:
-            plan.notes.append(f"updated the choices on the {model.LISTS_TAB} tab")
+        if title in state.sheets:
+            plan.notes.append(f"updated the choices on the {title} tab")
     return {
-        name: f"={quote(model.LISTS_TAB)}!${column_letter(i)}$2:${column_letter(i)}${len(choices[name]) + 1}"
+        name: f"={quote(title)}!${column_letter(i)}$2:${column_letter(i)}${len(choices[name]) + 1}"
         for i, name in enumerate(names, start=1)
     }
 
@@ -277,7 +286,11 @@ def _trimmed(grid: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 def _dropdowns(
-    meta: SheetMeta, final: Sequence[str], choices: Mapping[str, Sequence[str]], lists: Mapping[str, str]
+    meta: SheetMeta,
+    final: Sequence[str],
+    choices: Mapping[str, Sequence[str]],
+    lists: Mapping[str, str],
+    lists_title: str = model.LISTS_TAB,
 ) -> list[Request]:
     out: list[Request] = []
     for column, list_name in DROPDOWNS.items():
@@ -293,7 +306,7 @@ def _dropdowns(
         rule = {
             "condition": {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": lists[list_name]}]},
             "inputMessage": (
-                f"Pick a {column.lower()} from the list (the {model.LISTS_TAB} tab holds the choices)."
+                f"Pick a {column.lower()} from the list (the {lists_title} tab holds the choices)."
             ),
             "strict": False,
             "showCustomUi": True,

@@ -20,7 +20,7 @@ def _google(config: Config) -> Backend:
 
     if config.google is None:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
-    backend = GoogleBackend.from_config(config.google)
+    backend = GoogleBackend.from_config(config.google, tabs=config.tabs)
     backend.archive_key = config.archive_spreadsheet  # `archive`: elsewhere, or tabs of this spreadsheet
     return backend  # type: ignore[no-any-return]
 

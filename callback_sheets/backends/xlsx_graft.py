@@ -724,3 +724,108 @@ def refuse_doctype(xml: bytes, part: str) -> None:
     head = xml[:4096]
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"<!doctype" in head:
         raise PatchRefused(f"{part} declares a document type (XML entities), which an .xlsx never needs")
+
+
+# --- a drawing (the Metrics chart) added to a sheet that exists -------------------------------------------
+_DRAWING_TYPE = _DOC_RELS + "/drawing"
+_RELS_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>'
+)
+
+
+@dataclass(slots=True)
+class DrawingGraft:
+    element: bytes  # the <drawing> element for the sheet's XML
+    changed: dict[str, bytes]
+    added: dict[str, bytes]
+
+
+def graft_drawing(
+    donor: bytes,
+    sheet: str,
+    *,
+    read: Read,
+    names: Sequence[str],
+    sheet_part: str,
+    renames: Mapping[str, str] = {},
+) -> DrawingGraft | None:
+    """The donor sheet's drawing (and the charts it holds) for the target's ``sheet_part``: new parts
+    under fresh names, the content types and the sheet's relationships that list them, and the
+    ``<drawing>`` element; None when the donor sheet has no drawing."""
+    package = zipfile.ZipFile(io.BytesIO(donor))
+    by_lower = {n.lower(): n for n in package.namelist()}
+
+    def d_read(part: str) -> bytes:
+        return package.read(by_lower[part.lower()])
+
+    wb_rels = _relationships(d_read, by_lower, "xl/workbook.xml")
+    root = ElementTree.fromstring(d_read("xl/workbook.xml"))
+    rel_id = next(
+        (
+            s.get(f"{{{_DOC_RELS}}}id", "")
+            for s in root.iterfind(f"{_MAIN}sheets/{_MAIN}sheet")
+            if s.get("name") == sheet
+        ),
+        None,
+    )
+    if rel_id is None or rel_id not in wb_rels:
+        return None
+    d_sheet = by_lower[wb_rels[rel_id][1].lower()]
+    drawing = next(
+        (t for k, t in _relationships(d_read, by_lower, d_sheet).values() if k == _DRAWING_TYPE), None
+    )
+    if drawing is None or drawing.lower() not in by_lower:
+        return None
+    taken = {n.lower() for n in names}
+    new_name: dict[str, str] = {}
+    order: list[str] = []
+
+    def reach(part: str) -> None:
+        if part in new_name:
+            return
+        folder, base = posixpath.split(part)
+        stem, ext = posixpath.splitext(base)
+        prefix = stem.rstrip("0123456789") or stem
+        number = 1
+        while True:
+            candidate = posixpath.join(folder, f"{prefix}{number}{ext}")
+            if candidate.lower() not in taken and _rels_name(candidate).lower() not in taken:
+                break
+            number += 1
+        taken.add(candidate.lower())
+        new_name[part] = candidate
+        order.append(part)
+        for _kind, target in _relationships(d_read, by_lower, part).values():
+            if target.lower() in by_lower:
+                reach(by_lower[target.lower()])
+
+    reach(by_lower[drawing.lower()])
+    added: dict[str, bytes] = {}
+    for part in order:
+        data = d_read(part)
+        if renames and part.lower().endswith(".xml"):
+            data = rename_references(data, renames)
+        added[new_name[part]] = data
+        rels = _rels_name(part)
+        if rels.lower() in by_lower:
+            added[_rels_name(new_name[part])] = _retargeted_rels(d_read(rels), part, by_lower, new_name)
+    changed: dict[str, bytes] = {}
+    ct_xml = read("[Content_Types].xml")
+    if ct_xml is None:
+        raise PatchRefused("the package has no [Content_Types].xml")
+    types = _content_types(d_read("[Content_Types].xml"))
+    changed["[Content_Types].xml"] = _with_content_types(
+        ct_xml, {new_name[p]: types.get(p, "") for p in order}
+    )
+    rels_part = _rels_name(sheet_part)
+    existing = read(rels_part)
+    used = set(re.findall(rb"""\sId\s*=\s*["']([^"']*)["']""", existing or b""))
+    rid = _fresh_id(used)
+    link = [(rid, _DRAWING_TYPE, _relative(posixpath.dirname(sheet_part), new_name[order[0]]))]
+    if existing is None:
+        added[rels_part] = _with_relationships(_RELS_XML, link)
+    else:
+        changed[rels_part] = _with_relationships(existing, link)
+    element = b'<drawing xmlns:r="' + _DOC_RELS.encode() + b'" r:id="' + rid + b'"/>'
+    return DrawingGraft(element, changed, added)

@@ -17,6 +17,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
@@ -25,11 +26,14 @@ from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_graft import (
     Graft,
+    graft_drawing,
     graft_tabs,
     minimal_styles,
     refuse_doctype,
     styles_addition,
 )
+from callback_sheets.backends.xlsx_graft import _appended as appended_styles
+from callback_sheets.backends.xlsx_graft import _children as style_children
 from callback_sheets.backends.xlsx_read import CellValue
 from callback_sheets.backends.xlsx_remove import (
     Shift,
@@ -38,11 +42,12 @@ from callback_sheets.backends.xlsx_remove import (
     shifted_names,
     shifted_table_xml,
 )
+from callback_sheets.backends.xlsx_rules import Rules, TailWriter, with_rules
 from callback_sheets.backends.xlsx_sheet import MAIN_NS, SheetPatch, patch_sheet_xml
 from callback_sheets.backends.xlsx_styles import StyleBook
 from callback_sheets.backends.zip_streams import Deflated, prefetched
 
-__all__ = ["CellValue", "Graft", "PatchRefused", "patch_workbook"]
+__all__ = ["CellValue", "Graft", "PatchRefused", "Rules", "patch_workbook", "sheet_tails"]
 
 
 Content = bytes | Deflated
@@ -76,6 +81,7 @@ def patch_workbook(
     appends: Mapping[str, Sequence[Sequence[CellValue]]] = {},
     removals: Mapping[str, Sequence[int]] = {},
     graft: Graft | None = None,
+    rules: Mapping[str, Rules] = {},
 ) -> None:
     """Writes to ``dst`` a copy of ``src`` with ``edits`` and ``appends`` applied, nothing else changed.
 
@@ -88,7 +94,8 @@ def patch_workbook(
     address. ``graft`` adds whole tabs (see :mod:`.xlsx_graft`): new parts are written after the
     existing ones, and only the package parts that list them gain entries. Dates follow the workbook's
     date system (1900 or 1904); a package without styles.xml gets one when a date or a grafted tab
-    needs it.
+    needs it. ``rules[sheet]`` adds data validations and conditional formats to a sheet (see
+    :mod:`.xlsx_rules`), their differential formats appended to styles.xml.
     """
     if Path(src).resolve() == Path(dst).resolve():
         raise ValueError("patch_workbook writes a new file: dst must differ from src")
@@ -98,7 +105,7 @@ def patch_workbook(
         if not zipfile.is_zipfile(source):
             raise PatchRefused("the workbook is not a zip package")
         with zipfile.ZipFile(source) as archive:
-            changed, added = _changed_parts(archive, edits, appends, removals, graft)
+            changed, added = _changed_parts(archive, edits, appends, removals, graft, rules)
         _write_package(source, changed, added, dst)
 
 
@@ -108,21 +115,47 @@ def _changed_parts(
     appends: Mapping[str, Sequence[Sequence[CellValue]]],
     removals: Mapping[str, Sequence[int]] = {},
     graft: Graft | None = None,
+    rules: Mapping[str, Rules] = {},
 ) -> tuple[dict[str, Content], dict[str, bytes]]:
     """Member name -> new content, for every part the patch changes; and the parts it adds."""
     package = _Package(archive)
-    unknown = (set(edits) | set(appends) | set(removals)) - {name for name, _, _ in package.sheets}
+    rules = {name: r for name, r in rules.items() if r}
+    unknown = (set(edits) | set(appends) | set(removals) | set(rules)) - {n for n, _, _ in package.sheets}
     if unknown:
         raise ValueError(f"no sheet named {sorted(unknown)[0]!r}")
     styles = StyleBook(package.read(package.styles) if package.styles else minimal_styles())
     changed: dict[str, Content] = {}
     added: dict[str, bytes] = {}
     workbook_xml = package.workbook_xml
+    source_styles = package.read(package.styles) if package.styles else minimal_styles()
+    style_prefix = _styles_prefix(source_styles)
+    dxf_base = len(style_children(source_styles, style_prefix, b"dxfs"))  # StyleBook adds no dxfs
+    dxfs: list[bytes] = []
+    tails: dict[str, Callable[[bytes], bytes]] = {}
+    for name, sheet_rules in list(rules.items()):
+        if sheet_rules.chart is not None:
+            sheet_rules = rules[name] = _with_chart(package, name, sheet_rules, changed, added)
+        base = dxf_base + len(dxfs)
+        tails[name] = lambda tail, r=sheet_rules, b=base: with_rules(tail, r, b)  # type: ignore[misc]
+        dxfs.extend(sheet_rules.dxfs)
     for sheet in [
-        name for name, _, _ in package.sheets if edits.get(name) or appends.get(name) or removals.get(name)
+        name
+        for name, _, _ in package.sheets
+        if edits.get(name) or appends.get(name) or removals.get(name) or name in tails
     ]:
-        workbook_xml = _patch_sheet(package, sheet, edits, appends, removals, styles, changed, workbook_xml)
-    styles_part, styles_xml = _styles_part(package, styles, changed, added, graft is not None)
+        workbook_xml = _patch_sheet(
+            package, sheet, edits, appends, removals, styles, changed, workbook_xml, tails.get(sheet)
+        )
+    styles_part, styles_xml = _styles_part(package, styles, changed, added, graft is not None or bool(dxfs))
+    if dxfs:
+        assert styles_part is not None and styles_xml is not None
+        styles_xml = appended_styles(
+            styles_xml, style_prefix, b"dxfs", [_prefixed_xml(d, style_prefix) for d in dxfs]
+        )
+        if package.member(styles_part) in added:
+            added[package.member(styles_part)] = styles_xml
+        else:
+            changed[package.member(styles_part)] = styles_xml
     if graft is not None:
         assert styles_part is not None and styles_xml is not None
         workbook_xml = _graft(package, graft, changed, added, workbook_xml, styles_part, styles_xml)
@@ -140,11 +173,15 @@ def _patch_sheet(
     styles: StyleBook,
     changed: dict[str, Content],
     workbook_xml: bytes,
+    tail: Callable[[bytes], bytes] | None = None,
 ) -> bytes:
-    """Patches one sheet part into ``changed``; returns workbook.xml as the patch leaves it."""
+    """Patches one sheet part into ``changed``; returns workbook.xml as the patch leaves it.
+    ``tail`` rewrites what follows ``</sheetData>`` (rules added)."""
     part = package.sheet_part(sheet)
     output = Deflated(package.method(part))
     removed = sorted(set(removals.get(sheet, ())))
+    if removed and tail is not None:
+        raise ValueError("rules are not added in a patch that removes rows from the same sheet")
     if removed and not (edits.get(sheet) or appends.get(sheet)):
         try:
             remove_rows_xml(package.opener(part), removed, output.write)
@@ -152,15 +189,18 @@ def _patch_sheet(
             changed[part] = output.close()
         return package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
     patched: list[bytes] = []
+    writer = TailWriter(output.write, tail) if tail is not None and not removed else None
     try:
         patch = patch_sheet_xml(
             package.opener(part),
             edits.get(sheet, {}),
             appends.get(sheet, ()),
             styles.style_for,
-            patched.append if removed else output.write,
+            patched.append if removed else (writer.write if writer else output.write),
             date1904=package.date1904,
         )
+        if writer is not None:
+            writer.close()
         if removed:
             remove_rows_xml(lambda patched=patched: iter(patched), removed, output.write)
     finally:
@@ -236,6 +276,74 @@ def _graft(
             changed[member] = data
     added.update(result.added)
     return result.changed.get(package.workbook, workbook_xml)
+
+
+def _with_chart(
+    package: _Package, sheet: str, rules: Rules, changed: dict[str, Content], added: dict[str, bytes]
+) -> Rules:
+    """Grafts the drawing ``rules.chart`` names for ``sheet``; the rules with the element linking it."""
+    assert rules.chart is not None
+    donor, donor_sheet, renames = rules.chart
+
+    def current(part: str) -> bytes | None:
+        name = package.member(part)
+        found = changed.get(name, added.get(name))
+        return found if isinstance(found, bytes) else package.read_or_none(part)
+
+    result = graft_drawing(
+        donor,
+        donor_sheet,
+        read=current,
+        names=[*package.names, *added],
+        sheet_part=package.sheet_part(sheet),
+        renames=renames,
+    )
+    if result is None:
+        return replace(rules, chart=None)
+    for name, data in result.changed.items():
+        member = package.member(name)
+        if member in added:
+            added[member] = data
+        else:
+            changed[member] = data
+    added.update(result.added)
+    return replace(rules, chart=None, drawing=result.element)
+
+
+def _styles_prefix(xml: bytes) -> bytes:
+    root = re.search(rb"<([A-Za-z_][\w.-]*:)?styleSheet\b", xml)
+    return (root.group(1) or b"") if root else b""
+
+
+def _prefixed_xml(xml: bytes, prefix: bytes) -> bytes:
+    if not prefix:
+        return xml
+    return re.sub(rb"<(/?)(?=[A-Za-z])", lambda m: b"<" + m.group(1) + prefix, xml)
+
+
+def sheet_tails(path: Path, sheets: Sequence[str]) -> dict[str, bytes]:
+    """What follows ``</sheetData>`` in each of ``sheets`` (streamed: the rows are not kept); a sheet
+    whose XML the patcher cannot edit (a namespace prefix) is left out."""
+    found: dict[str, bytes] = {}
+    with zipfile.ZipFile(path) as archive:
+        package = _Package(archive)
+        present = {name for name, _, _ in package.sheets}
+        for sheet in sheets:
+            if sheet not in present:
+                continue
+
+            def keep(tail: bytes, name: str = sheet) -> bytes:
+                found[name] = tail
+                return b""
+
+            writer = TailWriter(lambda _chunk: None, keep)
+            try:
+                for piece in package.opener(package.sheet_part(sheet))():
+                    writer.write(piece)
+                writer.close()
+            except PatchRefused:  # no (unprefixed) sheetData: nothing the patcher adds rules to
+                continue
+    return found
 
 
 class _Package:
