@@ -26,7 +26,7 @@ STAFF_HEADER = PatternFill("solid", fgColor="1F4E78")
 TOOL_HEADER = PatternFill("solid", fgColor="7F7F7F")
 OVERDUE_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
 ESCALATION_FILL = PatternFill("solid", fgColor="FFD966", bgColor="FFD966")
-HIDDEN_TABS = (model.LISTS_TAB, model.INTAKE_TAB)
+HIDDEN_TABS = (model.LISTS_TAB, model.INTAKE_TAB, model.STATE_TAB, "Lease")  # Lease: Google's write lease
 
 # Which Queue column takes its dropdown from which list.
 DROPDOWNS = {
