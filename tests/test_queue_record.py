@@ -114,6 +114,33 @@ def test_excel_keeps_the_mark_on_a_hidden_tab_through_the_patcher(make_queue, co
     assert got == ["CB-00001", "CB-00003"]
 
 
+def test_a_workbook_made_before_the_state_tab_gets_it_through_the_patcher(make_queue, config: Config) -> None:
+    """A queue from an earlier version has no State tab: the first refresh that issues an ID adds it
+    (grafted: a hidden tab alone once made openpyxl refuse the donor package) and every other part stays."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    backend = make_queue([row("2026-12-01 08:10")])
+    wb = load_workbook(config.workbook)
+    if model.STATE_TAB in wb.sheetnames:
+        del wb[model.STATE_TAB]
+    wb.save(config.workbook)
+    with zipfile.ZipFile(config.workbook) as z:
+        before = {n: z.read(n) for n in z.namelist()}
+    service.refresh(config=config, backend=backend, now=NOW)
+    assert backend.last_write_path == "patch"
+    wb = load_workbook(config.workbook)
+    assert wb[model.STATE_TAB].sheet_state == "hidden"
+    assert [c.value for c in wb[model.STATE_TAB][2]] == ["id_high_water", 1]
+    with zipfile.ZipFile(config.workbook) as z:
+        after = {n: z.read(n) for n in z.namelist()}
+    grown = {"xl/workbook.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"}
+    kept = [n for n in before if n not in grown and not n.startswith("docProps/")]
+    changed = [n for n in kept if after.get(n) != before[n]]
+    assert changed and all(n.startswith("xl/worksheets/sheet") for n in changed)  # the tabs' own cells
+
+
 # --- History --------------------------------------------------------------------------------------------
 def history(backend: MemoryBackend) -> list[tuple[str, int, datetime]]:
     return [(h["ID"], h["Attempt"], h["Time"]) for h in backend.records(model.HISTORY_TAB)]
