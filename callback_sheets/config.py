@@ -108,6 +108,15 @@ class Config:
         wanted = name.strip().casefold()
         return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
 
+    date_order: str | None = None  # [clinic] date_order; None: the sheet's locale, else the country
+
+    def order_of_dates(self, locale: str | None = None) -> str:
+        """How text dates in the sheet are read: ``[clinic] date_order`` if set, else the spreadsheet's
+        locale (Google), else the clinic's country (``phone_region``)."""
+        from callback_sheets.times import locale_date_order, region_date_order
+
+        return self.date_order or locale_date_order(locale) or region_date_order(self.phone_region)
+
     @property
     def escalation_after_hours_to(self) -> str | None:
         """Who else hears of an after-hours message with an escalation keyword (an address or a name)."""
@@ -180,7 +189,9 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
     F.no_unknown(raw, _TOP_KEYS, "")
     clinic = F.section(raw, "clinic")
-    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number", "date_format"}, "clinic")
+    F.no_unknown(
+        clinic, {"name", "timezone", "phone_region", "callback_number", "date_format", "date_order"}, "clinic"
+    )
     date_format = clinic.get("date_format", DEFAULT_DATE_FORMAT)
     if not isinstance(date_format, str) or not date_format.strip():
         raise ConfigError(
@@ -269,6 +280,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         archive_spreadsheet=F.opt_text(archive, "spreadsheet", "archive.spreadsheet", "") or None,
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
+        date_order=F.date_order(clinic.get("date_order")),
     )
 
 

@@ -125,8 +125,10 @@ HISTORY_TAB = "History"
 METRICS_TAB = "Metrics"
 DEMAND_TAB = "Demand"
 INTAKE_TAB = "Intake"
+STATE_TAB = "State"  # hidden: the queue's own record (the highest ID ever issued), see queue_state
 
 HISTORY_COLUMNS = ("ID", "Attempt", "Time", "Outcome", "Recorded", "Source")
 INTAKE_COLUMNS = ("Key", "Imported")
+STATE_COLUMNS = ("Key", "Value")
 # Date-time columns of the tool's own tabs (History, Intake, Metrics), by header name.
 TAB_DATETIME_COLUMNS = frozenset({"Time", "Recorded", "Imported", "Updated"})

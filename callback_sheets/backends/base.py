@@ -158,6 +158,7 @@ class Snapshot:
     rows: tuple[SheetRow, ...]
     tabs: Mapping[str, Grid] = field(default_factory=dict)  # tool tabs read along, row 1 = header
     version: object = None  # opaque: lets the backend notice a change between read and write
+    locale: str | None = None  # the spreadsheet's locale when it has one (Google: "en_GB"): how dates read
 
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower

@@ -100,8 +100,8 @@ def tabs_package(tabs: Sequence[TabSpec]) -> bytes:
     default = wb.active
     for tab in tabs:
         add_tab(wb, tab)
-    if default is not None:
-        wb.remove(default)
+    if default is not None and any(ws.sheet_state == "visible" for ws in wb.worksheets if ws is not default):
+        wb.remove(default)  # else kept: a package needs a visible sheet (the graft takes only ``tabs``)
     add_figure_layout(wb)
     buffer = io.BytesIO()
     wb.save(buffer)

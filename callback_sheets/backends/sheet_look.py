@@ -38,7 +38,7 @@ DROPDOWNS = {
     model.PATIENT_TYPE: "patient_types",
     model.OWNER: "owners",
 }
-HIDDEN_TABS = (model.LISTS_TAB, model.INTAKE_TAB)
+HIDDEN_TABS = (model.LISTS_TAB, model.INTAKE_TAB, model.STATE_TAB, "Lease")  # Lease: Google's write lease
 
 WRAP_COLUMNS = frozenset({model.NOTES, model.NEXT_STEP, model.ESCALATION, model.PROBLEMS, model.OVERDUE})
 DATA_ROW_HEIGHT = 30  # points: two wrapped lines
