@@ -31,6 +31,7 @@ from callback_sheets.backends.base import (
 )
 from callback_sheets.config import Config
 from callback_sheets.errors import UsageError
+from callback_sheets.queue_state import QueueState, id_number
 from callback_sheets.refresh import Planner, snapshot_row
 from callback_sheets.times import localize, to_cell
 from callback_sheets.validation import text
@@ -119,7 +120,7 @@ def archive(
     stores = archives_of(backend)
 
     def step(attempt: int) -> ArchiveOutcome:
-        snapshot = backend.read(tabs=(model.HISTORY_TAB,))
+        snapshot = backend.read(tabs=(model.HISTORY_TAB, model.STATE_TAB))
         chosen, kept = choose(snapshot, config=config, now=now, days=days)
         outcome = ArchiveOutcome(kept_back=kept, dry_run=dry_run, tries=attempt)
         history = snapshot.tabs.get(model.HISTORY_TAB, ())
@@ -138,6 +139,9 @@ def archive(
         if mark is not None:
             changes.tab_appends[model.HISTORY_TAB] = [mark[0]]
             changes.removed[model.HISTORY_TAB] = ids | mark[1]
+        numbers = [n for i in ids if (n := id_number(i, config.id_prefix)) is not None]
+        if numbers:  # the State tab's mark (issue 13): an archived ID is never issued again
+            QueueState.of(snapshot.tabs.get(model.STATE_TAB, ())).raise_id_high_water(changes, max(numbers))
         backend.write(snapshot, changes, tabs=service.TOOL_TABS)
         return outcome
 

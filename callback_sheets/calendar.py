@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 SEARCH_DAYS = 366
 _ONE_DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
+# A block's end at midnight, written "24:00" in the config: the block runs to the start of the next date.
+MIDNIGHT_END = time.max
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,10 @@ class BusinessCalendar:
         bounds: list[_Bound] = []
         for block in blocks:
             start = datetime.combine(day, block.start, tzinfo=self.tz).astimezone(UTC)
-            end = datetime.combine(day, block.end, tzinfo=self.tz).astimezone(UTC)
+            if block.end == MIDNIGHT_END:  # "24:00": the next date's first moment
+                end = datetime.combine(day + _ONE_DAY, time(), tzinfo=self.tz).astimezone(UTC)
+            else:
+                end = datetime.combine(day, block.end, tzinfo=self.tz).astimezone(UTC)
             if bounds:  # a block inside a DST gap can be pushed into the next one
                 start = max(start, bounds[-1].end)
             if end <= start:  # swallowed by a DST gap
@@ -315,11 +320,12 @@ class BusinessDaysPassed:
                 cal.add_business_days(first, self.days) - self._MARGIN,
                 cal.add_business_days(last, self.days) + self._MARGIN,
             )
-        if self.now > bounds[1]:
+        now = self.now.timestamp()  # instants: aware times of one zone compare by wall time
+        if now > bounds[1].timestamp():
             return True
-        if self.now <= bounds[0]:
+        if now <= bounds[0].timestamp():
             return False
-        return self.now > cal.add_business_days(at, self.days)
+        return now > cal.add_business_days(at, self.days).timestamp()
 
 
 def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable[int] | int = ()) -> Any:

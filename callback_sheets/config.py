@@ -35,6 +35,7 @@ from callback_sheets.config_fields import (
 from callback_sheets.errors import ConfigError
 
 CONFIG_FILENAME = "callback_sheets.toml"
+DEFAULT_DATE_FORMAT = "ddd mm/dd hh:mm"
 CONFIG_ENV = "CALLBACK_SHEETS_CONFIG"
 __all__ = [
     "CONFIG_ENV",
@@ -91,6 +92,7 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    date_format: str = DEFAULT_DATE_FORMAT  # how every date column of the sheet shows its dates
     archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
     archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
     # [archive] spreadsheets (Google): {year: key or URL}, a spreadsheet per year (no one ever fills)
@@ -107,6 +109,15 @@ class Config:
             return name.strip()
         wanted = name.strip().casefold()
         return next((o.email for o in self.owners if o.name.casefold() == wanted and o.email), None)
+
+    date_order: str | None = None  # [clinic] date_order; None: the sheet's locale, else the country
+
+    def order_of_dates(self, locale: str | None = None) -> str:
+        """How text dates in the sheet are read: ``[clinic] date_order`` if set, else the spreadsheet's
+        locale (Google), else the clinic's country (``phone_region``)."""
+        from callback_sheets.times import locale_date_order, region_date_order
+
+        return self.date_order or locale_date_order(locale) or region_date_order(self.phone_region)
 
     @property
     def escalation_after_hours_to(self) -> str | None:
@@ -180,7 +191,14 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
     F.no_unknown(raw, _TOP_KEYS, "")
     clinic = F.section(raw, "clinic")
-    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number"}, "clinic")
+    F.no_unknown(
+        clinic, {"name", "timezone", "phone_region", "callback_number", "date_format", "date_order"}, "clinic"
+    )
+    date_format = clinic.get("date_format", DEFAULT_DATE_FORMAT)
+    if not isinstance(date_format, str) or not date_format.strip():
+        raise ConfigError(
+            f'clinic.date_format: {date_format!r} is not a format such as "{DEFAULT_DATE_FORMAT}"'
+        )
     tz = F.zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = F.opt_text(clinic, "phone_region", "clinic.phone_region", "US", example='"US"').upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -232,6 +250,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         callback_number=F.opt_text(
             clinic, "callback_number", "clinic.callback_number", "", example='"(312) 555-0100"'
         ),
+        date_format=date_format.strip(),
         reasons=reasons,
         escalation_owner=escalation.owner,
         escalation_minutes=escalation.minutes,
@@ -264,6 +283,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         archive_spreadsheets=F.read_archive_spreadsheets(archive.get("spreadsheets", {})),
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
+        date_order=F.date_order(clinic.get("date_order")),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callback_sheets import model
 from callback_sheets.cadence import DEFAULT_RULES, CadenceKind, CadenceRule
-from callback_sheets.calendar import Block
+from callback_sheets.calendar import MIDNIGHT_END, Block
 from callback_sheets.errors import ConfigError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -44,6 +45,7 @@ class GoogleConfig:
     spreadsheet: str
     worksheet: str
     credentials: Path | None
+    max_wait_seconds: int = 60  # a refresh's total wait on a failing API, then it gives up until next time
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +312,9 @@ def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:
             no_unknown(block, {"name", "start", "end"}, where)
             start, end = (
                 clock_time(block.get("start"), f"{where}.start"),
-                clock_time(block.get("end"), f"{where}.end"),
+                MIDNIGHT_END
+                if str(block.get("end")).strip() == "24:00"  # open until midnight
+                else clock_time(block.get("end"), f"{where}.end"),
             )
             if end <= start:
                 raise ConfigError(f"{where}: end {end:%H:%M} must be after start {start:%H:%M}")
@@ -441,7 +445,7 @@ def check_references(
 def read_google(raw: object, base: Path) -> GoogleConfig:
     if not isinstance(raw, Mapping) or not raw.get("spreadsheet"):
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
-    no_unknown(raw, {"spreadsheet", "worksheet", "credentials"}, "google")
+    no_unknown(raw, {"spreadsheet", "worksheet", "credentials", "max_wait_seconds"}, "google")
     spreadsheet = a_text(raw["spreadsheet"], "google.spreadsheet", example='"https://docs.google.com/..."')
     worksheet = opt_text(raw, "worksheet", "google.worksheet", model.QUEUE_TAB, example='"Queue"')
     if "credentials" in raw:
@@ -453,6 +457,7 @@ def read_google(raw: object, base: Path) -> GoogleConfig:
         spreadsheet=spreadsheet,
         worksheet=worksheet,
         credentials=(base / str(creds)) if creds else None,
+        max_wait_seconds=positive_int(raw.get("max_wait_seconds", 60), "google.max_wait_seconds"),
     )
 
 
@@ -477,6 +482,7 @@ def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
     out = []
     known = {"name", "backend", "workbook", "google"}
     needs = "each queue needs a name (e.g. the location)"
+    seen: dict[tuple[str, ...], str] = {}
     for key, table in named_tables(raw, key="queues", known=known, needs_name=needs):
         backend = opt_text(table, "backend", f"{key}.backend", "google" if "google" in table else "excel")
         if "workbook" in table:
@@ -485,15 +491,33 @@ def read_locations(raw: object, base: Path) -> tuple[Location, ...]:
             raise ConfigError(f'{key}.backend: {backend!r} is not one of "excel", "google"')
         if backend == "excel" and not table.get("workbook"):
             raise ConfigError(f"{key}.workbook: set the path of this location's workbook")
-        out.append(
-            Location(
-                name=str(table["name"]).strip(),
-                backend=backend,
-                workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
-                google=read_google(table.get("google"), base) if backend == "google" else None,
-            )
+        location = Location(
+            name=str(table["name"]).strip(),
+            backend=backend,
+            workbook=base / str(table.get("workbook", "callback_queue.xlsx")),
+            google=read_google(table.get("google"), base) if backend == "google" else None,
         )
+        ident = queue_identity(location)
+        if ident in seen:
+            where = "workbook" if backend == "excel" else "google.spreadsheet"
+            raise ConfigError(
+                f"{key}.{where}: queue {location.name!r} names the same "
+                f"{'workbook' if backend == 'excel' else 'sheet'} as queue {seen[ident]!r}; "
+                "list each queue once"
+            )
+        seen[ident] = location.name
+        out.append(location)
     return tuple(out)
+
+
+def queue_identity(location: Location) -> tuple[str, ...]:
+    """What makes two [[queues]] entries the same queue: the workbook's resolved path (``a.xlsx`` and
+    ``./a.xlsx`` are one file), or the spreadsheet's key (URL or bare key) and the tab."""
+    if location.backend == "excel" or location.google is None:
+        return ("excel", os.path.normcase(str(location.workbook.resolve())))
+    sheet = location.google.spreadsheet.strip()
+    found = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", sheet)
+    return ("google", found.group(1) if found else sheet, location.google.worksheet.strip().casefold())
 
 
 def _bool(value: object, key: str) -> bool:
@@ -760,3 +784,16 @@ def _read_webhook(raw: Mapping[str, Any]) -> WebhookConfig:
     if fmt not in WEBHOOK_FORMATS:
         raise ConfigError(f"notify.webhook.format: {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
     return WebhookConfig(url=url, format=fmt)
+
+
+def date_order(value: Any) -> str | None:
+    """``[clinic] date_order``: "MDY", "DMY" or "YMD" (None when not set)."""
+    if value is None:
+        return None
+    order = str(value).strip().upper() if isinstance(value, str) else ""
+    if order not in ("MDY", "DMY", "YMD"):
+        raise ConfigError(
+            f'clinic.date_order: {value!r} is not one of "MDY" (12/01/2026 is December 1), '
+            '"DMY" (1 December) or "YMD" (2026/12/01)'
+        )
+    return order

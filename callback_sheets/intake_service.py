@@ -46,6 +46,7 @@ def read_export(
         clinic_tz=config.tz,
         region=config.phone_region,
         progress=progress,
+        date_order=config.order_of_dates(),
         export_tz_set=intake.timezone_set,
         asterisk_options=AsteriskOptions(
             columns=intake.asterisk_columns,

@@ -227,14 +227,15 @@ class Figures:
 def in_period(cases: Iterable[Case], period: Period, tz: object) -> list[Case]:
     """The missed calls of the period: non-duplicate items received in it."""
     start, end = period.bounds(tz)
-    return [c for c in cases if start <= c.received < end and not c.duplicate]
+    low, high = start.timestamp(), end.timestamp()  # instants (one zone's aware times compare wall time)
+    return [c for c in cases if low <= c.received.timestamp() < high and not c.duplicate]
 
 
 def same_day_deadline(cal: BusinessCalendar, received: datetime) -> datetime:
     """End of the business day the call arrived on; after closing or on a closed day, the next one's end."""
     day = cal.localize(received).date()
     end = cal.business_day_end(day)
-    if end is None or received >= end:
+    if end is None or received.timestamp() >= end.timestamp():
         end = cal.business_day_end(cal.next_business_date(day))
     assert end is not None  # a business date has spans
     return end
@@ -307,8 +308,8 @@ def aggregate(measures: Sequence[Measure]) -> Figures:
 def _judge(first: datetime | None, deadline: datetime, now: datetime) -> tuple[int, int]:
     """(met, judged): attempted items are judged; unattempted ones once their deadline has passed."""
     if first is not None:
-        return (int(first <= deadline), 1)
-    return (0, 1) if now > deadline else (0, 0)
+        return (int(first.timestamp() <= deadline.timestamp()), 1)
+    return (0, 1) if now.timestamp() > deadline.timestamp() else (0, 0)
 
 
 def scoped(measures: Sequence[Measure], by: str | None) -> list[tuple[str, str | None, list[Measure]]]:

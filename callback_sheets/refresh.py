@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.arrival import Arrivals, is_after_hours, kept_earlier_note
@@ -19,6 +20,7 @@ from callback_sheets.backends.base import (
     CellWrite,
     Changeset,
     Grid,
+    Link,
     Snapshot,
     WriteMode,
     column_letter,
@@ -31,10 +33,14 @@ from callback_sheets.backends.base import (
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.config import Config
-from callback_sheets.errors import UsageError
+from callback_sheets.errors import ConfigError, UsageError
+from callback_sheets.queue_state import QueueState
 from callback_sheets.times import localize, short, to_cell
 from callback_sheets.triage import escalated_now, triage_for
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
+
+if TYPE_CHECKING:
+    from callback_sheets.script_blocks import ScriptsTab
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
 # The tool columns a refresh computes for every row, in the order Planner._tool_values returns them.
@@ -153,6 +159,30 @@ class Planner:
         self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
         self.who = config.escalation_owner or "licensed staff"
         self.arrival = Arrivals(self.cal)
+        self._scripts: ScriptsTab | bool | None = False  # False: not built yet
+
+    def scripts(self) -> ScriptsTab | None:
+        """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
+        if self._scripts is False:
+            from callback_sheets import script_blocks  # only when a queue has a Script column
+
+            try:
+                self._scripts = script_blocks.build(
+                    clinic_name=self.config.clinic_name,
+                    callback_number=self.config.callback_number,
+                    override_dir=self.config.templates,
+                )
+            except (ConfigError, UsageError, OSError):
+                self._scripts = None
+        return self._scripts  # type: ignore[return-value]
+
+    def script_link(self, item: Item) -> Link | None:
+        """The Script cell of an open item: a link to its block on the Scripts tab."""
+        tab = self.scripts()
+        if tab is None or item.closed:
+            return None
+        block = tab.block_for(item.language, item.reason, item.attempts)
+        return None if block is None else Link(block.label, model.SCRIPTS_TAB, block.row)
 
     def flagged(self, item: Item) -> str | None:
         """What triage finds on the item (None if nothing), computed once per row, whether or not the
@@ -186,6 +216,7 @@ class Planner:
 
     def items(self, snapshot: Snapshot) -> list[Item]:
         check_header(snapshot)
+        self.reader.order = self.config.order_of_dates(snapshot.locale)
         self._snapshot = snapshot
         self._plain_notes = self._triage.columns == (model.NOTES,) and model.NOTES not in duplicate_headers(
             snapshot.header
@@ -196,18 +227,21 @@ class Planner:
     def plan(self, snapshot: Snapshot, *, assign: bool = True) -> RefreshPlan:
         items = self.items(snapshot)
         history = snapshot.tabs.get(model.HISTORY_TAB, ())
-        ids = self._new_ids(items, history)
+        state = QueueState.of(snapshot.tabs.get(model.STATE_TAB, ()))
+        ids, highest = self._new_ids(items, history, state.id_high_water())
         dupes = duplicate_id_problems(items)
         owners = self._assign(items, ids) if assign else None
         changes = Changeset()
+        state.raise_id_high_water(changes, highest)
         views: list[ItemView] = []
         summary = Summary(rows=len(items))
-        logged = {(_key(r[0]), _int(r[1])) for _, r in grid_rows(history) if len(r) > 1}
+        logged = history_log(history)
         first_times = _first_attempts(history)
         history_rows: list[list[CellValue]] = []
         alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        with_script = model.SCRIPT in snapshot.header
         fill_urgency = model.URGENCY in snapshot.header
         reasons = self.config.reasons
         arrived = model.ARRIVED in snapshot.header
@@ -225,6 +259,9 @@ class Planner:
                     summary.urgency_filled += 1
             owner = item.owner or (owners.owners.get(item_id) if owners else None)
             problems = item.problems + ((dupes[position],) if position in dupes else ())
+            went_down = attempts_decrease(item, logged.get(item_id))
+            if went_down:
+                problems += (went_down,)
             view = self._view(item, item_id, owner, problems)
             views.append(view)
             row = snapshot_row(snapshot, position)
@@ -243,17 +280,12 @@ class Planner:
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
             if arrived:
                 self._put(changes, item, item.id, model.ARRIVED, view.arrived, row, WriteMode.TOOL)
-            if item.attempts and item.last_attempt and (item_id, item.attempts) not in logged:
-                history_rows.append(
-                    [
-                        item_id,
-                        item.attempts,
-                        to_cell(item.last_attempt, self.tz),
-                        item.last_outcome or "",
-                        now_cell,
-                        "sheet",
-                    ]
-                )
+            if with_script:
+                self._put(changes, item, item.id, model.SCRIPT, self.script_link(item), row, WriteMode.TOOL)
+            if item.attempts and item.last_attempt:
+                entry = self.history_entry(item, item_id, logged, now_cell)
+                if entry is not None:
+                    history_rows.append(entry)
             summary.problems += bool(problems)
             if item.closed:
                 continue
@@ -287,6 +319,41 @@ class Planner:
         return (self.who, extra) if after_hours and extra and extra != self.who else (self.who,)
 
     # --- per item -------------------------------------------------------------------------------------
+    def history_entry(
+        self,
+        item: Item,
+        item_id: str,
+        logged: dict[str, Logged],
+        now_cell: datetime | None,
+        source: str = "sheet",
+    ) -> list[CellValue] | None:
+        """The History row to append for the attempt the row holds now, or None when History already
+        has it; ``logged`` is updated, so a second look in the same plan adds nothing.
+
+        History is append-only and reconciled: the row's attempt is logged when its number is above
+        every number logged for the ID, or equals the highest one with a later time (a real attempt
+        after Attempts was corrected down, which then supersedes the row before it). A number below the
+        highest is a decrease: a Problem (see attempts_decrease), never a second row."""
+        if not item.attempts or item.last_attempt is None:
+            return None
+        at = to_cell(item.last_attempt, self.tz)
+        entry = logged.get(item_id)
+        if entry is not None:
+            if item.attempts < entry.top:
+                return None
+            if item.attempts == entry.top:
+                before = entry.latest
+                if (
+                    not isinstance(before, datetime)
+                    or at is None
+                    or not at > before.replace(second=0, microsecond=0, tzinfo=None)
+                ):
+                    return None
+        else:
+            entry = logged[item_id] = Logged()
+        entry.top, entry.latest, entry.rows = item.attempts, at, entry.rows + 1
+        return [item_id, item.attempts, at, item.last_outcome or "", now_cell, source]
+
     def rule_for(self, item: Item, escalation: str | None) -> CadenceRule:
         reason = self.config.reasons.get(item.reason or "Other") or self.config.reasons["Other"]
         rule = reason.rule
@@ -324,7 +391,7 @@ class Planner:
         due = next_due(
             self.cal, rule, received=item.received, attempts=item.attempts, last_attempt=item.last_attempt
         )
-        overdue = self.now > due.at
+        overdue = self.now.timestamp() > due.at.timestamp()  # instants: one zone compares wall time
         unresolved = self._unresolved(item.received)
         step = self._next_step(item, rule, due.attempt, due.final, why)
         return ItemView(
@@ -419,18 +486,21 @@ class Planner:
                     )
 
     # --- whole queue ---------------------------------------------------------------------------------------
-    def _new_ids(self, items: Sequence[Item], history: Grid) -> dict[int, str]:
+    def _new_ids(self, items: Sequence[Item], history: Grid, high_water: int) -> tuple[dict[int, str], int]:
+        """IDs for the rows without one, above every ID in the queue, in History and ever issued (the
+        State tab's mark: an ID whose row staff deleted is not issued again); and the new highest."""
         prefix = self.config.id_prefix
         pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
         used = {i.id for i in items if i.id}
         used.update(_key(r[0]) for _, r in grid_rows(history) if r)
         highest = max((int(m.group(1)) for u in used if (m := pattern.match(u))), default=0)
+        highest = max(highest, high_water)
         ids = {}
         for item in items:
             if not item.id:
                 highest += 1
                 ids[item.position] = f"{prefix}-{highest:05d}"
-        return ids
+        return ids, highest
 
     def _assign(self, items: Sequence[Item], ids: Mapping[int, str]) -> Assignment:
         if not any(item.is_open and not item.owner for item in items):
@@ -501,6 +571,42 @@ def _int(value: object) -> int:
         return int(float(str(value)))
     except ValueError:
         return -1
+
+
+@dataclass(slots=True)
+class Logged:
+    """What History holds for one ID: the highest attempt number, the time of the latest row with that
+    number, and how many rows."""
+
+    top: int = 0
+    latest: CellValue = None
+    rows: int = 0
+
+
+def history_log(history: Grid) -> dict[str, Logged]:
+    """ID -> what History holds for it, reading the rows in order (a later row supersedes)."""
+    out: dict[str, Logged] = {}
+    for _, row in grid_rows(history):
+        if len(row) < 2 or is_blank(row[0]):
+            continue
+        key = _key(row[0])
+        entry = out.get(key)
+        if entry is None:
+            entry = out[key] = Logged()
+        entry.rows += 1
+        number = _int(row[1])
+        if number >= entry.top:
+            entry.top, entry.latest = number, row[2] if len(row) > 2 else None
+    return out
+
+
+def attempts_decrease(item: Item, logged: Logged | None) -> str | None:
+    """The Problem when Attempts is below what History logged: staff corrected it down (or cleared it),
+    and History (append-only) still holds the higher count."""
+    if logged is None or item.attempts >= logged.top:
+        return None
+    rows = "1 row" if logged.rows == 1 else f"{logged.rows} rows"
+    return f"Attempts went from {logged.top} to {item.attempts}: History keeps {rows}"
 
 
 def _first_attempts(history: Grid) -> dict[str, datetime]:

@@ -46,43 +46,8 @@ from callback_sheets.triage import triage_for
 from callback_sheets.validation import text
 
 SCHEMA = "callback-sheets/report/1"
-METRICS_TABLE_ROW = dem.TREND_LAST_ROW + 6  # the report table's header row, below the chart
-METRICS_COLUMNS = (
-    "Period",
-    "Kind",
-    "Start",
-    "End",
-    "Scope",
-    "Missed calls",
-    "Calls",
-    "Recovered",
-    "Recovery rate %",
-    "First callback mean (business min)",
-    "First callback median",
-    "First callback p90",
-    "Callbacks timed",
-    "First attempt time unknown",
-    "Same block met",
-    "Same block judged",
-    "Same block %",
-    "Same day met",
-    "Same day judged",
-    "Same day %",
-    "Booked",
-    "Unresolved now",
-    "Unresolved > 1 business day",
-    "Escalations",
-    "Escalation handled mean (business min)",
-    "Escalation handled median",
-    "Escalation handled p90",
-    "Escalations pending",
-    "No response",
-    "Updated",
-    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
-    "After hours",
-    "After hours recovered",
-    "After hours recovery %",
-)
+METRICS_TABLE_ROW = dem.METRICS_TABLE_ROW  # the report table's header row, below the chart
+METRICS_COLUMNS = dem.METRICS_COLUMNS
 
 
 _NO_OUTCOMES: frozenset[str] = frozenset()
@@ -113,6 +78,7 @@ class CaseReader:
     def __init__(self, *, config: Config) -> None:
         self.config = config
         self.tz = config.tz
+        self.order = config.order_of_dates()  # cases() sets it from the snapshot's locale
         self._choices: dict[str, dict[str, str]] = {}
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[object, ...], bool] = {}
@@ -142,7 +108,7 @@ class CaseReader:
         if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
             return localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
         try:
-            return parse_when(value, self.tz)
+            return parse_when(value, self.tz, order=self.order)
         except ValueError:
             return None
 
@@ -150,6 +116,7 @@ class CaseReader:
         """The items received at or after ``since`` (all when None); rows without a readable Received
         cannot be placed in time and are left out."""
         picked: list[tuple[str, datetime, Mapping[str, CellValue]]] = []
+        self.order = self.config.order_of_dates(snapshot.locale)
         # a plain date-time cell is compared as the wall-clock time it is (as aware times in one zone are)
         wall_since = since.astimezone(self.tz).replace(tzinfo=None) if since is not None else None
         for row in snapshot.rows:
@@ -157,7 +124,7 @@ class CaseReader:
             if wall_since is not None and cell.__class__ is datetime and cell < wall_since:  # type: ignore[operator]
                 continue
             received = self._when(cell)
-            if received is None or (since is not None and received < since):
+            if received is None or (since is not None and received.timestamp() < since.timestamp()):
                 continue
             picked.append((text(row.values.get(model.ID)) or f"row {row.position}", received, row.values))
         history = self._history(snapshot.tabs.get(model.HISTORY_TAB, ()), {p[0] for p in picked})
@@ -186,7 +153,8 @@ class CaseReader:
     def from_views(self, views: Sequence[ItemView], history: Grid, *, since: datetime) -> list[Case]:
         """Cases from a refresh plan's already-read items (no first attempt or Closed at: enough for
         demand)."""
-        chosen = [v for v in views if v.item.received is not None and v.item.received >= since]
+        low = since.timestamp()
+        chosen = [v for v in views if v.item.received is not None and v.item.received.timestamp() >= low]
         found = self._history(history, {v.id for v in chosen if v.id}, times=False)
         only: dict[str, frozenset[str]] = {}  # the usual: no History rows yet, one set per outcome
         out = []
@@ -479,7 +447,15 @@ def append_report(
     on: date | None = None,
     by: str | None = None,
 ) -> AppendResult:
-    """Upsert the report into the Metrics tab: one row per period and scope (header the first time)."""
+    """Upsert the report into the Metrics tab: one row per period and scope (header the first time).
+    A report for a date after ``now``'s is refused: figures for a day still to come would be written as
+    if final (and a clock that ran ahead must not leave them behind)."""
+    today = now.astimezone(config.tz).date()
+    if on is not None and on > today:
+        raise UsageError(
+            f"the {period} report for {on.isoformat()} is not written: that date is after today "
+            f"({today.isoformat()}); check --date, --now or the server's clock"
+        )
 
     def step(_: int) -> AppendResult:
         snapshot = backend.read(tabs=(model.HISTORY_TAB, model.METRICS_TAB))
@@ -601,7 +577,7 @@ def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
             continue
         if view.final:
             final.append(entry(view.next_step))
-        elif view.due <= now and (
+        elif view.due.timestamp() <= now.timestamp() and (
             item.last_attempt is None or item.last_attempt.astimezone(config.tz).date() < today
         ):
             due.append(entry(f"due {to_cell(view.due, config.tz):%a %m-%d %H:%M}, no attempt today"))

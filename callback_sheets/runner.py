@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -60,6 +60,10 @@ class JobResult:
 
 
 JobFn = Callable[[JobContext], JobResult]
+# A state entry later than now by more than this is a clock problem (a test --now, a clock that was ahead).
+CLOCK_SLACK = timedelta(minutes=5)
+DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one
+
 WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
 
 
@@ -242,6 +246,10 @@ class ConfigReloader:
         self._seen, self._config = seen, config
         return config
 
+    def force(self) -> None:
+        """Load the file again at the next call, changed or not (SIGHUP)."""
+        self._config = None
+
 
 class Runner:
     """Runs each queue's due jobs at every tick; use as a context manager (takes and frees the locks)."""
@@ -255,9 +263,12 @@ class Runner:
         jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
         stop: threading.Event | None = None,
         timer: Callable[[], float] = time.monotonic,
+        job_deadline: float | None = None,
         notify: JobFn | None = notify_job,
         watch: WatchFn = watch_job,
     ) -> None:
+        """``job_deadline``: how long (seconds) one queue's job may hold up the others before they go on
+        without it; by default the queue's ``[google] max_wait_seconds`` (60)."""
         self._load = load_config
         self._clock = clock
         self._log = log
@@ -269,8 +280,15 @@ class Runner:
         self._schedule: JobClock | None = None
         self._queues: dict[Path, _Queue] = {}
         self._config_streak = 0
+        self._job_deadline = job_deadline
+        self._busy: dict[Path, threading.Thread] = {}  # queues whose job outlived its deadline
+        self._reload = threading.Event()
         self._watch = watch
         self._watch_streak = 0
+
+    def request_reload(self) -> None:
+        """Re-read the config at the next tick, changed or not, and log it (SIGHUP; safe in a handler)."""
+        self._reload.set()
 
     def __enter__(self) -> Runner:
         self.start()
@@ -292,6 +310,9 @@ class Runner:
             raise
 
     def close(self) -> None:
+        for path, worker in list(self._busy.items()):  # a job still running finishes first (bounded)
+            worker.join(self._deadline(self._queues[path]) if path in self._queues else DEFAULT_JOB_DEADLINE)
+        self._busy.clear()
         for queue in self._queues.values():
             queue.lock.release()
         self._queues.clear()
@@ -299,6 +320,12 @@ class Runner:
     def tick(self) -> list[JobRecord]:
         """Run what is due now, queue by queue, until done or asked to stop; returns the records logged."""
         now = self._clock()
+        reloading = self._reload.is_set()
+        if reloading:
+            self._reload.clear()
+            force = getattr(self._load, "force", None)
+            if force is not None:
+                force()
         try:
             config = self._load()
         except ConfigError as exc:
@@ -309,18 +336,30 @@ class Runner:
             self._use(config, strict=False)
         assert self._schedule is not None
         records: list[JobRecord] = self._look(config, now)
-        for queue in list(self._queues.values()):
+        if reloading:
+            records.append(self._emit(JobRecord(time=now, queue="*", job="reload", outcome="ok")))
+        for path, queue in list(self._queues.items()):
+            worker = self._busy.get(path)
+            if worker is not None:
+                if worker.is_alive():
+                    continue  # its job is still running (and logs itself when it ends)
+                del self._busy[path]
+            records.extend(self._check_clock(queue, now))
             ran = False
             plan: RefreshPlan | None = None
             for slot in self._schedule.due(now, done=queue.state.done):
                 if self.stop.is_set():
                     return records
-                record, result = self._run(queue, slot)
+                outcome = self._run_bounded(path, queue, slot)
+                if outcome is None:
+                    break  # still running past its deadline: the other queues go on
+                record, result = outcome
                 records.append(record)
                 ran = True
                 if result is not None and result.plan is not None:
                     plan = result.plan
-            if ran and self._notify is not None and queue.config.notify.channels and not self.stop.is_set():
+            notify = ran and self._notify is not None and queue.config.notify.channels
+            if notify and path not in self._busy and not self.stop.is_set():
                 records.append(self._after(queue, plan))
         return records
 
@@ -338,6 +377,7 @@ class Runner:
             return due[0]
         later = self._schedule.between(now, now + timedelta(days=days))
         return later[0] if later else None
+
     def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
         """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
         assert self._notify is not None
@@ -481,6 +521,67 @@ class Runner:
         )
         self._log.emit(record)
         return [record]
+
+    def _emit(self, record: JobRecord) -> JobRecord:
+        self._log.emit(record)
+        return record
+
+    def _deadline(self, queue: _Queue) -> float:
+        if self._job_deadline is not None:
+            return self._job_deadline
+        google = queue.config.google
+        return float(google.max_wait_seconds) if google is not None else DEFAULT_JOB_DEADLINE
+
+    def _check_clock(self, queue: _Queue, now: datetime) -> list[JobRecord]:
+        """A state entry later than now (beyond CLOCK_SLACK) is a clock problem: a run with a later --now,
+        or a clock that was ahead. It is dropped and logged, so it never blocks today's jobs."""
+        limit = now.astimezone(UTC) + CLOCK_SLACK
+        out = []
+        for family, last in sorted(queue.state.done.items()):
+            if last.astimezone(UTC) > limit:
+                del queue.state.done[family]
+                error = (
+                    f"clock problem: the state file says {family} last ran for "
+                    f"{last.isoformat(timespec='minutes')}, after now; that entry is ignored"
+                )
+                out.append(
+                    self._emit(
+                        JobRecord(time=now, queue=queue.name, job=family, outcome="clock", error=error)
+                    )
+                )
+        if out:
+            with contextlib.suppress(OSError):
+                queue.state.save(queue.state_path)
+        return out
+
+    def _run_bounded(
+        self, path: Path, queue: _Queue, slot: Slot
+    ) -> tuple[JobRecord, JobResult | None] | None:
+        """Run one job on a worker thread and wait for it at most the queue's deadline; a job still
+        running then is left to finish (and log itself) while the other queues' jobs go on."""
+        box: list[tuple[JobRecord, JobResult | None]] = []
+        worker = threading.Thread(
+            target=lambda: box.append(self._run(queue, slot)), name=f"callback-sheets job {queue.name}"
+        )
+        worker.daemon = True
+        worker.start()
+        deadline = self._deadline(queue)
+        worker.join(deadline)
+        if box:
+            return box[0]
+        self._busy[path] = worker
+        self._emit(
+            JobRecord(
+                time=self._clock(),
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="running",
+                duration=deadline,
+                error=f"still running after {deadline:.0f} s: the other queues go on; it logs when it ends",
+                slot=slot.at,
+            )
+        )
+        return None
 
     def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
         now = self._clock()

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -106,12 +107,15 @@ class RunLog:
         self._stream = stream
         self._as_json = as_json
         self.records: list[JobRecord] = []
+        self._lock = threading.Lock()  # jobs run on worker threads: one whole line at a time
 
     def emit(self, record: JobRecord) -> None:
-        self.records.append(record)
-        stream = self._stream or sys.stderr
-        stream.write((format_json(record) if self._as_json else format_text(record)) + "\n")
-        stream.flush()
+        line = (format_json(record) if self._as_json else format_text(record)) + "\n"
+        with self._lock:
+            self.records.append(record)
+            stream = self._stream or sys.stderr
+            stream.write(line)
+            stream.flush()
 
     def event(self, time: datetime, event: str, **fields: Any) -> None:
         """A line about the runner itself (``started``, ``stopped``), not a job: the same format as the

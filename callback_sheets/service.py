@@ -23,10 +23,11 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
 )
+from callback_sheets.backends.sheet_look import Look
 from callback_sheets.cadence import CadenceKind
 from callback_sheets.config import Config
 from callback_sheets.errors import NotFoundError, RefusedError, UsageError, WorkbookChangedError
-from callback_sheets.refresh import Planner, RefreshPlan, check_header
+from callback_sheets.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.times import to_cell
 from callback_sheets.validation import text
 
@@ -35,8 +36,9 @@ TOOL_TABS: tuple[TabSpec, ...] = (
     TabSpec(model.METRICS_TAB, ()),
     TabSpec(model.DEMAND_TAB, ()),
     TabSpec(model.INTAKE_TAB, model.INTAKE_COLUMNS),
+    TabSpec(model.STATE_TAB, model.STATE_COLUMNS),
 )
-READ_TABS = (model.HISTORY_TAB,)
+READ_TABS = (model.HISTORY_TAB, model.STATE_TAB)
 RETRIES = 3
 T = TypeVar("T")
 
@@ -61,7 +63,24 @@ def choices(config: Config) -> dict[str, list[str]]:
         "outcomes": list(config.outcomes),
         "languages": list(config.languages),
         "patient_types": list(config.patient_types),
+        "owners": [o.name for o in config.owners],
     }
+
+
+def look(config: Config) -> Look:
+    """What the tool's tabs look like for this clinic (its name, date format, closed statuses, scripts)."""
+    from callback_sheets import script_blocks
+
+    scripts = script_blocks.build(
+        clinic_name=config.clinic_name, callback_number=config.callback_number, override_dir=config.templates
+    )
+    return Look(
+        clinic_name=config.clinic_name,
+        date_format=config.date_format,
+        closed_statuses=tuple(sorted(config.closed_statuses)),
+        scripts=scripts.rows,
+        script_titles=scripts.titles,
+    )
 
 
 def register_contributors() -> None:
@@ -72,7 +91,9 @@ def register_contributors() -> None:
 
 def init(*, config: Config, backend: Backend) -> list[str]:
     register_contributors()
-    return backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=choices(config))
+    return backend.init(
+        header=model.LAYOUT_COLUMNS, tabs=TOOL_TABS, choices=choices(config), look=look(config)
+    )
 
 
 @contextmanager
@@ -119,6 +140,9 @@ def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
                 return step(attempt)
         except WorkbookChangedError:
             if attempt == RETRIES:
+                release = getattr(backend, "release", None)  # a write lease kept for the retries
+                if release is not None:
+                    release()
                 raise WorkbookChangedError(
                     f"{backend.label} kept changing while {what} ran ({RETRIES} tries); "
                     "nothing was written — run it again in a minute"
@@ -217,18 +241,31 @@ def record_attempt(
                 raise RefusedError(
                     f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
                     f"no attempt was recorded. Next step: set Status to No response and route it to the "
-                    f"front-desk lead (attempt {item_id} --outcome ... --status \"No response\" records "
+                    f'front-desk lead (attempt {item_id} --outcome ... --status "No response" records '
                     "a last one and closes it)"
                 )
+        # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
+        # new attempt never hides it; then plan with the new attempt over a History that has it.
+        held = planner.reader.read(row.position, row.values)
+        history = snapshot.tabs.get(model.HISTORY_TAB, ())
+        first = planner.history_entry(
+            held, text(row.get(model.ID)), history_log(history), to_cell(now, config.tz)
+        )
+        if first is not None:
+            history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
+            snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
         staff = _attempt_values(row, canonical, note, now, config, reopened or status)
         plan = planner.plan(_one_item(snapshot, row, staff), assign=False)
+        appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
+        if first is not None:
+            appends[model.HISTORY_TAB] = [first, *appends.get(model.HISTORY_TAB, [])]
         changes = Changeset(
             cells=[
                 CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
                 for c, v in staff.items()
             ]
             + [c for c in plan.changes.cells if c.position == row.position],
-            tab_appends=plan.changes.tab_appends,
+            tab_appends=appends,
         )
         if not dry_run:
             backend.write(snapshot, changes, tabs=TOOL_TABS)
@@ -295,4 +332,3 @@ def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bo
     if overdue_only:
         views = [v for v in views if v.overdue]
     return views
-

@@ -5,17 +5,67 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_FORMATS_MONTH_FIRST = (
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M%p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%y %I:%M %p",
-    "%m/%d/%Y",
-)
-_FORMATS_DAY_FIRST = tuple(f.replace("%m/%d", "%d/%m") for f in _FORMATS_MONTH_FIRST)
+DATE_ORDERS = ("MDY", "DMY", "YMD")
 MONTH_FIRST_REGIONS = frozenset({"US", "CA", "PH", "PR", "GU", "AS", "VI", "MP", "FM", "MH", "PW"})
+YEAR_FIRST_REGIONS = frozenset({"CN", "JP", "KR", "KP", "TW", "HU", "LT", "MN", "IR", "SE"})
+_TIMES = ("%H:%M", "%I:%M %p", "%I:%M%p", "%H:%M:%S", "%I:%M:%S %p")
+
+
+def _formats(order: str) -> tuple[str, ...]:
+    day = {"MDY": ("%m/%d/%Y", "%m/%d/%y"), "DMY": ("%d/%m/%Y", "%d/%m/%y"), "YMD": ("%Y/%m/%d",)}[order]
+    out = [f"{d} {t}" for d in day for t in _TIMES] + list(day)
+    return tuple(out)
+
+
+_FORMATS = {order: _formats(order) for order in DATE_ORDERS}
+
+
+def region_date_order(region: str | None) -> str:
+    """The way people in a country write a date with numbers only: US month first, most of the world
+    day first, East Asia (and a few others) year first."""
+    code = (region or "").upper()
+    if code in MONTH_FIRST_REGIONS:
+        return "MDY"
+    if code in YEAR_FIRST_REGIONS:
+        return "YMD"
+    return "DMY" if code else "MDY"
+
+
+def locale_date_order(locale: str | None) -> str | None:
+    """A spreadsheet locale's date order ("en_GB" -> "DMY"); None when it names no country."""
+    if not locale:
+        return None
+    parts = locale.replace("-", "_").split("_")
+    if len(parts) < 2 or not parts[-1].isalpha() or len(parts[-1]) != 2:
+        return None
+    return region_date_order(parts[-1])
+
+
+def parse_text_date(text: str, order: str = "MDY") -> datetime | None:
+    """The one reader of a date (and time) typed as text, for the refresh, the reports and import-calls:
+    ISO 8601 first, then numbers in the clinic's ``order`` ("MDY", "DMY" or "YMD"), with ``/``, ``-`` or
+    ``.`` between them and a 24- or 12-hour time; an ambiguous ``01/12/2026`` is read in that order.
+    Returns a naive datetime (or an aware one for ISO text with an offset), None when unreadable."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    head, sep, rest = text.partition(" ")
+    if len(head) > 4 and head[:4].isdigit() and not head[4].isdigit():
+        order = "YMD"  # 2026-12-01 3:10 PM, 2026/12/01: a year first is read year first everywhere
+    elif "." in head and order == "MDY":
+        order = "DMY"  # 01.12.2026 is written day first, even where 01/12/2026 is not
+    if "-" in head or "." in head:
+        text = head.replace("-", "/").replace(".", "/") + sep + rest
+    for fmt in _FORMATS.get(order, _FORMATS["MDY"]):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def localize(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -28,8 +78,9 @@ def localize(dt: datetime, tz: ZoneInfo) -> datetime:
     return dt.astimezone(tz)
 
 
-def parse_when(value: object, tz: ZoneInfo, *, month_first: bool = True) -> datetime | None:
-    """A cell's date-time as an aware clinic time; None for an empty cell; ValueError if unreadable."""
+def parse_when(value: object, tz: ZoneInfo, *, order: str = "MDY") -> datetime | None:
+    """A cell's date-time as an aware clinic time; None for an empty cell; ValueError if unreadable.
+    Text is read by parse_text_date in the clinic's date ``order``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime):
@@ -42,16 +93,10 @@ def parse_when(value: object, tz: ZoneInfo, *, month_first: bool = True) -> date
             return localize(naive.replace(microsecond=0), tz)
         raise ValueError(value)
     text = str(value).strip()
-    try:
-        return localize(datetime.fromisoformat(text), tz)
-    except ValueError:
-        pass
-    for fmt in _FORMATS_MONTH_FIRST if month_first else _FORMATS_DAY_FIRST:
-        try:
-            return localize(datetime.strptime(text, fmt), tz)
-        except ValueError:
-            continue
-    raise ValueError(text)
+    found = parse_text_date(text, order)
+    if found is None:
+        raise ValueError(text)
+    return localize(found, tz)
 
 
 def to_cell(dt: datetime | None, tz: ZoneInfo) -> datetime | None:

@@ -13,7 +13,7 @@ from callback_sheets import model
 from callback_sheets.backends.base import CellValue, pick
 from callback_sheets.config import Config
 from callback_sheets.phones import Phone, PhoneError, parse_phone
-from callback_sheets.times import MONTH_FIRST_REGIONS, localize, parse_when
+from callback_sheets.times import localize, parse_when
 
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -119,7 +119,7 @@ class RowReader:
         self.now = now
         self.tz = config.tz
         self.future = now + FUTURE_SLACK
-        self.month_first = config.phone_region in MONTH_FIRST_REGIONS
+        self.order = config.order_of_dates()  # the planner sets it from the snapshot's locale
         self._reason = _ChoiceColumn(list(config.reasons), model.REASON, required=True)
         self._status = _ChoiceColumn(config.statuses, model.STATUS)
         self._outcome = _ChoiceColumn(config.outcomes, model.LAST_OUTCOME)
@@ -193,7 +193,7 @@ class RowReader:
             when: datetime | None = localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
         else:
             try:
-                when = parse_when(value, self.tz, month_first=self.month_first)
+                when = parse_when(value, self.tz, order=self.order)
             except ValueError:
                 problems.append(f"{column} is not a date and time (write it like 12/01/2026 09:10)")
                 return None
@@ -201,7 +201,7 @@ class RowReader:
             if required:
                 problems.append(f"{column} is empty: enter when the call came in")
             return None
-        if when > self.future:
+        if when.timestamp() > self.future.timestamp():
             problems.append(f"{column} is in the future")
         return when
 

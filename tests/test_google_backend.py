@@ -85,7 +85,7 @@ def staff(emu: SheetsEmulator, backend: GoogleBackend, *requests_: dict[str, Any
 
 
 def col(name: str) -> int:
-    return model.REQUIRED_COLUMNS.index(name)
+    return model.LAYOUT_COLUMNS.index(name)
 
 
 def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, config: Config) -> None:
@@ -105,8 +105,8 @@ def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, con
     queue = emu.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)
     grid = queue.properties["gridProperties"]
     assert grid["frozenRowCount"] == 1 and queue.cell(0, 0).fmt["textFormat"]["bold"]
-    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.REQUIRED_COLUMNS))] == list(
-        model.REQUIRED_COLUMNS
+    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.LAYOUT_COLUMNS))] == list(
+        model.LAYOUT_COLUMNS
     )
     rule = queue.cell(1, col(model.REASON)).validation
     assert (
@@ -155,10 +155,20 @@ def test_refresh_costs_three_requests_and_nothing_when_unchanged(
     assert outcome.result is not None and outcome.result.written >= rows
     assert [(r.method, r.path.rsplit("/", 1)[-1].split(":")[-1]) for r in emu.requests] == [
         ("GET", "batchGet"),  # the lean read: values only
+        ("POST", "append"),  # the write lease's claim (issue 13)
         ("GET", "batchGet"),
         ("POST", "batchUpdate"),
+        ("GET", "batchGet"),  # new IDs written: read back where they landed (issue 13)
     ]
-    assert emu.requests[-1].body["valueInputOption"] == "RAW"
+    # New Script links are formulas, which a RAW write cannot make: that write is USER_ENTERED, with every
+    # text quote-prefixed (stored as the literal text) and the links the only formulas.
+    body = next(r.body for r in reversed(emu.requests) if r.path.endswith("values:batchUpdate"))
+    assert body["valueInputOption"] == "USER_ENTERED"
+    written = [v for r in body["data"] for line in r["values"] for v in line]
+    texts = [v for v in written if isinstance(v, str) and v]
+    formulas = [v for v in texts if not v.startswith("'")]
+    assert len(formulas) == rows and all(f.startswith('=HYPERLINK("#gid=') for f in formulas)
+    assert any(v.startswith("'Call back") for v in texts)
     emu.reset_log()
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert again.plan.summary.changes == 0 and len(emu.requests) == 1 and emu.count("POST") == 0
@@ -257,7 +267,7 @@ def test_rows_without_ids_moved_before_the_write(
     backend = google_queue(emu, config, THREE)
     emu.before_request(2, staff(emu, backend, *edit))  # after the read, before the re-read
     outcome = service.refresh(config=config, backend=backend, now=NOW)
-    assert outcome.result is not None and outcome.result.skipped == () and len(emu.requests) == 3
+    assert outcome.result is not None and outcome.result.skipped == () and len(emu.requests) == 5
     after = {r["Caller"]: r for r in records(backend) if r["Caller"]}
     assert after == expected
 
@@ -301,7 +311,8 @@ def test_attempt_edited_meanwhile_is_redone(emu: SheetsEmulator, config: Config)
     service.record_attempt(
         config=config, backend=backend, item_id="CB-00001", outcome="Voicemail left", note="left VM", now=NOW
     )
-    assert len(emu.requests) == 5  # read + re-read (Notes changed: retry) + read + re-read + write
+    # read + lease claim + re-read (Notes changed: retry, the claim kept) + read + re-read + write + check
+    assert len(emu.requests) == 7
     first = records(backend)[0]
     assert first[model.NOTES].startswith("patient called again\n") and first[model.ATTEMPTS] == 1
     history = records(backend, model.HISTORY_TAB)
@@ -316,7 +327,7 @@ def test_attempt_and_history_cost_three_requests(emu: SheetsEmulator, config: Co
         service.record_attempt(
             config=config, backend=backend, item_id="CB-00002", outcome="No answer", note=None, now=NOW
         )
-        assert len(emu.requests) == 3
+        assert len(emu.requests) == 5  # read, lease claim, re-read, write (+ lease release), read back
     history = records(backend, model.HISTORY_TAB)
     assert [(h["ID"], h["Attempt"]) for h in history] == [("CB-00002", 1), ("CB-00002", 2)]
     assert isinstance(history[0]["Time"], datetime)
@@ -332,7 +343,7 @@ def test_quota_and_server_errors_are_retried_with_backoff(emu: SheetsEmulator, c
     outcome = service.refresh(config=config, backend=backend, now=NOW)
     assert outcome.result is not None and outcome.result.written > 0
     assert sleeps[:2] == [7.0, 7.0] and 1.0 <= sleeps[2] <= 2.0
-    assert [r.status for r in emu.requests] == [429, 429, 200, 200, 503, 200]
+    assert [r.status for r in emu.requests] == [429, 429, 200, 503, 200, 200, 200, 200]  # 503: lease claim
 
 
 def test_persistent_failure_gives_up_with_a_clear_error(emu: SheetsEmulator, config: Config) -> None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from callback_sheets.backends.base import (
     CellValue,
     CellWrite,
     Changeset,
+    Link,
     SheetRow,
     Snapshot,
     TabSpec,
@@ -47,6 +48,16 @@ from callback_sheets.backends.base import (
     row_factory,
 )
 from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
+from callback_sheets.backends.google_lease import (
+    LEASE_TAB,
+    RELEASED,
+    WINDOW,
+    WITHDRAWN,
+    Claim,
+    claimed_row,
+    first_live,
+    new_claim,
+)
 from callback_sheets.backends.google_values import (
     a1,
     column_letter,
@@ -55,8 +66,9 @@ from callback_sheets.backends.google_values import (
     quote,
     to_json,
 )
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.config import GoogleConfig
-from callback_sheets.errors import BackendError, ConfigError, WorkbookChangedError
+from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError, WorkbookChangedError
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet
@@ -132,6 +144,8 @@ class GoogleBackend:
         self.worksheet = worksheet
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
+        self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
+        self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
         self.archive_keys: dict[int, str] = {}  # [archive] spreadsheets: a year's own spreadsheet
 
@@ -148,7 +162,15 @@ class GoogleBackend:
                 f"google.credentials: the key file is damaged ({exc}); download a new JSON key"
             ) from None
         session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
-        return cls(config.spreadsheet, worksheet=config.worksheet, session=session, account=email, tabs=tabs)
+        policy = RetryPolicy(max_wait=float(config.max_wait_seconds))
+        return cls(
+            config.spreadsheet,
+            worksheet=config.worksheet,
+            session=session,
+            account=email,
+            tabs=tabs,
+            policy=policy,
+        )
 
     def _name(self, role: str) -> str:
         """The tab that plays ``role`` (a default tab name such as "Lists") here."""
@@ -159,7 +181,12 @@ class GoogleBackend:
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look | None = None,
     ) -> list[str]:
         fields = (
             META_FIELDS[:-1]
@@ -201,6 +228,7 @@ class GoogleBackend:
             tabs=tabs,
             choices=choices,
             new_id=lambda: next(i for i in ids if i not in used),
+            look=look or DEFAULT_LOOK,
             names=self.tab_names,
         )
         if plan.requests:
@@ -209,7 +237,23 @@ class GoogleBackend:
 
     @contextmanager
     def session(self) -> Iterator[None]:
-        yield
+        """The write lease is taken by write() (a read-only command never takes it) and let go by the
+        write itself; a session ending in an error lets it go, except when the caller will read again and
+        redo (WorkbookChangedError), which keeps it."""
+        try:
+            yield
+        except WorkbookChangedError:
+            raise
+        except BaseException:
+            self.release()
+            raise
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the write lease if this run still holds it (best effort: it expires anyway)."""
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            self._mark(claim, RELEASED)
 
     def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         """One ``values.batchGet`` of the Queue and the tabs asked for, values only (UNFORMATTED_VALUE,
@@ -247,7 +291,17 @@ class GoogleBackend:
             rows=rows,
             tabs={self._role(t): tuple(map(tuple, g)) for t, g in grids.items()},  # by role, as asked
             version=state,
+            locale=self._locale(header, rows),
         )
+
+    def _locale(self, header: Sequence[str], rows: Sequence[SheetRow]) -> str | None:
+        """The spreadsheet's locale (how its text dates are meant), asked for only when a date column of
+        the queue holds text: one small request then, none for the usual sheet of real dates."""
+        dated = [h for h in header if h and is_datetime_column(h)]
+        if not any(isinstance(r.get(h), str) and str(r.get(h)).strip() for r in rows for h in dated):
+            return None
+        got = self._call(self.http.fetch_sheet_metadata, self.key, {"fields": "properties(locale)"})
+        return str(got.get("properties", {}).get("locale") or "") or None
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
         if not changes:
@@ -273,8 +327,12 @@ class GoogleBackend:
         doomed = self._rows_by_id(snapshot, changes.removed) if any(changes.removed.values()) else {}
         out = _Out()
         next_row = dict(state.next_row)
+        claim = self._take_lease(sheets)
+        now = self._reread(snapshot, changes, appends, claim)
+        for tab in appends:  # another run (or a person) added rows meanwhile: read again and redo
+            if tab in state.next_row and now.next_row.get(tab) != state.next_row[tab]:
+                raise WorkbookChangedError(f"rows were added to the {tab} tab during the refresh")
         if changes.cells or changes.new_rows or appends:
-            now = self._reread(snapshot, changes, appends)
             next_row.update(now.next_row)
             _place_cells(snapshot, changes.cells, now, out, self.worksheet)
             if changes.new_rows:
@@ -298,8 +356,10 @@ class GoogleBackend:
                 for c, value in enumerate(line, start=1):
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
-        if not out.cells:
-            return WriteResult(self._delete_rows(doomed), tuple(out.skipped))
+        if not out.cells and not out.links:
+            deleted = self._delete_rows(doomed)
+            self.release()
+            return WriteResult(deleted, tuple(out.skipped))
         extent = out.extent()
         if any(
             name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
@@ -314,7 +374,8 @@ class GoogleBackend:
                 meta = layout.SheetMeta(
                     _new_sheet_id(sheets), name, rows_needed + _room(rows_needed), cols_needed
                 )
-                prep.append(layout._add_sheet(meta, frozen=1 if name in specs and specs[name].header else 0))
+                frozen = 1 if name in specs and specs[name].header else 0
+                prep.append(layout._add_sheet(meta, frozen=frozen, hidden=name in layout.HIDDEN_TABS))
             elif rows_needed > meta.rows or cols_needed > meta.cols:
                 grown = layout.SheetMeta(
                     meta.sheet_id,
@@ -325,8 +386,24 @@ class GoogleBackend:
                 prep.append(layout._grid_size(grown))
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
-        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": out.ranges()})
-        return WriteResult(out.written + self._delete_rows(doomed), tuple(out.skipped))
+        release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}
+        option = "RAW"
+        if out.links:  # links are formulas, which a RAW write cannot make: USER_ENTERED, text quote-prefixed
+            out.add_links(sheets)
+            option = "USER_ENTERED"
+            release = {"range": release["range"], "values": [[_literal(RELEASED)]]}
+        ranges = out.ranges(user_entered=option == "USER_ENTERED")
+        data = ranges if doomed else [*ranges, release]  # let go in the same batch
+        self._call(self.http.values_batch_update, self.key, {"valueInputOption": option, "data": data})
+        if not doomed:
+            self._claim = None
+        if any(cell.mode is not WriteMode.TOOL for _, cell in out.placed):
+            # a staff cell (a new ID, an Owner, an attempt) landing on the wrong row would clobber what a
+            # person typed: read back and repair (computed cells alone are put right by the next refresh)
+            self._verify_placement(snapshot, now, out)
+        deleted = self._delete_rows(doomed)
+        self.release()  # after the archive's deletions (a no-op when the write let go already)
+        return WriteResult(out.written + deleted, tuple(out.skipped))
 
     # --- removing rows by ID (`archive`) -------------------------------------------------------------------
     def _rows_by_id(self, snapshot: Snapshot, removed: Mapping[str, frozenset[str]]) -> dict[str, list[int]]:
@@ -449,18 +526,173 @@ class GoogleBackend:
         store.http.policy, store.http.sleep = self.http.policy, self.http.sleep
         return GoogleArchive(store, history)
 
-    def _reread(self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str]) -> _Now:
-        """Request 2: the header, the ID and key columns, the columns to fill or set, and each append
-        tab's column A."""
+    # --- after the write: did every cell land on its row? ----------------------------------------------
+    def _verify_placement(self, snapshot: Snapshot, before: _Now, out: _Out) -> None:
+        """Request 5: read the ID and key columns back. Staff who deleted or inserted a row between the
+        re-read and the write moved the rows under the written cells; each cell is then written again on
+        the row that now holds its item, and what a misplaced cell covered is put back (an ID as the
+        re-read saw it, a computed cell as the read saw it, an emptied row's cell cleared)."""
+        cols = column_index(snapshot.header)
+        names = [n for n in (model.ID, *KEY_COLUMNS) if n in cols]
+        q = self.worksheet
+        ranges = [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
+        params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
+        got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
+        after = _Now()
+        for name, found in zip(names, got, strict=True):
+            flat = (found.get("values") or [[]])[0]
+            after.columns[name] = [from_plain(v, as_datetime=is_datetime_column(name)) for v in flat]
+            after.queue_end = max(after.queue_end, len(flat) + 1)
+        end = max(after.queue_end, before.queue_end, max(t for t, _ in out.placed))
+
+        def ident(rows: _Now, position: int) -> tuple[str, tuple[str, ...]]:
+            keys = tuple(_norm(rows.value(c, position)) for c in KEY_COLUMNS)
+            return _norm(rows.value(model.ID, position)).casefold(), keys
+
+        def index(rows: _Now) -> tuple[dict[object, list[int]], dict[int, tuple[str, tuple[str, ...]]]]:
+            by: dict[object, list[int]] = {}
+            idents = {}
+            for p in range(2, end + 1):
+                idents[p] = found = ident(rows, p)
+                if found[0]:
+                    by.setdefault(("id", found[0]), []).append(p)
+                if any(found[1]):
+                    by.setdefault(found[1], []).append(p)
+            return by, idents
+
+        indexes = {id(after): index(after), id(before): index(before)}
+
+        def locate(rows: _Now, wanted: tuple[str, tuple[str, ...]]) -> int | None:
+            by = indexes[id(rows)][0]
+            item_id, keys = wanted
+            if item_id and len(by.get(("id", item_id), ())) == 1:
+                return by[("id", item_id)][0]
+            if any(keys) and len(by.get(keys, ())) == 1:
+                return by[keys][0]
+            return None
+
+        snapshot_rows = {_key([r.get(c) for c in (model.ID, *KEY_COLUMNS)]): r for r in snapshot.rows}
+        written: dict[int, dict[str, CellValue]] = {}  # what this write put in the identity columns
+        for target, cell in out.placed:
+            if cell.column in (model.ID, *KEY_COLUMNS):
+                written.setdefault(target, {})[cell.column] = cell.value
+        before_ids = indexes[id(before)][1]
+
+        def expected(target: int) -> tuple[str, tuple[str, ...]]:
+            """The row's identity after this write, had nothing moved (a SET may change it: a sort)."""
+            was_id, was_keys = before_ids.get(target) or ident(before, target)
+            put = written.get(target, {})
+            new_id = _norm(put[model.ID]).casefold() if model.ID in put else was_id
+            keys = tuple(_norm(put[c]) if c in put else k for c, k in zip(KEY_COLUMNS, was_keys, strict=True))
+            return new_id, keys
+
+        wrong = {t for t, _ in out.placed if ident(after, t) != expected(t)}
+        if not wrong:
+            return
+        right: set[tuple[int, int]] = set()
+        moved: list[tuple[int, CellWrite, int | None]] = []
+        for target, cell in out.placed:
+            if target not in wrong:
+                right.add((target, cols[cell.column]))
+                continue
+            exp_id, exp_keys = expected(target)
+            trusted_id = exp_id if model.ID not in written.get(target, {}) else ""  # ours may be misplaced
+            moved.append((target, cell, locate(after, (trusted_id, exp_keys))))
+        repair: dict[tuple[int, int], Any] = {}
+        for target, cell, _ in moved:  # put back what the misplaced cell covered
+            col = cols[cell.column]
+            if (target, col) in right:
+                continue
+            was = locate(before, ident(after, target))  # the row now there, where the re-read saw it
+            if was is not None and cell.column in before.columns:
+                repair[(target, col)] = to_json(before.value(cell.column, was))
+            elif was is not None:
+                row = snapshot_rows.get(_key([before.value(c, was) for c in (model.ID, *KEY_COLUMNS)]))
+                repair[(target, col)] = to_json(row.get(cell.column) if row is not None else None)
+            elif not any(ident(after, target)[1]) and not ident(after, target)[0]:
+                repair[(target, col)] = ""  # the rows moved up: an empty row keeps nothing
+        for _, cell, now_at in moved:  # and write each cell on its item's row
+            if now_at is None:
+                continue  # its row is gone
+            if cell.mode is not WriteMode.TOOL and cell.column != model.ID:
+                out.skipped.append(f"row {now_at}: rows moved during the write; run the refresh again")
+                continue
+            repair[(now_at, cols[cell.column])] = to_json(cell.value)
+        data = [{"range": a1(q, r, c), "values": [[v]]} for (r, c), v in sorted(repair.items())]
+        if data:
+            self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
+        out.skipped.append(f"rows moved during the write: {len(data)} cells put back on their rows")
+
+    # --- the write lease (google_lease) ---------------------------------------------------------------
+    def _take_lease(self, sheets: dict[str, layout.SheetMeta]) -> Claim:
+        """Append this run's claim to the Lease tab (creating the hidden tab the first time); the re-read
+        then says whether it is the first live one. A claim kept from a try that is being redone serves
+        again while it has a minute left."""
+        now = self.clock()
+        if self._claim is not None and self._claim.until - now > timedelta(minutes=1):
+            return self._claim
+        token, until = new_claim(now)
+        params = {"valueInputOption": "RAW", "insertDataOption": "OVERWRITE"}
+        body = {"values": [Claim(token, until, 0).values()]}
+        where = f"{quote(LEASE_TAB)}!A1"
+        try:
+            got = self.http.values_append(self.key, where, params, body)
+        except APIError as exc:  # no Lease tab yet (the first write of this version): create it, hidden
+            if exc.response.status_code != 400:
+                raise self._explain(exc) from None
+            every = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+            if LEASE_TAB not in every:
+                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, 1000, 3)
+                request = layout._add_sheet(meta, hidden=True, frozen=0)
+                self._call(self.http.batch_update, self.key, {"requests": [request]})
+                every[LEASE_TAB] = meta
+            sheets.update(every)
+            got = self._call(self.http.values_append, self.key, where, params, body)
+        claim = Claim(token, until, claimed_row(str(got["updates"]["updatedRange"])))
+        self._claim = claim
+        return claim
+
+    def _check_lease(self, claim: Claim, columns: Sequence[Sequence[CellValue]], start: int) -> None:
+        """The claim rows up to ours (as columns): go on only if ours is the first live claim."""
+        height = max((len(c) for c in columns), default=0)
+        rows = [[c[i] if i < len(c) else None for c in columns] for i in range(height)]
+        first = first_live(rows, start_row=start, now=self.clock())
+        if first is not None and first[0] == claim.row and first[1] == claim.token:
+            return
+        self._claim = None
+        self._mark(claim, WITHDRAWN)
+        holder = f" ({first[1].rsplit(' ', 1)[0]}, until {first[2]})" if first is not None else ""
+        raise WorkbookBusyError(
+            f"another run is working on this sheet{holder}: nothing was written; try again in a minute"
+        )
+
+    def _mark(self, claim: Claim, done: str) -> None:
+        body = {
+            "valueInputOption": "RAW",
+            "data": [{"range": a1(LEASE_TAB, claim.row, 3), "values": [[done]]}],
+        }
+        with suppress(BackendError):
+            self._call(self.http.values_batch_update, self.key, body)
+
+    def _reread(
+        self, snapshot: Snapshot, changes: Changeset, appends: Sequence[str], claim: Claim | None = None
+    ) -> _Now:
+        """Request 2: the header, the ID and key columns, the columns to fill or set, each append
+        tab's column A, and the Lease tab's claims up to this run's."""
         cols = column_index(snapshot.header)
         wanted = [model.ID, *KEY_COLUMNS] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
         names = [n for n in dict.fromkeys(wanted) if n in cols]
         q = self.worksheet
         ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         ranges += [f"{quote(t)}!A:A" for t in appends]
+        start = max(1, claim.row - WINDOW) if claim is not None else 0
+        if claim is not None:
+            ranges.append(f"{quote(LEASE_TAB)}!A{start}:C{claim.row}")
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
         got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
         columns = [found.get("values", []) for found in got]
+        if claim is not None:
+            self._check_lease(claim, columns.pop(), start)
         header = [str(c[0]).strip() if c else "" for c in columns[0]]
         if _trim(header) != _trim(list(snapshot.header)):
             raise WorkbookChangedError(f"the {q} tab's columns changed during the refresh")
@@ -606,21 +838,45 @@ class _Out:
     """The cells to write by tab, (row, col) → JSON value, and what was written or left out."""
 
     cells: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    links: dict[tuple[str, int, int], Link] = field(default_factory=dict)  # written as HYPERLINK formulas
     written: int = 0
     skipped: list[str] = field(default_factory=list)
+    placed: list[tuple[int, CellWrite]] = field(default_factory=list)  # Queue cells by re-read row
 
     def put(self, tab: str, row: int, col: int, value: CellValue) -> None:
+        if isinstance(value, Link):
+            self.links[(tab, row, col)] = value
+            self.cells.get(tab, {}).pop((row, col), None)
+            return
+        self.links.pop((tab, row, col), None)
         self.cells.setdefault(tab, {})[(row, col)] = to_json(value)
 
     def extent(self) -> dict[str, tuple[int, int]]:
-        return {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        out = {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        for tab, row, col in self.links:
+            rows, cols = out.get(tab, (0, 0))
+            out[tab] = (max(rows, row), max(cols, col))
+        return out
 
-    def ranges(self) -> list[dict[str, Any]]:
-        """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns)."""
+    def add_links(self, sheets: Mapping[str, layout.SheetMeta]) -> None:
+        """The links as HYPERLINK formulas among the cells (for a USER_ENTERED write)."""
+        for (tab, row, col), link in self.links.items():
+            target = sheets.get(link.tab)  # a lean read may not know ids: then init's fixed one
+            gid = target.sheet_id if target is not None and target.sheet_id >= 0 else layout.SCRIPTS_SHEET_ID
+            text = str(link).replace('"', '""')
+            formula = _Formula(f'=HYPERLINK("#gid={gid}&range=A{link.row}","{text}")')
+            self.cells.setdefault(tab, {})[(row, col)] = formula
+
+    def ranges(self, *, user_entered: bool = False) -> list[dict[str, Any]]:
+        """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns).
+        ``user_entered``: every text is quote-prefixed so Sheets stores it as the literal text it is
+        (never a formula, number or date); only the tool's own links stay formulas."""
         data = []
         for tab, cells in self.cells.items():
             for col, runs in _runs(cells).items():
                 for start, values in runs:
+                    if user_entered:
+                        values = [_literal(v) for v in values]
                     end = start + len(values) - 1
                     data.append(
                         {
@@ -629,6 +885,16 @@ class _Out:
                         }
                     )
         return data
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, _Formula) or not isinstance(value, str) or value == "":
+        return value
+    return "'" + value
+
+
+class _Formula(str):
+    """A formula the tool itself wrote (a Script link): sent as is in a USER_ENTERED write."""
 
 
 def _runs(cells: Mapping[tuple[int, int], Any]) -> dict[int, list[tuple[int, list[Any]]]]:
@@ -699,6 +965,7 @@ def _place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: _Now, out:
         if cell.mode is WriteMode.SET and _norm(current) != _norm(cell.before):
             raise WorkbookChangedError(f"row {target}'s {cell.column} was edited during the command")
         out.put(queue, target, cols[cell.column], cell.value)
+        out.placed.append((target, cell))
         out.written += 1
 
 

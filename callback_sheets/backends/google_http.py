@@ -31,6 +31,7 @@ class RetryPolicy:
     base: float = 1.0
     cap: float = 32.0
     max_retry_after: float = 120.0  # a Retry-After longer than this is cut down to it
+    max_wait: float = 60.0  # all waits of one client together ([google] max_wait_seconds), then it gives up
     jitter: Callable[[], float] = field(default=random.random)
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
@@ -85,13 +86,23 @@ class RetryingHTTPClient(HTTPClient):
                 last = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection failed"
             if attempt < self.policy.tries:
                 wait = self.policy.wait(attempt, retry_after)
+                waited = sum(self.waits)
+                if waited + wait > self.policy.max_wait:
+                    raise BackendError(
+                        f"Google Sheets kept failing ({last}); gave up after waiting {waited:.0f} s "
+                        f"(google.max_wait_seconds = {self.policy.max_wait:.0f}): it is tried again next time"
+                        + _quota_hint(last)
+                    )
                 self.waits.append(wait)
                 self.sleep(wait)
         raise BackendError(
             f"Google Sheets gave up after {self.policy.tries} tries ({last}): "
-            "wait a few minutes and run the command again"
-            + (" (other scripts may be using the same service account's quota)" if "quota" in last else "")
+            "wait a few minutes and run the command again" + _quota_hint(last)
         )
+
+
+def _quota_hint(last: str) -> str:
+    return " (other scripts may be using the same service account's quota)" if "quota" in last else ""
 
 
 def _describe(status: int) -> str:

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue
-from callback_sheets.times import parse_when
 
 EPOCH = datetime(1899, 12, 30)
 LAST_SERIAL = 2958466  # 9999-12-31 + 1
@@ -74,14 +73,17 @@ def _number(value: float, *, as_datetime: bool) -> CellValue:
 
 
 def _text(value: str, *, as_datetime: bool) -> CellValue:
+    """A text cell stays text, even in a date column: the core reads it in the clinic's date order
+    (``[clinic] date_order`` or the spreadsheet's locale), as it does on Excel; only ISO 8601 text, which
+    reads one way everywhere, becomes a date here."""
     if not value:
         return None
-    if as_datetime and value.strip():
+    if as_datetime and value.strip()[:1].isdigit():
         try:
-            parsed = parse_when(value, _UTC)
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             return value
-        return parsed.replace(tzinfo=None) if parsed is not None else value
+        return parsed.astimezone(_UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     return value
 
 

@@ -53,10 +53,16 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
     config = reloader()  # a bad config: ConfigError, exit code 2
     clock = make_clock(now, config.tz)
     stop = threading.Event()
+    wake = threading.Event()  # SIGHUP (and a stop) ends the pause between ticks at once
     log = RunLog(as_json=log_json)
     runner = Runner(load_config=reloader, clock=clock, log=log, stop=stop)
     caught: list[str] = []
-    with stop_on_signals(stop, caught), runner:  # another runner: WorkbookBusyError, exit code 1
+
+    def reload() -> None:
+        runner.request_reload()
+        wake.set()
+
+    with stop_on_signals(stop, caught, reload=reload, wake=wake), runner:  # another runner: exit code 1
         if once:
             failed = [r for r in runner.tick() if r.outcome == "failed"]
             if failed:  # cron mails it, systemd marks the unit failed; the job lines above say why
@@ -66,7 +72,7 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
             return
         log_start(log, runner, clock())
         try:
-            serve(tick=runner.tick, stop=stop)
+            serve(tick=runner.tick, stop=stop, wake=wake)
         finally:
             log.event(clock(), "stopped", reason=caught[0] if caught else "exit", queues=runner.queue_names())
 
@@ -99,16 +105,31 @@ def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, caught: list[str] | None = None) -> Iterator[None]:
+def stop_on_signals(
+    stop: threading.Event,
+    caught: list[str] | None = None,
+    *,
+    reload: Callable[[], None] | None = None,
+    wake: threading.Event | None = None,
+) -> Iterator[None]:
     """SIGTERM and SIGINT set ``stop``: the current job finishes, then the runner exits cleanly. The
-    signal's name is appended to ``caught`` (for the stop line)."""
+    signal's name is appended to ``caught`` (for the stop line). SIGHUP calls ``reload`` (the runner
+    re-reads the config at its next tick and logs it), as daemons do."""
 
     def handler(signum: int, frame: object) -> None:
         if caught is not None:
             caught.append(signal.Signals(signum).name)
         stop.set()
+        if wake is not None:
+            wake.set()
+
+    def hangup(signum: int, frame: object) -> None:
+        if reload is not None:
+            reload()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if reload is not None and hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hangup)
     try:
         yield
     finally:
@@ -124,14 +145,16 @@ def serve(
     wait: Callable[[float], object] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     scheduler: schedule.Scheduler | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
     """The long-running mode: tick now, then every ``tick_seconds`` until ``stop`` is set.
 
     ``schedule`` fires the ticks. It keeps its times as naive server-local wall time, so when the server's
     own clock falls back an hour its next run lies an hour ahead; a monotonic watchdog runs any tick that
-    is more than one period late. ``wait`` (default ``stop.wait``) returns early when a signal sets ``stop``.
+    is more than one period late. ``wait`` (default ``stop.wait``) returns early when a signal sets ``stop``;
+    with ``wake``, the pause waits on it instead, and a wake that is not a stop (SIGHUP) ticks at once.
     """
-    pause = wait or stop.wait
+    pause = wait or (wake.wait if wake is not None else stop.wait)
     scheduler = scheduler or schedule.Scheduler()
     last = [monotonic()]
 
@@ -149,3 +172,7 @@ def serve(
             break
         idle = scheduler.idle_seconds
         pause(min(max(idle if idle is not None else tick_seconds, 0.05), tick_seconds))
+        if wake is not None and wake.is_set():
+            wake.clear()
+            if not stop.is_set():
+                fire()

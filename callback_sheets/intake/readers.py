@@ -152,6 +152,7 @@ def _records(
     clinic_tz: tzinfo,
     region: str,
     progress: Callable[[int, int], None] | None,
+    date_order: str = "MDY",
     unknown: Callable[[str, str, str], None] = lambda column, value, key: None,
 ) -> Iterator[CallRecord | BadRecord | Literal[False] | None]:
     """One item per data row: a record, a bad record, None for an ignored row with known values, or
@@ -214,7 +215,7 @@ def _records(
         parts = [cells[i] for i in layout.received]
         if is_blank(parts) and layout.received_fallback:
             parts = [cells[i] for i in layout.received_fallback]
-        when = parse_when(parts)
+        when = parse_when(parts, date_order)
         if when is None:
             reasons.append("no call time" if is_blank(parts) else "call time is not readable")
         raw = _text(cells[layout.phone])
@@ -248,6 +249,7 @@ def read_call_log(
     clinic_tz: ZoneInfo,
     region: str,
     progress: Callable[[int, int], None] | None = None,
+    date_order: str = "MDY",
     rows: list[Row] | None = None,
 ) -> CallLog:
     """Read an export and return its missed, abandoned and voicemail inbound calls.
@@ -274,7 +276,7 @@ def read_call_log(
 
     items = _records(
         rows, layout, export_tz=export_tz, clinic_tz=clinic_tz, region=region, progress=progress,
-        unknown=unknown,
+        unknown=unknown, date_order=date_order,
     )  # fmt: skip
     for item in items:
         if isinstance(item, CallRecord):

@@ -41,6 +41,7 @@ class ReadOptions:
     mapping: Mapping[str, str] | None
     asterisk: asterisk.AsteriskOptions
     progress: Callable[[int, int], None] | None
+    date_order: str = "MDY"  # [clinic] date_order: how a numeric date in the export is read
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ def _layout_read(name: str) -> Callable[[Source, ReadOptions], CallLog]:
             region=o.region,
             progress=o.progress,
             rows=source.rows,
+            date_order=o.date_order,
         )
 
     return read
@@ -164,6 +166,7 @@ def read_call_log(
     progress: Callable[[int, int], None] | None = None,
     export_tz_set: bool = False,
     asterisk_options: asterisk.AsteriskOptions | None = None,
+    date_order: str = "MDY",
 ) -> CallLog:
     """Read an export with the named preset, or the one whose detector recognises it.
 
@@ -182,6 +185,7 @@ def read_call_log(
         mapping=mapping,
         asterisk=asterisk_options or asterisk.AsteriskOptions(),
         progress=progress,
+        date_order=date_order,
     )
     container = _container(path)
     if fmt == "google-voice" or (fmt is None and container):

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
+from callback_sheets.times import parse_text_date
+
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -19,19 +21,9 @@ _MONTHS = {
     )
 }
 _UTC_NAMES = frozenset({"gmt", "utc", "ut", "z"})
+# Numeric dates (12/01/2026, 01.12.2026, 2026-12-01 3:10 PM) are read by times.parse_text_date, the one
+# text-date reader, in the clinic's date order; these are the written-out months.
 _FORMATS = (
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%y %I:%M %p",
-    "%m/%d/%y %H:%M",
-    "%Y-%m-%d %I:%M %p",
-    "%Y-%m-%d %I:%M:%S %p",
-    "%Y/%m/%d %H:%M:%S",  # 3CX
-    "%Y/%m/%d %H:%M",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
     "%b %d, %Y %I:%M %p",
     "%b %d, %Y %I:%M:%S %p",
     "%b %d %Y %I:%M:%S %p",
@@ -85,21 +77,25 @@ def _drop_weekday(text: str) -> str:
     return text
 
 
-def parse_text(text: str) -> datetime | None:
-    """Parse one timestamp string; None when it is not readable. The result may be naive."""
+def parse_text(text: str, order: str = "MDY") -> datetime | None:
+    """Parse one timestamp string; None when it is not readable. The result may be naive. Numeric
+    dates are read in ``order`` ("MDY", "DMY", "YMD": the clinic's ``[clinic] date_order``)."""
     text = text.strip()
     if not text:
         return None
     if text[0].isdigit():
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            pass
+        found = parse_text_date(text, order)
+        if found is not None:
+            return found
     if "," in text[:4] and text[:3].isalpha():
         found = _rfc2822(text)
         if found is not None:
             return found
     cleaned = _drop_weekday(text)
+    if cleaned[:1].isdigit():
+        found = parse_text_date(cleaned, order)
+        if found is not None:
+            return found
     for fmt in _FORMATS:
         try:
             return datetime.strptime(cleaned, fmt)
@@ -108,7 +104,7 @@ def parse_text(text: str) -> datetime | None:
     return _rfc2822(text) if text[:1].isalpha() else None
 
 
-def parse_when(parts: Sequence[object]) -> datetime | None:
+def parse_when(parts: Sequence[object], order: str = "MDY") -> datetime | None:
     """Parse a timestamp given as one or more cell values (e.g. a Date and a Time column).
 
     Returns None when nothing is there or it is not readable. The result may be naive (no offset).
@@ -119,7 +115,7 @@ def parse_when(parts: Sequence[object]) -> datetime | None:
             return value
         if isinstance(value, date):
             return None  # a date alone is not a call time
-        return parse_text(str(value)) if value is not None else None
+        return parse_text(str(value), order) if value is not None else None
     day = next((p for p in parts if isinstance(p, date)), None)
     clock = next((p for p in parts if isinstance(p, time)), None)
     if isinstance(day, datetime) and clock is None:
@@ -136,7 +132,7 @@ def parse_when(parts: Sequence[object]) -> datetime | None:
             texts.append(p.strftime("%H:%M:%S"))
         elif p is not None and str(p).strip():
             texts.append(str(p).strip())
-    return parse_text(" ".join(texts)) if texts else None
+    return parse_text(" ".join(texts), order) if texts else None
 
 
 def is_blank(parts: Sequence[object]) -> bool:

@@ -1,0 +1,135 @@
+"""Two runs on one Google Sheet never both write: the lease on the hidden Lease tab, on the emulator.
+
+A second run (another machine's backend) is played inside the first one's refresh, between two of its
+requests, through the emulator's hooks: unmodified gspread, real HTTP, no mocks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from callback_sheets import model, service
+from callback_sheets.backends.google_lease import LEASE_TAB
+from callback_sheets.config import Config
+from callback_sheets.errors import WorkbookBusyError
+from tests.conftest import row
+from tests.sheets_emulator import SheetsEmulator
+from tests.test_google_backend import google_backend, google_queue, records
+
+NOW = datetime.fromisoformat("2026-12-01T15:00-06:00")
+ATTEMPTED = row(
+    "2026-12-01 09:10", Attempts=1, Last_attempt=datetime(2026, 12, 1, 10, 0), Last_outcome="No answer"
+)
+
+
+@pytest.fixture
+def emu() -> Any:
+    with SheetsEmulator() as emulator:
+        yield emulator
+
+
+def lease_rows(emu: SheetsEmulator, key: str) -> list[list[Any]]:
+    sheet = emu.store.get(key).sheet_by_title(LEASE_TAB)
+    hidden = sheet.properties.get("hidden")
+    assert hidden is True
+    other = google_backend(emu, key)
+    got = other.http.values_get(key, f"'{LEASE_TAB}'!A1:C50")
+    return [r + [""] * (3 - len(r)) for r in got.get("values", [])]
+
+
+def test_a_run_starting_while_another_holds_the_lease_stops_and_writes_nothing(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    first = google_queue(emu, config, [ATTEMPTED])
+    second = google_backend(emu, first.key)
+    caught: list[BaseException] = []
+
+    def other_machine() -> None:
+        try:
+            service.refresh(config=config, backend=second, now=NOW)
+        except WorkbookBusyError as exc:
+            caught.append(exc)
+
+    emu.before_request(3, other_machine)  # after the first run's claim, before its re-read
+    outcome = service.refresh(config=config, backend=first, now=NOW)
+    assert outcome.result is not None and outcome.result.written > 0
+    [busy] = caught
+    assert "another run is working on this sheet" in str(busy) and "\n" not in str(busy)
+    assert busy.exit_code == 1
+    history = records(first, model.HISTORY_TAB)
+    assert [(h["ID"], h["Attempt"]) for h in history] == [("CB-00001", 1)]
+    done = [r[2] for r in lease_rows(emu, first.key)]
+    assert done[-2:] == ["released", "withdrawn"]
+
+
+def test_a_run_that_lost_the_race_reads_again_and_adds_no_second_history_row(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    first = google_queue(emu, config, [ATTEMPTED])
+    second = google_backend(emu, first.key)
+    emu.before_request(2, lambda: service.refresh(config=config, backend=second, now=NOW))  # before the claim
+    outcome = service.refresh(config=config, backend=first, now=NOW)
+    assert outcome.tries == 2  # History grew under it: read again, planned again
+    history = records(first, model.HISTORY_TAB)
+    assert [(h["ID"], h["Attempt"]) for h in history] == [("CB-00001", 1)]
+    [item] = records(first)
+    assert item[model.ID] == "CB-00001" and item[model.FIRST_ATTEMPT] == datetime(2026, 12, 1, 10, 0)
+    assert [r[2] for r in lease_rows(emu, first.key)][-2:] == ["released", "released"]
+
+
+def test_a_crashed_runs_claim_blocks_only_until_it_expires(emu: SheetsEmulator, config: Config) -> None:
+    backend = google_queue(emu, config, [row("2026-12-01 09:10")])
+    crashed = google_backend(emu, backend.key)
+    crashed._take_lease({})  # claimed, then the machine died: never released
+    with pytest.raises(WorkbookBusyError, match="another run is working on this sheet"):
+        service.refresh(config=config, backend=backend, now=NOW)
+    assert all(r[model.ID] is None for r in records(backend))  # nothing written
+    backend.clock = lambda: datetime.now(UTC) + timedelta(minutes=4)  # past the claim's expiry
+    outcome = service.refresh(config=config, backend=backend, now=NOW)
+    assert outcome.result is not None and [r[model.ID] for r in records(backend)] == ["CB-00001"]
+
+
+def test_read_only_commands_take_no_lease(emu: SheetsEmulator, config: Config) -> None:
+    backend = google_queue(emu, config, [row("2026-12-01 09:10")])
+    service.refresh(config=config, backend=backend, now=NOW)
+    emu.reset_log()
+    service.validate(config=config, backend=backend, now=NOW)
+    again = service.refresh(config=config, backend=backend, now=NOW)
+    assert again.plan.summary.changes == 0 and len(emu.requests) == 2 and emu.count("POST") == 0
+
+
+# --- IDs placed on the right row even when staff delete one during the write ----------------------
+def test_a_row_deleted_between_the_re_read_and_the_write_moves_no_id(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    from tests.test_google_backend import _rows, staff
+
+    staff_rows = [
+        row("2026-12-01 09:10", Caller="A One", ID="CB-00001"),
+        row("2026-12-01 11:50", Caller="B Two", Reason="Billing"),  # no ID yet
+        row("2026-12-01 13:30", Caller="C Three", ID="CB-00003"),
+    ]
+    twin = google_queue(emu, config, [staff_rows[0], staff_rows[2]])
+    service.refresh(config=config, backend=twin, now=NOW)
+    expected = {r["Caller"]: r for r in records(twin)}
+    backend = google_queue(emu, config, staff_rows)
+    emu.before_request(4, staff(emu, backend, _rows("deleteDimension", 2, 3)))  # B, just before the write
+    outcome = service.refresh(config=config, backend=backend, now=NOW)
+    assert outcome.result is not None
+    assert any("put back on their rows" in s for s in outcome.result.skipped)
+    after = records(backend)
+    assert [r["ID"] for r in after] == ["CB-00001", "CB-00003"]  # C's ID was not overwritten by B's
+    by_caller = {r["Caller"]: r for r in after}
+    fills = (model.OWNER, model.URGENCY)  # staff cells filled only while empty: left to the next refresh
+    for caller in ("A One", "C Three"):
+        mine, theirs = by_caller[caller], expected[caller]
+        assert {k: v for k, v in mine.items() if k not in fills} == {
+            k: v for k, v in theirs.items() if k not in fills
+        }
+    assert len(after) == 2  # the row that moved up left no computed cells behind on row 4
+    # the next refresh moves nothing: only the Owner the repair left to it (staff may have typed one)
+    again = service.refresh(config=config, backend=backend, now=NOW)
+    assert {(c.row_id, c.column) for c in again.plan.changes.cells} <= {("CB-00003", f) for f in fills}
