@@ -331,17 +331,65 @@ class BusinessDaysPassed:
 def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable[int] | int = ()) -> Any:
     """``holidays.country_holidays``, loading the configured country's module only.
 
-    ``holidays.country_holidays`` imports ``holidays.countries``, whose ``__init__`` imports every country
-    (about 250 modules, 0.15 s of each command's start). The country's module is imported here under a
-    bare ``holidays.countries`` package instead (the package's own path, without its ``__init__``), and
-    only when the whole package is not loaded already. Raises NotImplementedError for an unknown country,
-    as the package does."""
-    import importlib
-    import importlib.util
+    ``import holidays`` imports every country's class through its ``EntityLoader`` plus
+    ``importlib.metadata`` (about 60 ms of each command's start), and ``holidays.countries``'s
+    ``__init__`` imports every country module. When neither is loaded yet, both are set up here as bare
+    packages (the packages' own paths, without their ``__init__``) and only the country's module, with
+    the base classes it imports, is loaded. Should that fail (a holidays release whose modules need the
+    package's ``__init__``), the bare packages are dropped and the package is imported as usual. Raises
+    NotImplementedError for an unknown country, as the package does."""
+    import sys
+
+    loaded = sys.modules.get("holidays")
+    if loaded is not None and getattr(loaded, "__file__", None) is not None:  # the whole package
+        return loaded.country_holidays(country, subdiv=subdiv, years=years)
+    try:
+        return _bare_country_holidays(country, subdiv=subdiv, years=years)
+    except NotImplementedError:
+        raise
+    except Exception:  # any layout change of the package: the usual import below
+        for name in [m for m in sys.modules if m == "holidays" or m.startswith("holidays.")]:
+            del sys.modules[name]
+    import holidays
+
+    return holidays.country_holidays(country, subdiv=subdiv, years=years)
+
+
+def _bare_package(name: str, path: str) -> None:
+    import importlib.machinery
     import sys
     import types
 
-    import holidays  # the package itself (its base classes); not the countries
+    package = types.ModuleType(name)
+    package.__path__ = [path]
+    package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    package.__spec__.submodule_search_locations = [path]
+    package.__package__ = name
+    sys.modules[name] = package
+
+
+def _bare_country_holidays(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("holidays")
+    root = next(iter(spec.submodule_search_locations))
+    _bare_package("holidays", root)
+    try:
+        if "holidays.countries" not in sys.modules:
+            _bare_package("holidays.countries", os.path.join(root, "countries"))
+        return _entity(country, subdiv=subdiv, years=years)
+    finally:  # a later `import holidays` (a library user's) runs the package's own __init__
+        del sys.modules["holidays"]
+
+
+def _entity(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:
+    import importlib
+
     from holidays.registry import COUNTRIES
 
     found = [
@@ -352,15 +400,6 @@ def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable
     if not found:
         raise NotImplementedError(f"Country {country} not available")
     module_name, class_name = found[0]
-    if "holidays.countries" not in sys.modules:
-        spec = importlib.util.find_spec("holidays.countries")
-        if spec is None or not spec.submodule_search_locations:
-            return holidays.country_holidays(country, subdiv=subdiv, years=years)
-        package = types.ModuleType("holidays.countries")
-        package.__path__ = list(spec.submodule_search_locations)
-        package.__spec__ = spec
-        package.__package__ = "holidays.countries"
-        sys.modules["holidays.countries"] = package
     entity = getattr(importlib.import_module(f"holidays.countries.{module_name}"), class_name)
     return entity(years=years, subdiv=subdiv)
 

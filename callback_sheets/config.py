@@ -95,6 +95,8 @@ class Config:
     date_format: str = DEFAULT_DATE_FORMAT  # how every date column of the sheet shows its dates
     archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
     archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
+    # [archive] spreadsheets (Google): {year: key or URL}, a spreadsheet per year (no one ever fills)
+    archive_spreadsheets: tuple[tuple[int, str], ...] = ()
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
 
@@ -235,7 +237,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     if not isinstance(closures, list):
         raise ConfigError(f"holidays.closures: must be a list of dates, e.g. [2026-12-24], not {closures!r}")
     archive = F.section(raw, "archive")
-    F.no_unknown(archive, {"after_days", "spreadsheet"}, "archive")
+    F.no_unknown(archive, {"after_days", "spreadsheet", "spreadsheets"}, "archive")
     return Config(
         path=path,
         clinic_name=F.opt_text(clinic, "name", "clinic.name", "Our clinic", example='"Lakeside Dental"'),
@@ -278,6 +280,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         intake=F.read_intake(F.section(raw, "intake"), base),
         archive_after_days=F.positive_int(archive.get("after_days", 30), "archive.after_days"),
         archive_spreadsheet=F.opt_text(archive, "spreadsheet", "archive.spreadsheet", "") or None,
+        archive_spreadsheets=F.read_archive_spreadsheets(archive.get("spreadsheets", {})),
         escalation=escalation,
         notify=F.read_notify(F.section(raw, "notify")),
         date_order=F.date_order(clinic.get("date_order")),

@@ -255,6 +255,21 @@ def positive_int(value: object, key: str) -> int:
     return value
 
 
+def read_archive_spreadsheets(raw: object) -> tuple[tuple[int, str], ...]:
+    """``[archive] spreadsheets = { 2026 = "key or URL", 2027 = "..." }``: a year's archive tabs go to
+    that year's spreadsheet."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError('archive.spreadsheets: must be a table of years, e.g. { 2027 = "<key or URL>" }')
+    out = []
+    for year, key in raw.items():
+        if not (str(year).isdigit() and len(str(year)) == 4):
+            raise ConfigError(f"archive.spreadsheets: {year!r} is not a year such as 2027")
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"archive.spreadsheets.{year}: must be a spreadsheet's URL or key")
+        out.append((int(year), key.strip()))
+    return tuple(sorted(out))
+
+
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
     from callback_sheets.calendar import country_holidays  # the configured country's module only
@@ -518,7 +533,8 @@ def _non_negative(value: object, key: str) -> float:
 
 
 def _read_asterisk(raw: Mapping[str, Any]) -> dict[str, Any]:
-    from callback_sheets.intake.asterisk import ANNOUNCEMENT_CHOICES, FIELDS
+    from callback_sheets.intake_names import ANNOUNCEMENT_CHOICES
+    from callback_sheets.intake_names import ASTERISK_FIELDS as FIELDS
 
     no_unknown(raw, {"columns", "usegmtime", "announcement_only", "extension_max_digits"}, "intake.asterisk")
     out: dict[str, Any] = {}
@@ -568,7 +584,7 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
     )
     mapping = raw.get("mapping")
     if mapping is not None:
-        from callback_sheets.intake import GENERIC_MAPPING_KEYS
+        from callback_sheets.intake_names import GENERIC_MAPPING_KEYS
 
         if not isinstance(mapping, Mapping):
             raise ConfigError(
@@ -587,7 +603,7 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
     if fmt is not None:
         a_text(fmt, "intake.format", example='"twilio"')
     if fmt:
-        from callback_sheets.intake import FORMATS
+        from callback_sheets.intake_names import FORMATS
 
         if fmt not in FORMATS:
             raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(FORMATS)}")

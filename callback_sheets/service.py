@@ -220,7 +220,8 @@ def record_attempt(
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
-        snapshot = backend.read(tabs=READ_TABS)  # the Queue and History: not Demand or Metrics
+        # the Queue and this item's History rows: not Demand or Metrics
+        snapshot = backend.read(tabs=READ_TABS, history_of=item_id)
         row = find_row(snapshot, item_id)
         current = closed_status(row, config)
         reopened = None

@@ -217,7 +217,7 @@ class Triage:
         cell text) for each column searched for keywords."""
         if reason == CLINICAL_REASON:
             return "clinical concern"
-        if texts:
+        if texts and any(value for _, value in texts):  # the matcher is built on the first text
             find = matcher(self.keywords).find
             for column, value in texts:
                 found = find(value) if value else None

@@ -139,3 +139,46 @@ def test_google_archive_goes_to_the_archive_spreadsheet_when_set(emu: SheetsEmul
     assert reports.report(
         config=config, backend=backend, period="daily", now=NOW, on=OLD.date()
     ).as_dict() == (before.as_dict())
+
+
+def test_each_year_goes_to_its_own_spreadsheet_and_reports_read_every_one(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    """[archive] spreadsheets: a year's archive in that year's spreadsheet (no one spreadsheet fills up
+    over the years); tabs of a year left in the general archive spreadsheet are still found."""
+    backend = _old_queue(emu, config)
+    general = emu.store.create("Clinic archive").spreadsheet_id
+    year_2024 = emu.store.create("Clinic archive 2024").spreadsheet_id
+    backend.archive_key = general
+    backend.archive_keys = {2024: year_2024}
+    before = reports.report(config=config, backend=backend, period="daily", now=NOW, on=OLD.date())
+    assert len(archive.archive(config=config, backend=backend, now=NOW).moved) == 6
+    assert "Archive 2024" not in [s.title for s in emu.store.get(general).sheets]
+    assert {"Archive 2024", "Archive 2024 History"} <= {s.title for s in emu.store.get(year_2024).sheets}
+    assert backend.archive_years() == [2024]
+    after = reports.report(config=config, backend=backend, period="daily", now=NOW, on=OLD.date())
+    assert after.as_dict() == before.as_dict()
+    counts = backend.cell_counts()
+    assert set(counts) == {backend.key, general, year_2024}
+    book = emu.store.get(year_2024)
+    assert counts[year_2024] == sum(s.row_count * s.col_count for s in book.sheets)
+    backend.archive_keys = {}  # the year's spreadsheet forgotten: its archive is not found elsewhere
+    assert backend.archive_years() == []
+
+
+def test_archive_spreadsheets_config_names_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from callback_sheets.config import load_config
+    from callback_sheets.errors import ConfigError
+
+    base = '[clinic]\ntimezone = "America/Chicago"\n[queue]\nworkbook = "q.xlsx"\n[archive]\n'
+    path = tmp_path / "c.toml"
+    path.write_text(base + 'spreadsheets = { 2026 = "abc", 2027 = "https://x/d/def/edit" }\n')
+    assert load_config(path).archive_spreadsheets == ((2026, "abc"), (2027, "https://x/d/def/edit"))
+    for bad, key in (('spreadsheets = { 26 = "abc" }', "archive.spreadsheets"),
+                     ('spreadsheets = { 2026 = "" }', "archive.spreadsheets.2026"),
+                     ('spreadsheets = "abc"', "archive.spreadsheets")):  # fmt: skip
+        path.write_text(base + bad + "\n")
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(path)

@@ -81,8 +81,35 @@ def test_google_all_good_on_the_emulator(tmp_path: Path, config: Config, emu: Sh
     key = emu.store.create("Clinic").spreadsheet_id
     service.init(config=config, backend=google_backend(emu, key))
     checks = check_google(_google(tmp_path, key), connect=lambda g: google_backend(emu, g.spreadsheet))
-    assert [c.ok for c in checks] == [True, True, True], checks
+    assert [c.ok for c in checks] == [True, True, True, True], checks
     assert ACCOUNT in checks[0].detail
+    assert checks[-1].name == "cells" and checks[-1].level == "ok"
+    cells = sum(s.row_count * s.col_count for s in emu.store.get(key).sheets)
+    assert checks[-1].detail.startswith(f"{cells:,} of Google's 10,000,000 cells")
+
+
+def test_google_near_the_cell_limit_warns_and_says_what_to_do(
+    tmp_path: Path, config: Config, emu: SheetsEmulator
+) -> None:
+    """An archive spreadsheet past 80% of Google's 10 million cells: a warning naming
+    [archive] spreadsheets; the queue's own spreadsheet is counted apart."""
+    key = emu.store.create("Clinic").spreadsheet_id
+    archive_key = emu.store.create("Clinic archive").spreadsheet_id
+    service.init(config=config, backend=google_backend(emu, key))
+    big = google_backend(emu, archive_key)
+    grid = {"rowCount": 400_000, "columnCount": 21}  # 8.4 million cells, as eight years of archive
+    big.http.batch_update(
+        archive_key,
+        {"requests": [{"addSheet": {"properties": {"title": "Archive 2030", "gridProperties": grid}}}]},
+    )
+    checks = check_google(
+        _google(tmp_path, key), connect=lambda g: google_backend(emu, g.spreadsheet), archive_key=archive_key
+    )
+    by_name = {c.name: c for c in checks}
+    assert by_name["cells"].level == "ok"
+    archive = by_name[f"archive cells ({archive_key})"]
+    assert archive.level == "warn" and "[archive] spreadsheets" in archive.detail, archive
+    assert archive.detail.startswith("8,4")
 
 
 def test_google_not_shared_says_share_it(tmp_path: Path, emu: SheetsEmulator) -> None:

@@ -261,8 +261,10 @@ class Backend(Protocol):
         """Hold the backend's own lock for a read-plan-write cycle; raise WorkbookBusyError if taken."""
         ...
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
-        """Read the Queue tab and the named tool tabs (missing tabs read as empty)."""
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
+        """Read the Queue tab and the named tool tabs (missing tabs read as empty). With ``history_of``
+        (an item ID), the History tab may hold only its header and that item's rows (Excel reads no
+        others); callers filter History by ID themselves either way."""
         ...
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:

@@ -8,7 +8,6 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 from __future__ import annotations
 
 import glob
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,8 +34,6 @@ from callback_sheets.errors import BackendError, WorkbookChangedError
 
 if TYPE_CHECKING:
     from callback_sheets.backends.xlsx_patch import Graft
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,18 +153,26 @@ class ExcelBackend:
         with workbook_lock(self.path):
             yield
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         from callback_sheets.backends.xlsx_read import PackageRefused, read_workbook
 
         self._must_exist()
         from callback_sheets.backends.xlsx_guard import check_heads
 
         roles = [model.QUEUE_TAB, *tabs]
+        keyed = history_of is not None and model.HISTORY_TAB in tabs
         for attempt in range(1, 4):  # a save during the read: read again
             before = FileVersion.of(self.path)
             try:
                 check_heads(self.path)
-                names, grids = read_workbook(self.path, [self._name(role) for role in roles])
+                wanted = [role for role in roles if not (keyed and role == model.HISTORY_TAB)]
+                names, grids = read_workbook(self.path, [self._name(role) for role in wanted])
+                if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
+                    from callback_sheets.backends.xlsx_keyed import read_rows_of
+
+                    mine = read_rows_of(self.path, self._name(model.HISTORY_TAB), str(history_of))
+                    if mine is not None:
+                        grids[self._name(model.HISTORY_TAB)] = mine
             except PackageRefused as exc:
                 raise BackendError(f"{self.label}: {exc}") from None
             except BackendError:
@@ -313,7 +318,9 @@ class ExcelBackend:
                 f"cannot remove rows from {self.label}: {reason}; nothing was removed "
                 "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
             )
-        log.warning(
+        import logging
+
+        logging.getLogger(__name__).warning(
             "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
         )
         self.last_write_path = f"openpyxl: {reason}"

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -119,7 +118,7 @@ def _stale(lock: Path) -> bool:
     try:
         info = json.loads(lock.read_text())
         age = time.time() - float(info["time"])
-        if info.get("host") == socket.gethostname():
+        if info.get("host") == _hostname():
             return not _alive(int(info["pid"]))
         return age > STALE_AFTER_SECONDS
     except FileNotFoundError:
@@ -177,9 +176,7 @@ def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None
     """Our own lock: two runs never work on one workbook at once; a crashed run's lock is taken over."""
     path = real_path(path)
     lock = lock_path(path)
-    payload = json.dumps(
-        {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), "what": what}
-    )
+    payload = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time(), "what": what})
     for _ in range(3):
         try:
             _publish_lock(lock, payload)
@@ -463,3 +460,9 @@ def _swap(tmp: Path, target: Path, expected: FileVersion) -> None:
         raise _changed(target)
     os.replace(tmp, target)
     swap_stats.window = (start, time.perf_counter())
+
+
+def _hostname() -> str:
+    import socket  # only for a lock file: not at every command's start
+
+    return socket.gethostname()

@@ -147,6 +147,7 @@ class GoogleBackend:
         self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
         self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
+        self.archive_keys: dict[int, str] = {}  # [archive] spreadsheets: a year's own spreadsheet
 
     @classmethod
     def from_config(cls, config: GoogleConfig, *, tabs: Mapping[str, str] | None = None) -> GoogleBackend:
@@ -254,7 +255,7 @@ class GoogleBackend:
         if claim is not None:
             self._mark(claim, RELEASED)
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         """One ``values.batchGet`` of the Queue and the tabs asked for, values only (UNFORMATTED_VALUE,
         SERIAL_NUMBER; date-time columns are known by their header), so a read costs about a quarter of
         the bytes of grid data with formats. Each whole-tab range comes back closed at the tab's grid,
@@ -454,27 +455,59 @@ class GoogleBackend:
         return sum(len(set(rows)) for rows in doomed.values())
 
     # --- archives (`callback-sheets archive`) --------------------------------------------------------------
-    def _archive_book(self) -> GoogleBackend:
-        if not self.archive_key or self.archive_key == self.key:
+    def _archive_book(self, year: int | None = None) -> GoogleBackend:
+        """Where ``year``'s archive goes: its own spreadsheet ([archive] spreadsheets), else the archive
+        spreadsheet ([archive] spreadsheet), else this one."""
+        key = self.archive_keys.get(year) if year is not None else None
+        key = key or self.archive_key
+        if not key or key == self.key:
             return self
-        book = GoogleBackend(
-            self.archive_key, session=self.http.session, account=self.account, policy=self.http.policy
-        )
+        book = GoogleBackend(key, session=self.http.session, account=self.account, policy=self.http.policy)
         book.http.sleep = self.http.sleep
         return book
 
+    def _archive_books(self) -> list[GoogleBackend]:
+        """Every spreadsheet that may hold archive tabs (one metadata read each)."""
+        books: dict[str, GoogleBackend] = {}
+        for year in (None, *sorted(self.archive_keys)):
+            book = self._archive_book(year)
+            books.setdefault(book.key, book)
+        return list(books.values())
+
+    def _archive_years(self) -> dict[int, GoogleBackend]:
+        found: dict[int, GoogleBackend] = {}
+        for book in self._archive_books():
+            titles = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+            for title in titles:
+                if _is_archive_title(title):
+                    year = int(title[len("Archive ") :])
+                    # a year's own spreadsheet wins over tabs of that year left elsewhere
+                    if year not in found or book.key == self.archive_keys.get(year):
+                        found[year] = book
+        return found
+
     def archive_years(self) -> list[int]:
-        book = self._archive_book()
-        titles = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
-        return sorted(int(t[len("Archive ") :]) for t in titles if _is_archive_title(t))
+        return sorted(self._archive_years())
 
     def archive_if_any(self, year: int) -> GoogleArchive | None:
-        return self.archive_for(year, ()) if year in self.archive_years() else None
+        book = self._archive_years().get(year)
+        return None if book is None else self._archive_in(book, year, ())
+
+    def cell_counts(self) -> dict[str, int]:
+        """Cells (rows x columns of every tab, what Google counts toward its 10 million cell limit) of
+        this spreadsheet and of each archive spreadsheet, by key."""
+        out = {}
+        for book in [self, *self._archive_books()]:
+            tabs = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
+            out[book.key] = sum(t.rows * t.cols for t in tabs.values())
+        return out
 
     def archive_for(self, year: int, header: Sequence[str]) -> GoogleArchive:
         """The archive of ``year``: tabs ``Archive YYYY`` (the items) and ``Archive YYYY History``, in the
         archive spreadsheet or this one, made (as wide as their columns, no spare rows) if missing."""
-        book = self._archive_book()
+        return self._archive_in(self._archive_book(year), year, header)
+
+    def _archive_in(self, book: GoogleBackend, year: int, header: Sequence[str]) -> GoogleArchive:
         title = f"Archive {year}"
         history = f"{title} History"
         present = _sheets(book._call(book.http.fetch_sheet_metadata, book.key, {"fields": META_FIELDS}))
@@ -720,7 +753,7 @@ class GoogleArchive:
     def init(self, **_: Any) -> list[str]:
         return []
 
-    def read(self, *, tabs: Sequence[str] = ()) -> Snapshot:
+    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
         snapshot = self.inner.read(tabs=[self.history if t == model.HISTORY_TAB else t for t in tabs])
         renamed = {model.HISTORY_TAB if t == self.history else t: g for t, g in snapshot.tabs.items()}
         return replace(snapshot, tabs=renamed)

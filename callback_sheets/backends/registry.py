@@ -22,6 +22,7 @@ def _google(config: Config) -> Backend:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')
     backend = GoogleBackend.from_config(config.google, tabs=config.tabs)
     backend.archive_key = config.archive_spreadsheet  # `archive`: elsewhere, or tabs of this spreadsheet
+    backend.archive_keys = dict(config.archive_spreadsheets)  # or a spreadsheet per year
     return backend  # type: ignore[no-any-return]
 
 

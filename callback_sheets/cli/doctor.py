@@ -151,7 +151,11 @@ def check_excel(path: Path) -> list[Check]:
 
 
 def check_google(
-    google: GoogleConfig | None, *, connect: Callable[[GoogleConfig], Backend] | None = None
+    google: GoogleConfig | None,
+    *,
+    connect: Callable[[GoogleConfig], Backend] | None = None,
+    archive_key: str | None = None,
+    archive_keys: Mapping[int, str] | None = None,
 ) -> list[Check]:
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
     headers."""
@@ -175,7 +179,41 @@ def check_google(
         backend = (connect or GoogleBackend.from_config)(google)
     except CallbackSheetsError as exc:
         return [*checks, Check("credentials", False, str(exc))]
-    return checks + check_header(backend, google.worksheet)
+    if archive_key is not None or archive_keys:
+        backend.archive_key = archive_key  # type: ignore[attr-defined]
+        backend.archive_keys = dict(archive_keys or {})  # type: ignore[attr-defined]
+    header = check_header(backend, google.worksheet)
+    return checks + header + (check_cells(backend) if all(c.ok for c in header) else [])
+
+
+GOOGLE_CELL_LIMIT = 10_000_000
+"""Google's limit on the cells of one spreadsheet (every tab's rows x columns, empty or not)."""
+CELLS_WARN_AT = 0.8
+
+
+def check_cells(backend: Backend) -> list[Check]:
+    """How full each spreadsheet is (the queue's and every archive one), warning from 80% of Google's
+    limit: the archive then needs a new spreadsheet ([archive] spreadsheets, one per year)."""
+    counts = getattr(backend, "cell_counts", None)
+    if counts is None:
+        return []
+    try:
+        found: dict[str, int] = counts()
+    except CallbackSheetsError as exc:
+        return [Check("cells", True, f"not counted: {exc}", warning=True)]
+    checks = []
+    for key, cells in found.items():
+        name = "cells" if key == getattr(backend, "key", None) else f"archive cells ({key})"
+        share = cells / GOOGLE_CELL_LIMIT
+        detail = f"{cells:,} of Google's {GOOGLE_CELL_LIMIT:,} cells ({share:.0%})"
+        if share >= CELLS_WARN_AT:
+            detail += (
+                ": near the limit, after which Google refuses every write; set [archive] "
+                'spreadsheets = { YEAR = "<a new spreadsheet>" } for the next archive run '
+                "(older years stay where they are)"
+            )
+        checks.append(Check(name, True, detail, warning=share >= CELLS_WARN_AT))
+    return checks
 
 
 def check_notify(config: Config) -> list[Check]:
@@ -242,11 +280,16 @@ def run_checks(
         found = (
             check_excel(queue.workbook)
             if queue.backend == "excel"
-            else check_google(queue.google, connect=connect)
+            else check_google(
+                queue.google,
+                connect=connect,
+                archive_key=queue.archive_spreadsheet,
+                archive_keys=dict(queue.archive_spreadsheets),
+            )
         )
         prefix = f"{name}: " if len(config.queues()) > 1 else ""
         found += check_notify(queue)
-        checks += [Check(prefix + c.name, c.ok, c.detail) for c in found]
+        checks += [Check(prefix + c.name, c.ok, c.detail, c.warning) for c in found]
     if config.intake.watch is not None:
         checks.append(check_watch(config.intake.watch))
     return checks

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import shutil
 import sys
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -25,10 +20,15 @@ def _default(value: object) -> object:
 
 
 def emit_json(data: object) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
 
 
 def emit_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    import csv
+    import io
+
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -50,6 +50,8 @@ def _cell(value: object) -> str:
 def emit_nl(records: Iterable[Mapping[str, Any]]) -> None:
     """Newline-delimited JSON: one compact object per line."""
     for record in records:
+        import json
+
         click.echo(json.dumps(record, ensure_ascii=False, default=_default, separators=(",", ":")))
 
 
@@ -92,6 +94,8 @@ def terminal_width() -> int | None:
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if sys.stdout.isatty():
+        import shutil
+
         return shutil.get_terminal_size().columns
     return None
 
@@ -137,6 +141,8 @@ def emit_table(
             if widths[at] > fit:
                 widths[at] = fit
                 for row in lines:
+                    import textwrap
+
                     row[at] = textwrap.wrap(row[at][0], fit, break_on_hyphens=False) or [""]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     click.echo("  ".join("-" * w for w in widths))

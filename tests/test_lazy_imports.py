@@ -1,0 +1,98 @@
+"""What a quick command imports: `queue` on a small workbook loads none of the modules it does not use,
+and config load checks `[intake]` from a light name list equal to the intake package's own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from callback_sheets import intake_names
+
+CONFIG = """
+[clinic]
+timezone = "America/Chicago"
+[queue]
+workbook = "queue.xlsx"
+[intake]
+format = "asterisk"
+mapping = { phone = "Caller" }
+[intake.asterisk]
+announcement_only = "answered"
+columns = ["calldate", "src", "dst", "disposition", "lastapp"]
+"""
+
+# modules `queue` has no use for: other commands' libraries, the intake readers, the write path, the
+# holidays package's __init__ (every country), other countries, and what xml.sax/urllib.request pull in
+NOT_FOR_QUEUE = (
+    "callback_sheets.intake",
+    "callback_sheets.reports",
+    "callback_sheets.metrics",
+    "callback_sheets.demand",
+    "callback_sheets.archive",
+    "callback_sheets.runner",
+    "callback_sheets.notify",
+    "callback_sheets.backends.google",
+    "callback_sheets.backends.xlsx_patch",
+    "callback_sheets.backends.xlsx_graft",
+    "callback_sheets.backends.xlsx_keyed",
+    "openpyxl",
+    "gspread",
+    "requests",
+    "holidays.countries.canada",
+    "holidays.financial",
+    "importlib.metadata",
+    "xml.sax",
+    "urllib.request",
+    "http.client",
+    "email.message",
+    "html.parser",
+)
+
+
+def test_queue_imports_only_what_it_uses(tmp_path: Path) -> None:
+    from callback_sheets import service
+    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.config import load_config
+
+    (tmp_path / "callback_sheets.toml").write_text(CONFIG)
+    config = load_config(tmp_path / "callback_sheets.toml")
+    service.init(config=config, backend=ExcelBackend(config.workbook))
+    code = (
+        "import json, sys; sys.argv = ['callback-sheets', 'queue', '--now', '2026-12-01T10:00']\n"
+        "from callback_sheets.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    status, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert status in (0, None), out.stderr
+    assert "holidays.countries.united_states" in modules  # the configured country, and only it
+    assert "callback_sheets.config" in modules and "phonenumbers" in modules
+    loaded = [m for m in NOT_FOR_QUEUE if m in modules or any(n.startswith(m + ".") for n in modules)]
+    assert loaded == [], loaded
+    assert "holidays" not in modules  # the package's __init__, which loads every country's class
+
+
+def test_intake_names_are_the_intake_packages_own() -> None:
+    from callback_sheets.intake import FORMATS, GENERIC_MAPPING_KEYS
+    from callback_sheets.intake.asterisk import ANNOUNCEMENT_CHOICES, FIELDS
+
+    assert intake_names.FORMATS == FORMATS
+    assert tuple(GENERIC_MAPPING_KEYS) == intake_names.GENERIC_MAPPING_KEYS
+    assert intake_names.ASTERISK_FIELDS == FIELDS
+    assert intake_names.ANNOUNCEMENT_CHOICES == ANNOUNCEMENT_CHOICES
+
+
+def test_a_later_import_holidays_is_the_whole_package() -> None:
+    """The bare package set up to load one country is not left behind for a library user's import."""
+    code = (
+        "from callback_sheets.calendar import country_holidays; country_holidays('US', years=2026)\n"
+        "import holidays; print(len(holidays.country_holidays('CA', years=2026)), "
+        "len(country_holidays('US', years=2026)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["5", "12"], out.stdout + out.stderr
