@@ -133,3 +133,62 @@ def test_a_row_deleted_between_the_re_read_and_the_write_moves_no_id(
     # the next refresh moves nothing: only the Owner the repair left to it (staff may have typed one)
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert {(c.row_id, c.column) for c in again.plan.changes.cells} <= {("CB-00003", f) for f in fills}
+
+
+# --- the Lease tab stays small: winners trim the settled claims above their own ----------------------
+def _scratch_write(backend: Any, value: int) -> None:
+    """One real write through the lease (a cell on a tab of its own), as every writing command does."""
+    from callback_sheets.backends.base import Changeset
+
+    snapshot = backend.read()
+    backend.write(snapshot, Changeset(tab_cells={"Scratch": {(1, 1): value}}))
+
+
+def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    from callback_sheets.backends.google_lease import TAB_ROWS, TRIM_AT
+
+    first = google_queue(emu, config, [row("2026-12-01 09:10")])
+    second = google_backend(emu, first.key)
+    busy: list[str] = []
+
+    def rival(value: int) -> Any:
+        def run() -> None:
+            try:
+                _scratch_write(second, value)
+            except WorkbookBusyError as exc:
+                busy.append(str(exc))
+
+        return run
+
+    sizes, moved = [], []
+    for n in range(200):
+        if n % 20 == 7:  # the rival claims after us and re-reads before our write: it must stand down
+            emu.before_request(4, rival(-n))  # read, metadata, claim, then: re-read
+            _scratch_write(first, n)
+            assert len(busy) == 1 and "another run is working on this sheet" in busy.pop()
+        elif n % 20 == 13:  # the rival ran wholly before our claim: both write, one after the other
+            emu.before_request(3, rival(-n))
+            _scratch_write(first, n)
+            assert not busy
+        elif n % 20 == 17:  # the rival claims while we hold the lease and trim; it writes after us
+            def claim_only() -> None:
+                second._take_lease({})
+
+            emu.before_request(4, claim_only)
+            _scratch_write(first, n)
+            assert second._claim is not None
+            tokens = [r[0] for r in lease_rows(emu, first.key)]
+            moved.append(tokens.index(second._claim.token) + 1 != second._claim.row)
+            _scratch_write(second, -n)  # its claim moved up under it: found by its token, released
+            assert second._claim is None
+        else:
+            _scratch_write(first, n)
+        rows = lease_rows(emu, first.key)
+        sizes.append(len(rows))
+        assert all(r[2] in ("released", "withdrawn") for r in rows), rows  # nothing left live
+    grid = emu.store.get(first.key).sheet_by_title(LEASE_TAB).row_count
+    assert max(sizes) <= TRIM_AT + 2 and grid <= TAB_ROWS + 2, (max(sizes), grid)
+    assert min(sizes[50:]) <= 3  # it was trimmed, again and again
+    assert any(moved)  # a pending claim was moved up by a trim, and found again by its token

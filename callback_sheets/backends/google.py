@@ -50,12 +50,14 @@ from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google_lease import (
     LEASE_TAB,
     RELEASED,
-    WINDOW,
+    TAB_ROWS,
+    TRIM_AT,
     WITHDRAWN,
     Claim,
     claimed_row,
     first_live,
     new_claim,
+    own_row,
 )
 from callback_sheets.backends.google_values import (
     a1,
@@ -320,6 +322,7 @@ class GoogleBackend:
         next_row = dict(state.next_row)
         claim = self._take_lease(sheets)
         now = self._reread(snapshot, changes, appends, claim)
+        claim = self._claim or claim  # its row as the re-read found it
         for tab in appends:  # another run (or a person) added rows meanwhile: read again and redo
             if tab in state.next_row and now.next_row.get(tab) != state.next_row[tab]:
                 raise WorkbookChangedError(f"rows were added to the {tab} tab during the refresh")
@@ -352,6 +355,7 @@ class GoogleBackend:
             self.release()
             return WriteResult(deleted, tuple(out.skipped))
         extent = out.extent()
+        trimmed = 0
         if any(
             name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
             for name, (rows, cols) in extent.items()
@@ -375,8 +379,21 @@ class GoogleBackend:
                     max(meta.cols, cols_needed),
                 )
                 prep.append(layout._grid_size(grown))
+        if claim.row > TRIM_AT:  # the settled claims above ours go in the grid request (issue 13)
+            lease = sheets.get(LEASE_TAB)
+            if lease is None or lease.sheet_id < 0:
+                sheets.update(
+                    _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+                )
+                lease = sheets.get(LEASE_TAB)
+            if lease is not None and lease.sheet_id >= 0:
+                prep.append(_delete_rows_request(lease.sheet_id, 1, claim.row - 1))
+                trimmed = claim.row - 2
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
+        if trimmed:
+            claim = replace(claim, row=claim.row - trimmed)
+            self._claim = claim
         release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}
         data = out.ranges() if doomed else [*out.ranges(), release]  # let go in the same batch
         self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
@@ -595,7 +612,7 @@ class GoogleBackend:
                 raise self._explain(exc) from None
             every = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
             if LEASE_TAB not in every:
-                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, 1000, 3)
+                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, TAB_ROWS, 3)
                 request = layout._add_sheet(meta, hidden=True, frozen=0)
                 self._call(self.http.batch_update, self.key, {"requests": [request]})
                 every[LEASE_TAB] = meta
@@ -609,11 +626,16 @@ class GoogleBackend:
         """The claim rows up to ours (as columns): go on only if ours is the first live claim."""
         height = max((len(c) for c in columns), default=0)
         rows = [[c[i] if i < len(c) else None for c in columns] for i in range(height)]
-        first = first_live(rows, start_row=start, now=self.clock())
-        if first is not None and first[0] == claim.row and first[1] == claim.token:
+        mine = own_row(rows, start_row=start, token=claim.token)
+        if mine is not None and mine != claim.row:  # a winner trimmed the settled rows above ours
+            claim = replace(claim, row=mine)
+            self._claim = claim
+        first = first_live(rows[: mine - start + 1] if mine is not None else (), start_row=start, now=self.clock())
+        if first is not None and mine is not None and first[0] == mine and first[1] == claim.token:
             return
         self._claim = None
-        self._mark(claim, WITHDRAWN)
+        if mine is not None:  # gone: it expired and a winner trimmed it (nothing of ours to mark)
+            self._mark(claim, WITHDRAWN)
         holder = f" ({first[1].rsplit(' ', 1)[0]}, until {first[2]})" if first is not None else ""
         raise WorkbookBusyError(
             f"another run is working on this sheet{holder}: nothing was written; try again in a minute"
@@ -638,14 +660,13 @@ class GoogleBackend:
         q = self.worksheet
         ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         ranges += [f"{quote(t)}!A:A" for t in appends]
-        start = max(1, claim.row - WINDOW) if claim is not None else 0
-        if claim is not None:
-            ranges.append(f"{quote(LEASE_TAB)}!A{start}:C{claim.row}")
+        if claim is not None:  # from row 1: rows above ours may have been trimmed since the append
+            ranges.append(f"{quote(LEASE_TAB)}!A1:C{claim.row}")
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
         got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
         columns = [found.get("values", []) for found in got]
         if claim is not None:
-            self._check_lease(claim, columns.pop(), start)
+            self._check_lease(claim, columns.pop(), 1)
         header = [str(c[0]).strip() if c else "" for c in columns[0]]
         if _trim(header) != _trim(list(snapshot.header)):
             raise WorkbookChangedError(f"the {q} tab's columns changed during the refresh")
@@ -897,6 +918,12 @@ def _trim(header: list[str]) -> list[str]:
     while header and not header[-1]:
         header.pop()
     return header
+
+
+def _delete_rows_request(sheet_id: int, start: int, end: int) -> dict[str, Any]:
+    """Delete rows ``start`` to ``end - 1`` (0-based, end exclusive) of a tab."""
+    span = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": end}
+    return {"deleteDimension": {"range": span}}
 
 
 def _new_sheet_id(sheets: Mapping[str, layout.SheetMeta]) -> int:
