@@ -503,7 +503,8 @@ class GoogleBackend:
         the row that now holds its item, and what a misplaced cell covered is put back (an ID as the
         re-read saw it, a computed cell as the read saw it, an emptied row's cell cleared)."""
         cols = column_index(snapshot.header)
-        names = [n for n in (model.ID, *KEY_COLUMNS) if n in cols]
+        fills = [c.column for _, c in out.placed if c.mode is WriteMode.FILL and c.column != model.ID]
+        names = [n for n in dict.fromkeys((model.ID, *KEY_COLUMNS, *fills)) if n in cols]
         q = self.worksheet
         ranges = [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
@@ -574,6 +575,14 @@ class GoogleBackend:
             if (target, col) in right:
                 continue
             was = locate(before, ident(after, target))  # the row now there, where the re-read saw it
+            if cell.mode is WriteMode.FILL and cell.column != model.ID:
+                # an Owner or Urgency fill: taken back only while it still holds exactly what we wrote,
+                # giving the row's own item what it had at the re-read (empty, as a rule)
+                if _norm(after.value(cell.column, target)) != _norm(cell.value):
+                    continue  # typed over since: a person's value, left alone
+                # a row the re-read did not see (inserted meanwhile) had nothing there: cleared
+                repair[(target, col)] = to_json(before.value(cell.column, was)) if was is not None else ""
+                continue
             if was is not None and cell.column in before.columns:
                 repair[(target, col)] = to_json(before.value(cell.column, was))
             elif was is not None:
@@ -581,13 +590,23 @@ class GoogleBackend:
                 repair[(target, col)] = to_json(row.get(cell.column) if row is not None else None)
             elif not any(ident(after, target)[1]) and not ident(after, target)[0]:
                 repair[(target, col)] = ""  # the rows moved up: an empty row keeps nothing
+            elif cell.column == model.ID and _norm(after.value(model.ID, target)) == _norm(cell.value):
+                repair[(target, col)] = ""  # our new ID on a row inserted meanwhile: it had none
         for _, cell, now_at in moved:  # and write each cell on its item's row
             if now_at is None:
                 continue  # its row is gone
+            col = cols[cell.column]
+            if cell.mode is WriteMode.FILL and cell.column != model.ID:
+                current = repair[(now_at, col)] if (now_at, col) in repair else after.value(cell.column, now_at)
+                if not _norm(current):
+                    repair[(now_at, col)] = to_json(cell.value)  # the fill on its item's row
+                elif _norm(current) != _norm(cell.value):
+                    out.skipped.append(f"row {now_at}: {cell.column} was filled in meanwhile")
+                continue
             if cell.mode is not WriteMode.TOOL and cell.column != model.ID:
                 out.skipped.append(f"row {now_at}: rows moved during the write; run the refresh again")
                 continue
-            repair[(now_at, cols[cell.column])] = to_json(cell.value)
+            repair[(now_at, col)] = to_json(cell.value)
         data = [{"range": a1(q, r, c), "values": [[v]]} for (r, c), v in sorted(repair.items())]
         if data:
             self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
