@@ -228,11 +228,12 @@ def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
             emu.before_request(3, rival(-n))
             _scratch_write(first, n)
             assert not busy
-        elif n % 20 == 17:  # the rival claims while we hold the lease and trim; it writes after us
+        elif n % 20 == 17:  # the rival claims after our re-read (we may trim); it writes after us
+
             def claim_only() -> None:
                 second._take_lease({})
 
-            emu.before_request(4, claim_only)
+            emu.before_request(5, claim_only)
             _scratch_write(first, n)
             assert second._claim is not None
             tokens = [r[0] for r in lease_rows(emu, first.key)]
@@ -248,3 +249,21 @@ def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
     assert max(sizes) <= TRIM_AT + 2 and grid <= TAB_ROWS + 2, (max(sizes), grid)
     assert min(sizes[50:]) <= 3  # it was trimmed, again and again
     assert any(moved)  # a pending claim was moved up by a trim, and found again by its token
+
+
+def test_no_trim_while_a_claim_below_ours_is_unsettled(emu: SheetsEmulator, config: Config) -> None:
+    first = google_queue(emu, config, [row("2026-12-01 09:10")])
+    other = google_backend(emu, first.key)
+    for _ in range(25):  # 25 settled claims: past the trim point
+        other._take_lease({})
+        other.release()
+    before = len(lease_rows(emu, first.key))
+    emu.before_request(4, lambda: other._take_lease({}))  # a claim after ours, before our re-read
+    _scratch_write(first, 1)
+    rows = lease_rows(emu, first.key)
+    assert len(rows) == before + 2 and rows[-2][2] == "released" and rows[-1][2] == ""  # it waits
+    assert other._claim is not None and other._claim.row == before + 2
+    token = other._claim.token
+    _scratch_write(other, 2)  # its turn: nothing follows it, so it trims
+    rows = lease_rows(emu, first.key)
+    assert len(rows) == 2 and rows[1] == [token, rows[1][1], "released"]

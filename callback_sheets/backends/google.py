@@ -145,6 +145,7 @@ class GoogleBackend:
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
         self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
+        self._may_trim = False  # no claim followed ours at the re-read: the rows above it may go
         self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
 
@@ -379,7 +380,7 @@ class GoogleBackend:
                     max(meta.cols, cols_needed),
                 )
                 prep.append(layout._grid_size(grown))
-        if claim.row > TRIM_AT:  # the settled claims above ours go in the grid request (issue 13)
+        if claim.row > TRIM_AT and self._may_trim:  # the settled claims above ours go (issue 13)
             lease = sheets.get(LEASE_TAB)
             if lease is None or lease.sheet_id < 0:
                 sheets.update(
@@ -597,7 +598,7 @@ class GoogleBackend:
                 continue  # its row is gone
             col = cols[cell.column]
             if cell.mode is WriteMode.FILL and cell.column != model.ID:
-                current = repair[(now_at, col)] if (now_at, col) in repair else after.value(cell.column, now_at)
+                current = repair.get((now_at, col), after.value(cell.column, now_at))
                 if not _norm(current):
                     repair[(now_at, col)] = to_json(cell.value)  # the fill on its item's row
                 elif _norm(current) != _norm(cell.value):
@@ -649,8 +650,12 @@ class GoogleBackend:
         if mine is not None and mine != claim.row:  # a winner trimmed the settled rows above ours
             claim = replace(claim, row=mine)
             self._claim = claim
-        first = first_live(rows[: mine - start + 1] if mine is not None else (), start_row=start, now=self.clock())
+        upto = rows[: mine - start + 1] if mine is not None else ()
+        first = first_live(upto, start_row=start, now=self.clock())
         if first is not None and mine is not None and first[0] == mine and first[1] == claim.token:
+            # trim only when no claim follows ours: a later one's withdrawal, marked by its row number
+            # right after its re-read, must not land on a row a trim has just moved
+            self._may_trim = not any(_unsettled(r) for r in rows[mine - start + 1 :])
             return
         self._claim = None
         if mine is not None:  # gone: it expired and a winner trimmed it (nothing of ours to mark)
@@ -680,7 +685,7 @@ class GoogleBackend:
         ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         ranges += [f"{quote(t)}!A:A" for t in appends]
         if claim is not None:  # from row 1: rows above ours may have been trimmed since the append
-            ranges.append(f"{quote(LEASE_TAB)}!A1:C{claim.row}")
+            ranges.append(f"{quote(LEASE_TAB)}!A1:C")  # the whole tab: it stays small
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
         got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
         columns = [found.get("values", []) for found in got]
@@ -937,6 +942,12 @@ def _trim(header: list[str]) -> list[str]:
     while header and not header[-1]:
         header.pop()
     return header
+
+
+def _unsettled(cells: Sequence[CellValue]) -> bool:
+    """A Lease row holding a claim not yet marked released or withdrawn (live, or maybe still running)."""
+    token, done = (str(cells[i] or "").strip() if len(cells) > i else "" for i in (0, 2))
+    return bool(token) and not done
 
 
 def _delete_rows_request(sheet_id: int, start: int, end: int) -> dict[str, Any]:

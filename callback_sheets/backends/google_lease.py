@@ -15,9 +15,10 @@ Two runs that claim at the same time see the same order, so exactly one writes. 
 expires after ``LEASE_SECONDS``.
 
 The tab stays small: a winner whose claim sits below row ``TRIM_AT`` deletes, in the grid request its
-write makes, every row between row 1 and its own. Those are settled for good (it is the first live claim,
-so all before it are released, withdrawn or expired), the order of the rest is kept (nothing is ever
-inserted above a claim), and each run finds its own claim again by its token, not by its row number.
+write makes, every row between row 1 and its own, unless an unsettled claim follows its own (a loser
+marks its withdrawal by row number right after its re-read). Those rows are settled for good (it is the
+first live claim, so all before it are released, withdrawn or expired), the order of the rest is kept
+(nothing is ever inserted above a claim), and each run finds its own claim again by its token.
 """
 
 from __future__ import annotations
