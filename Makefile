@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-without-fcntl lint bench corpus clean
+.PHONY: demo test test-without-fcntl lint bench corpus clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus
 
 bench: $(STAMP)
 	$(BIN)/python bench/excel_refresh.py 10000
+
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .pytest-blocker build *.egg-info

@@ -35,6 +35,7 @@ from callback_sheets.config_fields import (
 from callback_sheets.errors import ConfigError
 
 CONFIG_FILENAME = "callback_sheets.toml"
+DEFAULT_DATE_FORMAT = "ddd mm/dd hh:mm"
 CONFIG_ENV = "CALLBACK_SHEETS_CONFIG"
 __all__ = [
     "CONFIG_ENV",
@@ -91,6 +92,7 @@ class Config:
     languages: tuple[str, ...] = model.LANGUAGES
     locations: tuple[Location, ...] = ()
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    date_format: str = DEFAULT_DATE_FORMAT  # how every date column of the sheet shows its dates
     archive_after_days: int = 30  # [archive] after_days: closed this long ago, an item may be archived
     archive_spreadsheet: str | None = None  # [archive] spreadsheet (Google): the archive's key or URL
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
@@ -187,7 +189,14 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
     F.no_unknown(raw, _TOP_KEYS, "")
     clinic = F.section(raw, "clinic")
-    F.no_unknown(clinic, {"name", "timezone", "phone_region", "callback_number", "date_order"}, "clinic")
+    F.no_unknown(
+        clinic, {"name", "timezone", "phone_region", "callback_number", "date_format", "date_order"}, "clinic"
+    )
+    date_format = clinic.get("date_format", DEFAULT_DATE_FORMAT)
+    if not isinstance(date_format, str) or not date_format.strip():
+        raise ConfigError(
+            f'clinic.date_format: {date_format!r} is not a format such as "{DEFAULT_DATE_FORMAT}"'
+        )
     tz = F.zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = F.opt_text(clinic, "phone_region", "clinic.phone_region", "US", example='"US"').upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -239,6 +248,7 @@ def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None
         callback_number=F.opt_text(
             clinic, "callback_number", "clinic.callback_number", "", example='"(312) 555-0100"'
         ),
+        date_format=date_format.strip(),
         reasons=reasons,
         escalation_owner=escalation.owner,
         escalation_minutes=escalation.minutes,

@@ -38,6 +38,43 @@ TREND_HEADER_ROW = 2
 TREND_FIRST_ROW = 3
 TREND_LAST_ROW = TREND_FIRST_ROW + TREND_WEEKS - 1
 TREND_HEADER = ("Week of", "Missed calls", "Recovery rate %")
+METRICS_TABLE_ROW = TREND_LAST_ROW + 6  # the report table's header row, below the chart
+METRICS_COLUMNS = (
+    "Period",
+    "Kind",
+    "Start",
+    "End",
+    "Scope",
+    "Missed calls",
+    "Calls",
+    "Recovered",
+    "Recovery rate %",
+    "First callback mean (business min)",
+    "First callback median",
+    "First callback p90",
+    "Callbacks timed",
+    "First attempt time unknown",
+    "Same block met",
+    "Same block judged",
+    "Same block %",
+    "Same day met",
+    "Same day judged",
+    "Same day %",
+    "Booked",
+    "Unresolved now",
+    "Unresolved > 1 business day",
+    "Escalations",
+    "Escalation handled mean (business min)",
+    "Escalation handled median",
+    "Escalation handled p90",
+    "Escalations pending",
+    "No response",
+    "Updated",
+    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
+    "After hours",
+    "After hours recovered",
+    "After hours recovery %",
+)
 
 Cells = dict[tuple[int, int], str | int | float | None]
 
@@ -216,9 +253,16 @@ def trend_cells(series: Sequence[Tally]) -> Cells:
     cells: Cells = {(1, 1): "Missed calls and recovery rate per week (kept current by refresh)"}
     for col, text in enumerate(TREND_HEADER, start=1):
         cells[(TREND_HEADER_ROW, col)] = text
-    for offset, tally in enumerate(series[-TREND_WEEKS:]):
+    weeks = list(series[-TREND_WEEKS:])
+    while weeks and not weeks[0].missed_calls:  # the chart starts at the first week with a call
+        weeks.pop(0)
+    for offset in range(TREND_WEEKS):
         row = TREND_FIRST_ROW + offset
-        cells[(row, 1)] = tally.value
-        cells[(row, 2)] = tally.missed_calls
-        cells[(row, 3)] = percent(tally.recovery_rate)
+        if offset < len(weeks):
+            tally = weeks[offset]
+            cells[(row, 1)] = tally.value
+            cells[(row, 2)] = tally.missed_calls
+            cells[(row, 3)] = percent(tally.recovery_rate)
+        elif series:  # weeks the chart no longer shows are cleared
+            cells.update({(row, 1): None, (row, 2): None, (row, 3): None})
     return cells

@@ -13,6 +13,7 @@ from pathlib import Path
 from callback_sheets import model, service
 from callback_sheets.backends.base import CellValue, Changeset
 from callback_sheets.backends.registry import open_backend
+from callback_sheets.cadence import next_due
 from callback_sheets.config import CONFIG_FILENAME, Config, load_config
 from callback_sheets.errors import CallbackSheetsError
 from callback_sheets.times import parse_now, to_cell
@@ -165,12 +166,64 @@ def synthetic_rows(config: Config, now: datetime, count: int, seed: int) -> list
         if rng.random() < 0.05:
             notes = rng.choice(WORRYING)
         row[model.NOTES] = notes
-        _progress(rng, row, received, now, cal)
-        if rng.random() < 0.06:
+        _progress(rng, row, received, now, cal, config.reasons.get(reason, config.reasons["Other"]).rule)
+        if rng.random() < 0.04:
             _mistake(rng, row, now)
         out.append(row)
     out.sort(key=lambda r: str(r[model.RECEIVED]))
+    _open_escalations(out, now, cal)
+    if len(out) > README_ROW:
+        _readme_example(out[README_ROW], now, cal)
     return out
+
+
+def _open_escalations(rows: list[dict[str, CellValue]], now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
+    """The two newest clinical messages are still with the nurse (one called back once already); the
+    older ones were handled within minutes and closed."""
+    flagged = [r for r in rows if r[model.REASON] == "Clinical concern" or r[model.NOTES] in WORRYING]
+    for row in flagged[-2:]:
+        row.update({model.OWNER: "Nurse Patel", model.STATUS: "Escalated", model.LAST_OUTCOME: None})
+        row.update({model.ATTEMPTS: None, model.LAST_ATTEMPT: None})
+    if flagged[-2:-1]:
+        first = flagged[-2]
+        received = first[model.RECEIVED]
+        if isinstance(received, datetime):
+            at = cal.add_business_minutes(received.replace(tzinfo=cal.tz), 10)
+            if at < now:
+                first.update({model.ATTEMPTS: 1, model.LAST_OUTCOME: "Voicemail left"})
+                first[model.LAST_ATTEMPT] = to_cell(at, cal.tz)
+
+
+README_ROW = 11  # CB-00012, the README's example: open, with a later-attempt script and a voicemail
+
+
+def _readme_example(row: dict[str, CellValue], now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
+    """A referral the clinic follows up every business day, waiting on the patient: open and on time
+    whatever `--now`, so `script`, `script --voicemail` and `attempt` do what the README says."""
+    day = now.date()
+    last = None
+    for _ in range(10):  # the latest business afternoon before now
+        day = day - timedelta(days=1)
+        end = cal.business_day_end(day)
+        if end is not None:
+            last = end - timedelta(minutes=75)
+            break
+    row.update(
+        {
+            model.CALLER: "Lucía Hernández",
+            model.PHONE: "(773) 555-0142",
+            model.LANGUAGE: "Spanish",
+            model.REASON: "Document / referral",
+            model.PATIENT_TYPE: "Existing",
+            model.URGENCY: "Routine",
+            model.OWNER: "Maria",
+            model.STATUS: "Waiting on patient",
+            model.NOTES: "necesita el formulario de referencia",
+            model.ATTEMPTS: 3,
+            model.LAST_ATTEMPT: to_cell(last, cal.tz) if last else None,
+            model.LAST_OUTCOME: "Voicemail left",
+        }
+    )
 
 
 def _arrival(rng: random.Random, start: datetime, now: datetime) -> datetime:
@@ -198,31 +251,57 @@ def _caller(rng: random.Random, spanish: bool) -> dict[str, CellValue]:
     }
 
 
-def _progress(rng: random.Random, row: dict[str, CellValue], received: datetime, now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
-    """Older calls have attempts and often a closed status; recent ones are mostly untouched."""
-    age_hours = (now - received).total_seconds() / 3600
-    if age_hours < 3 or rng.random() < 0.15:
+def _progress(  # type: ignore[no-untyped-def]
+    rng: random.Random, row: dict[str, CellValue], received: datetime, now: datetime, cal, rule
+) -> None:
+    """A clinic that mostly keeps up: the first attempt comes within the block or the next one, most
+    callers are reached on the first or second try, and items whose attempts are used up are closed as
+    No response; a few slip through (no attempt yet), which is what Overdue is there to show."""
+    reason = str(row[model.REASON])
+    clinical = reason == "Clinical concern" or row[model.NOTES] in WORRYING
+    latest = now - timedelta(minutes=5)
+    daily = reason in ("Document / referral", "Prior authorization")
+    max_attempts = 99 if daily else (2 if reason == "New appointment" else 3)
+    if rng.random() < 0.03 and now - received < timedelta(hours=30):  # slipped through: no call back yet
         return
-    attempts = rng.choice((1, 1, 2, 2, 3)) if age_hours > 24 else 1
-    last = received
-    for _ in range(attempts):
-        last = min(cal.add_business_minutes(last, rng.randrange(20, 300)), now - timedelta(minutes=5))
-    if last <= received:
-        return
-    outcome = rng.choice(("No answer", "Voicemail left", "Reached", "Booked", "Secure message sent"))
-    row[model.ATTEMPTS] = attempts
-    row[model.LAST_ATTEMPT] = to_cell(last, cal.tz)
-    row[model.LAST_OUTCOME] = outcome
-    if outcome == "Booked":
-        row[model.STATUS] = "Booked"
-    elif outcome == "Reached":
-        row[model.STATUS] = rng.choice(("Resolved", "Waiting on patient", "Resolved"))
-    elif attempts >= 3 and rng.random() < 0.5:
-        row[model.STATUS] = "No response"
-    elif age_hours > 30 and rng.random() < 0.75:  # most older items were worked to a close
-        row[model.STATUS] = "Resolved" if outcome != "No answer" else "No response"
-    else:
-        row[model.STATUS] = "In progress"
+
+    def before_due(start: datetime, attempts: int, last: datetime | None) -> datetime:
+        """An attempt some way into the time the cadence gives it (staff mostly call back on time)."""
+        due = next_due(cal, rule, received=received, attempts=attempts, last_attempt=last).at
+        room = cal.business_minutes_between(start, due)
+        return cal.add_business_minutes(start, max(5.0, room * rng.uniform(0.15, 0.85)))
+
+    at = (
+        cal.add_business_minutes(received, rng.randrange(5, 14))
+        if clinical
+        else before_due(received, 0, None)
+    )
+    attempts = 0
+    outcome = ""
+    while at <= latest:
+        attempts += 1
+        row[model.ATTEMPTS] = attempts
+        row[model.LAST_ATTEMPT] = to_cell(at.replace(second=0, microsecond=0), cal.tz)
+        chance = 0.45 if daily else 0.65
+        if rng.random() < chance:
+            outcome = rng.choice(("Reached", "Booked", "Reached")) if not daily else "Reached"
+            if reason != "New appointment" and outcome == "Booked":
+                outcome = "Reached"
+            row[model.LAST_OUTCOME] = outcome
+            row[model.STATUS] = (
+                "Booked" if outcome == "Booked" else rng.choice(("Resolved", "Resolved", "Booked"))
+            )
+            if row[model.STATUS] == "Booked":
+                row[model.LAST_OUTCOME] = "Booked"
+            return
+        outcome = rng.choice(("No answer", "Voicemail left", "Voicemail left", "Secure message sent"))
+        row[model.LAST_OUTCOME] = outcome
+        row[model.STATUS] = "Waiting on patient" if daily else "In progress"
+        if attempts >= max_attempts:
+            if rng.random() < 0.96:
+                row[model.STATUS] = "No response"
+            return
+        at = before_due(at, attempts, at)
 
 
 def _mistake(rng: random.Random, row: dict[str, CellValue], now: datetime) -> None:

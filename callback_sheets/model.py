@@ -54,38 +54,41 @@ CALLS = "Calls"
 LATEST_CALL = "Latest call"
 ARRIVED = "Arrived"
 PROBLEMS = "Problems"
+SCRIPT = "Script"
 
 QUEUE_COLUMNS: tuple[Column, ...] = (
-    Column(ID, Owner.STAFF, width=11, help="Stable ID; the tool fills it when empty."),
-    Column(RECEIVED, Owner.STAFF, Kind.DATETIME, 17, "When the (first) missed call came in, clinic time."),
-    Column(CALLER, Owner.STAFF, width=22),
-    Column(PHONE, Owner.STAFF, width=17),
-    Column(PATIENT_TYPE, Owner.STAFF, width=12),
-    Column(LANGUAGE, Owner.STAFF, width=11),
-    Column(REASON, Owner.STAFF, width=26),
-    Column(URGENCY, Owner.STAFF, width=11),
-    Column(OWNER, Owner.STAFF, width=14, help="Who calls back; the tool assigns it when empty."),
-    Column(STATUS, Owner.STAFF, width=18),
-    Column(ATTEMPTS, Owner.STAFF, Kind.INT, 10, "How many callback attempts so far."),
-    Column(LAST_ATTEMPT, Owner.STAFF, Kind.DATETIME, 17, "When the latest attempt was made."),
-    Column(LAST_OUTCOME, Owner.STAFF, width=20, help="What happened on the latest attempt."),
-    Column(NOTES, Owner.STAFF, width=40),
-    Column(NEXT_ATTEMPT, Owner.TOOL, Kind.DATETIME, 17, "When the next attempt is due (computed)."),
-    Column(OVERDUE, Owner.TOOL, width=24),
+    Column(ID, Owner.STAFF, width=10, help="Stable ID; the tool fills it when empty."),
+    Column(RECEIVED, Owner.STAFF, Kind.DATETIME, 16, "When the (first) missed call came in, clinic time."),
+    Column(CALLER, Owner.STAFF, width=20),
+    Column(PHONE, Owner.STAFF, width=16),
+    Column(PATIENT_TYPE, Owner.STAFF, width=10),
+    Column(LANGUAGE, Owner.STAFF, width=10),
+    Column(REASON, Owner.STAFF, width=25),
+    Column(URGENCY, Owner.STAFF, width=10),
+    Column(OWNER, Owner.STAFF, width=12, help="Who calls back; the tool assigns it when empty."),
+    Column(STATUS, Owner.STAFF, width=17),
+    Column(ATTEMPTS, Owner.STAFF, Kind.INT, 9, "How many callback attempts so far."),
+    Column(LAST_ATTEMPT, Owner.STAFF, Kind.DATETIME, 16, "When the latest attempt was made."),
+    Column(LAST_OUTCOME, Owner.STAFF, width=18, help="What happened on the latest attempt."),
+    Column(NOTES, Owner.STAFF, width=30),
+    Column(NEXT_ATTEMPT, Owner.TOOL, Kind.DATETIME, 16, "When the next attempt is due (computed)."),
+    Column(OVERDUE, Owner.TOOL, width=30),
     Column(NEXT_STEP, Owner.TOOL, width=34),
-    Column(ESCALATION, Owner.TOOL, width=30),
-    Column(FIRST_ATTEMPT, Owner.TOOL, Kind.DATETIME, 17, "When the first callback attempt was made."),
-    Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 17, "When the item was first seen closed."),
+    Column(PROBLEMS, Owner.TOOL, width=34),
+    Column(SCRIPT, Owner.TOOL, width=38, help="A link to the call script for this row's next attempt."),
+    Column(ESCALATION, Owner.TOOL, width=34),
+    Column(FIRST_ATTEMPT, Owner.TOOL, Kind.DATETIME, 16, "When the first callback attempt was made."),
+    Column(CLOSED_AT, Owner.TOOL, Kind.DATETIME, 16, "When the item was first seen closed."),
     Column(CALLS, Owner.TOOL, Kind.INT, 7, "How many missed calls this item stands for."),
-    Column(LATEST_CALL, Owner.TOOL, Kind.DATETIME, 17, "When the latest of those calls came in."),
+    Column(LATEST_CALL, Owner.TOOL, Kind.DATETIME, 16, "When the latest of those calls came in."),
     Column(ARRIVED, Owner.TOOL, width=12, help="In hours, After hours or Closed day (from Received)."),
-    Column(PROBLEMS, Owner.TOOL, width=40),
 )
 COLUMNS_BY_NAME = {c.name: c for c in QUEUE_COLUMNS}
 TOOL_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS if c.owner is Owner.TOOL)
 REQUIRED_COLUMNS = tuple(c.name for c in QUEUE_COLUMNS)  # what `init` writes
+LAYOUT_COLUMNS = REQUIRED_COLUMNS  # the same, in the order `init` makes them
 # Columns added after 0.1.0: a queue without them still works (`init` adds them; refresh skips them).
-OPTIONAL_COLUMNS = frozenset({ARRIVED})
+OPTIONAL_COLUMNS = frozenset({ARRIVED, SCRIPT})
 
 # Default choices (config may translate or extend them).
 REASONS = (
@@ -116,6 +119,7 @@ LANGUAGES = ("English", "Spanish", "Other")
 
 # Tabs the tool owns (besides Queue, where it owns only the TOOL columns).
 QUEUE_TAB = "Queue"
+SCRIPTS_TAB = "Scripts"
 LISTS_TAB = "Lists"
 HISTORY_TAB = "History"
 METRICS_TAB = "Metrics"

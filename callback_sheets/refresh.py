@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.arrival import Arrivals, is_after_hours, kept_earlier_note
@@ -19,6 +20,7 @@ from callback_sheets.backends.base import (
     CellWrite,
     Changeset,
     Grid,
+    Link,
     Snapshot,
     WriteMode,
     column_letter,
@@ -31,11 +33,14 @@ from callback_sheets.backends.base import (
 from callback_sheets.cadence import CadenceKind, CadenceRule, next_due
 from callback_sheets.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.config import Config
-from callback_sheets.errors import UsageError
+from callback_sheets.errors import ConfigError, UsageError
 from callback_sheets.queue_state import QueueState
 from callback_sheets.times import localize, short, to_cell
 from callback_sheets.triage import escalated_now, triage_for
 from callback_sheets.validation import Item, RowReader, duplicate_id_problems
+
+if TYPE_CHECKING:
+    from callback_sheets.script_blocks import ScriptsTab
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
 # The tool columns a refresh computes for every row, in the order Planner._tool_values returns them.
@@ -154,6 +159,30 @@ class Planner:
         self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
         self.who = config.escalation_owner or "licensed staff"
         self.arrival = Arrivals(self.cal)
+        self._scripts: ScriptsTab | bool | None = False  # False: not built yet
+
+    def scripts(self) -> ScriptsTab | None:
+        """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
+        if self._scripts is False:
+            from callback_sheets import script_blocks  # only when a queue has a Script column
+
+            try:
+                self._scripts = script_blocks.build(
+                    clinic_name=self.config.clinic_name,
+                    callback_number=self.config.callback_number,
+                    override_dir=self.config.templates,
+                )
+            except (ConfigError, UsageError, OSError):
+                self._scripts = None
+        return self._scripts  # type: ignore[return-value]
+
+    def script_link(self, item: Item) -> Link | None:
+        """The Script cell of an open item: a link to its block on the Scripts tab."""
+        tab = self.scripts()
+        if tab is None or item.closed:
+            return None
+        block = tab.block_for(item.language, item.reason, item.attempts)
+        return None if block is None else Link(block.label, model.SCRIPTS_TAB, block.row)
 
     def flagged(self, item: Item) -> str | None:
         """What triage finds on the item (None if nothing), computed once per row, whether or not the
@@ -212,6 +241,7 @@ class Planner:
         alerts: list[EscalationAlert] = []
         cells = changes.cells
         now_cell = to_cell(self.now, self.tz)
+        with_script = model.SCRIPT in snapshot.header
         fill_urgency = model.URGENCY in snapshot.header
         reasons = self.config.reasons
         arrived = model.ARRIVED in snapshot.header
@@ -250,6 +280,8 @@ class Planner:
                     cells.append(CellWrite(position, item.id, column, value, WriteMode.TOOL, before))
             if arrived:
                 self._put(changes, item, item.id, model.ARRIVED, view.arrived, row, WriteMode.TOOL)
+            if with_script:
+                self._put(changes, item, item.id, model.SCRIPT, self.script_link(item), row, WriteMode.TOOL)
             if item.attempts and item.last_attempt:
                 entry = self.history_entry(item, item_id, logged, now_cell)
                 if entry is not None:

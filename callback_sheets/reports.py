@@ -46,43 +46,8 @@ from callback_sheets.triage import triage_for
 from callback_sheets.validation import text
 
 SCHEMA = "callback-sheets/report/1"
-METRICS_TABLE_ROW = dem.TREND_LAST_ROW + 6  # the report table's header row, below the chart
-METRICS_COLUMNS = (
-    "Period",
-    "Kind",
-    "Start",
-    "End",
-    "Scope",
-    "Missed calls",
-    "Calls",
-    "Recovered",
-    "Recovery rate %",
-    "First callback mean (business min)",
-    "First callback median",
-    "First callback p90",
-    "Callbacks timed",
-    "First attempt time unknown",
-    "Same block met",
-    "Same block judged",
-    "Same block %",
-    "Same day met",
-    "Same day judged",
-    "Same day %",
-    "Booked",
-    "Unresolved now",
-    "Unresolved > 1 business day",
-    "Escalations",
-    "Escalation handled mean (business min)",
-    "Escalation handled median",
-    "Escalation handled p90",
-    "Escalations pending",
-    "No response",
-    "Updated",
-    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
-    "After hours",
-    "After hours recovered",
-    "After hours recovery %",
-)
+METRICS_TABLE_ROW = dem.METRICS_TABLE_ROW  # the report table's header row, below the chart
+METRICS_COLUMNS = dem.METRICS_COLUMNS
 
 
 _NO_OUTCOMES: frozenset[str] = frozenset()

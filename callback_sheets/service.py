@@ -23,6 +23,7 @@ from callback_sheets.backends.base import (
     WriteMode,
     WriteResult,
 )
+from callback_sheets.backends.sheet_look import Look
 from callback_sheets.cadence import CadenceKind
 from callback_sheets.config import Config
 from callback_sheets.errors import NotFoundError, RefusedError, UsageError, WorkbookChangedError
@@ -62,7 +63,24 @@ def choices(config: Config) -> dict[str, list[str]]:
         "outcomes": list(config.outcomes),
         "languages": list(config.languages),
         "patient_types": list(config.patient_types),
+        "owners": [o.name for o in config.owners],
     }
+
+
+def look(config: Config) -> Look:
+    """What the tool's tabs look like for this clinic (its name, date format, closed statuses, scripts)."""
+    from callback_sheets import script_blocks
+
+    scripts = script_blocks.build(
+        clinic_name=config.clinic_name, callback_number=config.callback_number, override_dir=config.templates
+    )
+    return Look(
+        clinic_name=config.clinic_name,
+        date_format=config.date_format,
+        closed_statuses=tuple(sorted(config.closed_statuses)),
+        scripts=scripts.rows,
+        script_titles=scripts.titles,
+    )
 
 
 def register_contributors() -> None:
@@ -73,7 +91,9 @@ def register_contributors() -> None:
 
 def init(*, config: Config, backend: Backend) -> list[str]:
     register_contributors()
-    return backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=choices(config))
+    return backend.init(
+        header=model.LAYOUT_COLUMNS, tabs=TOOL_TABS, choices=choices(config), look=look(config)
+    )
 
 
 @contextmanager

@@ -92,7 +92,17 @@ def test_cells_follow_the_fixed_layout() -> None:
     assert cells[(dem.TOTALS_ROW, dem.SIDE_COL)] == 3
     assert cells[(dem.DEMAND_HEADER_ROW, dem.GRID_FIRST_COL + 23)] == "23"
     assert cells[(dem.BREAKDOWN_FIRST_ROW, dem.BREAKDOWN_COL)] == "Reason"
-    trend = dem.trend_cells(dem.weekly_series(CASES, now=datetime(2026, 12, 7, 10, tzinfo=TZ)))
+    series = dem.weekly_series(CASES, now=datetime(2026, 12, 7, 10, tzinfo=TZ))
+    trend = dem.trend_cells(series)
     assert trend[(dem.TREND_HEADER_ROW, 3)] == "Recovery rate %"
-    assert trend[(dem.TREND_LAST_ROW - 1, 2)] == 3 and trend[(dem.TREND_LAST_ROW - 1, 3)] == 66.7
+    # The chart starts at the first week with a call; the rows after the last week are cleared.
+    weeks = [t.missed_calls for t in series]
+    first = next(i for i, n in enumerate(weeks) if n)
+    shown = series[first:]
+    assert (
+        trend[(dem.TREND_FIRST_ROW, 1)] == shown[0].value and trend[(dem.TREND_FIRST_ROW, 2)] == weeks[first]
+    )
+    assert trend[(dem.TREND_FIRST_ROW + len(shown) - 2, 2)] == 3
+    assert trend[(dem.TREND_FIRST_ROW + len(shown) - 2, 3)] == 66.7
+    assert first == 0 or trend[(dem.TREND_FIRST_ROW + len(shown), 1)] is None
     assert max(r for r, _ in trend) == dem.TREND_LAST_ROW

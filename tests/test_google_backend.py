@@ -85,7 +85,7 @@ def staff(emu: SheetsEmulator, backend: GoogleBackend, *requests_: dict[str, Any
 
 
 def col(name: str) -> int:
-    return model.REQUIRED_COLUMNS.index(name)
+    return model.LAYOUT_COLUMNS.index(name)
 
 
 def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, config: Config) -> None:
@@ -105,8 +105,8 @@ def test_init_is_one_batch_update_with_the_whole_layout(emu: SheetsEmulator, con
     queue = emu.store.get(book.spreadsheet_id).sheet_by_title(model.QUEUE_TAB)
     grid = queue.properties["gridProperties"]
     assert grid["frozenRowCount"] == 1 and queue.cell(0, 0).fmt["textFormat"]["bold"]
-    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.REQUIRED_COLUMNS))] == list(
-        model.REQUIRED_COLUMNS
+    assert [queue.cell(0, c).value["stringValue"] for c in range(len(model.LAYOUT_COLUMNS))] == list(
+        model.LAYOUT_COLUMNS
     )
     rule = queue.cell(1, col(model.REASON)).validation
     assert (
@@ -160,7 +160,15 @@ def test_refresh_costs_three_requests_and_nothing_when_unchanged(
         ("POST", "batchUpdate"),
         ("GET", "batchGet"),  # new IDs written: read back where they landed (issue 13)
     ]
-    assert emu.requests[-2].body["valueInputOption"] == "RAW"
+    # New Script links are formulas, which a RAW write cannot make: that write is USER_ENTERED, with every
+    # text quote-prefixed (stored as the literal text) and the links the only formulas.
+    body = next(r.body for r in reversed(emu.requests) if r.path.endswith("values:batchUpdate"))
+    assert body["valueInputOption"] == "USER_ENTERED"
+    written = [v for r in body["data"] for line in r["values"] for v in line]
+    texts = [v for v in written if isinstance(v, str) and v]
+    formulas = [v for v in texts if not v.startswith("'")]
+    assert len(formulas) == rows and all(f.startswith('=HYPERLINK("#gid=') for f in formulas)
+    assert any(v.startswith("'Call back") for v in texts)
     emu.reset_log()
     again = service.refresh(config=config, backend=backend, now=NOW)
     assert again.plan.summary.changes == 0 and len(emu.requests) == 1 and emu.count("POST") == 0

@@ -240,7 +240,7 @@ def test_a_new_workbook_uses_the_configured_tab_names(config: Config) -> None:
     notes = service.init(config=replace(config, tabs=names), backend=backend)
     assert notes == [
         f"created {config.workbook.name} with tabs Callbacks, Callback lists, History, Metrics, "
-        "Demand, Intake, State"  # State: the queue's own record (issue 13)
+        "Demand, Intake, State, Scripts"  # State: the queue's own record (issue 13)
     ]
     wb = openpyxl.load_workbook(config.workbook)
     assert wb.sheetnames[:2] == ["Callbacks", "Callback lists"]

@@ -255,7 +255,10 @@ def test_a_metrics_tab_without_its_chart_gets_it(config: Config, tmp_path: Path)
     from callback_sheets.backends.excel_layout import build_workbook
 
     wb = build_workbook(
-        header=model.REQUIRED_COLUMNS, tabs=service.TOOL_TABS, choices=service.choices(config)
+        header=model.REQUIRED_COLUMNS,
+        tabs=service.TOOL_TABS,
+        choices=service.choices(config),
+        look=service.look(config),
     )
     wb[model.METRICS_TAB]._charts = []  # as an older version of the tool made it
     wb.save(config.workbook)

@@ -106,7 +106,9 @@ def test_refresh_keeps_demand_and_trend_current_and_is_idempotent(queue: tuple[C
         (metrics_ws.cell(r, 1).value, metrics_ws.cell(r, 2).value, metrics_ws.cell(r, 3).value)
         for r in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1)
     ]
-    assert weeks[-3:] == [("2026-11-23", 1, 0), ("2026-11-30", 10, 40), ("2026-12-07", 0, None)]
+    # The chart starts at the first week with a call; the weeks after the last one are empty.
+    assert weeks[:3] == [("2026-11-23", 1, 0), ("2026-11-30", 10, 40), ("2026-12-07", 0, None)]
+    assert set(weeks[3:]) == {(None, None, None)}
     second = service.refresh(config=config, backend=backend, now=now, dry_run=True)
     assert not second.plan.changes.tab_cells  # nothing left to change at the same `now`
 

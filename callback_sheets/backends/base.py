@@ -13,11 +13,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from operator import itemgetter
-from typing import Protocol
+from typing import Any, Protocol
 
 from callback_sheets import model as _m
 
 CellValue = str | int | float | bool | datetime | date | None
+
+
+class Link(str):
+    """Text that links to a row of one of the tool's tabs (a Script cell -> its block on the Scripts tab).
+
+    It compares and reads as its text, so a refresh rewrites it only when the text changes; a backend
+    writes it as a link (Excel: an internal HYPERLINK, Google: a ``#gid=`` HYPERLINK)."""
+
+    tab: str
+    row: int
+
+    def __new__(cls, text: str, tab: str, row: int) -> Link:
+        made = super().__new__(cls, text)
+        made.tab = tab
+        made.row = row
+        return made
+
+    def __hash__(self) -> int:  # equal to its text, but never found in a cache of plain texts' encodings
+        return hash((str(self), Link))
+
+
 Grid = tuple[tuple[CellValue, ...], ...]
 
 
@@ -224,9 +245,16 @@ class Backend(Protocol):
     label: str  # names the workbook in messages, e.g. "callback_queue.xlsx"
 
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Any = None,
     ) -> list[str]:
-        """Create the queue (or upgrade it without touching rows); return what was done, one line each."""
+        """Create the queue (or upgrade it without touching rows); return what was done, one line each.
+        ``look`` (a :class:`~callback_sheets.backends.sheet_look.Look`): the clinic's name, date format,
+        closed statuses and Scripts tab."""
         ...
 
     def session(self) -> AbstractContextManager[None]:

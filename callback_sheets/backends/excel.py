@@ -30,6 +30,7 @@ from callback_sheets.backends.base import (
     row_factory,
 )
 from callback_sheets.backends.excel_files import FileVersion, atomic_write, refuse_if_open, workbook_lock
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.errors import BackendError, WorkbookChangedError
 
 if TYPE_CHECKING:
@@ -59,33 +60,50 @@ class ExcelBackend:
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look | None = None,
     ) -> list[str]:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
+            look = look or DEFAULT_LOOK
             if not self.path.exists():
-                return self._create(header=header, tabs=tabs, choices=choices)
-            return self._upgrade(header=header, tabs=tabs, choices=choices)
+                return self._create(header=header, tabs=tabs, choices=choices, look=look)
+            return self._upgrade(header=header, tabs=tabs, choices=choices, look=look)
 
     def _create(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look = DEFAULT_LOOK,
     ) -> list[str]:
         """A new workbook: the tool's tabs as openpyxl builds them (nothing else to keep)."""
         from callback_sheets.backends.excel_init import donor_package, renamed_package
 
-        donor = donor_package(header=header, tabs=tabs, choices=choices)
+        donor = donor_package(header=header, tabs=tabs, choices=choices, look=look)
         package = renamed_package(donor, self.tab_names)
 
         def produce(tmp: Path) -> None:
             tmp.write_bytes(package)
 
         atomic_write(self.path, produce)
-        names = [self._name(n) for n in (model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs))]
+        roles = (model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs), *_scripts_role(look))
+        names = [self._name(n) for n in roles]
         return [f"created {self.label} with tabs {', '.join(names)}"]
 
     def _upgrade(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look = DEFAULT_LOOK,
     ) -> list[str]:
         """An existing workbook: missing tabs grafted, missing Queue columns added, through the patcher."""
         from callback_sheets.backends.excel_init import donor_package, plan_init
@@ -100,10 +118,11 @@ class ExcelBackend:
         except PackageRefused as exc:
             raise BackendError(f"{self.label}: {exc}") from None
         check_package(self.path)
-        donor = donor_package(header=header, tabs=tabs, choices=choices)
+        donor = donor_package(header=header, tabs=tabs, choices=choices, look=look)
         try:
+            roles = [*tabs, *(TabSpec(name, ()) for name in _scripts_role(look))]
             edits, graft, rules, notes = plan_init(
-                self.path, header=header, tabs=tabs, choices=choices, names=self.tab_names,
+                self.path, header=header, tabs=roles, choices=choices, names=self.tab_names,
                 label=self.label, donor=donor,
             )  # fmt: skip
         except BackendError:
@@ -206,9 +225,7 @@ class ExcelBackend:
             for name, ids in changes.removed.items()
             if ids and (found := removed_positions(snapshot, name, ids))
         }
-        self._apply(
-            edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file
-        )
+        self._apply(edits, appends, tabs, present=version.sheets, removals=removals, expected=version.file)
         written = (
             sum(len(e) for e in edits.values())
             + sum(len(a) for a in appends.values())
@@ -353,3 +370,8 @@ def _new_archive(path: Path, header: Sequence[str]) -> None:
             wide = spec.width if spec else (17 if name in model.TAB_DATETIME_COLUMNS else 14)
             sheet.column_dimensions[get_column_letter(col)].width = wide + 2
     book.save(path)
+
+
+def _scripts_role(look: Look) -> tuple[str, ...]:
+    """The Scripts tab, when the look has one: a tab of the tool's that `init` grafts like the others."""
+    return (model.SCRIPTS_TAB,) if look.scripts else ()

@@ -13,12 +13,13 @@ from __future__ import annotations
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from callback_sheets import demand as dem
 from callback_sheets import model
+from callback_sheets.backends import sheet_look as look_spec
 
 GRID_RANGE = (
     f"{get_column_letter(dem.GRID_FIRST_COL)}{dem.GRID_FIRST_ROW}:"
@@ -27,26 +28,50 @@ GRID_RANGE = (
 CHART_ANCHOR = "E2"
 
 
-def add_figure_layout(wb: Workbook) -> list[str]:
+def add_figure_layout(wb: Workbook, date_format: str = look_spec.DEFAULT_DATE_FORMAT) -> list[str]:
     """Add the Metrics chart and the Demand colour scale where the tabs lack them; return what was done."""
     notes = []
-    if model.METRICS_TAB in wb.sheetnames and add_trend_chart(wb[model.METRICS_TAB]):
+    if model.METRICS_TAB in wb.sheetnames and add_trend_chart(wb[model.METRICS_TAB], date_format):
         notes.append(f"added the weekly chart to {model.METRICS_TAB}")
     if model.DEMAND_TAB in wb.sheetnames and add_demand_scale(wb[model.DEMAND_TAB]):
         notes.append(f"added the colour scale to {model.DEMAND_TAB}")
     return notes
 
 
-def add_trend_chart(ws: Worksheet) -> bool:
+def add_trend_chart(ws: Worksheet, date_format: str = look_spec.DEFAULT_DATE_FORMAT) -> bool:
     """Missed calls (bars) and recovery rate % (line, right axis) per week; False if a chart is there."""
     if ws._charts:  # openpyxl keeps a sheet's charts only here
         return False
     for (row, col), value in dem.trend_cells(()).items():
         if ws.cell(row=row, column=col).value is None:
             ws.cell(row=row, column=col, value=value)
+    header_fill = PatternFill("solid", fgColor=look_spec.TAB_HEADER)
+    header_font = Font(bold=True, color=look_spec.TAB_HEADER_FONT)
     for col in range(1, len(dem.TREND_HEADER) + 1):
-        ws.cell(row=dem.TREND_HEADER_ROW, column=col).font = Font(bold=True)
-    ws.cell(row=1, column=1).font = Font(bold=True)
+        cell = ws.cell(row=dem.TREND_HEADER_ROW, column=col)
+        cell.font, cell.fill = header_font, header_fill
+    for row in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1):
+        ws.cell(row=row, column=3).number_format = look_spec.PERCENT_FORMAT
+    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    # The report table below the chart: a styled header, widths that show every figure, rates as %.
+    top = dem.METRICS_TABLE_ROW
+    ws.row_dimensions[top].height = 45
+    for col, name in enumerate(dem.METRICS_COLUMNS, start=1):
+        cell = ws.cell(row=top, column=col, value=name)
+        cell.font, cell.fill = header_font, header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        letter = get_column_letter(col)
+        dim = ws.column_dimensions[letter]
+        dim.width = {"Period": 12, "Kind": 8, "Start": 11, "End": 11, "Scope": 20, "Updated": 16}.get(
+            name, 10
+        )
+        dim.alignment = Alignment(vertical="top")
+        if name.endswith("%"):
+            dim.number_format = look_spec.PERCENT_FORMAT
+        elif name == "Updated":
+            dim.number_format = date_format
+        elif "(business min)" in name or name.endswith(("median", "p90")):
+            dim.number_format = "0.0"
     ws.column_dimensions["A"].width = 12
     ws.column_dimensions["B"].width = 13
     ws.column_dimensions["C"].width = 16

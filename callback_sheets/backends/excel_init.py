@@ -20,6 +20,7 @@ from pathlib import Path
 from callback_sheets import demand as dem
 from callback_sheets import model
 from callback_sheets.backends.base import CellValue, TabSpec, clash_message
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.backends.xlsx_graft import rename_references
 from callback_sheets.backends.xlsx_patch import sheet_tails
 from callback_sheets.backends.xlsx_read import read_workbook
@@ -60,6 +61,8 @@ def is_ours(
             a1.startswith("Missed calls and recovery rate")
             or _cell(grid, dem.TREND_HEADER_ROW, 1) == "Week of"
         )
+    if role == model.SCRIPTS_TAB:
+        return a1.startswith("Call scripts of")
     if role == model.DEMAND_TAB:
         return a1.startswith("Missed calls by weekday") or _cell(grid, dem.DEMAND_HEADER_ROW, 1) == "Weekday"
     return bool(first) and bool(header) and set(first) <= set(header)  # another tab of the tool's
@@ -72,13 +75,17 @@ def _cell(grid: Sequence[Sequence[CellValue]], row: int, col: int) -> CellValue:
 
 
 def donor_package(
-    *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+    *,
+    header: Sequence[str],
+    tabs: Sequence[TabSpec],
+    choices: Mapping[str, Sequence[str]],
+    look: Look = DEFAULT_LOOK,
 ) -> bytes:
-    """The tool's tabs as a new workbook would have them, as package bytes."""
+    """The tool's tabs as a new workbook would have them (the look's Scripts tab too), as package bytes."""
     from callback_sheets.backends.excel_layout import build_workbook
 
     buffer = io.BytesIO()
-    build_workbook(header=header, tabs=tabs, choices=choices).save(buffer)
+    build_workbook(header=header, tabs=tabs, choices=choices, look=look).save(buffer)
     return buffer.getvalue()
 
 

@@ -37,6 +37,7 @@ from callback_sheets.backends.base import (
     CellValue,
     CellWrite,
     Changeset,
+    Link,
     SheetRow,
     Snapshot,
     TabSpec,
@@ -67,6 +68,7 @@ from callback_sheets.backends.google_values import (
     quote,
     to_json,
 )
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, Look
 from callback_sheets.config import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError, WorkbookChangedError
 
@@ -181,7 +183,12 @@ class GoogleBackend:
 
     # --- the port ---------------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: Look | None = None,
     ) -> list[str]:
         fields = (
             META_FIELDS[:-1]
@@ -223,6 +230,7 @@ class GoogleBackend:
             tabs=tabs,
             choices=choices,
             new_id=lambda: next(i for i in ids if i not in used),
+            look=look or DEFAULT_LOOK,
             names=self.tab_names,
         )
         if plan.requests:
@@ -351,7 +359,7 @@ class GoogleBackend:
                 for c, value in enumerate(line, start=1):
                     out.put(name, start + offset, c, value)
             out.written += len(changes.tab_appends[name])
-        if not out.cells:
+        if not out.cells and not out.links:
             deleted = self._delete_rows(doomed)
             self.release()
             return WriteResult(deleted, tuple(out.skipped))
@@ -396,8 +404,14 @@ class GoogleBackend:
             claim = replace(claim, row=claim.row - trimmed)
             self._claim = claim
         release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}
-        data = out.ranges() if doomed else [*out.ranges(), release]  # let go in the same batch
-        self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
+        option = "RAW"
+        if out.links:  # links are formulas, which a RAW write cannot make: USER_ENTERED, text quote-prefixed
+            out.add_links(sheets)
+            option = "USER_ENTERED"
+            release = {"range": release["range"], "values": [[_literal(RELEASED)]]}
+        ranges = out.ranges(user_entered=option == "USER_ENTERED")
+        data = ranges if doomed else [*ranges, release]  # let go in the same batch
+        self._call(self.http.values_batch_update, self.key, {"valueInputOption": option, "data": data})
         if not doomed:
             self._claim = None
         if any(cell.mode is not WriteMode.TOOL for _, cell in out.placed):
@@ -836,22 +850,45 @@ class _Out:
     """The cells to write by tab, (row, col) → JSON value, and what was written or left out."""
 
     cells: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    links: dict[tuple[str, int, int], Link] = field(default_factory=dict)  # written as HYPERLINK formulas
     written: int = 0
     skipped: list[str] = field(default_factory=list)
     placed: list[tuple[int, CellWrite]] = field(default_factory=list)  # Queue cells by re-read row
 
     def put(self, tab: str, row: int, col: int, value: CellValue) -> None:
+        if isinstance(value, Link):
+            self.links[(tab, row, col)] = value
+            self.cells.get(tab, {}).pop((row, col), None)
+            return
+        self.links.pop((tab, row, col), None)
         self.cells.setdefault(tab, {})[(row, col)] = to_json(value)
 
     def extent(self) -> dict[str, tuple[int, int]]:
-        return {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        out = {t: (max(r for r, _ in c), max(k for _, k in c)) for t, c in self.cells.items() if c}
+        for tab, row, col in self.links:
+            rows, cols = out.get(tab, (0, 0))
+            out[tab] = (max(rows, row), max(cols, col))
+        return out
 
-    def ranges(self) -> list[dict[str, Any]]:
-        """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns)."""
+    def add_links(self, sheets: Mapping[str, layout.SheetMeta]) -> None:
+        """The links as HYPERLINK formulas among the cells (for a USER_ENTERED write)."""
+        for (tab, row, col), link in self.links.items():
+            target = sheets.get(link.tab)  # a lean read may not know ids: then init's fixed one
+            gid = target.sheet_id if target is not None and target.sheet_id >= 0 else layout.SCRIPTS_SHEET_ID
+            text = str(link).replace('"', '""')
+            formula = _Formula(f'=HYPERLINK("#gid={gid}&range=A{link.row}","{text}")')
+            self.cells.setdefault(tab, {})[(row, col)] = formula
+
+    def ranges(self, *, user_entered: bool = False) -> list[dict[str, Any]]:
+        """One range per run of adjacent cells down a column (a refresh mostly rewrites whole columns).
+        ``user_entered``: every text is quote-prefixed so Sheets stores it as the literal text it is
+        (never a formula, number or date); only the tool's own links stay formulas."""
         data = []
         for tab, cells in self.cells.items():
             for col, runs in _runs(cells).items():
                 for start, values in runs:
+                    if user_entered:
+                        values = [_literal(v) for v in values]
                     end = start + len(values) - 1
                     data.append(
                         {
@@ -860,6 +897,16 @@ class _Out:
                         }
                     )
         return data
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, _Formula) or not isinstance(value, str) or value == "":
+        return value
+    return "'" + value
+
+
+class _Formula(str):
+    """A formula the tool itself wrote (a Script link): sent as is in a USER_ENTERED write."""
 
 
 def _runs(cells: Mapping[tuple[int, int], Any]) -> dict[int, list[tuple[int, list[Any]]]]:

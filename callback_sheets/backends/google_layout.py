@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callback_sheets import model
+from callback_sheets.backends import sheet_look as look_spec
 from callback_sheets.backends.base import TabSpec
-from callback_sheets.backends.excel_layout import DROPDOWNS, HIDDEN_TABS
 from callback_sheets.backends.google_values import column_letter, is_datetime_column, quote
+from callback_sheets.backends.sheet_look import DEFAULT_LOOK, DROPDOWNS, HIDDEN_TABS, Look
 
 Request = dict[str, Any]
-DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
+DATETIME_PATTERN = look_spec.DEFAULT_DATE_FORMAT
 QUEUE_ROWS = 200  # a new Queue's grid: room for staff to type (Google's default is 1,000); writes grow it
 REPORT_ROWS, REPORT_COLS = 60, 36  # a new Metrics or Demand tab: what the trend, table and grid use
 TAB_ROWS = 100  # a new History or Intake tab (Google's default is 1,000 rows of 26 columns)
@@ -28,6 +29,9 @@ MIN_ROOM = 100
 PROTECTION_PREFIX = "callback-sheets: computed column "
 OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
 ESCALATION_FORMULA = "=LEN(${col}2)>0"
+# The Scripts tab's sheet id when `init` creates it (if free), so a refresh can write a row's #gid= link
+# without asking which id the tab has.
+SCRIPTS_SHEET_ID = 1_414_141
 TOOL_NOTE = "Computed by callback-sheets on every refresh: edits here are replaced."
 
 
@@ -36,8 +40,8 @@ def rgb(hex_colour: str) -> dict[str, float]:
     return {k: int(hex_colour[i : i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
 
 
-STAFF_HEADER, TOOL_HEADER = rgb("1F4E78"), rgb("7F7F7F")
-OVERDUE_FILL, ESCALATION_FILL = rgb("F8CBAD"), rgb("FFD966")
+STAFF_HEADER, TOOL_HEADER = rgb(look_spec.STAFF_HEADER), rgb(look_spec.TOOL_HEADER)
+TAB_HEADER, TAB_HEADER_FONT = rgb(look_spec.TAB_HEADER), rgb(look_spec.TAB_HEADER_FONT)
 
 
 @dataclass(slots=True)
@@ -75,6 +79,7 @@ def plan_init(
     tabs: Sequence[TabSpec],
     choices: Mapping[str, Sequence[str]],
     new_id: Callable[[], int],
+    look: Look = DEFAULT_LOOK,
     names: Mapping[str, str] | None = None,
 ) -> InitPlan:
     """The one batch of requests that brings the spreadsheet up to the layout, and what it does.
@@ -98,12 +103,12 @@ def plan_init(
     rules_missing = not any("OVERDUE" in f for f in state.formulas)
     new_columns = {i for i, name in enumerate(final) if fresh or name in missing or rules_missing}
     plan.requests += _queue_header(meta, final, set(missing) | set(final if fresh else ()))
-    plan.requests += _columns(meta, final, new_columns)
+    plan.requests += _columns(meta, final, new_columns, look)
     lists_title = titles.get(model.LISTS_TAB, model.LISTS_TAB)
     lists = _lists(state, choices, plan, new_id, lists_title)
     plan.requests += _dropdowns(meta, final, choices, lists, lists_title)
     if rules_missing:
-        plan.requests += _colour_rules(meta, final)
+        plan.requests += _colour_rules(meta, final, look)
         plan.notes.append("added dropdowns and colour rules")
     protect = [
         (i, n)
@@ -119,8 +124,14 @@ def plan_init(
             # as wide as their columns, without spare rows (a write grows a tab with a little room);
             # the report grids (Metrics, Demand) start at the size of what a refresh writes there
             size = (TAB_ROWS, len(tab.header)) if tab.header else (REPORT_ROWS, REPORT_COLS)
-            plan.requests += _tool_tab(SheetMeta(new_id(), title, *size), tab)
+            plan.requests += _tool_tab(SheetMeta(new_id(), title, *size), tab, look)
             plan.notes.append(f"created tab {title}")
+    if look.scripts and model.SCRIPTS_TAB not in state.sheets:
+        used = {m.sheet_id for m in state.sheets.values()}
+        sheet_id = SCRIPTS_SHEET_ID if SCRIPTS_SHEET_ID not in used else new_id()
+        scripts = SheetMeta(sheet_id, model.SCRIPTS_TAB, len(look.scripts) + 5, 2)
+        plan.requests += _scripts_tab(scripts, look)
+        plan.notes.append(f"created tab {model.SCRIPTS_TAB}")
     if not plan.notes:
         plan.requests = []  # dropdowns and header styles are already there: nothing to send
     return plan
@@ -198,8 +209,11 @@ def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> lis
     return out
 
 
-def _columns(meta: SheetMeta, final: Sequence[str], which: set[int]) -> list[Request]:
-    """Widths and date-time formats of new columns (existing ones keep what staff chose)."""
+def _columns(
+    meta: SheetMeta, final: Sequence[str], which: set[int], look: Look = DEFAULT_LOOK
+) -> list[Request]:
+    """Widths and data formats of new columns (existing ones keep what staff chose): plain top-aligned
+    text, wrapped where the look says, dates in the one date format."""
     out: list[Request] = []
     for i in sorted(which):
         spec = model.COLUMNS_BY_NAME.get(final[i])
@@ -214,19 +228,45 @@ def _columns(meta: SheetMeta, final: Sequence[str], which: set[int]) -> list[Req
                 }
             }
         )
-        if is_datetime_column(final[i]):
-            out.append(_datetime_format(meta.sheet_id, i, 1))
+        out.append(
+            _data_format(
+                meta.sheet_id,
+                i,
+                1,
+                look.date_format if is_datetime_column(final[i]) else None,
+                wrap=final[i] in look_spec.WRAP_COLUMNS,
+            )
+        )
     return out
 
 
-def _datetime_format(sheet_id: int, col: int, start_row: int) -> Request:
+def _data_format(sheet_id: int, col: int, start_row: int, date_format: str | None, *, wrap: bool) -> Request:
     grid = {
         "sheetId": sheet_id,
         "startRowIndex": start_row,
         "startColumnIndex": col,
         "endColumnIndex": col + 1,
     }
-    fmt = {"numberFormat": {"type": "DATE_TIME", "pattern": DATETIME_PATTERN}}
+    fmt: dict[str, Any] = {
+        "wrapStrategy": "WRAP" if wrap else "OVERFLOW_CELL",
+        "verticalAlignment": "TOP",
+        "textFormat": {"bold": False, "italic": False, "foregroundColor": rgb(look_spec.DATA_FONT)},
+    }
+    fields = "userEnteredFormat(wrapStrategy,verticalAlignment,textFormat)"
+    if date_format:
+        fmt["numberFormat"] = {"type": "DATE_TIME", "pattern": date_format}
+        fields = "userEnteredFormat(wrapStrategy,verticalAlignment,textFormat,numberFormat)"
+    return {"repeatCell": {"range": grid, "cell": {"userEnteredFormat": fmt}, "fields": fields}}
+
+
+def _datetime_format(sheet_id: int, col: int, start_row: int, pattern: str = DATETIME_PATTERN) -> Request:
+    grid = {
+        "sheetId": sheet_id,
+        "startRowIndex": start_row,
+        "startColumnIndex": col,
+        "endColumnIndex": col + 1,
+    }
+    fmt = {"numberFormat": {"type": "DATE_TIME", "pattern": pattern}}
     return {
         "repeatCell": {
             "range": grid,
@@ -294,7 +334,7 @@ def _dropdowns(
 ) -> list[Request]:
     out: list[Request] = []
     for column, list_name in DROPDOWNS.items():
-        if column not in final or list_name not in lists:
+        if column not in final or list_name not in lists or not choices.get(list_name):
             continue
         col = final.index(column)
         grid = {
@@ -315,24 +355,66 @@ def _dropdowns(
     return out
 
 
-def _colour_rules(meta: SheetMeta, final: Sequence[str]) -> list[Request]:
+def _colour_rules(meta: SheetMeta, final: Sequence[str], look: Look = DEFAULT_LOOK) -> list[Request]:
+    """The look's row rules (escalated, overdue, closed), in priority order: fill and text colour."""
     area = {"sheetId": meta.sheet_id, "startRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": len(final)}
     out: list[Request] = []
-    for column, formula, fill in (
-        (model.ESCALATION, ESCALATION_FORMULA, ESCALATION_FILL),
-        (model.OVERDUE, OVERDUE_FORMULA, OVERDUE_FILL),
-    ):
-        if column not in final:
+    for spec in look.row_rules():
+        if spec.column not in final:
             continue
-        condition = {
-            "type": "CUSTOM_FORMULA",
-            "values": [{"userEnteredValue": formula.format(col=column_letter(final.index(column) + 1))}],
-        }
-        rule = {
-            "ranges": [area],
-            "booleanRule": {"condition": condition, "format": {"backgroundColor": fill}},
-        }
+        formula = "=" + spec.formula_for(column_letter(final.index(spec.column) + 1))
+        condition = {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": formula}]}
+        text = {"foregroundColor": rgb(spec.font), "bold": spec.bold}
+        fmt = {"backgroundColor": rgb(spec.fill), "textFormat": text}
+        rule = {"ranges": [area], "booleanRule": {"condition": condition, "format": fmt}}
         out.append({"addConditionalFormatRule": {"rule": rule, "index": len(out)}})
+    return out
+
+
+def _scripts_tab(meta: SheetMeta, look: Look) -> list[Request]:
+    """The Scripts tab: titles bold white on blue, each script wrapped in one cell, column B wide."""
+    out: list[Request] = [_add_sheet(meta, frozen=2)]
+    rows = []
+    for number, (what, text) in enumerate(look.scripts, start=1):
+        fmt: dict[str, Any] = {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"}
+        first = dict(fmt)
+        if number in look.script_titles:
+            first = {
+                **fmt,
+                "backgroundColor": STAFF_HEADER,
+                "textFormat": {"bold": True, "foregroundColor": rgb("FFFFFF")},
+            }
+        elif number == 2:
+            first = {
+                **fmt,
+                "backgroundColor": TAB_HEADER,
+                "textFormat": {"bold": True, "foregroundColor": TAB_HEADER_FONT},
+            }
+        elif what:
+            first = {**fmt, "textFormat": {"bold": True}}
+        cells = [
+            {**(_text(what) if what else {}), "userEnteredFormat": first},
+            {
+                **(_text(text) if text else {}),
+                "userEnteredFormat": first if number in (2, *look.script_titles) else fmt,
+            },
+        ]
+        rows.append({"values": cells})
+    start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
+    out.append(
+        {"updateCells": {"start": start, "rows": rows, "fields": "userEnteredValue,userEnteredFormat"}}
+    )
+    for col, pixels in ((0, 120), (1, 760)):
+        dim = {"sheetId": meta.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1}
+        out.append(
+            {
+                "updateDimensionProperties": {
+                    "range": dim,
+                    "properties": {"pixelSize": pixels},
+                    "fields": "pixelSize",
+                }
+            }
+        )
     return out
 
 
@@ -349,22 +431,30 @@ def _protect(meta: SheetMeta, col: int, name: str) -> Request:
     }
 
 
-def _tool_tab(meta: SheetMeta, tab: TabSpec) -> list[Request]:
+def _tool_tab(meta: SheetMeta, tab: TabSpec, look: Look = DEFAULT_LOOK) -> list[Request]:
     out = [_add_sheet(meta, hidden=tab.name in HIDDEN_TABS, frozen=1 if tab.header else 0)]
     if tab.header:
-        cells = [{**_text(h), "userEnteredFormat": {"textFormat": {"bold": True}}} for h in tab.header]
+        head = {
+            "backgroundColor": TAB_HEADER,
+            "textFormat": {"bold": True, "foregroundColor": TAB_HEADER_FONT},
+        }
+        cells = [{**_text(h), "userEnteredFormat": head} for h in tab.header]
         start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
         out.append(
             {
                 "updateCells": {
                     "start": start,
                     "rows": [{"values": cells}],
-                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+                    "fields": "userEnteredValue,userEnteredFormat(backgroundColor,textFormat)",
                 }
             }
         )
         out += [
-            _datetime_format(meta.sheet_id, i, 1) for i, h in enumerate(tab.header) if is_datetime_column(h)
+            _datetime_format(meta.sheet_id, i, 1, look.date_format)
+            for i, h in enumerate(tab.header)
+            if is_datetime_column(h)
         ]
-    out += [_datetime_format(meta.sheet_id, col - 1, row - 1) for col, row in tab.date_columns]
+    out += [
+        _datetime_format(meta.sheet_id, col - 1, row - 1, look.date_format) for col, row in tab.date_columns
+    ]
     return out

@@ -36,7 +36,12 @@ class MemoryBackend:
 
     # --- the port ---------------------------------------------------------------------------------
     def init(
-        self, *, header: Sequence[str], tabs: Sequence[TabSpec], choices: Mapping[str, Sequence[str]]
+        self,
+        *,
+        header: Sequence[str],
+        tabs: Sequence[TabSpec],
+        choices: Mapping[str, Sequence[str]],
+        look: object = None,
     ) -> list[str]:
         notes = []
         queue = self.sheets.get(model.QUEUE_TAB)

@@ -57,6 +57,18 @@ def last_used_row(xml: bytes, start: int, end: int) -> Row | None:
     return None
 
 
+def first_row(xml: bytes) -> Row | None:
+    """The first <row> of a chunk of sheetData when it holds a value (None otherwise)."""
+    match = _ROW.search(xml)
+    if match is None or match.group(2):
+        return None
+    number = row_number(match.group(1))
+    end = row_end(xml, match.end(), len(xml), number)
+    if not any(xml.find(mark, match.end(), end) >= 0 for mark in _VALUE_MARKS):
+        return None
+    return number, match.start(), match.end(), end, False
+
+
 def appended_extent(appends: Sequence[Sequence[CellValue]], last_before: int) -> Range | None:
     """The smallest range holding every appended value (rows numbered after ``last_before``)."""
     first_row = last_row = 0

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from callback_sheets.backends.base import Link
 from callback_sheets.backends.xlsx_read import CellValue
 
 
@@ -173,9 +174,20 @@ def cell_tail(value: CellValue) -> bytes:
         return b"><v>" + repr(value).encode() + b"</v></c>"
     if isinstance(value, dt.date):
         return b"><v>" + repr(excel_serial(value)).encode() + b"</v></c>"
+    if isinstance(value, Link):
+        return link_tail(value)
     if isinstance(value, str):
         return _string_tail(value)
     raise TypeError(f"cannot write a {type(value).__name__} to a cell")
+
+
+def link_tail(link: Link) -> bytes:
+    """An internal hyperlink to the linked tab's row: a HYPERLINK formula with its text as the cached
+    value (so readers that do not calculate still see the text)."""
+    sheet = link.tab.replace("'", "''")
+    text = str(link).replace('"', '""')
+    formula = f'HYPERLINK("#\'{sheet}\'!A{link.row}","{text}")'
+    return b' t="str"><f>' + escape(formula).encode() + b"</f><v>" + escape(str(link)).encode() + b"</v></c>"
 
 
 @lru_cache(maxsize=8192)

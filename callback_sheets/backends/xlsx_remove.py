@@ -22,6 +22,8 @@ from callback_sheets.backends.xlsx_rows import Emit
 
 Source = Callable[[], Iterator[bytes]]
 
+# The tool's own Script links point at a fixed row of the Scripts tab, not at rows of this sheet.
+_OWN_LINK = re.compile(rb"<f>HYPERLINK\(\"#'Scripts'!A\d+\",\"[^<\"]*(?:\"\"[^<\"]*)*\"\)</f>")
 _ROW_TAG = re.compile(rb"<row\b[^>]*?>")
 _ROW_R = re.compile(rb"""(\sr\s*=\s*["'])(\d+)(["'])""")
 _CELL_R = re.compile(rb"""(<c\b[^>]*?\sr\s*=\s*["'][A-Z]{1,3})(\d+)(["'])""")
@@ -116,7 +118,7 @@ def remove_rows_xml(source: Source, removed: Sequence[int], emit: Emit) -> None:
     emit(reader.opening)
     dropped = set(shift.removed)
     for chunk in reader.chunks():
-        if chunk.find(b"<f") >= 0 and re.search(rb"<f[\s>/]", chunk):
+        if chunk.find(b"<f") >= 0 and re.search(rb"<f[\s>/]", _OWN_LINK.sub(b"", chunk)):
             raise PatchRefused("the sheet holds formulas, whose references rows cannot be moved under")
         pos = 0
         pieces: list[bytes] = []

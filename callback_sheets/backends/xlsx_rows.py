@@ -42,6 +42,7 @@ _ROW_ENDS = (b" ", b"\t", b"\n", b"\r", b">", b"/")
 
 Emit = Callable[[bytes], None]
 """Receives the new part, piece by piece, in order."""
+OWN_LINK = b"<f>HYPERLINK(\"#'"  # the tool's own Script links, which a refresh may rewrite
 Row = tuple[int, int, int, int, bool]
 """A <row>: (number, start, start-tag end, end, self-closing), offsets into the XML."""
 Located = tuple[int, CellValue, int, int, bytes | None]
@@ -231,7 +232,8 @@ class RowEditor:
         written: list[int] = []
         for col, value, at, stop, old in located:
             if old is not None:
-                if not self._plain and xml.find(b"<f", at + 2, stop) >= 0:
+                formula = -1 if self._plain else xml.find(b"<f", at + 2, stop)
+                if formula >= 0 and not xml.startswith(OWN_LINK, formula):
                     raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
                 pieces.append(xml[cursor:at])
                 attrs_out = writer.old_attrs(value, old, (number, col))

@@ -18,6 +18,7 @@ from operator import itemgetter
 
 from callback_sheets.backends.xlsx_append import (
     appended_extent,
+    first_row,
     grown_autofilter,
     last_used_row,
     write_appended_rows,
@@ -159,13 +160,13 @@ def patch_sheet_xml(
     """
     reader = SheetReader(source())
     head = reader.head
-    last = _survey(source, [])[0] if appends else None
+    last, _, header = _survey(source, []) if appends else (None, [], None)
     last_before = last[0] if last else 0
     keys = _sorted_edits(edits, bool(appends), last_before)
     col_styles = column_styles(head)
     below = col_styles
-    if last is not None and last[0] > 1:  # rows under a header (row 1) do not take the header's look
-        below = {**col_styles, **row_styles(last[1], (last[0], 0, last[2], len(last[1]), False))}
+    if last is not None:
+        below = _data_styles(col_styles, last, header)
     extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
     dimension = _DIMENSION.search(head)
     area = parse_range(dimension.group(2)) if dimension else None
@@ -209,21 +210,47 @@ def patch_sheet_xml(
     return SheetPatch(last_before, last_after, autofilter, edits, appends, frozenset(editor.skipped))
 
 
-def _survey(source: Source, wanted: list[tuple[int, int]]) -> tuple[LastRow | None, list[tuple[int, int]]]:
+def _data_styles(col_styles: dict[int, int], last: LastRow, header: LastRow | None) -> dict[int, int]:
+    """The styles of appended cells: those of the last row holding a value, but never the header's.
+
+    When that last row is the header (row 1), or one of its cells carries the style of the header cell
+    above it (rows once appended under a styled header copied it), the column's style is used instead,
+    so a data cell never looks like a header."""
+    if last[0] == 1:
+        return dict(col_styles)
+    styles = row_styles(last[1], (last[0], 0, last[2], len(last[1]), False))
+    if header is not None:
+        heads = row_styles(header[1], (1, 0, header[2], len(header[1]), False))
+        for col, style in list(styles.items()):
+            if heads.get(col) == style and style != col_styles.get(col, 0):
+                if col in col_styles:
+                    styles[col] = col_styles[col]
+                else:
+                    del styles[col]
+    return {**col_styles, **styles}
+
+
+def _survey(
+    source: Source, wanted: list[tuple[int, int]]
+) -> tuple[LastRow | None, list[tuple[int, int]], LastRow | None]:
     """A first pass over the part: its last row holding a value (number, the row's XML, length of its
-    start tag), and which of the ``wanted`` cells exist."""
+    start tag), which of the ``wanted`` cells exist, and row 1 (the header) when it holds a value."""
     by_row: dict[int, list[int]] = {}
     for row, col in wanted:
         by_row.setdefault(row, []).append(col)
-    last = None
+    last = header = None
     found: list[tuple[int, int]] = []
     for chunk in SheetReader(source()).chunks():
+        if header is None and last is None:
+            first = first_row(chunk)
+            if first is not None and first[0] == 1:
+                header = (1, chunk[first[1] : first[3]], first[2] - first[1])
         used = last_used_row(chunk, 0, len(chunk))
         if used is not None:
             last = (used[0], chunk[used[1] : used[3]], used[2] - used[1])
         if by_row:
             found += _existing_cells(chunk, by_row)
-    return last, found
+    return last, found, header
 
 
 class _Buffer:

@@ -311,4 +311,5 @@ def demo(state: State, directory: Path, now: str | None, rows: int, seed: int, f
     say(_summary_line(outcome.plan, "refreshed"))
     views = service.queue_views(outcome.plan)
     emit_table([worklist_row(v, config.tz) for v in views[:25]], WORKLIST_COLUMNS, wrap="Next step")
-    say(f"showing the 25 most urgent of {len(views)} open items; open {config.workbook} to see them all")
+    shown = f"the 25 most urgent of {len(views)}" if len(views) > 25 else f"all {len(views)}"
+    say(f"showing {shown} open items; open {config.workbook} to see every row")

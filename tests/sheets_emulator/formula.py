@@ -1,6 +1,7 @@
 """A tiny formula evaluator: arithmetic on numbers and single-cell references, nothing more.
 
-The project writes no formulas; the recorded episodes use ``=1+1``, ``=4/2``, ``= 1 / 1024``. Anything
+The project writes one kind of formula, HYPERLINK with literal texts (the Script column); the
+recorded episodes use ``=1+1``, ``=4/2``, ``= 1 / 1024``. Anything
 else evaluates to Google's ``#ERROR!`` / ``#NAME?`` style error values rather than a guess.
 """
 
@@ -105,8 +106,17 @@ class _Parser:
         raise FormulaError("ERROR", "Formula parse error.")
 
 
-def evaluate(text: str, lookup: Lookup = None) -> float:
-    """Evaluate the formula body (without ``=``); ints come back as ints."""
+_HYPERLINK = re.compile(
+    r'\s*HYPERLINK\(\s*"((?:[^"]|"")*)"\s*(?:,\s*"((?:[^"]|"")*)"\s*)?\)\s*', re.IGNORECASE
+)
+
+
+def evaluate(text: str, lookup: Lookup = None) -> float | str:
+    """Evaluate the formula body (without ``=``); ints come back as ints. ``HYPERLINK("url", "label")``
+    with literal texts gives its label (the url when there is none), as Sheets shows it."""
+    link = _HYPERLINK.fullmatch(text)
+    if link is not None:
+        return (link.group(2) if link.group(2) is not None else link.group(1)).replace('""', '"')
     parser = _Parser(_tokens(text), lookup)
     value = parser.expr()
     if parser.pos != len(parser.tokens):
