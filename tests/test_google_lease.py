@@ -123,13 +123,147 @@ def test_a_row_deleted_between_the_re_read_and_the_write_moves_no_id(
     after = records(backend)
     assert [r["ID"] for r in after] == ["CB-00001", "CB-00003"]  # C's ID was not overwritten by B's
     by_caller = {r["Caller"]: r for r in after}
-    fills = (model.OWNER, model.URGENCY)  # staff cells filled only while empty: left to the next refresh
-    for caller in ("A One", "C Three"):
+    planned = {(c.row_id, c.column): c.value for c in outcome.plan.changes.cells}
+    for caller in ("A One", "C Three"):  # the Owner was planned with B still there: compared below
         mine, theirs = by_caller[caller], expected[caller]
-        assert {k: v for k, v in mine.items() if k not in fills} == {
-            k: v for k, v in theirs.items() if k not in fills
+        assert {k: v for k, v in mine.items() if k != model.OWNER} == {
+            k: v for k, v in theirs.items() if k != model.OWNER
         }
+    for item in ("CB-00001", "CB-00003"):  # Owner and Urgency fills too: on the item's row (issue 13)
+        got = next(r for r in after if r[model.ID] == item)
+        for fill in (model.OWNER, model.URGENCY):
+            if (item, fill) in planned:
+                assert got[fill] == planned[(item, fill)], (item, fill)
+    assert ("CB-00003", model.OWNER) in planned  # C's fill was among the cells that moved
     assert len(after) == 2  # the row that moved up left no computed cells behind on row 4
-    # the next refresh moves nothing: only the Owner the repair left to it (staff may have typed one)
-    again = service.refresh(config=config, backend=backend, now=NOW)
-    assert {(c.row_id, c.column) for c in again.plan.changes.cells} <= {("CB-00003", f) for f in fills}
+    again = service.refresh(config=config, backend=backend, now=NOW)  # nothing left to put right
+    assert again.plan.changes.cells == []  # (the Demand tab recounts without B)
+
+
+def test_a_row_inserted_between_the_re_read_and_the_write_puts_owner_and_urgency_on_their_items(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    from tests.test_google_backend import _rows, _type, staff
+
+    staff_rows = [
+        row("2026-12-01 09:10", Caller="A One", ID="CB-00001"),
+        row("2026-12-01 11:50", Caller="B Two", Reason="Clinical concern"),  # urgent: Urgency filled
+        row("2026-12-01 13:30", Caller="C Three", ID="CB-00003", Owner="Dana"),  # staff's own Owner
+    ]
+    twin = google_queue(emu, config, staff_rows)
+    service.refresh(config=config, backend=twin, now=NOW)
+    expected = {r["Caller"]: r for r in records(twin)}
+    backend = google_queue(emu, config, staff_rows)
+    # staff insert a blank row above B and type a call on it, just before the write
+    inserted = staff(emu, backend, _rows("insertDimension", 2, 3), _type(2, "Caller", "Z New"))
+    emu.before_request(4, inserted)
+    outcome = service.refresh(config=config, backend=backend, now=NOW)
+    assert outcome.result is not None
+    assert any("put back on their rows" in s for s in outcome.result.skipped)
+    by_caller = {r["Caller"]: r for r in records(backend)}
+    for caller in ("A One", "B Two", "C Three"):
+        mine, theirs = by_caller[caller], expected[caller]
+        assert (mine[model.ID], mine[model.OWNER], mine[model.URGENCY]) == (
+            theirs[model.ID],
+            theirs[model.OWNER],
+            theirs[model.URGENCY],
+        ), caller
+    assert by_caller["C Three"][model.OWNER] == "Dana"  # staff's Owner never overwritten
+    assert by_caller["B Two"][model.URGENCY] is not None  # the fill reached B's row
+    z = by_caller["Z New"]  # the inserted row got none of B's fills
+    assert (z[model.OWNER], z[model.URGENCY], z[model.ID]) == (None, None, None), z
+
+
+def test_a_misplaced_fill_typed_over_is_left_as_typed(emu: SheetsEmulator, config: Config) -> None:
+    from tests.test_google_backend import _rows, _type, staff
+
+    staff_rows = [
+        row("2026-12-01 09:10", Caller="A One", ID="CB-00001"),
+        row("2026-12-01 11:50", Caller="B Two", Reason="Billing"),
+        row("2026-12-01 13:30", Caller="C Three", ID="CB-00003"),
+    ]
+    backend = google_queue(emu, config, staff_rows)
+    emu.before_request(4, staff(emu, backend, _rows("deleteDimension", 2, 3)))  # B, before the write
+    typed = staff(emu, backend, _type(2, model.OWNER, "Lee"), _type(2, model.URGENCY, "Routine"))
+    emu.before_request(5, typed)  # then someone types on row 3 (C now) before the read back
+    service.refresh(config=config, backend=backend, now=NOW)
+    [_, c] = records(backend)
+    assert c["Caller"] == "C Three" and c[model.OWNER] == "Lee" and c[model.URGENCY] == "Routine"
+
+
+# --- the Lease tab stays small: winners trim the settled claims above their own ----------------------
+def _scratch_write(backend: Any, value: int) -> None:
+    """One real write through the lease (a cell on a tab of its own), as every writing command does."""
+    from callback_sheets.backends.base import Changeset
+
+    snapshot = backend.read()
+    backend.write(snapshot, Changeset(tab_cells={"Scratch": {(1, 1): value}}))
+
+
+def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    from callback_sheets.backends.google_lease import TAB_ROWS, TRIM_AT
+
+    first = google_queue(emu, config, [row("2026-12-01 09:10")])
+    second = google_backend(emu, first.key)
+    busy: list[str] = []
+
+    def rival(value: int) -> Any:
+        def run() -> None:
+            try:
+                _scratch_write(second, value)
+            except WorkbookBusyError as exc:
+                busy.append(str(exc))
+
+        return run
+
+    sizes, moved = [], []
+    for n in range(200):
+        if n % 20 == 7:  # the rival claims after us and re-reads before our write: it must stand down
+            emu.before_request(4, rival(-n))  # read, metadata, claim, then: re-read
+            _scratch_write(first, n)
+            assert len(busy) == 1 and "another run is working on this sheet" in busy.pop()
+        elif n % 20 == 13:  # the rival ran wholly before our claim: both write, one after the other
+            emu.before_request(3, rival(-n))
+            _scratch_write(first, n)
+            assert not busy
+        elif n % 20 == 17:  # the rival claims after our re-read (we may trim); it writes after us
+
+            def claim_only() -> None:
+                second._take_lease({})
+
+            emu.before_request(5, claim_only)
+            _scratch_write(first, n)
+            assert second._claim is not None
+            tokens = [r[0] for r in lease_rows(emu, first.key)]
+            moved.append(tokens.index(second._claim.token) + 1 != second._claim.row)
+            _scratch_write(second, -n)  # its claim moved up under it: found by its token, released
+            assert second._claim is None
+        else:
+            _scratch_write(first, n)
+        rows = lease_rows(emu, first.key)
+        sizes.append(len(rows))
+        assert all(r[2] in ("released", "withdrawn") for r in rows), rows  # nothing left live
+    grid = emu.store.get(first.key).sheet_by_title(LEASE_TAB).row_count
+    assert max(sizes) <= TRIM_AT + 2 and grid <= TAB_ROWS + 2, (max(sizes), grid)
+    assert min(sizes[50:]) <= 3  # it was trimmed, again and again
+    assert any(moved)  # a pending claim was moved up by a trim, and found again by its token
+
+
+def test_no_trim_while_a_claim_below_ours_is_unsettled(emu: SheetsEmulator, config: Config) -> None:
+    first = google_queue(emu, config, [row("2026-12-01 09:10")])
+    other = google_backend(emu, first.key)
+    for _ in range(25):  # 25 settled claims: past the trim point
+        other._take_lease({})
+        other.release()
+    before = len(lease_rows(emu, first.key))
+    emu.before_request(4, lambda: other._take_lease({}))  # a claim after ours, before our re-read
+    _scratch_write(first, 1)
+    rows = lease_rows(emu, first.key)
+    assert len(rows) == before + 2 and rows[-2][2] == "released" and rows[-1][2] == ""  # it waits
+    assert other._claim is not None and other._claim.row == before + 2
+    token = other._claim.token
+    _scratch_write(other, 2)  # its turn: nothing follows it, so it trims
+    rows = lease_rows(emu, first.key)
+    assert len(rows) == 2 and rows[1] == [token, rows[1][1], "released"]

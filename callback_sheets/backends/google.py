@@ -51,12 +51,14 @@ from callback_sheets.backends.google_http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google_lease import (
     LEASE_TAB,
     RELEASED,
-    WINDOW,
+    TAB_ROWS,
+    TRIM_AT,
     WITHDRAWN,
     Claim,
     claimed_row,
     first_live,
     new_claim,
+    own_row,
 )
 from callback_sheets.backends.google_values import (
     a1,
@@ -145,6 +147,7 @@ class GoogleBackend:
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
         self._claim: Claim | None = None  # this run's write lease while it holds one (google_lease)
+        self._may_trim = False  # no claim followed ours at the re-read: the rows above it may go
         self.clock = lambda: datetime.now(UTC)  # wall clock for lease expiries (tests move it)
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
         self.archive_keys: dict[int, str] = {}  # [archive] spreadsheets: a year's own spreadsheet
@@ -329,6 +332,7 @@ class GoogleBackend:
         next_row = dict(state.next_row)
         claim = self._take_lease(sheets)
         now = self._reread(snapshot, changes, appends, claim)
+        claim = self._claim or claim  # its row as the re-read found it
         for tab in appends:  # another run (or a person) added rows meanwhile: read again and redo
             if tab in state.next_row and now.next_row.get(tab) != state.next_row[tab]:
                 raise WorkbookChangedError(f"rows were added to the {tab} tab during the refresh")
@@ -361,6 +365,7 @@ class GoogleBackend:
             self.release()
             return WriteResult(deleted, tuple(out.skipped))
         extent = out.extent()
+        trimmed = 0
         if any(
             name not in sheets or rows > sheets[name].rows or cols > sheets[name].cols
             for name, (rows, cols) in extent.items()
@@ -384,8 +389,21 @@ class GoogleBackend:
                     max(meta.cols, cols_needed),
                 )
                 prep.append(layout._grid_size(grown))
+        if claim.row > TRIM_AT and self._may_trim:  # the settled claims above ours go (issue 13)
+            lease = sheets.get(LEASE_TAB)
+            if lease is None or lease.sheet_id < 0:
+                sheets.update(
+                    _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
+                )
+                lease = sheets.get(LEASE_TAB)
+            if lease is not None and lease.sheet_id >= 0:
+                prep.append(_delete_rows_request(lease.sheet_id, 1, claim.row - 1))
+                trimmed = claim.row - 2
         if prep:
             self._call(self.http.batch_update, self.key, {"requests": prep})
+        if trimmed:
+            claim = replace(claim, row=claim.row - trimmed)
+            self._claim = claim
         release = {"range": a1(LEASE_TAB, claim.row, 3), "values": [[RELEASED]]}
         option = "RAW"
         if out.links:  # links are formulas, which a RAW write cannot make: USER_ENTERED, text quote-prefixed
@@ -533,7 +551,8 @@ class GoogleBackend:
         the row that now holds its item, and what a misplaced cell covered is put back (an ID as the
         re-read saw it, a computed cell as the read saw it, an emptied row's cell cleared)."""
         cols = column_index(snapshot.header)
-        names = [n for n in (model.ID, *KEY_COLUMNS) if n in cols]
+        fills = [c.column for _, c in out.placed if c.mode is WriteMode.FILL and c.column != model.ID]
+        names = [n for n in dict.fromkeys((model.ID, *KEY_COLUMNS, *fills)) if n in cols]
         q = self.worksheet
         ranges = [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
@@ -604,6 +623,14 @@ class GoogleBackend:
             if (target, col) in right:
                 continue
             was = locate(before, ident(after, target))  # the row now there, where the re-read saw it
+            if cell.mode is WriteMode.FILL and cell.column != model.ID:
+                # an Owner or Urgency fill: taken back only while it still holds exactly what we wrote,
+                # giving the row's own item what it had at the re-read (empty, as a rule)
+                if _norm(after.value(cell.column, target)) != _norm(cell.value):
+                    continue  # typed over since: a person's value, left alone
+                # a row the re-read did not see (inserted meanwhile) had nothing there: cleared
+                repair[(target, col)] = to_json(before.value(cell.column, was)) if was is not None else ""
+                continue
             if was is not None and cell.column in before.columns:
                 repair[(target, col)] = to_json(before.value(cell.column, was))
             elif was is not None:
@@ -611,13 +638,23 @@ class GoogleBackend:
                 repair[(target, col)] = to_json(row.get(cell.column) if row is not None else None)
             elif not any(ident(after, target)[1]) and not ident(after, target)[0]:
                 repair[(target, col)] = ""  # the rows moved up: an empty row keeps nothing
+            elif cell.column == model.ID and _norm(after.value(model.ID, target)) == _norm(cell.value):
+                repair[(target, col)] = ""  # our new ID on a row inserted meanwhile: it had none
         for _, cell, now_at in moved:  # and write each cell on its item's row
             if now_at is None:
                 continue  # its row is gone
+            col = cols[cell.column]
+            if cell.mode is WriteMode.FILL and cell.column != model.ID:
+                current = repair.get((now_at, col), after.value(cell.column, now_at))
+                if not _norm(current):
+                    repair[(now_at, col)] = to_json(cell.value)  # the fill on its item's row
+                elif _norm(current) != _norm(cell.value):
+                    out.skipped.append(f"row {now_at}: {cell.column} was filled in meanwhile")
+                continue
             if cell.mode is not WriteMode.TOOL and cell.column != model.ID:
                 out.skipped.append(f"row {now_at}: rows moved during the write; run the refresh again")
                 continue
-            repair[(now_at, cols[cell.column])] = to_json(cell.value)
+            repair[(now_at, col)] = to_json(cell.value)
         data = [{"range": a1(q, r, c), "values": [[v]]} for (r, c), v in sorted(repair.items())]
         if data:
             self._call(self.http.values_batch_update, self.key, {"valueInputOption": "RAW", "data": data})
@@ -642,7 +679,7 @@ class GoogleBackend:
                 raise self._explain(exc) from None
             every = _sheets(self._call(self.http.fetch_sheet_metadata, self.key, {"fields": META_FIELDS}))
             if LEASE_TAB not in every:
-                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, 1000, 3)
+                meta = layout.SheetMeta(_new_sheet_id(every), LEASE_TAB, TAB_ROWS, 3)
                 request = layout._add_sheet(meta, hidden=True, frozen=0)
                 self._call(self.http.batch_update, self.key, {"requests": [request]})
                 every[LEASE_TAB] = meta
@@ -656,11 +693,20 @@ class GoogleBackend:
         """The claim rows up to ours (as columns): go on only if ours is the first live claim."""
         height = max((len(c) for c in columns), default=0)
         rows = [[c[i] if i < len(c) else None for c in columns] for i in range(height)]
-        first = first_live(rows, start_row=start, now=self.clock())
-        if first is not None and first[0] == claim.row and first[1] == claim.token:
+        mine = own_row(rows, start_row=start, token=claim.token)
+        if mine is not None and mine != claim.row:  # a winner trimmed the settled rows above ours
+            claim = replace(claim, row=mine)
+            self._claim = claim
+        upto = rows[: mine - start + 1] if mine is not None else ()
+        first = first_live(upto, start_row=start, now=self.clock())
+        if first is not None and mine is not None and first[0] == mine and first[1] == claim.token:
+            # trim only when no claim follows ours: a later one's withdrawal, marked by its row number
+            # right after its re-read, must not land on a row a trim has just moved
+            self._may_trim = not any(_unsettled(r) for r in rows[mine - start + 1 :])
             return
         self._claim = None
-        self._mark(claim, WITHDRAWN)
+        if mine is not None:  # gone: it expired and a winner trimmed it (nothing of ours to mark)
+            self._mark(claim, WITHDRAWN)
         holder = f" ({first[1].rsplit(' ', 1)[0]}, until {first[2]})" if first is not None else ""
         raise WorkbookBusyError(
             f"another run is working on this sheet{holder}: nothing was written; try again in a minute"
@@ -685,14 +731,13 @@ class GoogleBackend:
         q = self.worksheet
         ranges = [f"{quote(q)}!1:1"] + [f"{quote(q)}!{_col(cols[n])}2:{_col(cols[n])}" for n in names]
         ranges += [f"{quote(t)}!A:A" for t in appends]
-        start = max(1, claim.row - WINDOW) if claim is not None else 0
-        if claim is not None:
-            ranges.append(f"{quote(LEASE_TAB)}!A{start}:C{claim.row}")
+        if claim is not None:  # from row 1: rows above ours may have been trimmed since the append
+            ranges.append(f"{quote(LEASE_TAB)}!A1:C")  # the whole tab: it stays small
         params = {**UNFORMATTED, "majorDimension": "COLUMNS"}
         got = self._call(self.http.values_batch_get, self.key, ranges, params)["valueRanges"]
         columns = [found.get("values", []) for found in got]
         if claim is not None:
-            self._check_lease(claim, columns.pop(), start)
+            self._check_lease(claim, columns.pop(), 1)
         header = [str(c[0]).strip() if c else "" for c in columns[0]]
         if _trim(header) != _trim(list(snapshot.header)):
             raise WorkbookChangedError(f"the {q} tab's columns changed during the refresh")
@@ -977,6 +1022,18 @@ def _trim(header: list[str]) -> list[str]:
     while header and not header[-1]:
         header.pop()
     return header
+
+
+def _unsettled(cells: Sequence[CellValue]) -> bool:
+    """A Lease row holding a claim not yet marked released or withdrawn (live, or maybe still running)."""
+    token, done = (str(cells[i] or "").strip() if len(cells) > i else "" for i in (0, 2))
+    return bool(token) and not done
+
+
+def _delete_rows_request(sheet_id: int, start: int, end: int) -> dict[str, Any]:
+    """Delete rows ``start`` to ``end - 1`` (0-based, end exclusive) of a tab."""
+    span = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": end}
+    return {"deleteDimension": {"range": span}}
 
 
 def _new_sheet_id(sheets: Mapping[str, layout.SheetMeta]) -> int:

@@ -12,8 +12,13 @@ claim on its own row after the last one. So the lease is a ticket lock on a hidd
    "another run is working on this sheet" (exit 1).
 
 Two runs that claim at the same time see the same order, so exactly one writes. A crashed winner's claim
-expires after ``LEASE_SECONDS``. Rows are only ever appended or marked, never moved, so each run finds
-its own row again; one row per writing run (a clinic's cron writes a few dozen a day).
+expires after ``LEASE_SECONDS``.
+
+The tab stays small: a winner whose claim sits below row ``TRIM_AT`` deletes, in the grid request its
+write makes, every row between row 1 and its own, unless an unsettled claim follows its own (a loser
+marks its withdrawal by row number right after its re-read). Those rows are settled for good (it is the
+first live claim, so all before it are released, withdrawn or expired), the order of the rest is kept
+(nothing is ever inserted above a claim), and each run finds its own claim again by its token.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 LEASE_TAB = "Lease"
 LEASE_HEADER = ("Run", "Until", "Done")
 LEASE_SECONDS = 180  # a winner's claim outlives a crash by this long at most
-WINDOW = 200  # claims read back before one's own: far more than can be live within LEASE_SECONDS
+TRIM_AT = 20  # a winner on a row past this one deletes the settled claims above it
+TAB_ROWS = 30  # the Lease tab's grid when the tool makes it (appends grow it, trims shrink it)
 RELEASED = "released"
 WITHDRAWN = "withdrawn"
 _ROW = re.compile(r"![A-Z]+(\d+)(?::[A-Z]+\d+)?$")
@@ -57,6 +63,14 @@ def claimed_row(updated_range: str) -> int:
     if not found:
         raise ValueError(updated_range)
     return int(found.group(1))
+
+
+def own_row(rows: Sequence[Sequence[object]], *, start_row: int, token: str) -> int | None:
+    """The row now holding the claim ``token`` (rows above it may have been deleted since the append)."""
+    for offset, cells in enumerate(rows):
+        if len(cells) > 0 and cells[0] is not None and str(cells[0]).strip() == token:
+            return start_row + offset
+    return None
 
 
 def first_live(
