@@ -188,7 +188,7 @@ class CallbackSheetsGroup(click.Group):
             if cmd is not None and cmd.hidden:
                 continue
             first = COMMANDS[name][1] if name in COMMANDS else (cmd.get_short_help_str(limit) if cmd else "")
-            rows.append((name, click.utils.make_default_short_help(first, limit)))
+            rows.append((name, _shorten(first, limit)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -294,3 +294,14 @@ def load_all_commands() -> dict[str, click.Command]:
 
 
 __all__ = ["COMMANDS", "State", "load_all_commands", "main"]
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word to fit ``limit`` characters, with "..." when cut (as click's own short help
+    does; its helper for it is deprecated in click 8.2)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(" .,;:")
+    return cut + "..."
+
