@@ -125,6 +125,40 @@ def minimal_styles() -> bytes:
     return _MINIMAL_STYLES
 
 
+class _Renamer:
+    """Fresh target names for donor parts: ``reach(part)`` names a part and, through its relationships,
+    every donor part it leads to (``order`` is the order they were reached, ``new_name`` donor -> target).
+    A name is fresh when neither it nor its relationships part is among the target's members."""
+
+    def __init__(
+        self, names: Sequence[str], read: Callable[[str], bytes], by_lower: Mapping[str, str]
+    ) -> None:
+        self._taken = {n.lower() for n in names}
+        self._read = read
+        self._by_lower = by_lower
+        self.new_name: dict[str, str] = {}
+        self.order: list[str] = []
+
+    def reach(self, part: str) -> None:
+        if part in self.new_name:
+            return
+        folder, base = posixpath.split(part)
+        stem, ext = posixpath.splitext(base)
+        prefix = stem.rstrip("0123456789") or stem
+        number = 1
+        while True:
+            candidate = posixpath.join(folder, f"{prefix}{number}{ext}")
+            if candidate.lower() not in self._taken and _rels_name(candidate).lower() not in self._taken:
+                break
+            number += 1
+        self._taken.add(candidate.lower())
+        self.new_name[part] = candidate
+        self.order.append(part)
+        for _kind, target in _relationships(self._read, self._by_lower, part).values():
+            if target.lower() in self._by_lower:
+                self.reach(self._by_lower[target.lower()])
+
+
 def graft_tabs(
     graft: Graft,
     *,
@@ -158,34 +192,8 @@ def graft_tabs(
     if missing:
         raise ValueError(f"the donor has no sheet {missing[0]!r}")
 
-    taken = {n.lower() for n in names}
-    new_name: dict[str, str] = {}  # donor part -> target part
-    order: list[str] = []
-
-    def claim(part: str) -> str:
-        if part in new_name:
-            return new_name[part]
-        folder, base = posixpath.split(part)
-        stem, ext = posixpath.splitext(base)
-        prefix = stem.rstrip("0123456789") or stem
-        number = 1
-        while True:
-            candidate = posixpath.join(folder, f"{prefix}{number}{ext}")
-            if candidate.lower() not in taken and _rels_name(candidate).lower() not in taken:
-                break
-            number += 1
-        taken.add(candidate.lower())
-        new_name[part] = candidate
-        order.append(part)
-        return candidate
-
-    def reach(part: str) -> None:
-        if part in new_name:
-            return
-        claim(part)
-        for _kind, target in _relationships(d_read, d_by_lower, part).values():
-            if target.lower() in d_by_lower:
-                reach(d_by_lower[target.lower()])
+    renamer = _Renamer(names, d_read, d_by_lower)
+    new_name, order, reach = renamer.new_name, renamer.order, renamer.reach
 
     sheet_parts = []
     for sheet in graft.sheets:
@@ -792,30 +800,9 @@ def graft_drawing(
     )
     if drawing is None or drawing.lower() not in by_lower:
         return None
-    taken = {n.lower() for n in names}
-    new_name: dict[str, str] = {}
-    order: list[str] = []
-
-    def reach(part: str) -> None:
-        if part in new_name:
-            return
-        folder, base = posixpath.split(part)
-        stem, ext = posixpath.splitext(base)
-        prefix = stem.rstrip("0123456789") or stem
-        number = 1
-        while True:
-            candidate = posixpath.join(folder, f"{prefix}{number}{ext}")
-            if candidate.lower() not in taken and _rels_name(candidate).lower() not in taken:
-                break
-            number += 1
-        taken.add(candidate.lower())
-        new_name[part] = candidate
-        order.append(part)
-        for _kind, target in _relationships(d_read, by_lower, part).values():
-            if target.lower() in by_lower:
-                reach(by_lower[target.lower()])
-
-    reach(by_lower[drawing.lower()])
+    renamer = _Renamer(names, d_read, by_lower)
+    new_name, order = renamer.new_name, renamer.order
+    renamer.reach(by_lower[drawing.lower()])
     added: dict[str, bytes] = {}
     for part in order:
         data = d_read(part)

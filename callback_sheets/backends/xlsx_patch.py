@@ -25,7 +25,9 @@ from xml.etree import ElementTree
 from callback_sheets.backends.xlsx_append import grown_filter_name, grown_table_xml
 from callback_sheets.backends.xlsx_cells import PatchRefused, parse_ref
 from callback_sheets.backends.xlsx_graft import (
+    DrawingGraft,
     Graft,
+    GraftResult,
     graft_drawing,
     graft_tabs,
     minimal_styles,
@@ -251,23 +253,39 @@ def _graft(
     styles_xml: bytes,
 ) -> bytes:
     """Adds the graft's tabs to ``changed``/``added``; returns workbook.xml listing them."""
-
-    def current(part: str) -> bytes | None:
-        name = package.member(part)
-        found = changed.get(name, added.get(name))
-        if isinstance(found, bytes):
-            return found
-        return package.read_or_none(part)
-
     result = graft_tabs(
         graft,
-        read=current,
+        read=_current(package, changed, added),
         names=[*package.names, *added],
         workbook_part=package.workbook,
         workbook_xml=workbook_xml,
         styles_part=styles_part,
         styles_xml=styles_xml,
     )
+    _take(package, result, changed, added)
+    return result.changed.get(package.workbook, workbook_xml)
+
+
+def _current(
+    package: _Package, changed: Mapping[str, Content], added: Mapping[str, bytes]
+) -> Callable[[str], bytes | None]:
+    """A part's bytes as this patch has them so far (changed, added, else as read), None when absent."""
+
+    def read(part: str) -> bytes | None:
+        name = package.member(part)
+        found = changed.get(name, added.get(name))
+        return found if isinstance(found, bytes) else package.read_or_none(part)
+
+    return read
+
+
+def _take(
+    package: _Package,
+    result: GraftResult | DrawingGraft,
+    changed: dict[str, Content],
+    added: dict[str, bytes],
+) -> None:
+    """Puts a graft's parts into this patch: rewritten parts where they already are, new ones added."""
     for name, data in result.changed.items():
         member = package.member(name)
         if member in added:
@@ -275,7 +293,6 @@ def _graft(
         else:
             changed[member] = data
     added.update(result.added)
-    return result.changed.get(package.workbook, workbook_xml)
 
 
 def _with_chart(
@@ -284,29 +301,17 @@ def _with_chart(
     """Grafts the drawing ``rules.chart`` names for ``sheet``; the rules with the element linking it."""
     assert rules.chart is not None
     donor, donor_sheet, renames = rules.chart
-
-    def current(part: str) -> bytes | None:
-        name = package.member(part)
-        found = changed.get(name, added.get(name))
-        return found if isinstance(found, bytes) else package.read_or_none(part)
-
     result = graft_drawing(
         donor,
         donor_sheet,
-        read=current,
+        read=_current(package, changed, added),
         names=[*package.names, *added],
         sheet_part=package.sheet_part(sheet),
         renames=renames,
     )
     if result is None:
         return replace(rules, chart=None)
-    for name, data in result.changed.items():
-        member = package.member(name)
-        if member in added:
-            added[member] = data
-        else:
-            changed[member] = data
-    added.update(result.added)
+    _take(package, result, changed, added)
     return replace(rules, chart=None, drawing=result.element)
 
 
