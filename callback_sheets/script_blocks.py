@@ -15,7 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.scripts import REASON_SCRIPTS, render_script
+from callback_sheets.scripts import (
+    LANGUAGE_NAMES,
+    REASON_SCRIPTS,
+    attempts_made,
+    language_code,
+    render_script,
+    script_stem,
+)
 from callback_sheets.template_lint import default_templates_dir, languages_in
 
 TAB = model.SCRIPTS_TAB
@@ -26,7 +33,6 @@ _STEMS = {  # script file stem -> how the block names it (short: it is also the 
     "document_referral": "Documents",
     "other": "Other reasons",
 }
-_LANGUAGES = {"en": "English", "es": "Spanish"}
 _STAGES = {"first": "1st attempt", "later": "later attempt"}
 _MODES = (("Call", False, False), ("Voicemail", True, False), ("Secure message", False, True))
 
@@ -49,33 +55,13 @@ class ScriptsTab:
 
     def block_for(self, language: object, reason: object, attempts: object) -> Block | None:
         code = language_code(language)
-        key = (code, script_stem(reason), "later" if _count(attempts) >= 1 else "first")
+        key = (code, script_stem(reason), "later" if attempts_made(attempts) >= 1 else "first")
         return self.blocks.get(key) or self.blocks.get(("en", key[1], key[2]))
-
-
-def language_code(language: object) -> str:
-    text = str(language or "").strip().casefold()
-    return "es" if text in ("spanish", "es", "español", "espanol") else "en"
-
-
-def script_stem(reason: object) -> str:
-    wanted = " ".join(str(reason or "").split()).casefold()
-    for name, stem in REASON_SCRIPTS.items():
-        if name.casefold() == wanted:
-            return stem
-    return "other"
-
-
-def _count(value: object) -> int:
-    try:
-        return int(float(str(value))) if value not in (None, "") else 0
-    except ValueError:
-        return 0
 
 
 def block_label(key: Key) -> str:
     code, stem, stage = key
-    return f"{_LANGUAGES.get(code, code)} · {_STEMS.get(stem, stem)} · {_STAGES[stage]}"
+    return f"{LANGUAGE_NAMES.get(code, code)} · {_STEMS.get(stem, stem)} · {_STAGES[stage]}"
 
 
 def build(
@@ -94,7 +80,7 @@ def _build(
     clinic_name: str, callback_number: str, override_dir: Path | None, templates_dir: Path
 ) -> ScriptsTab:
     dirs = [d for d in (override_dir, templates_dir) if d is not None]
-    codes = sorted({c for d in dirs for c in languages_in(d)} & set(_LANGUAGES) | {"en"})
+    codes = sorted({c for d in dirs for c in languages_in(d)} & set(LANGUAGE_NAMES) | {"en"})
     rows: list[tuple[str, str]] = [
         (f"Call scripts of {clinic_name}: a row's Script cell on the Queue tab links to its block.", ""),
         HEADER,
@@ -107,7 +93,7 @@ def _build(
             for stage in _STAGES:
                 key = (code, stem, stage)
                 row = {
-                    model.LANGUAGE: _LANGUAGES[code],
+                    model.LANGUAGE: LANGUAGE_NAMES[code],
                     model.REASON: reason_for[stem],
                     model.ATTEMPTS: 0 if stage == "first" else 1,
                     model.CALLER: "",

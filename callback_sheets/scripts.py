@@ -54,7 +54,7 @@ _LANGUAGE_CODES = {
     "espanol": "es",
     "español": "es",
 }
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 # Words filled in by the tool itself, per template language (English for any other language).
 _YOUR_NAME = {"en": "[your name]", "es": "[su nombre]"}
@@ -164,7 +164,7 @@ def render_script(
     fell_back = used != wanted
     if fell_back:
         notes.append(
-            f"No {_LANGUAGE_NAMES.get(wanted, wanted)} template for {script.replace('_', ' ')} "
+            f"No {LANGUAGE_NAMES.get(wanted, wanted)} template for {script.replace('_', ' ')} "
             f"({stage} attempt): showing the English one."
         )
     problems = lint_file(path)
@@ -246,6 +246,21 @@ def _attempts_so_far(cell: object, *, notes: list[str]) -> int:
         notes.append(f"Attempts {cell!r} is not a number: treating this as the first attempt.")
         return 0
     return max(count, 0)
+
+
+def language_code(cell: object) -> str:
+    """The template language a Language cell asks for ("es" for Spanish spellings, else "en")."""
+    return _LANGUAGE_CODES.get(str(cell or "").strip().casefold(), ENGLISH)
+
+
+def script_stem(reason: object) -> str:
+    """The script file stem for a Reason cell ("other" for any reason without a script of its own)."""
+    return _script_for(reason, REASON_SCRIPTS)
+
+
+def attempts_made(cell: object) -> int:
+    """The attempts an Attempts cell records (0 when empty or not a number), as `script` counts them."""
+    return _attempts_so_far(cell, notes=[])
 
 
 def _script_for(reason: object, mapping: Mapping[str, str]) -> str:
