@@ -119,11 +119,6 @@ class Config:
 
         return self.date_order or locale_date_order(locale) or region_date_order(self.phone_region)
 
-    @property
-    def escalation_after_hours_to(self) -> str | None:
-        """Who else hears of an after-hours message with an escalation keyword (an address or a name)."""
-        return self.escalation.after_hours_to
-
     def queues(self) -> list[tuple[str, Config]]:
         """Every queue this config serves, by name: the main one, or each [[queues]] entry (locations)."""
         if not self.locations:

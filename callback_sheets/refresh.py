@@ -315,7 +315,7 @@ class Planner:
         )
 
     def _alert_to(self, after_hours: bool) -> tuple[str, ...]:
-        extra = self.config.escalation_after_hours_to
+        extra = self.config.escalation.after_hours_to
         return (self.who, extra) if after_hours and extra and extra != self.who else (self.who,)
 
     # --- per item -------------------------------------------------------------------------------------
