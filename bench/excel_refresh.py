@@ -47,12 +47,12 @@ name = "James"
 
 
 def build(folder: Path, rows: int) -> Path:
-    from callback_sheets import service
+    from callback_sheets.app import service
+    from callback_sheets.app.demo import synthetic_rows
     from callback_sheets.backends.base import Changeset
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.config import load_config
-    from callback_sheets.demo import synthetic_rows
-    from callback_sheets.times import parse_now
+    from callback_sheets.core.times import parse_now
 
     (folder / "callback_sheets.toml").write_text(CONFIG)
     config = load_config(folder / "callback_sheets.toml")
@@ -81,10 +81,10 @@ def op_floor(folder: Path) -> None:
 
 
 def op_refresh(folder: Path, now: str = NOW) -> None:
-    from callback_sheets import service
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.app import service
+    from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.config import load_config
-    from callback_sheets.times import parse_now
+    from callback_sheets.core.times import parse_now
 
     config = load_config(folder / "callback_sheets.toml")
     backend = ExcelBackend(config.workbook)
@@ -106,13 +106,13 @@ OPS = {"openpyxl": op_openpyxl, "floor": op_floor, "refresh": op_refresh, "stead
 # Modules each op needs, imported before its clock starts: the floor is timed without its imports too.
 PRELOAD = {
     "openpyxl": ("openpyxl",),
-    "floor": ("xlsx_floor", "callback_sheets.backends.xlsx_read"),
+    "floor": ("xlsx_floor", "callback_sheets.backends.excel.xlsx.read"),
     "refresh": (
-        "callback_sheets.service",
-        "callback_sheets.reports",
-        "callback_sheets.backends.excel",
-        "callback_sheets.backends.xlsx_read",
-        "callback_sheets.backends.xlsx_patch",
+        "callback_sheets.app.service",
+        "callback_sheets.app.reports",
+        "callback_sheets.backends.excel.backend",
+        "callback_sheets.backends.excel.xlsx.read",
+        "callback_sheets.backends.excel.xlsx.patch",
         "holidays",  # imported by the first config load that names a country (the default: US)
     ),
 }

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callback_sheets import service
-from callback_sheets.backends import excel_files
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.demo import write_demo
-from callback_sheets.times import parse_now
+from callback_sheets.app import service
+from callback_sheets.app.demo import write_demo
+from callback_sheets.backends.excel import files as excel_files
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.core.times import parse_now
 
 
 def main() -> None:

@@ -111,11 +111,12 @@ def queue_rows(total: int) -> tuple[list[dict[str, object]], list[list[object]]]
 
 
 def build(folder: Path, total: int) -> Path:
-    from callback_sheets import model, service
+    from callback_sheets import model
+    from callback_sheets.app import service
     from callback_sheets.backends.base import Changeset
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.config import load_config
-    from callback_sheets.times import parse_now
+    from callback_sheets.core.times import parse_now
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "callback_sheets.toml").write_text(CONFIG)
@@ -243,11 +244,12 @@ def _click_once() -> float:
 def google(sizes: list[int]) -> None:
     import requests
 
-    from callback_sheets import model, service
+    from callback_sheets import model
+    from callback_sheets.app import service
     from callback_sheets.backends.base import CellWrite, Changeset, WriteMode
-    from callback_sheets.backends.google import META_FIELDS, GoogleBackend
+    from callback_sheets.backends.google.backend import META_FIELDS, GoogleBackend
     from callback_sheets.config import load_config
-    from callback_sheets.times import parse_now
+    from callback_sheets.core.times import parse_now
     from tests.sheets_emulator import SheetsEmulator
     from tests.sheets_emulator.client import emulator_session
 
@@ -322,8 +324,8 @@ ITEMS_A_YEAR = PER_DAY * 250  # 150 calls a business day, about 250 business day
 def projection(emu: object, backend: object, config: object, now: datetime, total: int) -> None:
     """Archives the queue on the emulator, counts the cells Google would count, and projects the years
     until a spreadsheet reaches the 10 million cell limit at 150 calls a business day."""
-    from callback_sheets import archive
-    from callback_sheets.backends.google import GoogleBackend
+    from callback_sheets.app import archive
+    from callback_sheets.backends.google.backend import GoogleBackend
 
     assert isinstance(backend, GoogleBackend)
     outcome = archive.archive(config=config, backend=backend, now=now + timedelta(minutes=100))  # type: ignore[arg-type]

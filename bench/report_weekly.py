@@ -18,11 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
 
-from callback_sheets import demo, model, reports, service
+from callback_sheets import model
+from callback_sheets.app import demo, reports, service
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.config import load_config
-from callback_sheets.times import parse_now
+from callback_sheets.core.times import parse_now
 
 NOW = "2026-12-04T15:00"
 

@@ -26,7 +26,7 @@ CHANGED_COLUMN = 15  # "Next attempt": a datetime on every row, the heaviest one
 
 def read_seconds(path: Path, sheet: str = SHEET) -> float:
     """Seconds for a python-calamine read of ``sheet`` into Python values."""
-    from callback_sheets.backends.xlsx_read import read_sheet
+    from callback_sheets.backends.excel.xlsx.read import read_sheet
 
     start = time.perf_counter()
     read_sheet(path, sheet)
@@ -50,7 +50,7 @@ def floor_seconds(path: Path, sheet: str = SHEET) -> float:
 
 def patch_seconds(path: Path, rows: int) -> float:
     """Seconds for :func:`patch_workbook` writing a new datetime into one column of every data row."""
-    from callback_sheets.backends.xlsx_patch import patch_workbook
+    from callback_sheets.backends.excel.xlsx.patch import patch_workbook
 
     due = dt.datetime(2026, 12, 2, 12, 0)
     edits = {(row, CHANGED_COLUMN): due + dt.timedelta(minutes=row) for row in range(2, rows + 2)}

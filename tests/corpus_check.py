@@ -75,9 +75,9 @@ def _alarm(_signum: int, _frame: object) -> None:
 def check(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
     """One file through init, an added row, refresh and a second refresh; a tab-name clash is answered
     the way the message says (``[queue] tabs``), as a clinic would."""
-    from callback_sheets import service
+    from callback_sheets.app import service
     from callback_sheets.backends.base import Changeset
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.config import load_config
     from callback_sheets.errors import CallbackSheetsError
 
@@ -139,11 +139,12 @@ def check_upgrade(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
     patcher; then `init` must add the dropdowns and colour rules to it by header name and change nothing
     else in it (every token before kept in order, every cell as it was), every other part as `check`
     asks; a second `init` finds it up to date."""
-    from callback_sheets import model, service
+    from callback_sheets import model
+    from callback_sheets.app import service
     from callback_sheets.backends.base import TabSpec
-    from callback_sheets.backends.excel import ExcelBackend
-    from callback_sheets.backends.excel_init import tabs_package
-    from callback_sheets.backends.xlsx_patch import Graft, PatchRefused, patch_workbook
+    from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.backends.excel.init import tabs_package
+    from callback_sheets.backends.excel.xlsx.patch import Graft, PatchRefused, patch_workbook
     from callback_sheets.config import load_config
     from callback_sheets.errors import CallbackSheetsError
 
@@ -217,7 +218,7 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str:
     """The part name of a sheet (by its name in workbook.xml), found through the workbook's rels."""
     import posixpath
 
-    from callback_sheets.backends.xlsx_patch import _Package
+    from callback_sheets.backends.excel.xlsx.patch import _Package
 
     package = _Package(archive)
     part = package.sheet_part(sheet)

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from callback_sheets import model
-from callback_sheets.arrival import AFTER_HOURS, CLOSED_DAY, IN_HOURS, arrival
 from callback_sheets.cli import main
 from callback_sheets.config import Config
+from callback_sheets.core.arrival import AFTER_HOURS, CLOSED_DAY, IN_HOURS, arrival
 
 # Thanksgiving 2026 is Thursday 2026-11-26 (US holidays); default hours Mon-Fri 08:00-12:00, 13:00-17:00.
 CASES = [
@@ -190,7 +190,7 @@ def test_after_hours_escalation_names_after_hours_to(config: Config, make_queue,
 
 
 def test_metrics_and_demand_tabs_show_after_hours(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
-    from callback_sheets import reports
+    from callback_sheets.app import reports
 
     make_queue(
         [

@@ -24,9 +24,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table
 
 from callback_sheets import model
-from callback_sheets.archive import MARK_SOURCE
-from callback_sheets.backends.xlsx_patch import PatchRefused, patch_workbook
-from callback_sheets.backends.xlsx_read import read_sheet
+from callback_sheets.app.archive import MARK_SOURCE
+from callback_sheets.backends.excel.xlsx.patch import PatchRefused, patch_workbook
+from callback_sheets.backends.excel.xlsx.read import read_sheet
 from callback_sheets.cli import main
 
 OLD_NOW = "2024-12-03T09:00"  # the demo's fortnight, two years ago
@@ -298,7 +298,7 @@ def test_row_removal_over_the_real_world_corpus(tmp_path: Path) -> None:
     """Every workbook of the corpus either is refused with a reason, or loses exactly its row 2: the
     sheet reads as before without it, every part but the sheet, its tables and workbook.xml is
     byte-identical, and openpyxl still opens it when it opened the original."""
-    from callback_sheets.backends.xlsx_read import sheet_names
+    from callback_sheets.backends.excel.xlsx.read import sheet_names
 
     done = refused = 0
     for source in sorted(CORPUS.glob("*.xlsx")):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from callback_sheets import archive, model, reports, service
+from callback_sheets import model
+from callback_sheets.app import archive, reports, service
 from callback_sheets.config import Config
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator

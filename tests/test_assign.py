@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import pytest
 
 from callback_sheets import model
-from callback_sheets.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.config import OwnerConfig
+from callback_sheets.core.assign import Assignment, OwnerSpec, assign_owners
 from callback_sheets.errors import ConfigError
 
 MARIA = OwnerSpec("Maria", ("English", "Spanish"))

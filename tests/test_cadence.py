@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callback_sheets.cadence import (
+from callback_sheets.core.cadence import (
     DEFAULT_RULES,
     CadenceKind,
     CadenceRule,
@@ -16,7 +16,7 @@ from callback_sheets.cadence import (
     first_attempt_due,
     next_due,
 )
-from callback_sheets.calendar import BusinessCalendar
+from callback_sheets.core.calendar import BusinessCalendar
 from callback_sheets.model import REASONS
 from tests.test_calendar import CHICAGO, VARIED, at, clinic_calendar, night_calendar, saturday_calendar
 

@@ -69,7 +69,7 @@ def test_cli_import_and_help_load_no_heavy_library() -> None:
         "r = CliRunner().invoke(c.main, ['--help']); assert r.exit_code == 0, r.output; "
         "assert 'archive' in r.output and 'import-calls' in r.output; "
         "heavy = [m for m in ('openpyxl', 'gspread', 'google.auth', 'holidays', 'python_calamine', "
-        "'callback_sheets.service', 'callback_sheets.config', 'phonenumbers') if m in sys.modules]; "
+        "'callback_sheets.app.service', 'callback_sheets.config', 'phonenumbers') if m in sys.modules]; "
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -186,7 +186,7 @@ def test_holidays_loads_the_configured_country_only() -> None:
     import sys
 
     code = (
-        "import sys, datetime; from callback_sheets.calendar import build_closed_on; "
+        "import sys, datetime; from callback_sheets.core.calendar import build_closed_on; "
         "closed = build_closed_on(country='US', subdivision=None, closures=()); "
         "assert closed(datetime.date(2026, 11, 26)) and not closed(datetime.date(2026, 11, 25)); "
         "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))"

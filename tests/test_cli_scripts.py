@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from callback_sheets.cli import main
-from callback_sheets.template_lint import default_templates_dir
+from callback_sheets.core.template_lint import default_templates_dir
 from tests.conftest import row
 
 

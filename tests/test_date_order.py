@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from callback_sheets import model, reports, service
+from callback_sheets import model
+from callback_sheets.app import reports, service
 from callback_sheets.config import load_config
+from callback_sheets.core.times import locale_date_order, parse_text_date
 from callback_sheets.errors import ConfigError
-from callback_sheets.times import locale_date_order, parse_text_date
 from tests.conftest import CLINIC_TOML
 from tests.conftest import row as us_row
 
@@ -71,7 +72,7 @@ def test_config_date_order_key(tmp_path: Path) -> None:
 
 def test_refresh_and_reports_read_a_text_date_the_same_way_on_excel(tmp_path: Path, make_queue) -> None:
     config = load_config(uk_clinic(tmp_path))
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel.backend import ExcelBackend
 
     backend = ExcelBackend(config.workbook)
     service.init(config=config, backend=backend)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from callback_sheets import demand as dem
-from callback_sheets.metrics import Case
+from callback_sheets.core import demand as dem
+from callback_sheets.core.metrics import Case
 
 TZ = ZoneInfo("America/Chicago")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.cli import main
 from callback_sheets.cli.doctor import check_google, run_checks
 from callback_sheets.config import Config, GoogleConfig

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.app.runner.clock import Job, JobClock
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.config import Config, load_config
+from callback_sheets.core.refresh import Planner
 from callback_sheets.errors import ConfigError
-from callback_sheets.refresh import Planner
-from callback_sheets.runner_clock import Job, JobClock
 from tests.conftest import CLINIC_TOML, row
 
 TZ = ZoneInfo("America/Chicago")

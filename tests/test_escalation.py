@@ -8,13 +8,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.app.reports import build_report, end_of_day_review
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config
-from callback_sheets.reports import build_report, end_of_day_review
 from tests.conftest import row
 from tests.test_refresh import memory_queue
 

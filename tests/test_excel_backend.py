@@ -15,9 +15,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from callback_sheets import model, service
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.excel_files import lock_path, workbook_lock
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.backends.excel.files import lock_path, workbook_lock
 from callback_sheets.config import Config
 from callback_sheets.errors import WorkbookBusyError, WorkbookChangedError
 from tests.conftest import row
@@ -249,7 +250,7 @@ def test_killed_at_random_points_of_a_real_refresh(config: Config, make_queue) -
         from datetime import datetime
         from callback_sheets import service
         from callback_sheets.config import load_config
-        from callback_sheets.backends.excel import ExcelBackend
+        from callback_sheets.backends.excel.backend import ExcelBackend
         cfg = load_config(__import__('pathlib').Path({str(config.path)!r}))
         now = datetime.fromisoformat("{NOW.isoformat()}")
         service.refresh(config=cfg, backend=ExcelBackend(cfg.workbook), now=now)

@@ -19,12 +19,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from callback_sheets import model, service
-from callback_sheets.backends import excel_files
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.excel_files import lock_path, workbook_lock
-from callback_sheets.backends.xlsx_patch import patch_workbook
-from callback_sheets.backends.xlsx_read import PackageRefused, check_package, read_sheet
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.backends.excel import files as excel_files
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.backends.excel.files import lock_path, workbook_lock
+from callback_sheets.backends.excel.xlsx.patch import patch_workbook
+from callback_sheets.backends.excel.xlsx.read import PackageRefused, check_package, read_sheet
 from callback_sheets.config import Config
 from callback_sheets.errors import WorkbookBusyError, WorkbookChangedError
 from tests.conftest import row
@@ -491,7 +492,7 @@ def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, mak
         from pathlib import Path
         from callback_sheets import service
         from callback_sheets.config import load_config
-        from callback_sheets.backends.excel import ExcelBackend
+        from callback_sheets.backends.excel.backend import ExcelBackend
         cfg = load_config(Path({str(config.path)!r}))
         now = datetime.fromisoformat("{NOW.isoformat()}")
         print("ready", flush=True)

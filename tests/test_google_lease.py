@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from callback_sheets import model, service
-from callback_sheets.backends.google_lease import LEASE_TAB
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.backends.google.lease import LEASE_TAB
 from callback_sheets.config import Config
 from callback_sheets.errors import WorkbookBusyError
 from tests.conftest import row
@@ -203,7 +204,7 @@ def _scratch_write(backend: Any, value: int) -> None:
 def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
     emu: SheetsEmulator, config: Config
 ) -> None:
-    from callback_sheets.backends.google_lease import TAB_ROWS, TRIM_AT
+    from callback_sheets.backends.google.lease import TAB_ROWS, TRIM_AT
 
     first = google_queue(emu, config, [row("2026-12-01 09:10")])
     second = google_backend(emu, first.key)

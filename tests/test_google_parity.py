@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.backends.base import Backend, CellWrite, Changeset, WriteMode
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.config import Config
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator
@@ -133,8 +134,8 @@ def test_refresh_attempts_and_sort_give_identical_sheets(
 def test_report_append_and_import_give_identical_sheets(
     config: Config, make_queue, emu: SheetsEmulator, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    from callback_sheets import reports
-    from callback_sheets.intake_service import import_calls
+    from callback_sheets.app import reports
+    from callback_sheets.app.intake import import_calls
     from tests.test_import_cli import CALLS, write_export
 
     excel, google = _both(config, make_queue, emu)

@@ -13,10 +13,11 @@ import openpyxl
 import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.xlsx_read import read_sheet
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.backends.excel.xlsx.read import read_sheet
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, ConfigError
 from tests.corpus_check import compare, validate
@@ -279,7 +280,7 @@ def test_a_tool_tab_whose_name_differs_in_case_is_adopted(config: Config, tmp_pa
 
 def test_a_save_during_init_wins(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clinic_workbook(config.workbook)
-    from callback_sheets.backends import xlsx_patch
+    from callback_sheets.backends.excel.xlsx import patch as xlsx_patch
     from callback_sheets.errors import WorkbookChangedError
 
     real = xlsx_patch.patch_workbook

@@ -17,12 +17,13 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from callback_sheets import model, service
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.excel_layout import DROPDOWNS
-from callback_sheets.backends.xlsx_cells import PatchRefused
-from callback_sheets.backends.xlsx_read import read_sheet
-from callback_sheets.backends.xlsx_rules import Rules, TailWriter, missing_rules, with_rules
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.backends.excel.layout import DROPDOWNS
+from callback_sheets.backends.excel.xlsx.cells import PatchRefused
+from callback_sheets.backends.excel.xlsx.read import read_sheet
+from callback_sheets.backends.excel.xlsx.rules import Rules, TailWriter, missing_rules, with_rules
 from callback_sheets.config import Config
 from tests.corpus_check import _not_additive, compare
 
@@ -211,8 +212,8 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
     """The donor's cells are written as they are into a workbook on either date system: a date there would
     move four years in a 1904 workbook. It holds none (text and plain numbers only); if the layout ever
     puts a date on a tool tab, the graft must convert it (xlsx_graft._sheet_xml), and this says so."""
-    from callback_sheets.backends.excel_init import donor_package
-    from callback_sheets.backends.xlsx_styles import is_date_format_code
+    from callback_sheets.backends.excel.init import donor_package
+    from callback_sheets.backends.excel.xlsx.styles import is_date_format_code
 
     donor = donor_package(
         header=model.REQUIRED_COLUMNS, tabs=service.TOOL_TABS, choices=service.choices(config)
@@ -252,7 +253,7 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
 def test_a_metrics_tab_without_its_chart_gets_it(config: Config, tmp_path: Path) -> None:
     """A workbook made before the chart existed: init adds the drawing and chart parts and links them
     from the Metrics tab (a <drawing> element and a relationship); nothing else changes."""
-    from callback_sheets.backends.excel_layout import build_workbook
+    from callback_sheets.backends.excel.layout import build_workbook
 
     wb = build_workbook(
         header=model.REQUIRED_COLUMNS,

@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from callback_sheets import oslock, resources
+from callback_sheets.app.runner.loop import RunnerLock
+from callback_sheets.app.schedule_files import KINDS, Install, render, this_install
 from callback_sheets.cli import main
 from callback_sheets.cli.doctor import run_checks
 from callback_sheets.config import load_config
-from callback_sheets.runner import RunnerLock
-from callback_sheets.schedule_files import KINDS, Install, render, this_install
-from callback_sheets.template_lint import default_templates_dir, lint_templates
+from callback_sheets.core.template_lint import default_templates_dir, lint_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_NS = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
@@ -296,7 +296,7 @@ LOCK_CHECK = textwrap.dedent(
         importlib.import_module("callback_sheets." + mod)
     from callback_sheets import oslock
     from callback_sheets.errors import WorkbookBusyError
-    from callback_sheets.runner import RunnerLock
+    from callback_sheets.app.runner.loop import RunnerLock
     assert "fcntl" not in sys.modules, "fcntl was imported"
     path = Path(sys.argv[1])
     first = RunnerLock(path, queue="Main")
@@ -309,7 +309,7 @@ LOCK_CHECK = textwrap.dedent(
     else:
         raise SystemExit("a second lock in the same process was granted")
     child = [sys.executable, "-c", (
-        "from pathlib import Path; import sys; from callback_sheets.runner import RunnerLock; "
+        "from pathlib import Path; import sys; from callback_sheets.app.runner.loop import RunnerLock; "
         "from callback_sheets.errors import WorkbookBusyError\\n"
         "try:\\n RunnerLock(Path(sys.argv[1]), queue='Main').acquire()\\n"
         "except WorkbookBusyError as e:\\n print(e); sys.exit(1)"), str(path)]

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callback_sheets import model
+from callback_sheets.core.phones import phone_key
 from callback_sheets.intake import CallKind, CallRecord, ImportPlan, plan_import, read_call_log
-from callback_sheets.phones import phone_key
 
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = ZoneInfo("UTC")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from callback_sheets import intake_names
+from callback_sheets.config import intake_names
 
 CONFIG = """
 [clinic]
@@ -27,16 +27,16 @@ columns = ["calldate", "src", "dst", "disposition", "lastapp"]
 # holidays package's __init__ (every country), other countries, and what xml.sax/urllib.request pull in
 NOT_FOR_QUEUE = (
     "callback_sheets.intake",
-    "callback_sheets.reports",
-    "callback_sheets.metrics",
-    "callback_sheets.demand",
-    "callback_sheets.archive",
-    "callback_sheets.runner",
+    "callback_sheets.app.reports",
+    "callback_sheets.core.metrics",
+    "callback_sheets.core.demand",
+    "callback_sheets.app.archive",
+    "callback_sheets.app.runner.loop",
     "callback_sheets.notify",
-    "callback_sheets.backends.google",
-    "callback_sheets.backends.xlsx_patch",
-    "callback_sheets.backends.xlsx_graft",
-    "callback_sheets.backends.xlsx_keyed",
+    "callback_sheets.backends.google.backend",
+    "callback_sheets.backends.excel.xlsx.patch",
+    "callback_sheets.backends.excel.xlsx.graft",
+    "callback_sheets.backends.excel.xlsx.keyed",
     "openpyxl",
     "gspread",
     "requests",
@@ -52,8 +52,8 @@ NOT_FOR_QUEUE = (
 
 
 def test_queue_imports_only_what_it_uses(tmp_path: Path) -> None:
-    from callback_sheets import service
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.app import service
+    from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.config import load_config
 
     (tmp_path / "callback_sheets.toml").write_text(CONFIG)
@@ -90,7 +90,7 @@ def test_intake_names_are_the_intake_packages_own() -> None:
 def test_a_later_import_holidays_is_the_whole_package() -> None:
     """The bare package set up to load one country is not left behind for a library user's import."""
     code = (
-        "from callback_sheets.calendar import country_holidays; country_holidays('US', years=2026)\n"
+        "from callback_sheets.core.calendar import country_holidays; country_holidays('US', years=2026)\n"
         "import holidays; print(len(holidays.country_holidays('CA', years=2026)), "
         "len(country_holidays('US', years=2026)))"
     )

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.config import Config
 from tests.conftest import row
 

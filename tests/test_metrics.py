@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from callback_sheets import model, reports, service
+from callback_sheets import model
+from callback_sheets.app import reports, service
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config
-from callback_sheets.metrics import Share, Stats, period_for
+from callback_sheets.core.metrics import Share, Stats, period_for
 
 TOML = """
 [clinic]

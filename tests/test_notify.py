@@ -18,17 +18,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.app.notify import notify, send_test
+from callback_sheets.app.runner.log import RunLog
+from callback_sheets.app.runner.loop import Runner
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config, parse_config
 from callback_sheets.errors import ConfigError
-from callback_sheets.notify import notify, send_test
 from callback_sheets.notify.chart import weekly_chart
 from callback_sheets.notify.record import SentRecord, record_path
-from callback_sheets.runner import Runner
-from callback_sheets.runner_log import RunLog
 from tests.conftest import row
 from tests.notify_servers import SmtpServer, StallServer, WebhookServer, free_port, self_signed_cert
 
@@ -619,7 +620,7 @@ def test_google_queue_keeps_its_record_beside_the_config(
     tmp_path: Path, smtp: SmtpServer, monkeypatch: Any
 ) -> None:
     from callback_sheets.backends import registry
-    from callback_sheets.backends.google import GoogleBackend
+    from callback_sheets.backends.google.backend import GoogleBackend
     from tests.sheets_emulator.client import emulator_session
     from tests.sheets_emulator.server import SheetsEmulator
 

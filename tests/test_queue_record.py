@@ -9,13 +9,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.backends.base import Changeset
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.config import Config, load_config
+from callback_sheets.core.queue_state import QueueState
 from callback_sheets.errors import RefusedError
-from callback_sheets.queue_state import QueueState
 from tests.conftest import CLINIC_TOML, row
 
 NOW = datetime.fromisoformat("2026-12-01T09:00-06:00")

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.config import Config
-from callback_sheets.refresh import Planner
+from callback_sheets.core.refresh import Planner
 from tests.conftest import row
 
 NOW = datetime.fromisoformat("2026-12-01T09:30-06:00")

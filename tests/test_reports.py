@@ -15,11 +15,12 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from callback_sheets import demand as dem
-from callback_sheets import model, reports, service
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets import model
+from callback_sheets.app import reports, service
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config
+from callback_sheets.core import demand as dem
 from tests.test_metrics import NOW, t
 from tests.test_metrics import queue as queue  # the hand-built week fixture, re-exported for pytest
 

@@ -28,11 +28,10 @@ import pytest
 import schedule
 
 from callback_sheets import model
-from callback_sheets.cli.run import serve, stop_on_signals
-from callback_sheets.config import Config, load_config, parse_config
-from callback_sheets.demo import write_demo
-from callback_sheets.errors import WorkbookBusyError
-from callback_sheets.runner import (
+from callback_sheets.app.demo import write_demo
+from callback_sheets.app.runner.clock import Job
+from callback_sheets.app.runner.log import RunLog, RunState, format_json
+from callback_sheets.app.runner.loop import (
     ConfigReloader,
     JobContext,
     JobFn,
@@ -42,8 +41,9 @@ from callback_sheets.runner import (
     refresh_job,
     runner_files,
 )
-from callback_sheets.runner_clock import Job
-from callback_sheets.runner_log import RunLog, RunState, format_json
+from callback_sheets.cli.run import serve, stop_on_signals
+from callback_sheets.config import Config, load_config, parse_config
+from callback_sheets.errors import WorkbookBusyError
 
 CHICAGO = ZoneInfo("America/Chicago")
 MINUTE = timedelta(minutes=1)
@@ -393,7 +393,7 @@ def test_a_crashed_runner_cannot_leave_its_lock_stuck(tmp_path: Path) -> None:
     config = clinic(tmp_path)
     lock_path = runner_files(config)[0]
     code = (
-        "import os, signal, sys; from pathlib import Path; from callback_sheets.runner import RunnerLock;"
+        "import os, signal, sys; from pathlib import Path; from callback_sheets.app.runner.loop import RunnerLock;"
         f"RunnerLock(Path({str(lock_path)!r}), queue='Main').acquire(); os.kill(os.getpid(), signal.SIGKILL)"
     )
     proc = subprocess.run([sys.executable, "-c", code], check=False)

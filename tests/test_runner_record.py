@@ -18,17 +18,17 @@ from zoneinfo import ZoneInfo
 import click.testing
 import pytest
 
-from callback_sheets import reports
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.google import GoogleBackend
-from callback_sheets.backends.google_http import RetryPolicy
+from callback_sheets.app import reports
+from callback_sheets.app.demo import write_demo
+from callback_sheets.app.runner.clock import Job
+from callback_sheets.app.runner.log import RunLog, RunState
+from callback_sheets.app.runner.loop import ConfigReloader, JobContext, JobResult, Runner, runner_files
+from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.backends.google.backend import GoogleBackend
+from callback_sheets.backends.google.http import RetryPolicy
 from callback_sheets.cli import main
 from callback_sheets.config import Config, parse_config
-from callback_sheets.demo import write_demo
 from callback_sheets.errors import BackendError, ConfigError, UsageError
-from callback_sheets.runner import ConfigReloader, JobContext, JobResult, Runner, runner_files
-from callback_sheets.runner_clock import Job
-from callback_sheets.runner_log import RunLog, RunState
 from tests.sheets_emulator import SheetsEmulator
 from tests.sheets_emulator.client import emulator_session
 

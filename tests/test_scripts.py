@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callback_sheets import model
+from callback_sheets.core.scripts import REASON_SCRIPTS, RenderedScript, first_name, render_script
+from callback_sheets.core.template_lint import CALL_SCRIPTS, SCRIPTS, default_templates_dir
 from callback_sheets.errors import ConfigError, UsageError
-from callback_sheets.scripts import REASON_SCRIPTS, RenderedScript, first_name, render_script
-from callback_sheets.template_lint import CALL_SCRIPTS, SCRIPTS, default_templates_dir
 
 SHIPPED = default_templates_dir()
 CLINIC = "Riverside Family Clinic"

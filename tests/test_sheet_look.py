@@ -13,13 +13,14 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
-from callback_sheets import demo, model, service
-from callback_sheets.backends import sheet_look as look_spec
-from callback_sheets.backends.excel import ExcelBackend
-from callback_sheets.backends.sheet_look import contrast_ratio
+from callback_sheets import layout as look_spec
+from callback_sheets import model
+from callback_sheets.app import demo, service
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.config import Config, load_config
-from callback_sheets.demand import METRICS_TABLE_ROW
-from callback_sheets.times import parse_now
+from callback_sheets.core.demand import METRICS_TABLE_ROW
+from callback_sheets.core.times import parse_now
+from callback_sheets.layout import contrast_ratio
 
 NOW = "2026-12-07T10:00"
 HEADER_COLOURS = {look_spec.STAFF_HEADER, look_spec.TOOL_HEADER, look_spec.TAB_HEADER}

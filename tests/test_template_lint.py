@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from callback_sheets.template_lint import (
+from callback_sheets.core.template_lint import (
     ATTEMPTS,
     SCRIPTS,
     LintProblem,

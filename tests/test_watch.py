@@ -13,13 +13,14 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner
 
-from callback_sheets import model, service
-from callback_sheets.backends.excel import ExcelBackend
+from callback_sheets import model
+from callback_sheets.app import service
+from callback_sheets.app.runner.log import RunLog
+from callback_sheets.app.runner.loop import Runner
+from callback_sheets.app.watch import RECORD, known_hashes, watch_folder
+from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config
-from callback_sheets.runner import Runner
-from callback_sheets.runner_log import RunLog
-from callback_sheets.watch import RECORD, known_hashes, watch_folder
 
 TOML = """
 [clinic]

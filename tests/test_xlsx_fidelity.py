@@ -26,9 +26,9 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 import xlsxwriter  # type: ignore[import-untyped]
 
-from callback_sheets.backends.xlsx_cells import PatchRefused
-from callback_sheets.backends.xlsx_patch import CellValue, patch_workbook
-from callback_sheets.backends.xlsx_read import read_sheet
+from callback_sheets.backends.excel.xlsx.cells import PatchRefused
+from callback_sheets.backends.excel.xlsx.patch import CellValue, patch_workbook
+from callback_sheets.backends.excel.xlsx.read import read_sheet
 
 X14_VALIDATION = (
     '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from callback_sheets.backends.xlsx_keyed import read_rows_of
-from callback_sheets.backends.xlsx_read import read_sheet
+from callback_sheets.backends.excel.xlsx.keyed import read_rows_of
+from callback_sheets.backends.excel.xlsx.read import read_sheet
 
 HEADER = ["ID", "Attempt", "Time", "Outcome", "Recorded", "Source"]
 
@@ -58,9 +58,9 @@ def test_keyed_rows_of_a_tool_written_history(tmp_path: Path) -> None:
     """The tool appends inline strings; a big tab is searched, never parsed, and the rows come out
     in order with their dates."""
     from callback_sheets import model
+    from callback_sheets.app.service import TOOL_TABS
     from callback_sheets.backends.base import Changeset
-    from callback_sheets.backends.excel import ExcelBackend
-    from callback_sheets.service import TOOL_TABS
+    from callback_sheets.backends.excel.backend import ExcelBackend
 
     backend = ExcelBackend(tmp_path / "q.xlsx")
     backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices={})

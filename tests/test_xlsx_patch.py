@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callback_sheets.backends.xlsx_cells import excel_serial
-from callback_sheets.backends.xlsx_patch import CellValue, patch_workbook
-from callback_sheets.backends.xlsx_read import read_sheet, sheet_names
-from callback_sheets.backends.xlsx_styles import is_date_format_code
+from callback_sheets.backends.excel.xlsx.cells import excel_serial
+from callback_sheets.backends.excel.xlsx.patch import CellValue, patch_workbook
+from callback_sheets.backends.excel.xlsx.read import read_sheet, sheet_names
+from callback_sheets.backends.excel.xlsx.styles import is_date_format_code
 from tests.test_xlsx_quirks import MAIN, STYLES, make_package, worksheet
 
 DATE_STYLES = STYLES.replace(
@@ -370,7 +370,7 @@ def test_tiny_read_pieces_give_the_same_part(
         expected_path = tmp_path / "expected.xlsx"
         patch_workbook(src, expected_path, **changes)  # type: ignore[arg-type]
         with monkeypatch.context() as patched:
-            patched.setattr("callback_sheets.backends.xlsx_patch.READ_PIECE", piece)
+            patched.setattr("callback_sheets.backends.excel.xlsx.patch.READ_PIECE", piece)
             got_path = tmp_path / "got.xlsx"
             patch_workbook(src, got_path, **changes)  # type: ignore[arg-type]
         assert sheet_xml(got_path) == sheet_xml(expected_path)

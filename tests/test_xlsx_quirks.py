@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from callback_sheets.backends.xlsx_cells import PatchRefused
-from callback_sheets.backends.xlsx_patch import CellValue, patch_workbook
-from callback_sheets.backends.xlsx_read import read_sheet
+from callback_sheets.backends.excel.xlsx.cells import PatchRefused
+from callback_sheets.backends.excel.xlsx.patch import CellValue, patch_workbook
+from callback_sheets.backends.excel.xlsx.read import read_sheet
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

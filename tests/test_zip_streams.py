@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from callback_sheets.backends import zip_streams
-from callback_sheets.backends.zip_streams import Deflated, prefetched
+from callback_sheets.backends.excel.xlsx import zip_streams
+from callback_sheets.backends.excel.xlsx.zip_streams import Deflated, prefetched
 
 
 def _sheetlike(size: int) -> bytes:

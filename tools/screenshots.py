@@ -29,9 +29,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from openpyxl import load_workbook
 
-    from callback_sheets import demo, service
-    from callback_sheets.backends.excel import ExcelBackend
-    from callback_sheets.times import parse_now
+    from callback_sheets.app import demo, service
+    from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.core.times import parse_now
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -253,7 +253,7 @@ class Backend(Protocol):
         look: Any = None,
     ) -> list[str]:
         """Create the queue (or upgrade it without touching rows); return what was done, one line each.
-        ``look`` (a :class:`~callback_sheets.backends.sheet_look.Look`): the clinic's name, date format,
+        ``look`` (a :class:`~callback_sheets.layout.Look`): the clinic's name, date format,
         closed statuses and Scripts tab."""
         ...
 

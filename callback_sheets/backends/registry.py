@@ -10,13 +10,13 @@ from callback_sheets.errors import ConfigError
 
 
 def _excel(config: Config) -> Backend:
-    from callback_sheets.backends.excel import ExcelBackend
+    from callback_sheets.backends.excel.backend import ExcelBackend
 
     return ExcelBackend(config.workbook, tabs=config.tabs)
 
 
 def _google(config: Config) -> Backend:
-    from callback_sheets.backends.google import GoogleBackend  # type: ignore[import-not-found]
+    from callback_sheets.backends.google.backend import GoogleBackend  # type: ignore[import-not-found]
 
     if config.google is None:
         raise ConfigError('google.spreadsheet: set it to the sheet\'s URL or key (the backend is "google")')

@@ -121,7 +121,7 @@ class State:
         return open_backend(self.config)
 
     def now(self, text: str | None) -> datetime:
-        from callback_sheets.times import parse_now
+        from callback_sheets.core.times import parse_now
 
         try:
             return parse_now(text, self.config.tz)

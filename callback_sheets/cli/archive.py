@@ -34,7 +34,7 @@ def archive(state: State, older_than: int | None, dry_run: bool, as_json: bool, 
         callback-sheets archive --dry-run
         callback-sheets archive --older-than 60
     """
-    from callback_sheets import archive as arc
+    from callback_sheets.app import archive as arc
 
     config = state.config
     outcome = arc.archive(

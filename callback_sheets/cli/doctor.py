@@ -117,7 +117,7 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
         checks.append(
             Check("headers", True, f"all {len(model.REQUIRED_COLUMNS) - len(optional)} columns present{note}")
         )
-    from callback_sheets.refresh import sheet_problems
+    from callback_sheets.core.refresh import sheet_problems
 
     for problem in sheet_problems(snapshot.header):
         checks.append(Check("duplicate header", False, problem))
@@ -126,8 +126,8 @@ def check_header(backend: Backend, worksheet: str = model.QUEUE_TAB) -> list[Che
 
 def check_excel(path: Path) -> list[Check]:
     """The workbook exists, is not open in Excel or LibreOffice, and has the Queue tab and headers."""
-    from callback_sheets.backends.excel import ExcelBackend
-    from callback_sheets.backends.excel_files import open_elsewhere
+    from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.backends.excel.files import open_elsewhere
 
     if not path.exists():
         return [
@@ -159,8 +159,8 @@ def check_google(
 ) -> list[Check]:
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
     headers."""
-    from callback_sheets.backends.google import GoogleBackend, load_service_account
-    from callback_sheets.config_fields import GSPREAD_DEFAULT_KEY
+    from callback_sheets.backends.google.backend import GoogleBackend, load_service_account
+    from callback_sheets.config.fields import GSPREAD_DEFAULT_KEY
 
     if google is None:
         return [Check("config", False, "google.spreadsheet: set it to the sheet's URL or key")]
@@ -219,9 +219,9 @@ def check_cells(backend: Backend) -> list[Check]:
 def check_notify(config: Config) -> list[Check]:
     """Each alert channel: e-mail is connected to and logged in (nothing sent); a webhook is judged by its
     last sends (a check would post a message). A channel's last failure is named with its fix."""
+    from callback_sheets.app.notify import channels_for
     from callback_sheets.notify.channels import ChannelError, EmailChannel
     from callback_sheets.notify.record import SentRecord, record_path
-    from callback_sheets.notify.service import channels_for
 
     channels = channels_for(config)
     if not channels:

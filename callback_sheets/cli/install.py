@@ -69,8 +69,8 @@ def schedule_template_cmd(state: State, kind: str, output: Path | None) -> None:
         (crontab -l; callback-sheets schedule-template cron) | crontab -    # add it to yours
         callback-sheets schedule-template windows -o callback-sheets.xml
     """
+    from callback_sheets.app.schedule_files import render, this_install
     from callback_sheets.config import find_config_path
-    from callback_sheets.schedule_files import render, this_install
 
     config = find_config_path(state.config_path)
     if not config.exists():

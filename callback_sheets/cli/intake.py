@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from callback_sheets import service
+from callback_sheets.app import service
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import dry_run_option, json_option, now_option, quiet_option
 from callback_sheets.cli.render import emit_json, say
@@ -70,7 +70,7 @@ def import_calls_cmd(
     \b
     Formats (detected when --format is not given):
     """
-    from callback_sheets.intake_service import import_calls
+    from callback_sheets.app.intake import import_calls
 
     if watch:
         if file is not None or fmt or dry_run:
@@ -150,7 +150,7 @@ def import_calls_cmd(
 
 
 def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
-    from callback_sheets.watch import watch_folder
+    from callback_sheets.app.watch import watch_folder
 
     config = state.config
     if config.intake.watch is None:

@@ -24,7 +24,7 @@ def notify_cmd(state: State, now: str | None, dry_run: bool, as_json: bool, test
         callback-sheets notify --dry-run          # what would be sent, to whom
         callback-sheets notify --test             # one test message on every channel
     """
-    from callback_sheets import notify as notify_mod
+    from callback_sheets.app import notify as notify_mod
 
     config = state.config
     when = state.now(now)

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from callback_sheets import model, service
+from callback_sheets import model
+from callback_sheets.app import service
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import (
     Output,
@@ -18,8 +19,8 @@ from callback_sheets.cli.options import (
     quiet_option,
 )
 from callback_sheets.cli.render import emit_json, emit_records, emit_table, say
-from callback_sheets.refresh import ItemView, RefreshPlan
-from callback_sheets.times import short, to_cell
+from callback_sheets.core.refresh import ItemView, RefreshPlan
+from callback_sheets.core.times import short, to_cell
 
 WORKLIST_COLUMNS = ("ID", "Due", "Owner", "Reason", "Urgency", "Attempts", "Flag", "Next step")
 # The work list people dial from: who to ask for and the number as staff typed it (on their own
@@ -165,7 +166,7 @@ def typed_text(value: object) -> str:
 
 
 def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any]:
-    from callback_sheets.scripts import first_name
+    from callback_sheets.core.scripts import first_name
 
     flag = "ESCALATED" if view.escalation else ("OVERDUE" if view.overdue else "")
     return {
@@ -301,7 +302,7 @@ def demo(state: State, directory: Path, now: str | None, rows: int, seed: int, f
     Example:
         callback-sheets demo demo/ --now 2026-12-04T15:00
     """
-    from callback_sheets import demo as demo_mod
+    from callback_sheets.app import demo as demo_mod
 
     config = demo_mod.write_demo(directory, now_text=now, rows=rows, seed=seed, force=force)
     state.config_path = str(config.path)

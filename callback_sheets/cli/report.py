@@ -7,12 +7,12 @@ from datetime import date, datetime
 
 import click
 
-from callback_sheets import reports
+from callback_sheets.app import reports
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import Output, now_option, output_option
 from callback_sheets.cli.render import emit_csv, emit_json, emit_nl, emit_records, emit_table, say
-from callback_sheets.demand import Tally, percent
-from callback_sheets.metrics import SCOPE_DIMENSIONS
+from callback_sheets.core.demand import Tally, percent
+from callback_sheets.core.metrics import SCOPE_DIMENSIONS
 
 SUMMARY_COLUMNS = (
     "Scope",

@@ -23,8 +23,8 @@ from callback_sheets.cli import State, main
 from callback_sheets.cli.options import now_option
 
 if TYPE_CHECKING:
-    from callback_sheets.runner import Runner
-    from callback_sheets.runner_log import RunLog
+    from callback_sheets.app.runner.log import RunLog
+    from callback_sheets.app.runner.loop import Runner
 
 
 @main.command()
@@ -45,9 +45,9 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
         callback-sheets run                      # long-running (systemd service)
         callback-sheets run --once --log-json    # from cron or a systemd timer, every 5 minutes
     """
+    from callback_sheets.app.runner.log import RunLog
+    from callback_sheets.app.runner.loop import ConfigReloader, Runner
     from callback_sheets.config import find_config_path
-    from callback_sheets.runner import ConfigReloader, Runner
-    from callback_sheets.runner_log import RunLog
 
     reloader = ConfigReloader(find_config_path(state.config_path))
     config = reloader()  # a bad config: ConfigError, exit code 2
@@ -94,7 +94,7 @@ def make_clock(now: str | None, tz: ZoneInfo) -> Callable[[], datetime]:
     """The real clock in the clinic's zone, or one that starts at --now and runs at real speed."""
     if now is None:
         return lambda: datetime.now(tz)
-    from callback_sheets.times import parse_now
+    from callback_sheets.core.times import parse_now
 
     try:
         start = parse_now(now, tz)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from callback_sheets import service
+from callback_sheets.app import service
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import json_option
 from callback_sheets.cli.render import emit_json, say
@@ -40,8 +40,8 @@ def script(
     Example:
         callback-sheets script CB-00042 --voicemail --language es
     """
-    from callback_sheets.scripts import render_script
-    from callback_sheets.template_lint import default_templates_dir
+    from callback_sheets.core.scripts import render_script
+    from callback_sheets.core.template_lint import default_templates_dir
 
     config = state.config
     snapshot = state.backend().read()  # reading only: no lock needed
@@ -98,7 +98,7 @@ def lint_templates_cmd(directory: Path | None) -> None:
     Example:
         callback-sheets lint-templates my_templates/
     """
-    from callback_sheets.template_lint import default_templates_dir, lint_templates
+    from callback_sheets.core.template_lint import default_templates_dir, lint_templates
 
     target = directory or default_templates_dir()
     problems = lint_templates(target)

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from callback_sheets.core.phones import PhoneError, parse_phone
 from callback_sheets.intake.presets import norm
 from callback_sheets.intake.records import (
     BadRecord,
@@ -47,7 +48,6 @@ from callback_sheets.intake.records import (
     call_key,
 )
 from callback_sheets.intake.times import parse_text
-from callback_sheets.phones import PhoneError, parse_phone
 
 DEFAULT_COLUMNS = (
     "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",

@@ -20,9 +20,9 @@ from datetime import datetime, tzinfo
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 
+from callback_sheets.core.phones import PhoneError, parse_phone
 from callback_sheets.errors import BackendError
 from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, call_key
-from callback_sheets.phones import PhoneError, parse_phone
 
 MAX_EVENT_BYTES = 2 * 1024 * 1024  # an event page is a few kB; a transcript page a few dozen
 MAX_EVENTS = 200_000

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 
+from callback_sheets.core.phones import PhoneError, parse_phone
 from callback_sheets.intake.presets import norm
 from callback_sheets.intake.records import (
     BadRecord,
@@ -31,7 +32,6 @@ from callback_sheets.intake.records import (
     call_key,
 )
 from callback_sheets.intake.times import parse_text
-from callback_sheets.phones import PhoneError, parse_phone
 
 Rows = Sequence[tuple[int, Sequence[object]]]
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 from callback_sheets import model
+from callback_sheets.core.phones import phone_key
 from callback_sheets.intake.records import CallRecord
-from callback_sheets.phones import phone_key
 
 NOTES_BY_KIND = {"voicemail": "Voicemail", "abandoned": "Abandoned call", "missed": ""}
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from callback_sheets.core.phones import PhoneError, parse_phone
+from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import BackendError
 from callback_sheets.intake.presets import Layout, resolve_layout
 from callback_sheets.intake.records import BadRecord, CallLog, CallRecord, call_key
 from callback_sheets.intake.times import is_blank, parse_when
-from callback_sheets.phones import PhoneError, parse_phone
-from callback_sheets.validation import text as _text
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 PROGRESS_EVERY = 2000
@@ -101,7 +101,7 @@ def _csv_rows(path: Path) -> list[Row]:
 def _sheet_rows(path: Path) -> list[Row]:
     import python_calamine
 
-    from callback_sheets.backends.xlsx_read import PackageRefused, check_package
+    from callback_sheets.backends.excel.xlsx.read import PackageRefused, check_package
 
     try:
         check_package(path)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
+from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import BackendError
 from callback_sheets.intake import asterisk, google_voice, hosted
 from callback_sheets.intake.presets import GENERIC_MAPPING_KEYS, describe_columns, norm, resolve_layout
 from callback_sheets.intake.readers import Row, read_rows
 from callback_sheets.intake.readers import read_call_log as read_table
 from callback_sheets.intake.records import CallLog, UnknownFormatError
-from callback_sheets.validation import text as _text
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
-from callback_sheets.times import parse_text_date
+from callback_sheets.core.times import parse_text_date
 
 _MONTHS = {
     m: i

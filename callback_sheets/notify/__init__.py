@@ -3,10 +3,7 @@
 - ``alerts``: which alerts are due and what they say (pure; minimum necessary, no patient data);
 - ``channels``: SMTP and webhook channels behind one small Protocol;
 - ``record``: what was sent, once per (alert, channel), under an OS lock beside the queue's state;
-- ``chart``: the weekly summary's PNG chart, drawn with the standard library;
-- ``service``: send what is due now (used by `callback-sheets notify` and the runner).
+- ``chart``: the weekly summary's PNG chart, drawn with the standard library.
+
+Sending what is due now (read the queue, decide, send, record) is a use case: ``callback_sheets.app.notify``.
 """
-
-from callback_sheets.notify.service import NotifyResult, notify, send_test
-
-__all__ = ["NotifyResult", "notify", "send_test"]

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from callback_sheets.arrival import is_after_hours
-from callback_sheets.calendar import BusinessCalendar
 from callback_sheets.config import Config
-from callback_sheets.refresh import ItemView, RefreshPlan
+from callback_sheets.core.arrival import is_after_hours
+from callback_sheets.core.calendar import BusinessCalendar
+from callback_sheets.core.refresh import ItemView, RefreshPlan
 
 NEW_ESCALATION = "new_escalation"
 ESCALATION_OVERDUE = "escalation_overdue"
@@ -170,7 +170,7 @@ def digest_alerts(
     names = [o.name for o in config.owners]
     if config.escalation_owner and config.escalation_owner.casefold() not in {n.casefold() for n in names}:
         names.append(config.escalation_owner)
-    from callback_sheets.service import queue_views
+    from callback_sheets.app.service import queue_views
 
     out = []
     day = local.date().isoformat()

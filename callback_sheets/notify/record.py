@@ -31,7 +31,7 @@ LOCK_WAIT_SECONDS = 30.0
 
 def record_path(config: Config) -> Path:
     """``.callback-sheets-notify.<queue>.json`` beside the runner's state file."""
-    from callback_sheets.runner import runner_files
+    from callback_sheets.app.runner.loop import runner_files
 
     _, state = runner_files(config)
     return state.with_name(state.name.replace(".callback-sheets-runner.", ".callback-sheets-notify.", 1))

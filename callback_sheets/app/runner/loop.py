@@ -1,0 +1,627 @@
+"""The scheduled runner: keeps every queue of a config fresh on the clinic's own clock.
+
+A ``Runner`` holds one lock per queue (one runner at a time per queue) and, at each ``tick()``, runs the
+jobs due now (see ``runner_clock``) for every queue, one log line per job. A job's fault (workbook open or
+locked, API outage, bad config edit, any exception) is logged and retried at the next tick; it never stops
+the runner or the other queues. The command (``cli/run.py``) drives it: once for cron, or ticking with
+``schedule``. Collaborators (config loader, clock, jobs, stop flag) are injected, so tests drive a
+whole week without sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from callback_sheets.app.runner.clock import Job, JobClock, Slot
+from callback_sheets.app.runner.log import JobRecord, RunLog, RunState, describe_error
+from callback_sheets.app.watch import WatchedFile
+from callback_sheets.backends.base import Backend
+from callback_sheets.config import Config, load_config
+from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
+
+if TYPE_CHECKING:
+    from callback_sheets.core.refresh import RefreshPlan
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a job gets: its queue, that queue's config, the slot it serves and the current time."""
+
+    queue: str
+    config: Config
+    slot: Slot
+    now: datetime
+    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
+
+    def backend(self) -> Backend:
+        from callback_sheets.backends.registry import open_backend
+
+        return open_backend(self.config)
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    rows: int | None = None
+    changes: int | None = None
+    attention: bool | None = None
+    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
+
+
+JobFn = Callable[[JobContext], JobResult]
+# A state entry later than now by more than this is a clock problem (a test --now, a clock that was ahead).
+CLOCK_SLACK = timedelta(minutes=5)
+DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one
+
+WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
+
+
+def watch_job(config: Config, now: datetime) -> list[WatchedFile]:
+    """The watch folder's look at every tick (see `callback_sheets.app.watch`)."""
+    from callback_sheets.app.watch import watch_folder
+    from callback_sheets.backends.registry import open_backend
+
+    return watch_folder(config=config, backend=lambda: open_backend(config), now=now)
+
+
+def refresh_job(ctx: JobContext) -> JobResult:
+    """``open`` and ``refresh``: the same refresh as ``callback-sheets refresh``."""
+    from callback_sheets.app import service
+
+    outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
+    summary = outcome.plan.summary
+    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
+
+
+def review_job(ctx: JobContext) -> JobResult:
+    """``review``: the end-of-day review of the queue."""
+    from callback_sheets.app import reports
+
+    review = reports.end_of_day_review(config=ctx.config, backend=ctx.backend(), now=ctx.now)
+    return JobResult(attention=bool(review.needs_attention))
+
+
+def daily_job(ctx: JobContext) -> JobResult:
+    """``daily``: append the day's report (for the slot's date, even when run late)."""
+    from callback_sheets.app import reports
+
+    appended = reports.append_report(
+        config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
+    )
+    return JobResult(changes=appended.added + appended.replaced + nightly_archive(ctx))
+
+
+def nightly_archive(ctx: JobContext) -> int:
+    """The night's archive run, after the close-of-day review and the daily report (the same job, so
+    the schedule keeps its slots); a refusal is logged, never fails the report. Returns rows moved."""
+    import logging
+
+    from callback_sheets.app import archive
+
+    try:
+        return len(archive.archive(config=ctx.config, backend=ctx.backend(), now=ctx.now).moved)
+    except CallbackSheetsError as exc:
+        logging.getLogger(__name__).warning("%s archive: not done (%s)", ctx.queue, exc)
+        return 0
+
+
+def weekly_job(ctx: JobContext) -> JobResult:
+    """``weekly``: append the week's report (the week of the slot's date)."""
+    from callback_sheets.app import reports
+
+    appended = reports.append_report(
+        config=ctx.config, backend=ctx.backend(), period="weekly", now=ctx.now, on=ctx.slot.on
+    )
+    return JobResult(changes=appended.added + appended.replaced)
+
+
+def notify_job(ctx: JobContext) -> JobResult:
+    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
+    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
+    data, and `doctor` names the channel and the fix)."""
+    from callback_sheets.app.notify import notify
+
+    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
+    failures = [d.detail for d in result.deliveries if d.status == "failed"]
+    if failures:
+        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
+
+
+class NotifyFailed(CallbackSheetsError):
+    """A channel did not accept an alert (the message names the channel and the fix)."""
+
+
+DEFAULT_JOBS: Mapping[Job, JobFn] = {
+    Job.OPEN: refresh_job,
+    Job.REFRESH: refresh_job,
+    Job.REVIEW: review_job,
+    Job.DAILY: daily_job,
+    Job.WEEKLY: weekly_job,
+}
+
+
+def runner_files(config: Config) -> tuple[Path, Path]:
+    """The runner's lock and state file for a queue: beside its workbook, or beside the config (Google)."""
+    if config.backend == "excel" or config.google is None:
+        base, key = config.workbook.parent, config.workbook.name
+    else:
+        base = config.path.parent if config.path else Path.cwd()
+        ident = f"{config.google.spreadsheet}\n{config.google.worksheet}".encode()
+        key = f"google-{hashlib.sha256(ident).hexdigest()[:12]}"
+    return base / f".callback-sheets-runner.{key}.lock", base / f".callback-sheets-runner.{key}.json"
+
+
+class RunnerLock:
+    """One runner per queue: an exclusive OS lock on a lock file (``oslock``: flock, or msvcrt on
+    Windows). The kernel drops it when the process ends, however it ends, so a crash cannot leave it
+    stuck; the file itself stays and says who held it."""
+
+    def __init__(self, path: Path, *, queue: str) -> None:
+        self.path = path
+        self.queue = queue
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        from callback_sheets import oslock
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        except OSError as exc:
+            raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
+        try:
+            taken = oslock.try_lock(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise BackendError(f"cannot lock the runner lock {self.path}: {exc.strerror or exc}") from None
+        if not taken:
+            holder = _holder(fd)
+            oslock.close_refused(fd)
+            raise WorkbookBusyError(
+                f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
+                f"only one runs at a time, so this one stops (lock {self.path.name})"
+            ) from None
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(info).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            from callback_sheets import oslock
+
+            with contextlib.suppress(OSError):
+                oslock.unlock(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _holder(fd: int) -> str:
+    from callback_sheets.oslock import read_head
+
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        info = json.loads(read_head(fd) or b"{}")
+        return f" (pid {int(info['pid'])} on {info['host']})"
+    return ""
+
+
+@dataclass(slots=True)
+class _Queue:
+    name: str
+    config: Config
+    lock: RunnerLock
+    state_path: Path
+    state: RunState = field(default_factory=RunState)
+
+
+class ConfigReloader:
+    """Loads the config file, and loads it again whenever the file changes on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._config: Config | None = None
+
+    def __call__(self) -> Config:
+        try:
+            st = self.path.stat()
+            seen: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if self._config is not None and seen is not None and seen == self._seen:
+            return self._config
+        config = load_config(self.path)
+        self._seen, self._config = seen, config
+        return config
+
+    def force(self) -> None:
+        """Load the file again at the next call, changed or not (SIGHUP)."""
+        self._config = None
+
+
+class Runner:
+    """Runs each queue's due jobs at every tick; use as a context manager (takes and frees the locks)."""
+
+    def __init__(
+        self,
+        *,
+        load_config: Callable[[], Config],
+        clock: Callable[[], datetime],
+        log: RunLog,
+        jobs: Mapping[Job, JobFn] = DEFAULT_JOBS,
+        stop: threading.Event | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        job_deadline: float | None = None,
+        notify: JobFn | None = notify_job,
+        watch: WatchFn = watch_job,
+    ) -> None:
+        """``job_deadline``: how long (seconds) one queue's job may hold up the others before they go on
+        without it; by default the queue's ``[google] max_wait_seconds`` (60)."""
+        self._load = load_config
+        self._clock = clock
+        self._log = log
+        self._jobs = {**DEFAULT_JOBS, **jobs}
+        self.stop = stop or threading.Event()
+        self._timer = timer
+        self._notify = notify
+        self._config: Config | None = None
+        self._schedule: JobClock | None = None
+        self._queues: dict[Path, _Queue] = {}
+        self._config_streak = 0
+        self._job_deadline = job_deadline
+        self._busy: dict[Path, threading.Thread] = {}  # queues whose job outlived its deadline
+        self._reload = threading.Event()
+        self._watch = watch
+        self._watch_streak = 0
+
+    def request_reload(self) -> None:
+        """Re-read the config at the next tick, changed or not, and log it (SIGHUP; safe in a handler)."""
+        self._reload.set()
+
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Load the config and lock every queue; raises ConfigError, or WorkbookBusyError if another runner
+        serves any of them (then no lock is kept)."""
+        config = self._load()
+        try:
+            self._use(config, strict=True)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for path, worker in list(self._busy.items()):  # a job still running finishes first (bounded)
+            worker.join(self._deadline(self._queues[path]) if path in self._queues else DEFAULT_JOB_DEADLINE)
+        self._busy.clear()
+        for queue in self._queues.values():
+            queue.lock.release()
+        self._queues.clear()
+
+    def tick(self) -> list[JobRecord]:
+        """Run what is due now, queue by queue, until done or asked to stop; returns the records logged."""
+        now = self._clock()
+        reloading = self._reload.is_set()
+        if reloading:
+            self._reload.clear()
+            force = getattr(self._load, "force", None)
+            if force is not None:
+                force()
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            return self._config_failed(exc, now)
+        if self._config_streak:
+            self._config_streak = 0
+        if config is not self._config:
+            self._use(config, strict=False)
+        assert self._schedule is not None
+        records: list[JobRecord] = self._look(config, now)
+        if reloading:
+            records.append(self._emit(JobRecord(time=now, queue="*", job="reload", outcome="ok")))
+        for path, queue in list(self._queues.items()):
+            worker = self._busy.get(path)
+            if worker is not None:
+                if worker.is_alive():
+                    continue  # its job is still running (and logs itself when it ends)
+                del self._busy[path]
+            records.extend(self._check_clock(queue, now))
+            ran = False
+            plan: RefreshPlan | None = None
+            for slot in self._schedule.due(now, done=queue.state.done):
+                if self.stop.is_set():
+                    return records
+                outcome = self._run_bounded(path, queue, slot)
+                if outcome is None:
+                    break  # still running past its deadline: the other queues go on
+                record, result = outcome
+                records.append(record)
+                ran = True
+                if result is not None and result.plan is not None:
+                    plan = result.plan
+            notify = ran and self._notify is not None and queue.config.notify.channels
+            if notify and path not in self._busy and not self.stop.is_set():
+                records.append(self._after(queue, plan))
+        return records
+
+    def queue_names(self) -> list[str]:
+        """The queues this runner serves (holds the lock of)."""
+        return [q.name for q in self._queues.values()]
+
+    def next_job(self, now: datetime, *, days: int = 8) -> Slot | None:
+        """The next job to run: one due now, else the first one after ``now`` (None when nothing is
+        scheduled within ``days``). The queues share the clinic's calendar, so this is every queue's."""
+        if self._schedule is None or not self._queues:
+            return None
+        due = [s for q in self._queues.values() for s in self._schedule.due(now, done=q.state.done)]
+        if due:
+            return due[0]
+        later = self._schedule.between(now, now + timedelta(days=days))
+        return later[0] if later else None
+
+    def _after(self, queue: _Queue, plan: RefreshPlan | None) -> JobRecord:
+        """The notify job after a queue's jobs: its faults are logged like any job's, never fatal."""
+        assert self._notify is not None
+        now = self._clock()
+        started = self._timer()
+        slot = Slot(Job.REFRESH, now, now, now.date())
+        try:
+            result = self._notify(JobContext(queue.name, queue.config, slot, now, plan))
+        except Exception as exc:
+            streak = queue.state.streaks.get("notify", 0) + 1
+            queue.state.streaks["notify"] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+            )
+        else:
+            recovered = queue.state.streaks.pop("notify", 0)
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="notify",
+                outcome="ok",
+                duration=self._timer() - started,
+                changes=result.changes,
+                recovered_after=recovered,
+            )
+        with contextlib.suppress(OSError):
+            queue.state.save(queue.state_path)
+        self._log.emit(record)
+        return record
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _look(self, config: Config, now: datetime) -> list[JobRecord]:
+        """The watch folder, at every tick: one line per file imported or failed. It feeds the first
+        queue; a fault (workbook busy...) is logged and the files wait for the next tick."""
+        if config.intake.watch is None or not self._queues or self.stop.is_set():
+            return []
+        queue = next(iter(self._queues.values()))
+        started = self._timer()
+        try:
+            results = self._watch(queue.config, now)
+        except Exception as exc:  # never stops the runner or the refresh
+            self._watch_streak += 1
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job="watch",
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=self._watch_streak,
+                error=describe_error(exc),
+            )
+            self._log.emit(record)
+            return [record]
+        recovered, self._watch_streak = self._watch_streak, 0
+        records = []
+        for result in results:
+            if result.outcome == "imported":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="ok",
+                    duration=self._timer() - started,
+                    rows=result.new_rows,
+                    changes=result.new_rows + result.merged,
+                    recovered_after=recovered,
+                )
+            elif result.outcome == "failed":
+                record = JobRecord(
+                    time=now,
+                    queue=queue.name,
+                    job="watch",
+                    outcome="failed",
+                    duration=self._timer() - started,
+                    streak=1,
+                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
+                    f"{(result.why or '').replace(result.name, 'the file')})",
+                )
+            else:
+                continue
+            self._log.emit(record)
+            records.append(record)
+        return records
+
+    def _use(self, config: Config, *, strict: bool) -> None:
+        """Serve ``config``'s queues: lock new ones, free the ones no longer listed."""
+        wanted: dict[Path, tuple[str, Config, Path]] = {}
+        for name, queue_config in config.queues():
+            lock_path, state_path = runner_files(queue_config)
+            wanted[lock_path] = (name, queue_config, state_path)
+        for path in [p for p in self._queues if p not in wanted]:
+            self._queues.pop(path).lock.release()
+        for path, (name, queue_config, state_path) in wanted.items():
+            held = self._queues.get(path)
+            if held is not None:
+                held.name, held.config = name, queue_config
+                continue
+            lock = RunnerLock(path, queue=name)
+            try:
+                lock.acquire()
+            except CallbackSheetsError as exc:
+                if strict:
+                    raise
+                self._log.emit(
+                    JobRecord(
+                        time=self._clock(),
+                        queue=name,
+                        job="lock",
+                        outcome="failed",
+                        streak=1,
+                        error=describe_error(exc),
+                    )
+                )
+                continue
+            self._queues[path] = _Queue(name, queue_config, lock, state_path, RunState.load(state_path))
+        self._config = config
+        self._schedule = JobClock(calendar=config.calendar(), runner=config.runner)
+
+    def _config_failed(self, exc: ConfigError, now: datetime) -> list[JobRecord]:
+        """A bad config edit: if anything is due (by the last good config), log one line; retry next tick."""
+        if self._config is None or self._schedule is None:
+            raise exc
+        schedule_ = self._schedule
+        if not any(schedule_.due(now, done=q.state.done) for q in self._queues.values()):
+            return []
+        self._config_streak += 1
+        record = JobRecord(
+            time=now,
+            queue="*",
+            job="config",
+            outcome="failed",
+            streak=self._config_streak,
+            error=describe_error(exc),
+        )
+        self._log.emit(record)
+        return [record]
+
+    def _emit(self, record: JobRecord) -> JobRecord:
+        self._log.emit(record)
+        return record
+
+    def _deadline(self, queue: _Queue) -> float:
+        if self._job_deadline is not None:
+            return self._job_deadline
+        google = queue.config.google
+        return float(google.max_wait_seconds) if google is not None else DEFAULT_JOB_DEADLINE
+
+    def _check_clock(self, queue: _Queue, now: datetime) -> list[JobRecord]:
+        """A state entry later than now (beyond CLOCK_SLACK) is a clock problem: a run with a later --now,
+        or a clock that was ahead. It is dropped and logged, so it never blocks today's jobs."""
+        limit = now.astimezone(UTC) + CLOCK_SLACK
+        out = []
+        for family, last in sorted(queue.state.done.items()):
+            if last.astimezone(UTC) > limit:
+                del queue.state.done[family]
+                error = (
+                    f"clock problem: the state file says {family} last ran for "
+                    f"{last.isoformat(timespec='minutes')}, after now; that entry is ignored"
+                )
+                out.append(
+                    self._emit(
+                        JobRecord(time=now, queue=queue.name, job=family, outcome="clock", error=error)
+                    )
+                )
+        if out:
+            with contextlib.suppress(OSError):
+                queue.state.save(queue.state_path)
+        return out
+
+    def _run_bounded(
+        self, path: Path, queue: _Queue, slot: Slot
+    ) -> tuple[JobRecord, JobResult | None] | None:
+        """Run one job on a worker thread and wait for it at most the queue's deadline; a job still
+        running then is left to finish (and log itself) while the other queues' jobs go on."""
+        box: list[tuple[JobRecord, JobResult | None]] = []
+        worker = threading.Thread(
+            target=lambda: box.append(self._run(queue, slot)), name=f"callback-sheets job {queue.name}"
+        )
+        worker.daemon = True
+        worker.start()
+        deadline = self._deadline(queue)
+        worker.join(deadline)
+        if box:
+            return box[0]
+        self._busy[path] = worker
+        self._emit(
+            JobRecord(
+                time=self._clock(),
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="running",
+                duration=deadline,
+                error=f"still running after {deadline:.0f} s: the other queues go on; it logs when it ends",
+                slot=slot.at,
+            )
+        )
+        return None
+
+    def _run(self, queue: _Queue, slot: Slot) -> tuple[JobRecord, JobResult | None]:
+        now = self._clock()
+        result: JobResult | None = None
+        started = self._timer()
+        family = slot.family
+        try:
+            context = JobContext(queue=queue.name, config=queue.config, slot=slot, now=now)
+            result = self._jobs[slot.job](context)
+        except Exception as exc:  # a fault is logged and retried at the next tick, never fatal
+            streak = queue.state.streaks.get(family, 0) + 1
+            queue.state.streaks[family] = streak
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="failed",
+                duration=self._timer() - started,
+                streak=streak,
+                error=describe_error(exc),
+                slot=slot.at,
+            )
+        else:
+            recovered = queue.state.streaks.pop(family, 0)
+            queue.state.done[family] = slot.at
+            record = JobRecord(
+                time=now,
+                queue=queue.name,
+                job=slot.job.value,
+                outcome="ok",
+                duration=self._timer() - started,
+                rows=result.rows,
+                changes=result.changes,
+                recovered_after=recovered,
+                attention=result.attention,
+                slot=slot.at,
+            )
+        try:
+            queue.state.save(queue.state_path)
+        except OSError as exc:
+            record = replace(record, outcome="failed", error=f"state file not saved: {exc.strerror}")
+        self._log.emit(record)
+        return record, result

@@ -1,0 +1,334 @@
+"""Use cases: what each command does, with a backend and a config, without any printing.
+
+The CLI and the scheduled runner call these; they raise the library's exceptions and return data.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TypeVar
+
+from callback_sheets import model
+from callback_sheets.backends.base import (
+    Backend,
+    CellWrite,
+    Changeset,
+    SheetRow,
+    Snapshot,
+    TabSpec,
+    WriteMode,
+    WriteResult,
+)
+from callback_sheets.config import Config
+from callback_sheets.core.cadence import CadenceKind
+from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
+from callback_sheets.core.times import to_cell
+from callback_sheets.core.validation import text
+from callback_sheets.errors import NotFoundError, RefusedError, UsageError, WorkbookChangedError
+from callback_sheets.layout import Look
+
+TOOL_TABS: tuple[TabSpec, ...] = (
+    TabSpec(model.HISTORY_TAB, model.HISTORY_COLUMNS),
+    TabSpec(model.METRICS_TAB, ()),
+    TabSpec(model.DEMAND_TAB, ()),
+    TabSpec(model.INTAKE_TAB, model.INTAKE_COLUMNS),
+    TabSpec(model.STATE_TAB, model.STATE_COLUMNS),
+)
+READ_TABS = (model.HISTORY_TAB, model.STATE_TAB)
+RETRIES = 3
+T = TypeVar("T")
+
+# Extra work a refresh does on tool tabs (the Demand grid, ...): each adds to the plan's changeset.
+Contributor = Callable[[Snapshot, RefreshPlan, Config, datetime], None]
+REFRESH_CONTRIBUTORS: list[Contributor] = []
+CONTRIBUTOR_TABS: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    plan: RefreshPlan
+    result: WriteResult | None  # None for a dry run
+    tries: int
+
+
+def choices(config: Config) -> dict[str, list[str]]:
+    return {
+        "reasons": list(config.reasons),
+        "urgencies": list(config.urgencies),
+        "statuses": list(config.statuses),
+        "outcomes": list(config.outcomes),
+        "languages": list(config.languages),
+        "patient_types": list(config.patient_types),
+        "owners": [o.name for o in config.owners],
+    }
+
+
+def look(config: Config) -> Look:
+    """What the tool's tabs look like for this clinic (its name, date format, closed statuses, scripts)."""
+    from callback_sheets.core import script_blocks
+
+    scripts = script_blocks.build(
+        clinic_name=config.clinic_name, callback_number=config.callback_number, override_dir=config.templates
+    )
+    return Look(
+        clinic_name=config.clinic_name,
+        date_format=config.date_format,
+        closed_statuses=tuple(sorted(config.closed_statuses)),
+        scripts=scripts.rows,
+        script_titles=scripts.titles,
+    )
+
+
+def register_contributors() -> None:
+    """Imports the reports, which register the Demand contributor and mark the Metrics table's dates in
+    TOOL_TABS: on first use, so a command that needs neither (`queue`, `script`) does not load them."""
+    import callback_sheets.app.reports  # noqa: F401
+
+
+def init(*, config: Config, backend: Backend) -> list[str]:
+    register_contributors()
+    return backend.init(
+        header=model.LAYOUT_COLUMNS, tabs=TOOL_TABS, choices=choices(config), look=look(config)
+    )
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector for one read-plan-write.
+
+    A read holds every cell of the queue (millions of objects at 100,000 rows) and the plan makes
+    hundreds of thousands more; each full collection walks them all, and a refresh triggered a dozen,
+    about a quarter of its time. Nothing here makes reference cycles worth collecting early: the memory is
+    freed by reference counting as usual, and the collector runs again when the work is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            # What the work made and kept is aged into the oldest generation without a scan (freeze, then
+            # unfreeze, merges the lists and resets the counts); re-enabling otherwise triggers at once a
+            # collection walking all of it (~0.1-0.2 s at 100,000 rows). Cycles are still collected, at
+            # the next full collection.
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+
+
+def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    register_contributors()
+    with bulk_work():
+        snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+        plan = Planner(config=config, now=now).plan(snapshot)
+        for contribute in REFRESH_CONTRIBUTORS:
+            contribute(snapshot, plan, config, now)
+        plan.summary.changes = plan.changes.count()
+        return snapshot, plan
+
+
+def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
+    """Run ``step(try number)`` (read, plan, write) under the backend's lock; if the queue changed before
+    its write (staff saved meanwhile), read again and redo, a few times, then give up with one line."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with backend.session(), bulk_work():
+                return step(attempt)
+        except WorkbookChangedError:
+            if attempt == RETRIES:
+                release = getattr(backend, "release", None)  # a write lease kept for the retries
+                if release is not None:
+                    release()
+                raise WorkbookChangedError(
+                    f"{backend.label} kept changing while {what} ran ({RETRIES} tries); "
+                    "nothing was written — run it again in a minute"
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def refresh(*, config: Config, backend: Backend, now: datetime, dry_run: bool = False) -> RefreshOutcome:
+    """Read, plan and write; if staff saved the workbook meanwhile, read again and redo."""
+
+    def step(attempt: int) -> RefreshOutcome:
+        snapshot, plan = read_plan(config=config, backend=backend, now=now)
+        if dry_run:
+            return RefreshOutcome(plan, None, attempt)
+        return RefreshOutcome(plan, backend.write(snapshot, plan.changes, tabs=TOOL_TABS), attempt)
+
+    return retrying(backend, step, what="the refresh")
+
+
+def validate(*, config: Config, backend: Backend, now: datetime) -> RefreshPlan:
+    """The plan without writing: its views carry every row's problems."""
+    return read_plan(config=config, backend=backend, now=now)[1]
+
+
+def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
+    """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
+    not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
+    not read at all (checking a closed row's phone number is most of a plan, and the work list shows
+    open items only)."""
+    closed = {s.casefold() for s in config.closed_statuses}
+    with bulk_work():
+        snapshot = backend.read()
+        rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
+        snapshot = replace(snapshot, rows=rows)
+        return snapshot, Planner(config=config, now=now).plan(snapshot)
+
+
+def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
+    check_header(snapshot)
+    wanted = item_id.strip().casefold()
+    matches = [r for r in snapshot.rows if text(r.get(model.ID)).casefold() == wanted]
+    if not matches:
+        raise NotFoundError(
+            f"no queue item with ID {item_id!r}: check the ID column "
+            "(run `callback-sheets refresh` to give new rows an ID)"
+        )
+    if len(matches) > 1:
+        raise UsageError(
+            f"ID {item_id!r} is on {len(matches)} rows: clear the ID of the copies, then refresh"
+        )
+    return matches[0]
+
+
+def record_attempt(
+    *,
+    config: Config,
+    backend: Backend,
+    item_id: str,
+    outcome: str,
+    note: str | None,
+    now: datetime,
+    status: str | None = None,
+    dry_run: bool = False,
+    reopen: bool = False,
+) -> tuple[Changeset, RefreshPlan]:
+    """Record a callback attempt on one item, as staff would type it, and refresh that item's tool cells.
+
+    A closed item is refused (RefusedError) unless `reopen`, which sets its Status back to In progress;
+    an item whose attempts are used up is refused too, unless the attempt closes it (`status` closed,
+    or the outcome Booked)."""
+    canonical = {o.casefold(): o for o in config.outcomes}.get(outcome.strip().casefold())
+    if canonical is None:
+        raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
+    if status is not None and status not in config.statuses:
+        raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
+
+    def step(_: int) -> tuple[Changeset, RefreshPlan]:
+        # the Queue and this item's History rows: not Demand or Metrics
+        snapshot = backend.read(tabs=READ_TABS, history_of=item_id)
+        row = find_row(snapshot, item_id)
+        current = closed_status(row, config)
+        reopened = None
+        if current is not None:
+            if not reopen:
+                raise RefusedError(
+                    f"{item_id} is closed (Status {current}): no attempt was recorded; if the patient "
+                    f"needs another call, add --reopen (sets Status back to {REOPEN_STATUS})"
+                )
+            reopened = status or REOPEN_STATUS
+        planner = Planner(config=config, now=now)
+        closing = (status or ("Booked" if canonical == "Booked" else "")) in config.closed_statuses
+        if current is None and not closing:
+            item = planner.reader.read(row.position, row.values)
+            rule = planner.rule_for(item, planner.escalation(item))
+            if rule.kind is not CadenceKind.DAILY and item.attempts >= rule.max_attempts:
+                raise RefusedError(
+                    f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
+                    f"no attempt was recorded. Next step: set Status to No response and route it to the "
+                    f'front-desk lead (attempt {item_id} --outcome ... --status "No response" records '
+                    "a last one and closes it)"
+                )
+        # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
+        # new attempt never hides it; then plan with the new attempt over a History that has it.
+        held = planner.reader.read(row.position, row.values)
+        history = snapshot.tabs.get(model.HISTORY_TAB, ())
+        first = planner.history_entry(
+            held, text(row.get(model.ID)), history_log(history), to_cell(now, config.tz)
+        )
+        if first is not None:
+            history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
+            snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
+        staff = _attempt_values(row, canonical, note, now, config, reopened or status)
+        plan = planner.plan(_one_item(snapshot, row, staff), assign=False)
+        appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
+        if first is not None:
+            appends[model.HISTORY_TAB] = [first, *appends.get(model.HISTORY_TAB, [])]
+        changes = Changeset(
+            cells=[
+                CellWrite(row.position, text(row.get(model.ID)), c, v, WriteMode.SET, row.get(c))
+                for c, v in staff.items()
+            ]
+            + [c for c in plan.changes.cells if c.position == row.position],
+            tab_appends=appends,
+        )
+        if not dry_run:
+            backend.write(snapshot, changes, tabs=TOOL_TABS)
+        return changes, plan
+
+    return retrying(backend, step, what="the attempt")
+
+
+REOPEN_STATUS = "In progress"
+
+
+def closed_status(row: SheetRow, config: Config) -> str | None:
+    """The row's Status when it is a closed one (Booked, Resolved, No response, Duplicate), else None."""
+    current = text(row.get(model.STATUS))
+    closed = {s.casefold(): s for s in config.closed_statuses}
+    return closed.get(current.casefold()) if current else None
+
+
+def _attempt_values(
+    row: SheetRow, outcome: str, note: str | None, now: datetime, config: Config, status: str | None
+) -> dict[str, object]:
+    try:
+        attempts = int(float(text(row.get(model.ATTEMPTS)) or 0))
+    except ValueError:
+        attempts = 0
+    values: dict[str, object] = {
+        model.ATTEMPTS: attempts + 1,
+        model.LAST_ATTEMPT: to_cell(now, config.tz),
+        model.LAST_OUTCOME: outcome,
+    }
+    current = text(row.get(model.STATUS)) or "New"
+    new_status = status or ("Booked" if outcome == "Booked" else "In progress" if current == "New" else None)
+    if new_status and new_status != current:
+        values[model.STATUS] = new_status
+    if note:
+        stamp = to_cell(now, config.tz)
+        line = f"[{stamp:%m-%d %H:%M}] {note.strip()}"
+        existing = text(row.get(model.NOTES))
+        values[model.NOTES] = f"{existing}\n{line}" if existing else line
+    return values
+
+
+def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, object]) -> Snapshot:
+    """A snapshot of the one item an attempt is about, with the staff values it sets, and its History
+    rows only: the attempt plans that item alone (its Owner, if empty, is left to the next refresh)."""
+    key = text(row.get(model.ID)).casefold()
+    history = snapshot.tabs.get(model.HISTORY_TAB, ())
+    mine = history[:1] + tuple(r for r in history[1:] if r and text(r[0]).casefold() == key)
+    merged = SheetRow(row.position, {**row.values, **values})  # type: ignore[dict-item]
+    return replace(snapshot, rows=(merged,), tabs={**snapshot.tabs, model.HISTORY_TAB: mine})
+
+
+def queue_views(plan: RefreshPlan, *, owner: str | None = None, overdue_only: bool = False) -> Sequence:  # type: ignore[type-arg]
+    views = [v for v in plan.views if v.item.is_open]
+    if owner:
+        wanted = owner.strip().casefold()
+        # every escalated open item is on the escalation owner's list, whatever its Owner cell says
+        takes_escalations = (plan.escalation_owner or "").strip().casefold() == wanted
+        views = [
+            v
+            for v in views
+            if (v.owner or "").strip().casefold() == wanted or (takes_escalations and v.escalation)
+        ]
+    if overdue_only:
+        views = [v for v in views if v.overdue]
+    return views

@@ -1,0 +1,135 @@
+"""The Scripts tab: every call script as a block the sheet can link to, and which block a row needs.
+
+One block per template language x reason script x first/later attempt, holding the live call, the
+voicemail, the secure message and the do-not-say list, rendered by :func:`scripts.render_script` (so the
+same templates and the same privacy lint as `callback-sheets script`) with no caller in it: the
+first-name placeholder is left blank and "[your name]" stays for the person calling. A queue row's
+Script cell names its block (:func:`block_label`) and links to the block's first row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from callback_sheets import model
+from callback_sheets.core.scripts import (
+    LANGUAGE_NAMES,
+    REASON_SCRIPTS,
+    attempts_made,
+    language_code,
+    render_script,
+    script_stem,
+)
+from callback_sheets.core.template_lint import default_templates_dir, languages_in
+
+TAB = model.SCRIPTS_TAB
+HEADER = ("Script", "What to say")
+_STEMS = {  # script file stem -> how the block names it (short: it is also the Script cell's text)
+    "new_appointment": "New appointment",
+    "follow_up": "Follow-up",
+    "document_referral": "Documents",
+    "other": "Other reasons",
+}
+_STAGES = {"first": "1st attempt", "later": "later attempt"}
+_MODES = (("Call", False, False), ("Voicemail", True, False), ("Secure message", False, True))
+
+Key = tuple[str, str, str]  # (language code, script stem, stage)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    key: Key
+    label: str
+    row: int  # the block's title row on the Scripts tab
+    lines: tuple[tuple[str, str], ...]  # (what, text) rows under the title
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptsTab:
+    rows: tuple[tuple[str, str], ...]  # the tab from row 1, two columns
+    blocks: Mapping[Key, Block]
+    titles: frozenset[int]  # rows holding a block's title (styled as such)
+
+    def block_for(self, language: object, reason: object, attempts: object) -> Block | None:
+        code = language_code(language)
+        key = (code, script_stem(reason), "later" if attempts_made(attempts) >= 1 else "first")
+        return self.blocks.get(key) or self.blocks.get(("en", key[1], key[2]))
+
+
+def block_label(key: Key) -> str:
+    code, stem, stage = key
+    return f"{LANGUAGE_NAMES.get(code, code)} · {_STEMS.get(stem, stem)} · {_STAGES[stage]}"
+
+
+def build(
+    *,
+    clinic_name: str,
+    callback_number: str,
+    override_dir: Path | None = None,
+    templates_dir: Path | None = None,
+) -> ScriptsTab:
+    """The Scripts tab for a clinic (raises ConfigError like `script` when a template fails the lint)."""
+    return _build(clinic_name, callback_number, override_dir, templates_dir or default_templates_dir())
+
+
+@lru_cache(maxsize=8)
+def _build(
+    clinic_name: str, callback_number: str, override_dir: Path | None, templates_dir: Path
+) -> ScriptsTab:
+    dirs = [d for d in (override_dir, templates_dir) if d is not None]
+    codes = sorted({c for d in dirs for c in languages_in(d)} & set(LANGUAGE_NAMES) | {"en"})
+    rows: list[tuple[str, str]] = [
+        (f"Call scripts of {clinic_name}: a row's Script cell on the Queue tab links to its block.", ""),
+        HEADER,
+    ]
+    blocks: dict[Key, Block] = {}
+    titles = set()
+    reason_for = {stem: next((r for r, s in REASON_SCRIPTS.items() if s == stem), "Other") for stem in _STEMS}
+    for code in codes:
+        for stem in _STEMS:
+            for stage in _STAGES:
+                key = (code, stem, stage)
+                row = {
+                    model.LANGUAGE: LANGUAGE_NAMES[code],
+                    model.REASON: reason_for[stem],
+                    model.ATTEMPTS: 0 if stage == "first" else 1,
+                    model.CALLER: "",
+                    model.LAST_ATTEMPT: None,
+                }
+                lines: list[tuple[str, str]] = []
+                guardrails = ""
+                for what, voicemail, secure_message in _MODES:
+                    rendered = render_script(
+                        templates_dir=templates_dir,
+                        override_dir=override_dir,
+                        row=row,
+                        clinic_name=clinic_name,
+                        callback_number=callback_number,
+                        first_name_in_voicemail=False,
+                        voicemail=voicemail,
+                        secure_message=secure_message,
+                    )
+                    lines.append((what, rendered.text.rstrip()))
+                    guardrails = guardrails or rendered.guardrails.rstrip()
+                if guardrails:
+                    lines.append(("Do not say", guardrails))
+                label = block_label(key)
+                rows.append(("", ""))
+                titles.add(len(rows) + 1)
+                blocks[key] = Block(key, label, len(rows) + 1, tuple(lines))
+                rows.append((label, ""))
+                rows.extend(lines)
+    return ScriptsTab(tuple(rows), blocks, frozenset(titles))
+
+
+def cells(tab: ScriptsTab) -> dict[tuple[int, int], str | None]:
+    return {
+        (r, c): (v or None) for r, line in enumerate(tab.rows, start=1) for c, v in enumerate(line, start=1)
+    }
+
+
+def link_targets(tab: ScriptsTab) -> Sequence[int]:
+    return sorted(b.row for b in tab.blocks.values())

@@ -1,0 +1,335 @@
+"""Render the callback script for one queue row: right language, reason, attempt and channel.
+
+The templates and their rules live in ``template_lint``; this module only picks a file and fills it.
+Privacy is enforced twice: the lint refuses a voicemail or secure message that names anything but the
+clinic, the callback number and the caller's first name, and rendering runs the same check on the file
+it is about to use and only ever offers those three values to such a template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from callback_sheets import model
+from callback_sheets.core.template_lint import (
+    PRIVATE_SCRIPTS,
+    default_templates_dir,
+    guardrails_file,
+    is_comment,
+    languages_in,
+    lint_file,
+    parse_line,
+    read_template,
+    template_file,
+)
+from callback_sheets.errors import ConfigError, UsageError
+
+__all__ = ["REASON_SCRIPTS", "RenderedScript", "default_templates_dir", "first_name", "render_script"]
+
+ENGLISH = "en"
+CALL = "call"
+VOICEMAIL = "voicemail"
+SECURE_MESSAGE = "secure_message"
+
+# Reason (as in the Reason column) -> script file stem; anything else uses the generic "other" script.
+REASON_SCRIPTS: Mapping[str, str] = {
+    "New appointment": "new_appointment",
+    "Existing patient follow-up": "follow_up",
+    "Document / referral": "document_referral",
+    "Prior authorization": "document_referral",  # also a "where does my paperwork stand" conversation
+}
+
+# What the Language column (or --language) may say -> template directory.
+_LANGUAGE_CODES = {
+    "english": "en",
+    "en": "en",
+    "ingles": "en",
+    "inglés": "en",
+    "spanish": "es",
+    "es": "es",
+    "espanol": "es",
+    "español": "es",
+}
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+# Words filled in by the tool itself, per template language (English for any other language).
+_YOUR_NAME = {"en": "[your name]", "es": "[su nombre]"}
+_SOME_DAY = {"en": "the other day", "es": "otro día"}
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+}
+_MONTHS = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+}
+
+# Caller-ID labels that are not a person's name, and titles to skip before a first name.
+_NOT_NAMES = frozenset(
+    {
+        "anonymous",
+        "caller",
+        "cell phone",
+        "out of area",
+        "private",
+        "private caller",
+        "restricted",
+        "toll free",
+        "unavailable",
+        "unknown",
+        "unknown caller",
+        "wireless caller",
+    }
+)
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sr", "sra", "srta", "don", "doña"})
+_NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedScript:
+    """A filled-in script and what it was made from."""
+
+    text: str
+    language: str  # language of the template used: "en", "es"
+    fell_back_to_english: bool  # the caller's language had no such template
+    template_path: Path
+    guardrails: str  # the "do not say" list, shown beside the script
+    script: str  # "new_appointment", "follow_up", "document_referral", "other", "voicemail", ...
+    mode: str  # "call", "voicemail" or "secure_message"
+    attempt: int  # the attempt this script is for (Attempts + 1)
+    notes: tuple[str, ...] = ()  # plain-language remarks for staff (fallbacks, odd cells)
+
+
+def render_script(
+    *,
+    templates_dir: Path,
+    row: Mapping[str, object],
+    voicemail: bool = False,
+    secure_message: bool = False,
+    language: str | None = None,
+    clinic_name: str,
+    callback_number: str,
+    first_name_in_voicemail: bool,
+    staff_name: str | None = None,
+    override_dir: Path | None = None,
+    reason_scripts: Mapping[str, str] | None = None,
+) -> RenderedScript:
+    """Fill the script for ``row``; ``override_dir`` (a clinic's own templates) wins file by file.
+
+    Raises UsageError for ``voicemail`` with ``secure_message`` or an unknown ``language``, and
+    ConfigError when the template needed is missing or fails the lint.
+    """
+    if voicemail and secure_message:
+        raise UsageError("choose a voicemail or a secure message, not both")
+    mode = VOICEMAIL if voicemail else SECURE_MESSAGE if secure_message else CALL
+    dirs = tuple(d for d in (override_dir, templates_dir) if d is not None)
+    notes: list[str] = []
+    wanted = _wanted_language(row, language, dirs=dirs, notes=notes)
+    attempt = _attempts_so_far(row.get(model.ATTEMPTS), notes=notes) + 1
+    stage = "first" if attempt <= 1 else "later"
+    script = mode if mode != CALL else _script_for(row.get(model.REASON), reason_scripts or REASON_SCRIPTS)
+
+    path = _find(dirs, wanted, lambda d, lang: template_file(d, lang, script, stage))
+    used = path.parent.name
+    fell_back = used != wanted
+    if fell_back:
+        notes.append(
+            f"No {LANGUAGE_NAMES.get(wanted, wanted)} template for {script.replace('_', ' ')} "
+            f"({stage} attempt): showing the English one."
+        )
+    problems = lint_file(path)
+    if problems:
+        first = problems[0]
+        raise ConfigError(f"{first.path}:{first.line}: {first.message} (run lint-templates)")
+
+    name_allowed = mode == CALL or first_name_in_voicemail
+    values = {
+        "clinic_name": clinic_name,
+        "callback_number": callback_number,
+        "first_name": first_name(row.get(model.CALLER)) if name_allowed else "",
+    }
+    call_values = values | {
+        "staff_name": (staff_name or "").strip() or _YOUR_NAME.get(used, _YOUR_NAME[ENGLISH]),
+        "last_attempt_day": _day_phrase(row.get(model.LAST_ATTEMPT), used),
+        "reason": str(row.get(model.REASON) or "").strip(),
+    }
+    text = _fill(path, values if mode in PRIVATE_SCRIPTS else call_values)
+    guardrails = _guardrails(dirs, used, call_values)
+    return RenderedScript(
+        text=text,
+        language=used,
+        fell_back_to_english=fell_back,
+        template_path=path,
+        guardrails=guardrails,
+        script=script,
+        mode=mode,
+        attempt=attempt,
+        notes=tuple(notes),
+    )
+
+
+def first_name(caller: object) -> str:
+    """The caller's first name from the Caller cell, or "" when there is no usable one.
+
+    "Maria Lopez" -> "Maria"; "Lopez, Maria" -> "Maria"; "Dr. Ana Ruiz" -> "Ana"; "MARIA LOPEZ" ->
+    "Maria". Caller-ID labels ("WIRELESS CALLER"), numbers, initials and anything that is not plainly
+    a name give "" so that nothing odd is ever read out or written.
+    """
+    text = " ".join(str(caller).split()) if caller is not None else ""
+    if not text or any(ch.isdigit() for ch in text) or text.casefold() in _NOT_NAMES:
+        return ""
+    if "," in text:
+        text = text.partition(",")[2]  # "Last, First"
+    tokens = [t for t in text.split() if t.rstrip(".").casefold() not in _TITLES]
+    if not tokens or not _NAME_TOKEN.fullmatch(tokens[0]):
+        return ""
+    name = tokens[0]
+    return name.title() if name.isupper() and len(name) > 1 else name
+
+
+def _wanted_language(
+    row: Mapping[str, object], override: str | None, *, dirs: Sequence[Path], notes: list[str]
+) -> str:
+    available = {lang for d in dirs for lang in languages_in(d)}
+    if override is not None:
+        code = _LANGUAGE_CODES.get(override.strip().casefold(), override.strip().casefold())
+        if code not in available:
+            listed = ", ".join(sorted(available)) or "none"
+            raise UsageError(f"no templates for language {override!r} (available: {listed})")
+        return code
+    cell = str(row.get(model.LANGUAGE) or "").strip()
+    if not cell:
+        return ENGLISH
+    known = _LANGUAGE_CODES.get(cell.casefold())
+    if known is None:
+        notes.append(f"Caller's language is {cell!r}: showing English (use an interpreter line if needed).")
+        return ENGLISH
+    return known
+
+
+def _attempts_so_far(cell: object, *, notes: list[str]) -> int:
+    if cell is None or cell == "":
+        return 0
+    try:
+        count = int(float(str(cell).strip()))
+    except ValueError:
+        notes.append(f"Attempts {cell!r} is not a number: treating this as the first attempt.")
+        return 0
+    return max(count, 0)
+
+
+def language_code(cell: object) -> str:
+    """The template language a Language cell asks for ("es" for Spanish spellings, else "en")."""
+    return _LANGUAGE_CODES.get(str(cell or "").strip().casefold(), ENGLISH)
+
+
+def script_stem(reason: object) -> str:
+    """The script file stem for a Reason cell ("other" for any reason without a script of its own)."""
+    return _script_for(reason, REASON_SCRIPTS)
+
+
+def attempts_made(cell: object) -> int:
+    """The attempts an Attempts cell records (0 when empty or not a number), as `script` counts them."""
+    return _attempts_so_far(cell, notes=[])
+
+
+def _script_for(reason: object, mapping: Mapping[str, str]) -> str:
+    wanted = " ".join(str(reason or "").split()).casefold()
+    for name, script in mapping.items():
+        if " ".join(name.split()).casefold() == wanted:
+            return script
+    return "other"
+
+
+def _find(dirs: Sequence[Path], language: str, where: Callable[[Path, str], Path]) -> Path:
+    """The first existing file: caller's language (override, shipped), then English (same order)."""
+    languages = (language,) if language == ENGLISH else (language, ENGLISH)
+    candidates = [where(d, lang) for lang in languages for d in dirs]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"template missing: {candidates[-1]} (restore it or check the templates setting)")
+
+
+def _day_phrase(value: object, language: str) -> str:
+    """ "Tuesday, March 4" / "martes 4 de marzo" for the last attempt, or a neutral phrase."""
+    lang = language if language in _WEEKDAYS else ENGLISH
+    day: date | None = None
+    if isinstance(value, datetime | date):
+        day = value.date() if isinstance(value, datetime) else value
+    elif isinstance(value, str) and value.strip():
+        try:
+            day = datetime.fromisoformat(value.strip()).date()
+        except ValueError:
+            day = None
+    if day is None:
+        return _SOME_DAY[lang]
+    weekday, month = _WEEKDAYS[lang][day.weekday()], _MONTHS[lang][day.month - 1]
+    return f"{weekday} {day.day} de {month}" if lang == "es" else f"{weekday}, {month} {day.day}"
+
+
+def _fill(path: Path, values: Mapping[str, str]) -> str:
+    """The template's text with comments dropped and placeholders filled."""
+    out: list[str] = []
+    for number, line in enumerate(read_template(path), start=1):
+        if is_comment(line):
+            continue
+        parts: list[str] = []
+        blanked = False
+        for piece in parse_line(line):
+            if piece.placeholder is None:
+                parts.append(piece.text)
+            elif piece.placeholder in values:
+                value = values[piece.placeholder]
+                blanked = blanked or not value
+                parts.append(value)
+            else:  # the lint lets it through only where it is allowed; never guess a value
+                raise ConfigError(f"{path}:{number}: {{{piece.placeholder}}} cannot be used here")
+        filled = "".join(parts).rstrip()
+        out.append(_tidy(filled) if blanked else filled)
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(out))
+    return text.strip("\n") + "\n"
+
+
+def _tidy(line: str) -> str:
+    """Close the gap a blank value leaves: "Hello , this is" -> "Hello, this is"."""
+    line = re.sub(r"(?<=\S)[ \t]+([,.;:!?])", r"\1", line)
+    return re.sub(r"(?<=\S)[ \t]{2,}", " ", line)
+
+
+def _guardrails(dirs: Sequence[Path], language: str, values: Mapping[str, str]) -> str:
+    try:
+        path = _find(dirs, language, guardrails_file)
+    except ConfigError:
+        return ""
+    return _fill(path, values)
