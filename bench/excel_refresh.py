@@ -49,8 +49,8 @@ name = "James"
 def build(folder: Path, rows: int) -> Path:
     from callback_sheets.app import service
     from callback_sheets.app.demo import synthetic_rows
-    from callback_sheets.backends.base import Changeset
     from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.cells import Changeset
     from callback_sheets.config import load_config
     from callback_sheets.core.times import parse_now
 

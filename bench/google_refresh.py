@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.google.backend import GoogleBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.config import load_config
 from tests.conftest import CLINIC_TOML
 from tests.sheets_emulator import SheetsEmulator

@@ -113,8 +113,8 @@ def queue_rows(total: int) -> tuple[list[dict[str, object]], list[list[object]]]
 def build(folder: Path, total: int) -> Path:
     from callback_sheets import model
     from callback_sheets.app import service
-    from callback_sheets.backends.base import Changeset
     from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.cells import Changeset
     from callback_sheets.config import load_config
     from callback_sheets.core.times import parse_now
 
@@ -246,8 +246,8 @@ def google(sizes: list[int]) -> None:
 
     from callback_sheets import model
     from callback_sheets.app import service
-    from callback_sheets.backends.base import CellWrite, Changeset, WriteMode
     from callback_sheets.backends.google.backend import META_FIELDS, GoogleBackend
+    from callback_sheets.cells import CellWrite, Changeset, WriteMode
     from callback_sheets.config import load_config
     from callback_sheets.core.times import parse_now
     from tests.sheets_emulator import SheetsEmulator

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a chec
 
 from callback_sheets import model
 from callback_sheets.app import demo, reports, service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.config import load_config
 from callback_sheets.core.times import parse_now
 

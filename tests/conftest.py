@@ -12,8 +12,8 @@ import pytest
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.config import Config, load_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callback_sheets" / "data" / "callback_sheets.example.toml"

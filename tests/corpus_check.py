@@ -76,8 +76,8 @@ def check(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
     """One file through init, an added row, refresh and a second refresh; a tab-name clash is answered
     the way the message says (``[queue] tabs``), as a clinic would."""
     from callback_sheets.app import service
-    from callback_sheets.backends.base import Changeset
     from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.cells import Changeset
     from callback_sheets.config import load_config
     from callback_sheets.errors import CallbackSheetsError
 
@@ -141,12 +141,12 @@ def check_upgrade(source: Path, folder: Path, *, tabs: str = "") -> Outcome:
     asks; a second `init` finds it up to date."""
     from callback_sheets import model
     from callback_sheets.app import service
-    from callback_sheets.backends.base import TabSpec
     from callback_sheets.backends.excel.backend import ExcelBackend
     from callback_sheets.backends.excel.init import tabs_package
     from callback_sheets.backends.excel.xlsx.patch import Graft, PatchRefused, patch_workbook
     from callback_sheets.config import load_config
     from callback_sheets.errors import CallbackSheetsError
+    from callback_sheets.layout import TabSpec
 
     staged = folder / "staged.xlsx"
     workbook = folder / "book.xlsx"

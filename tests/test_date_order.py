@@ -76,7 +76,7 @@ def test_refresh_and_reports_read_a_text_date_the_same_way_on_excel(tmp_path: Pa
 
     backend = ExcelBackend(config.workbook)
     service.init(config=config, backend=backend)
-    from callback_sheets.backends.base import Changeset
+    from callback_sheets.cells import Changeset
 
     with backend.session():
         backend.write(

@@ -11,6 +11,7 @@ import pytest
 
 from callback_sheets import model
 from callback_sheets.app import service
+from callback_sheets.app.cycle import READ_TABS
 from callback_sheets.app.runner.clock import Job, JobClock
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.config import Config, load_config
@@ -61,7 +62,7 @@ def test_overdue_in_the_repeated_hour_follows_real_time(night: Config) -> None:
         day.replace(hour=1, minute=40),
     ]
     backend = queue(night, received)
-    snapshot = backend.read(tabs=service.READ_TABS)
+    snapshot = backend.read(tabs=READ_TABS)
     checked = 0
     for now in repeated_hour(day):
         plan = Planner(config=night, now=now).plan(snapshot)
@@ -94,7 +95,7 @@ def test_spring_forward_night_hours(night: Config) -> None:
     [span, _] = night.calendar().spans_on(datetime(2026, 3, 8).date())
     assert span.minutes == 5 * 60
     backend = queue(night, [datetime(2026, 3, 8, 1, 50)])
-    snapshot = backend.read(tabs=service.READ_TABS)
+    snapshot = backend.read(tabs=READ_TABS)
     start = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 01:00 CST
     for minute in range(180):
         now = (start + timedelta(minutes=minute)).astimezone(TZ)

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from callback_sheets import model
 from callback_sheets.app import service
 from callback_sheets.app.reports import build_report, end_of_day_review
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.cli import main
 from callback_sheets.config import Config
 from tests.conftest import row

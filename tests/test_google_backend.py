@@ -17,9 +17,9 @@ import requests
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.google.backend import GoogleBackend, load_service_account
 from callback_sheets.backends.google.http import RetryingHTTPClient, RetryPolicy
+from callback_sheets.cells import Changeset
 from callback_sheets.config import Config
 from callback_sheets.errors import BackendError, ConfigError
 from tests.conftest import row

@@ -195,7 +195,7 @@ def test_a_misplaced_fill_typed_over_is_left_as_typed(emu: SheetsEmulator, confi
 # --- the Lease tab stays small: winners trim the settled claims above their own ----------------------
 def _scratch_write(backend: Any, value: int) -> None:
     """One real write through the lease (a cell on a tab of its own), as every writing command does."""
-    from callback_sheets.backends.base import Changeset
+    from callback_sheets.cells import Changeset
 
     snapshot = backend.read()
     backend.write(snapshot, Changeset(tab_cells={"Scratch": {(1, 1): value}}))

@@ -14,8 +14,9 @@ import pytest
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Backend, CellWrite, Changeset, WriteMode
+from callback_sheets.backends.base import Backend
 from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.cells import CellWrite, Changeset, WriteMode
 from callback_sheets.config import Config
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator

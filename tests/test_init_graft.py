@@ -15,9 +15,9 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.excel.xlsx.read import read_sheet
+from callback_sheets.cells import Changeset
 from callback_sheets.config import Config, load_config
 from callback_sheets.errors import BackendError, ConfigError
 from tests.corpus_check import compare, validate

@@ -20,11 +20,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from callback_sheets import model
 from callback_sheets.app import service
 from callback_sheets.backends.excel.backend import ExcelBackend
-from callback_sheets.backends.excel.layout import DROPDOWNS
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused
 from callback_sheets.backends.excel.xlsx.read import read_sheet
 from callback_sheets.backends.excel.xlsx.rules import Rules, TailWriter, missing_rules, with_rules
 from callback_sheets.config import Config
+from callback_sheets.layout import DROPDOWNS, TOOL_TABS
 from tests.corpus_check import _not_additive, compare
 
 NOW = datetime(2026, 12, 4, 10, 0)
@@ -216,7 +216,7 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
     from callback_sheets.backends.excel.xlsx.styles import is_date_format_code
 
     donor = donor_package(
-        header=model.REQUIRED_COLUMNS, tabs=service.TOOL_TABS, choices=service.choices(config)
+        header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=service.choices(config)
     )
     with zipfile.ZipFile(io.BytesIO(donor)) as package:
         styles = package.read("xl/styles.xml")
@@ -231,7 +231,7 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
             if 14 <= number <= 22 or 45 <= number <= 47 or is_date_format_code(formats.get(number, "")):
                 date_styles.add(index)
         sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 2 + len(service.TOOL_TABS)
+        assert len(sheets) == 2 + len(TOOL_TABS)
         cells = 0
         for name in sheets:
             for cell in re.finditer(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", package.read(name), re.DOTALL):
@@ -257,7 +257,7 @@ def test_a_metrics_tab_without_its_chart_gets_it(config: Config, tmp_path: Path)
 
     wb = build_workbook(
         header=model.REQUIRED_COLUMNS,
-        tabs=service.TOOL_TABS,
+        tabs=TOOL_TABS,
         choices=service.choices(config),
         look=service.look(config),
     )

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from callback_sheets import oslock, resources
-from callback_sheets.app.runner.loop import RunnerLock
+from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.app.schedule_files import KINDS, Install, render, this_install
 from callback_sheets.cli import main
 from callback_sheets.cli.doctor import run_checks

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from callback_sheets import model
 from callback_sheets.app import reports, service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config
 from callback_sheets.core.metrics import Share, Stats, period_for

@@ -23,8 +23,8 @@ from callback_sheets.app import service
 from callback_sheets.app.notify import notify, send_test
 from callback_sheets.app.runner.log import RunLog
 from callback_sheets.app.runner.loop import Runner
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.cli import main
 from callback_sheets.config import Config, load_config, parse_config
 from callback_sheets.errors import ConfigError

@@ -11,9 +11,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
+from callback_sheets.cells import Changeset
 from callback_sheets.config import Config, load_config
 from callback_sheets.core.queue_state import QueueState
 from callback_sheets.errors import RefusedError
@@ -343,7 +343,7 @@ def _ids(backend: MemoryBackend | ExcelBackend) -> list[str]:
 
 def _staff(backend: MemoryBackend | ExcelBackend, position: int, values: dict) -> None:
     """Staff type into the sheet (SET writes: what a person's edit does to the cells)."""
-    from callback_sheets.backends.base import CellWrite, WriteMode
+    from callback_sheets.cells import CellWrite, WriteMode
 
     snap = backend.read()
     [r] = [r for r in snap.rows if r.position == position]
@@ -356,7 +356,7 @@ def _staff(backend: MemoryBackend | ExcelBackend, position: int, values: dict) -
 
 def _reverse(backend: MemoryBackend | ExcelBackend) -> None:
     """Staff sort the rows the other way round (every cell of each row moves with it)."""
-    from callback_sheets.backends.base import CellWrite, WriteMode
+    from callback_sheets.cells import CellWrite, WriteMode
 
     snap = backend.read()
     rows = [r for r in snap.rows if r.get(model.ID)]

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from callback_sheets import model
 from callback_sheets.app import reports, service
+from callback_sheets.app.review import end_of_day_review
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config
@@ -189,7 +190,7 @@ def test_libreoffice_opens_the_workbook_and_reads_the_figures(
 
 def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, ExcelBackend]) -> None:
     config, backend = queue
-    review = reports.end_of_day_review(config=config, backend=backend, now=_now(config, "2026-12-07T16:30"))
+    review = end_of_day_review(config=config, backend=backend, now=_now(config, "2026-12-07T16:30"))
     ids = {k: [e.id for e in v] for k, v in review.sections.items()}
     assert ids["urgent_not_escalated"] == ["L"]  # clinical concern, no attempt, status not Escalated
     assert ids["without_next_step"] == ["G"]  # no owner
@@ -209,7 +210,7 @@ def test_review_of_a_clean_day_exits_0(tmp_path: Path, queue: tuple[Config, Exce
     ws = wb[model.QUEUE_TAB]
     ws.delete_rows(2, ws.max_row)
     wb.save(config.workbook)
-    review = reports.end_of_day_review(config=config, backend=ExcelBackend(config.workbook), now=_now(config))
+    review = end_of_day_review(config=config, backend=ExcelBackend(config.workbook), now=_now(config))
     assert not review.needs_attention
     result = CliRunner().invoke(main, ["--config", str(config.path), "review", "--now", NOW])
     assert result.exit_code == 0 and "nothing left for today" in result.stderr

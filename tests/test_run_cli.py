@@ -17,9 +17,10 @@ import pytest
 
 from callback_sheets import model
 from callback_sheets.app.demo import write_demo
-from callback_sheets.app.runner.loop import RunnerLock, runner_files
+from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.cli import main
 from callback_sheets.config import Config
+from callback_sheets.config.state_files import runner_files
 
 
 @pytest.fixture

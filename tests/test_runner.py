@@ -30,19 +30,13 @@ import schedule
 from callback_sheets import model
 from callback_sheets.app.demo import write_demo
 from callback_sheets.app.runner.clock import Job
+from callback_sheets.app.runner.jobs import JobContext, JobFn, JobResult, refresh_job
+from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.app.runner.log import RunLog, RunState, format_json
-from callback_sheets.app.runner.loop import (
-    ConfigReloader,
-    JobContext,
-    JobFn,
-    JobResult,
-    Runner,
-    RunnerLock,
-    refresh_job,
-    runner_files,
-)
+from callback_sheets.app.runner.loop import ConfigReloader, Runner
 from callback_sheets.cli.run import serve, stop_on_signals
 from callback_sheets.config import Config, load_config, parse_config
+from callback_sheets.config.state_files import runner_files
 from callback_sheets.errors import WorkbookBusyError
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -393,7 +387,8 @@ def test_a_crashed_runner_cannot_leave_its_lock_stuck(tmp_path: Path) -> None:
     config = clinic(tmp_path)
     lock_path = runner_files(config)[0]
     code = (
-        "import os, signal, sys; from pathlib import Path; from callback_sheets.app.runner.loop import RunnerLock;"
+        "import os, signal, sys; from pathlib import Path; "
+        "from callback_sheets.app.runner.loop import RunnerLock;"
         f"RunnerLock(Path({str(lock_path)!r}), queue='Main').acquire(); os.kill(os.getpid(), signal.SIGKILL)"
     )
     proc = subprocess.run([sys.executable, "-c", code], check=False)

@@ -11,12 +11,12 @@ import pytest
 
 from callback_sheets.app import service
 from callback_sheets.app.runner.clock import Job
-from callback_sheets.app.runner.loop import refresh_job
+from callback_sheets.app.runner.jobs import refresh_job
 from callback_sheets.backends import registry
-from callback_sheets.backends.base import Changeset
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.google.backend import GoogleBackend
 from callback_sheets.backends.google.http import RetryPolicy
+from callback_sheets.cells import Changeset
 from callback_sheets.config import Config
 from tests.conftest import row
 from tests.sheets_emulator.client import emulator_session

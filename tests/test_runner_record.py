@@ -21,13 +21,15 @@ import pytest
 from callback_sheets.app import reports
 from callback_sheets.app.demo import write_demo
 from callback_sheets.app.runner.clock import Job
+from callback_sheets.app.runner.jobs import JobContext, JobResult
 from callback_sheets.app.runner.log import RunLog, RunState
-from callback_sheets.app.runner.loop import ConfigReloader, JobContext, JobResult, Runner, runner_files
+from callback_sheets.app.runner.loop import ConfigReloader, Runner
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.google.backend import GoogleBackend
 from callback_sheets.backends.google.http import RetryPolicy
 from callback_sheets.cli import main
 from callback_sheets.config import Config, parse_config
+from callback_sheets.config.state_files import runner_files
 from callback_sheets.errors import BackendError, ConfigError, UsageError
 from tests.sheets_emulator import SheetsEmulator
 from tests.sheets_emulator.client import emulator_session

@@ -13,14 +13,14 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
-from callback_sheets import layout as look_spec
+from callback_sheets import look as look_spec
 from callback_sheets import model
 from callback_sheets.app import demo, service
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.config import Config, load_config
 from callback_sheets.core.demand import METRICS_TABLE_ROW
 from callback_sheets.core.times import parse_now
-from callback_sheets.layout import contrast_ratio
+from callback_sheets.look import contrast_ratio
 
 NOW = "2026-12-07T10:00"
 HEADER_COLOURS = {look_spec.STAFF_HEADER, look_spec.TOOL_HEADER, look_spec.TAB_HEADER}
@@ -206,7 +206,7 @@ def test_appended_rows_never_copy_a_header_style(tmp_path: Path, config: Config)
     for col in range(1, 7):
         ws.cell(2, col, value="x" if col == 1 else None)._style = ws.cell(1, col)._style  # the old bug
     wb.save(config.workbook)
-    from callback_sheets.backends.base import Changeset
+    from callback_sheets.cells import Changeset
 
     with backend.session():
         backend.write(
@@ -321,7 +321,7 @@ def test_a_script_link_is_rewritten_by_the_patcher_when_the_attempt_changes(tmp_
 
 def test_google_text_beside_a_link_stays_literal(emu: object, config: Config) -> None:
     """A write with links is USER_ENTERED: every text in it must still be stored as the text it is."""
-    from callback_sheets.backends.base import CellWrite, Changeset, Link, WriteMode
+    from callback_sheets.cells import CellWrite, Changeset, Link, WriteMode
     from tests.conftest import row
     from tests.test_google_backend import col, google_backend
 

@@ -58,9 +58,9 @@ def test_keyed_rows_of_a_tool_written_history(tmp_path: Path) -> None:
     """The tool appends inline strings; a big tab is searched, never parsed, and the rows come out
     in order with their dates."""
     from callback_sheets import model
-    from callback_sheets.app.service import TOOL_TABS
-    from callback_sheets.backends.base import Changeset
     from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.cells import Changeset
+    from callback_sheets.layout import TOOL_TABS
 
     backend = ExcelBackend(tmp_path / "q.xlsx")
     backend.init(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices={})

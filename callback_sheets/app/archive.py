@@ -20,15 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
-    Backend,
-    CellValue,
-    Changeset,
-    Grid,
-    SheetRow,
-    Snapshot,
-    grid_rows,
-)
+from callback_sheets.backends.base import Backend
+from callback_sheets.cells import CellValue, Changeset, Grid, SheetRow, Snapshot, grid_rows
 from callback_sheets.config import Config
 from callback_sheets.core.queue_state import QueueState, id_number
 from callback_sheets.core.refresh import Planner, snapshot_row
@@ -112,7 +105,8 @@ def archive(
     dry_run: bool = False,
 ) -> ArchiveOutcome:
     """Move old closed items (and their History rows) into the archive, then out of the Queue."""
-    from callback_sheets.app import service
+    from callback_sheets.app.cycle import retrying
+    from callback_sheets.layout import TOOL_TABS
 
     days = config.archive_after_days if older_than_days is None else older_than_days
     if days < 0:
@@ -142,10 +136,10 @@ def archive(
         numbers = [n for i in ids if (n := id_number(i, config.id_prefix)) is not None]
         if numbers:  # the State tab's mark (issue 13): an archived ID is never issued again
             QueueState.of(snapshot.tabs.get(model.STATE_TAB, ())).raise_id_high_water(changes, max(numbers))
-        backend.write(snapshot, changes, tabs=service.TOOL_TABS)
+        backend.write(snapshot, changes, tabs=TOOL_TABS)
         return outcome
 
-    return service.retrying(backend, step, what="the archive")
+    return retrying(backend, step, what="the archive")
 
 
 def _store(store: Backend, rows: Sequence[SheetRow], history: Grid) -> tuple[int, int]:
@@ -255,6 +249,6 @@ def grid_rows_values(grid: Grid) -> Iterable[tuple[CellValue, ...]]:
 
 
 def _reheaded(values: Mapping[str, CellValue], header: Sequence[str]) -> Mapping[str, CellValue]:
-    from callback_sheets.backends.base import row_factory
+    from callback_sheets.cells import row_factory
 
     return row_factory(header)([values.get(name) if name else None for name in header])

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.backends.base import CellValue, Changeset
 from callback_sheets.backends.registry import open_backend
+from callback_sheets.cells import CellValue, Changeset
 from callback_sheets.config import CONFIG_FILENAME, Config, load_config
 from callback_sheets.core.cadence import next_due
 from callback_sheets.core.times import parse_now, to_cell

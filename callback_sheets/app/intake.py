@@ -8,22 +8,16 @@ from datetime import datetime
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.app import service
-from callback_sheets.backends.base import (
-    Backend,
-    CellValue,
-    CellWrite,
-    Changeset,
-    Snapshot,
-    WriteMode,
-    grid_rows,
-)
+from callback_sheets.app.cycle import retrying
+from callback_sheets.backends.base import Backend
+from callback_sheets.cells import CellValue, CellWrite, Changeset, Snapshot, WriteMode, grid_rows
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import EARLIER_CALL, earlier_call_note
 from callback_sheets.core.refresh import check_header
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import text
 from callback_sheets.intake import AsteriskOptions, CallLog, ImportPlan, plan_import, read_call_log
+from callback_sheets.layout import TOOL_TABS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +97,10 @@ def import_calls(
         changes = None if dry_run else _changeset(snapshot, plan, config, now)
         if not changes:
             return ImportOutcome(log, plan, False, too_short)
-        backend.write(snapshot, changes, tabs=service.TOOL_TABS)
+        backend.write(snapshot, changes, tabs=TOOL_TABS)
         return ImportOutcome(log, plan, True, too_short)
 
-    return service.retrying(backend, step, what="the import")
+    return retrying(backend, step, what="the import")
 
 
 def imported_keys(snapshot: Snapshot) -> set[str]:

@@ -83,26 +83,29 @@ def due_alerts(
 ) -> list[A.Alert]:
     """Every alert due now (already-sent ones are filtered later, per channel). ``plan``: the plan a
     refresh has just written (the runner passes it: no second read of the queue), else the queue is read."""
-    from callback_sheets.app import reports, service
+    from callback_sheets.app import reports
+    from callback_sheets.app.cases import CaseReader
+    from callback_sheets.app.cycle import READ_TABS
+    from callback_sheets.app.review import review_of
     from callback_sheets.core.refresh import Planner
 
     cal = config.calendar()
     snapshot = None
     written = plan is not None
     if plan is None:
-        snapshot = backend.read(tabs=service.READ_TABS)
+        snapshot = backend.read(tabs=READ_TABS)
         plan = Planner(config=config, now=now, calendar=cal).plan(snapshot, assign=False)
     out = A.escalation_alerts(config, plan, now, written=written)
     out += A.digest_alerts(config, plan, now, cal, written=written)
     on = A.review_due(config, now, cal)
     if on is not None and not _all_sent(record, f"{A.END_OF_DAY_REVIEW}:{on.isoformat()}", config):
-        alert = A.review_alert(config, reports.review_of(plan, config=config, now=now), on)
+        alert = A.review_alert(config, review_of(plan, config=config, now=now), on)
         if alert is not None:
             out.append(alert)
     week = A.weekly_due(config, now)
     if week is not None and config.notify.weekly_to:
         if snapshot is None:
-            snapshot = backend.read(tabs=service.READ_TABS)
+            snapshot = backend.read(tabs=READ_TABS)
         this = reports.build_report(config=config, snapshot=snapshot, period="weekly", now=now, on=week)
         if not _all_sent(record, f"{A.WEEKLY_SUMMARY}:{this.period.label}", config):
             last = reports.build_report(
@@ -110,7 +113,7 @@ def due_alerts(
             )
             from callback_sheets.core import demand
 
-            series = demand.weekly_series(reports.CaseReader(config=config).cases(snapshot), now=now)
+            series = demand.weekly_series(CaseReader(config=config).cases(snapshot), now=now)
             alert = A.weekly_alert(
                 config, this, last, [(t.value, t.missed_calls, t.recovered) for t in series], weekly_chart
             )

@@ -5,47 +5,38 @@ The CLI and the scheduled runner call these; they raise the library's exceptions
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
-    Backend,
-    CellWrite,
-    Changeset,
-    SheetRow,
-    Snapshot,
-    TabSpec,
-    WriteMode,
-    WriteResult,
-)
+from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
+from callback_sheets.app.demand_tab import contribute_demand
+from callback_sheets.backends.base import Backend, WriteResult
+from callback_sheets.cells import CellWrite, Changeset, SheetRow, Snapshot, WriteMode
 from callback_sheets.config import Config
 from callback_sheets.core.cadence import CadenceKind
 from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import text
-from callback_sheets.errors import NotFoundError, RefusedError, UsageError, WorkbookChangedError
-from callback_sheets.layout import Look
+from callback_sheets.errors import NotFoundError, RefusedError, UsageError
+from callback_sheets.layout import TOOL_TABS
+from callback_sheets.look import Look
 
-TOOL_TABS: tuple[TabSpec, ...] = (
-    TabSpec(model.HISTORY_TAB, model.HISTORY_COLUMNS),
-    TabSpec(model.METRICS_TAB, ()),
-    TabSpec(model.DEMAND_TAB, ()),
-    TabSpec(model.INTAKE_TAB, model.INTAKE_COLUMNS),
-    TabSpec(model.STATE_TAB, model.STATE_COLUMNS),
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """Extra work a refresh does on tool tabs: reads ``tabs`` along with the Queue, adds to the plan's
+    changeset."""
+
+    tabs: tuple[str, ...]
+    contribute: Callable[[Snapshot, RefreshPlan, Config, datetime], None]
+
+
+# Every refresh contributor, listed here (a new one: a module of its own in app/, and a line here).
+CONTRIBUTORS: tuple[Contributor, ...] = (
+    Contributor((model.DEMAND_TAB, model.METRICS_TAB), contribute_demand),
 )
-READ_TABS = (model.HISTORY_TAB, model.STATE_TAB)
-RETRIES = 3
-T = TypeVar("T")
-
-# Extra work a refresh does on tool tabs (the Demand grid, ...): each adds to the plan's changeset.
-Contributor = Callable[[Snapshot, RefreshPlan, Config, datetime], None]
-REFRESH_CONTRIBUTORS: list[Contributor] = []
-CONTRIBUTOR_TABS: list[str] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,71 +74,20 @@ def look(config: Config) -> Look:
     )
 
 
-def register_contributors() -> None:
-    """Imports the reports, which register the Demand contributor and mark the Metrics table's dates in
-    TOOL_TABS: on first use, so a command that needs neither (`queue`, `script`) does not load them."""
-    import callback_sheets.app.reports  # noqa: F401
-
-
 def init(*, config: Config, backend: Backend) -> list[str]:
-    register_contributors()
     return backend.init(
         header=model.LAYOUT_COLUMNS, tabs=TOOL_TABS, choices=choices(config), look=look(config)
     )
 
 
-@contextmanager
-def bulk_work() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector for one read-plan-write.
-
-    A read holds every cell of the queue (millions of objects at 100,000 rows) and the plan makes
-    hundreds of thousands more; each full collection walks them all, and a refresh triggered a dozen,
-    about a quarter of its time. Nothing here makes reference cycles worth collecting early: the memory is
-    freed by reference counting as usual, and the collector runs again when the work is done.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            # What the work made and kept is aged into the oldest generation without a scan (freeze, then
-            # unfreeze, merges the lists and resets the counts); re-enabling otherwise triggers at once a
-            # collection walking all of it (~0.1-0.2 s at 100,000 rows). Cycles are still collected, at
-            # the next full collection.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
-
-
 def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
-    register_contributors()
     with bulk_work():
-        snapshot = backend.read(tabs=(*READ_TABS, *CONTRIBUTOR_TABS))
+        snapshot = backend.read(tabs=(*READ_TABS, *(t for c in CONTRIBUTORS for t in c.tabs)))
         plan = Planner(config=config, now=now).plan(snapshot)
-        for contribute in REFRESH_CONTRIBUTORS:
-            contribute(snapshot, plan, config, now)
+        for contributor in CONTRIBUTORS:
+            contributor.contribute(snapshot, plan, config, now)
         plan.summary.changes = plan.changes.count()
         return snapshot, plan
-
-
-def retrying(backend: Backend, step: Callable[[int], T], *, what: str) -> T:
-    """Run ``step(try number)`` (read, plan, write) under the backend's lock; if the queue changed before
-    its write (staff saved meanwhile), read again and redo, a few times, then give up with one line."""
-    for attempt in range(1, RETRIES + 1):
-        try:
-            with backend.session(), bulk_work():
-                return step(attempt)
-        except WorkbookChangedError:
-            if attempt == RETRIES:
-                release = getattr(backend, "release", None)  # a write lease kept for the retries
-                if release is not None:
-                    release()
-                raise WorkbookChangedError(
-                    f"{backend.label} kept changing while {what} ran ({RETRIES} tries); "
-                    "nothing was written — run it again in a minute"
-                ) from None
-    raise AssertionError("unreachable")
 
 
 def refresh(*, config: Config, backend: Backend, now: datetime, dry_run: bool = False) -> RefreshOutcome:

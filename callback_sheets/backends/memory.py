@@ -10,19 +10,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
+from callback_sheets.backends.base import WriteResult
+from callback_sheets.cells import (
     CellValue,
     Changeset,
     SheetRow,
     Snapshot,
-    TabSpec,
     WriteMode,
-    WriteResult,
     column_index,
     is_blank,
     row_factory,
 )
 from callback_sheets.errors import WorkbookChangedError
+from callback_sheets.layout import TabSpec
 
 
 class MemoryBackend:

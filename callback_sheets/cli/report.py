@@ -8,6 +8,7 @@ from datetime import date, datetime
 import click
 
 from callback_sheets.app import reports
+from callback_sheets.app.review import end_of_day_review
 from callback_sheets.cli import State, main
 from callback_sheets.cli.options import Output, now_option, output_option
 from callback_sheets.cli.render import emit_csv, emit_json, emit_nl, emit_records, emit_table, say
@@ -144,7 +145,7 @@ def review_cmd(state: State, now: str | None, output: Output) -> None:
     """
     config = state.config
     when: datetime = state.now(now)
-    review = reports.end_of_day_review(config=config, backend=state.backend(), now=when)
+    review = end_of_day_review(config=config, backend=state.backend(), now=when)
     if output is not Output.TABLE:  # --csv and --nl: one record per entry, its section beside it
         flat = [{"section": k, **e.as_dict()} for k, v in review.sections.items() for e in v]
         emit_records(

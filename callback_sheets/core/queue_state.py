@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, Changeset, Grid, grid_rows
+from callback_sheets.cells import CellValue, Changeset, Grid, grid_rows
 
 STATE_TAB = model.STATE_TAB
 STATE_COLUMNS = model.STATE_COLUMNS

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
+from callback_sheets.cells import (
     CellValue,
     CellWrite,
     Changeset,
@@ -27,6 +27,7 @@ from callback_sheets.backends.base import (
     grid_rows,
     is_blank,
     pick,
+    same_value,
 )
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import Arrivals, is_after_hours, kept_earlier_note
@@ -630,17 +631,3 @@ def _key(value: object) -> str:
     return value if value.__class__ is str else str(value)  # type: ignore[return-value]
 
 
-def same_value(a: object, b: object) -> bool:
-    """Equal as a person would read the cells: blank is blank, times to the minute, 3 == 3.0."""
-    if a == b:
-        return True
-    if a is None or a == "":
-        return not _filled(b)
-    if b is None or b == "":
-        return not _filled(a)
-    if isinstance(a, datetime) and isinstance(b, datetime):
-        trim = {"second": 0, "microsecond": 0, "tzinfo": None}
-        return a.replace(**trim) == b.replace(**trim)  # type: ignore[arg-type]
-    if isinstance(a, str) and isinstance(b, str):
-        return a.strip() == b.strip()
-    return False

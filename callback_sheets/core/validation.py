@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, pick
+from callback_sheets.cells import CellValue, pick
 from callback_sheets.config import Config
 from callback_sheets.core.phones import Phone, PhoneError, parse_phone
 from callback_sheets.core.times import localize, parse_when

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from callback_sheets import oslock
 from callback_sheets.config import Config
+from callback_sheets.config.state_files import runner_files
 from callback_sheets.errors import BackendError, WorkbookBusyError
 
 MAX_BACKOFF_MINUTES = 60
@@ -31,8 +32,6 @@ LOCK_WAIT_SECONDS = 30.0
 
 def record_path(config: Config) -> Path:
     """``.callback-sheets-notify.<queue>.json`` beside the runner's state file."""
-    from callback_sheets.app.runner.loop import runner_files
-
     _, state = runner_files(config)
     return state.with_name(state.name.replace(".callback-sheets-runner.", ".callback-sheets-notify.", 1))
 

@@ -11,10 +11,6 @@ whole week without sleeping.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,196 +21,23 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from callback_sheets.app.runner.clock import Job, JobClock, Slot
+from callback_sheets.app.runner.jobs import DEFAULT_JOBS, JobContext, JobFn, JobResult, notify_job, watch_job
+from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.app.runner.log import JobRecord, RunLog, RunState, describe_error
 from callback_sheets.app.watch import WatchedFile
-from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config, load_config
-from callback_sheets.errors import BackendError, CallbackSheetsError, ConfigError, WorkbookBusyError
+from callback_sheets.config.state_files import runner_files
+from callback_sheets.errors import CallbackSheetsError, ConfigError
 
 if TYPE_CHECKING:
     from callback_sheets.core.refresh import RefreshPlan
 
 
-@dataclass(frozen=True, slots=True)
-class JobContext:
-    """What a job gets: its queue, that queue's config, the slot it serves and the current time."""
-
-    queue: str
-    config: Config
-    slot: Slot
-    now: datetime
-    plan: RefreshPlan | None = None  # for the notify job: the plan the tick's refresh just wrote
-
-    def backend(self) -> Backend:
-        from callback_sheets.backends.registry import open_backend
-
-        return open_backend(self.config)
-
-
-@dataclass(frozen=True, slots=True)
-class JobResult:
-    rows: int | None = None
-    changes: int | None = None
-    attention: bool | None = None
-    plan: RefreshPlan | None = None  # a refresh's written plan, handed to the notify job (no second read)
-
-
-JobFn = Callable[[JobContext], JobResult]
 # A state entry later than now by more than this is a clock problem (a test --now, a clock that was ahead).
 CLOCK_SLACK = timedelta(minutes=5)
 DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one
 
 WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
-
-
-def watch_job(config: Config, now: datetime) -> list[WatchedFile]:
-    """The watch folder's look at every tick (see `callback_sheets.app.watch`)."""
-    from callback_sheets.app.watch import watch_folder
-    from callback_sheets.backends.registry import open_backend
-
-    return watch_folder(config=config, backend=lambda: open_backend(config), now=now)
-
-
-def refresh_job(ctx: JobContext) -> JobResult:
-    """``open`` and ``refresh``: the same refresh as ``callback-sheets refresh``."""
-    from callback_sheets.app import service
-
-    outcome = service.refresh(config=ctx.config, backend=ctx.backend(), now=ctx.now)
-    summary = outcome.plan.summary
-    return JobResult(rows=summary.rows, changes=summary.changes, plan=outcome.plan)
-
-
-def review_job(ctx: JobContext) -> JobResult:
-    """``review``: the end-of-day review of the queue."""
-    from callback_sheets.app import reports
-
-    review = reports.end_of_day_review(config=ctx.config, backend=ctx.backend(), now=ctx.now)
-    return JobResult(attention=bool(review.needs_attention))
-
-
-def daily_job(ctx: JobContext) -> JobResult:
-    """``daily``: append the day's report (for the slot's date, even when run late)."""
-    from callback_sheets.app import reports
-
-    appended = reports.append_report(
-        config=ctx.config, backend=ctx.backend(), period="daily", now=ctx.now, on=ctx.slot.on
-    )
-    return JobResult(changes=appended.added + appended.replaced + nightly_archive(ctx))
-
-
-def nightly_archive(ctx: JobContext) -> int:
-    """The night's archive run, after the close-of-day review and the daily report (the same job, so
-    the schedule keeps its slots); a refusal is logged, never fails the report. Returns rows moved."""
-    import logging
-
-    from callback_sheets.app import archive
-
-    try:
-        return len(archive.archive(config=ctx.config, backend=ctx.backend(), now=ctx.now).moved)
-    except CallbackSheetsError as exc:
-        logging.getLogger(__name__).warning("%s archive: not done (%s)", ctx.queue, exc)
-        return 0
-
-
-def weekly_job(ctx: JobContext) -> JobResult:
-    """``weekly``: append the week's report (the week of the slot's date)."""
-    from callback_sheets.app import reports
-
-    appended = reports.append_report(
-        config=ctx.config, backend=ctx.backend(), period="weekly", now=ctx.now, on=ctx.slot.on
-    )
-    return JobResult(changes=appended.added + appended.replaced)
-
-
-def notify_job(ctx: JobContext) -> JobResult:
-    """After the jobs of a tick: send the alerts due (issue 11). ``changes`` counts the alerts sent;
-    ``attention`` says a channel failed (it is retried at a later run; the log says why, without patient
-    data, and `doctor` names the channel and the fix)."""
-    from callback_sheets.app.notify import notify
-
-    result = notify(config=ctx.config, backend=ctx.backend(), now=ctx.now, plan=ctx.plan)
-    failures = [d.detail for d in result.deliveries if d.status == "failed"]
-    if failures:
-        raise NotifyFailed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
-    return JobResult(changes=result.count("sent"), attention=bool(result.count("deferred")) or None)
-
-
-class NotifyFailed(CallbackSheetsError):
-    """A channel did not accept an alert (the message names the channel and the fix)."""
-
-
-DEFAULT_JOBS: Mapping[Job, JobFn] = {
-    Job.OPEN: refresh_job,
-    Job.REFRESH: refresh_job,
-    Job.REVIEW: review_job,
-    Job.DAILY: daily_job,
-    Job.WEEKLY: weekly_job,
-}
-
-
-def runner_files(config: Config) -> tuple[Path, Path]:
-    """The runner's lock and state file for a queue: beside its workbook, or beside the config (Google)."""
-    if config.backend == "excel" or config.google is None:
-        base, key = config.workbook.parent, config.workbook.name
-    else:
-        base = config.path.parent if config.path else Path.cwd()
-        ident = f"{config.google.spreadsheet}\n{config.google.worksheet}".encode()
-        key = f"google-{hashlib.sha256(ident).hexdigest()[:12]}"
-    return base / f".callback-sheets-runner.{key}.lock", base / f".callback-sheets-runner.{key}.json"
-
-
-class RunnerLock:
-    """One runner per queue: an exclusive OS lock on a lock file (``oslock``: flock, or msvcrt on
-    Windows). The kernel drops it when the process ends, however it ends, so a crash cannot leave it
-    stuck; the file itself stays and says who held it."""
-
-    def __init__(self, path: Path, *, queue: str) -> None:
-        self.path = path
-        self.queue = queue
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        from callback_sheets import oslock
-
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-        except OSError as exc:
-            raise BackendError(f"cannot create the runner lock {self.path}: {exc.strerror}") from None
-        try:
-            taken = oslock.try_lock(fd)
-        except OSError as exc:
-            os.close(fd)
-            raise BackendError(f"cannot lock the runner lock {self.path}: {exc.strerror or exc}") from None
-        if not taken:
-            holder = _holder(fd)
-            oslock.close_refused(fd)
-            raise WorkbookBusyError(
-                f"another callback-sheets runner is already serving queue {self.queue!r}{holder}: "
-                f"only one runs at a time, so this one stops (lock {self.path.name})"
-            ) from None
-        os.ftruncate(fd, 0)
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "queue": self.queue}
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps(info).encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            from callback_sheets import oslock
-
-            with contextlib.suppress(OSError):
-                oslock.unlock(self._fd)
-            os.close(self._fd)
-            self._fd = None
-
-
-def _holder(fd: int) -> str:
-    from callback_sheets.oslock import read_head
-
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        info = json.loads(read_head(fd) or b"{}")
-        return f" (pid {int(info['pid'])} on {info['host']})"
-    return ""
 
 
 @dataclass(slots=True)

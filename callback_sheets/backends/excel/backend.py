@@ -15,22 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
+from callback_sheets.backends.base import WriteResult
+from callback_sheets.backends.excel.files import FileVersion, atomic_write, refuse_if_open, workbook_lock
+from callback_sheets.cells import (
     CellValue,
     Changeset,
     SheetRow,
     Snapshot,
-    TabSpec,
     WriteMode,
-    WriteResult,
     column_index,
     is_blank,
     removed_positions,
     row_factory,
 )
-from callback_sheets.backends.excel.files import FileVersion, atomic_write, refuse_if_open, workbook_lock
 from callback_sheets.errors import BackendError, WorkbookChangedError
-from callback_sheets.layout import DEFAULT_LOOK, Look
+from callback_sheets.layout import TabSpec
+from callback_sheets.look import DEFAULT_LOOK, Look
 
 if TYPE_CHECKING:
     from callback_sheets.backends.excel.xlsx.patch import Graft

@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from callback_sheets import layout as look_spec
+from callback_sheets import look as look_spec
 from callback_sheets import model
 from callback_sheets.core import demand as dem
 

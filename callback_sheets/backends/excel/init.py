@@ -18,14 +18,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, TabSpec, clash_message
 from callback_sheets.backends.excel.xlsx.graft import rename_references
 from callback_sheets.backends.excel.xlsx.patch import sheet_tails
 from callback_sheets.backends.excel.xlsx.read import read_workbook
 from callback_sheets.backends.excel.xlsx.rules import Rules, donor_parts, missing_rules
+from callback_sheets.cells import CellValue
 from callback_sheets.core import demand as dem
 from callback_sheets.errors import BackendError
-from callback_sheets.layout import DEFAULT_LOOK, Look
+from callback_sheets.layout import TabSpec, clash_message
+from callback_sheets.look import DEFAULT_LOOK, Look
 
 
 def resolve(names: Sequence[str], wanted: str) -> str | None:

@@ -17,19 +17,18 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from callback_sheets import layout as look_spec
+from callback_sheets import look as look_spec
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, TabSpec, column_index
 from callback_sheets.backends.excel.charts import add_figure_layout
-from callback_sheets.layout import DEFAULT_LOOK, Look
+from callback_sheets.cells import CellValue, column_index
+from callback_sheets.layout import DROPDOWNS, HIDDEN_TABS, TabSpec
+from callback_sheets.look import DEFAULT_LOOK, Look
 
 DATETIME_FORMAT = look_spec.DEFAULT_DATE_FORMAT  # data cells' date format unless the config sets one
 LAST_ROW = look_spec.LAST_ROW  # how far dropdowns and colours reach
 STAFF_HEADER = PatternFill("solid", fgColor=look_spec.STAFF_HEADER)
 TOOL_HEADER = PatternFill("solid", fgColor=look_spec.TOOL_HEADER)
 TAB_HEADER = PatternFill("solid", fgColor=look_spec.TAB_HEADER)
-HIDDEN_TABS = look_spec.HIDDEN_TABS
-DROPDOWNS = look_spec.DROPDOWNS  # which Queue column takes its dropdown from which list
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 

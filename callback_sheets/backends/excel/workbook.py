@@ -14,9 +14,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue, TabSpec
 from callback_sheets.backends.excel.layout import add_tab, set_literal  # the one literal-text writer
+from callback_sheets.cells import CellValue
 from callback_sheets.errors import BackendError
+from callback_sheets.layout import TabSpec
 
 
 def _load(path: Path, **kwargs: bool) -> Workbook:

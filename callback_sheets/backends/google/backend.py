@@ -32,20 +32,7 @@ from gspread.exceptions import APIError
 from gspread.utils import extract_id_from_url
 
 from callback_sheets import model
-from callback_sheets.backends.base import (
-    CellValue,
-    CellWrite,
-    Changeset,
-    Link,
-    SheetRow,
-    Snapshot,
-    TabSpec,
-    WriteMode,
-    WriteResult,
-    clash_message,
-    column_index,
-    row_factory,
-)
+from callback_sheets.backends.base import WriteResult
 from callback_sheets.backends.google import layout
 from callback_sheets.backends.google.http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google.lease import (
@@ -68,9 +55,21 @@ from callback_sheets.backends.google.values import (
     quote,
     to_json,
 )
+from callback_sheets.cells import (
+    CellValue,
+    CellWrite,
+    Changeset,
+    Link,
+    SheetRow,
+    Snapshot,
+    WriteMode,
+    column_index,
+    row_factory,
+)
 from callback_sheets.config import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError, WorkbookChangedError
-from callback_sheets.layout import DEFAULT_LOOK, Look
+from callback_sheets.layout import TabSpec, clash_message
+from callback_sheets.look import DEFAULT_LOOK, Look
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 KEY_COLUMNS = (model.RECEIVED, model.PHONE, model.CALLER)  # recognise a row that has no ID yet

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from callback_sheets import layout as look_spec
+from callback_sheets import look as look_spec
 from callback_sheets import model
-from callback_sheets.backends.base import TabSpec
 from callback_sheets.backends.google.values import column_letter, is_datetime_column, quote
-from callback_sheets.layout import DEFAULT_LOOK, DROPDOWNS, HIDDEN_TABS, Look
+from callback_sheets.layout import DROPDOWNS, HIDDEN_TABS, TabSpec
+from callback_sheets.look import DEFAULT_LOOK, Look
 
 Request = dict[str, Any]
 DATETIME_PATTERN = look_spec.DEFAULT_DATE_FORMAT

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callback_sheets import model
-from callback_sheets.backends.base import CellValue
+from callback_sheets.cells import CellValue
 
 EPOCH = datetime(1899, 12, 30)
 LAST_SERIAL = 2958466  # 9999-12-31 + 1

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from callback_sheets.backends.base import Link
 from callback_sheets.backends.excel.xlsx.read import CellValue
+from callback_sheets.cells import Link
 
 
 def escape(text: str) -> str:
