@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callback_sheets import model
-from callback_sheets.core.demand import METRICS_COLUMNS, METRICS_TABLE_ROW
 
 # Which Queue column takes its dropdown from which list (the Lists tab, written by `init`).
 DROPDOWNS = {
@@ -57,6 +56,86 @@ class TabSpec:
     # so a backend that must format cells ahead of time (Google) can make them real dates.
     date_columns: tuple[tuple[int, int], ...] = ()
 
+
+# --- the Demand and Metrics tabs' geometry (where each block's cells go) ----------------------------------
+TREND_WEEKS = 12
+
+
+# Demand tab: title in A1, grid header in row 3, Mon..Sun in rows 4..10, totals in row 11,
+# breakdowns in AD:AG.
+DEMAND_HEADER_ROW = 3
+
+
+GRID_FIRST_ROW = 4
+
+
+GRID_FIRST_COL = 2  # hour 0 in column B, hour 23 in column Y
+
+
+TOTALS_ROW = GRID_FIRST_ROW + 7
+
+
+SIDE_COL = GRID_FIRST_COL + 24  # Z: missed calls, AA: recovered, AB: recovery rate %
+
+
+BREAKDOWN_FIRST_ROW = DEMAND_HEADER_ROW  # reason / patient type / language tables, right of the grid
+
+
+BREAKDOWN_COL = SIDE_COL + 4  # AD: value, AE: missed calls, AF: recovered, AG: recovery rate %
+
+
+# Metrics tab: the chart's data block (title A1, header row 2, weeks in rows 3..14, oldest first).
+TREND_HEADER_ROW = 2
+
+
+TREND_FIRST_ROW = 3
+
+
+TREND_LAST_ROW = TREND_FIRST_ROW + TREND_WEEKS - 1
+
+
+TREND_HEADER = ("Week of", "Missed calls", "Recovery rate %")
+
+
+METRICS_TABLE_ROW = TREND_LAST_ROW + 6  # the report table's header row, below the chart
+
+
+METRICS_COLUMNS = (
+    "Period",
+    "Kind",
+    "Start",
+    "End",
+    "Scope",
+    "Missed calls",
+    "Calls",
+    "Recovered",
+    "Recovery rate %",
+    "First callback mean (business min)",
+    "First callback median",
+    "First callback p90",
+    "Callbacks timed",
+    "First attempt time unknown",
+    "Same block met",
+    "Same block judged",
+    "Same block %",
+    "Same day met",
+    "Same day judged",
+    "Same day %",
+    "Booked",
+    "Unresolved now",
+    "Unresolved > 1 business day",
+    "Escalations",
+    "Escalation handled mean (business min)",
+    "Escalation handled median",
+    "Escalation handled p90",
+    "Escalations pending",
+    "No response",
+    "Updated",
+    # added after 0.1.0, so at the end: an older Metrics table keeps its columns in place
+    "After hours",
+    "After hours recovered",
+    "After hours recovery %",
+)
 
 # The Metrics report table's "Updated" cells are date-times below a header on row METRICS_TABLE_ROW: said
 # here, so a backend that formats cells ahead of time (Google) makes them real dates.

@@ -57,7 +57,19 @@ def test_help_table_matches_each_commands_own_help() -> None:
     assert set(COMMANDS) == set(commands)
     for name, cmd in commands.items():
         first = " ".join((cmd.help or "").strip().split("\n\n")[0].split())
-        assert COMMANDS[name] == (cmd.callback.__module__.rsplit(".", 1)[1], first), name
+        assert cmd.callback is not None
+        module, attribute = cmd.callback.__module__.rsplit(".", 1)[1], cmd.callback.__name__
+        assert COMMANDS[name] == (module, attribute, first), name
+
+
+def test_a_command_module_that_fails_to_import_is_an_error_not_a_missing_command(monkeypatch) -> None:
+    import click
+
+    from callback_sheets import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "broken", ("no_such_module", "broken", "Its module is gone"))
+    with pytest.raises(ModuleNotFoundError):
+        cli.main.get_command(click.Context(cli.main), "broken")
 
 
 def test_cli_import_and_help_load_no_heavy_library() -> None:

@@ -8,6 +8,18 @@ from zoneinfo import ZoneInfo
 
 from callback_sheets.core import demand as dem
 from callback_sheets.core.metrics import Case
+from callback_sheets.layout import (
+    BREAKDOWN_COL,
+    BREAKDOWN_FIRST_ROW,
+    DEMAND_HEADER_ROW,
+    GRID_FIRST_COL,
+    GRID_FIRST_ROW,
+    SIDE_COL,
+    TOTALS_ROW,
+    TREND_FIRST_ROW,
+    TREND_HEADER_ROW,
+    TREND_LAST_ROW,
+)
 
 TZ = ZoneInfo("America/Chicago")
 
@@ -85,24 +97,24 @@ def test_weekly_series_oldest_first_with_the_current_week_last() -> None:
 def test_cells_follow_the_fixed_layout() -> None:
     d = dem.demand(CASES, start=date(2026, 11, 10), end=date(2026, 12, 7))
     cells = dem.demand_cells(d)
-    tuesday = dem.GRID_FIRST_ROW + 1
+    tuesday = GRID_FIRST_ROW + 1
     assert cells[(tuesday, 1)] == "Tue"
-    assert cells[(tuesday, dem.GRID_FIRST_COL + 9)] == 2
-    assert cells[(tuesday, dem.SIDE_COL)] == 2 and cells[(tuesday, dem.SIDE_COL + 2)] == 50.0
-    assert cells[(dem.TOTALS_ROW, dem.SIDE_COL)] == 3
-    assert cells[(dem.DEMAND_HEADER_ROW, dem.GRID_FIRST_COL + 23)] == "23"
-    assert cells[(dem.BREAKDOWN_FIRST_ROW, dem.BREAKDOWN_COL)] == "Reason"
+    assert cells[(tuesday, GRID_FIRST_COL + 9)] == 2
+    assert cells[(tuesday, SIDE_COL)] == 2 and cells[(tuesday, SIDE_COL + 2)] == 50.0
+    assert cells[(TOTALS_ROW, SIDE_COL)] == 3
+    assert cells[(DEMAND_HEADER_ROW, GRID_FIRST_COL + 23)] == "23"
+    assert cells[(BREAKDOWN_FIRST_ROW, BREAKDOWN_COL)] == "Reason"
     series = dem.weekly_series(CASES, now=datetime(2026, 12, 7, 10, tzinfo=TZ))
     trend = dem.trend_cells(series)
-    assert trend[(dem.TREND_HEADER_ROW, 3)] == "Recovery rate %"
+    assert trend[(TREND_HEADER_ROW, 3)] == "Recovery rate %"
     # The chart starts at the first week with a call; the rows after the last week are cleared.
     weeks = [t.missed_calls for t in series]
     first = next(i for i, n in enumerate(weeks) if n)
     shown = series[first:]
     assert (
-        trend[(dem.TREND_FIRST_ROW, 1)] == shown[0].value and trend[(dem.TREND_FIRST_ROW, 2)] == weeks[first]
+        trend[(TREND_FIRST_ROW, 1)] == shown[0].value and trend[(TREND_FIRST_ROW, 2)] == weeks[first]
     )
-    assert trend[(dem.TREND_FIRST_ROW + len(shown) - 2, 2)] == 3
-    assert trend[(dem.TREND_FIRST_ROW + len(shown) - 2, 3)] == 66.7
-    assert first == 0 or trend[(dem.TREND_FIRST_ROW + len(shown), 1)] is None
-    assert max(r for r, _ in trend) == dem.TREND_LAST_ROW
+    assert trend[(TREND_FIRST_ROW + len(shown) - 2, 2)] == 3
+    assert trend[(TREND_FIRST_ROW + len(shown) - 2, 3)] == 66.7
+    assert first == 0 or trend[(TREND_FIRST_ROW + len(shown), 1)] is None
+    assert max(r for r, _ in trend) == TREND_LAST_ROW

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.app.reports import build_report, end_of_day_review
+from callback_sheets.app.reports import build_report
+from callback_sheets.app.review import end_of_day_review
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.memory import MemoryBackend
 from callback_sheets.cells import Changeset

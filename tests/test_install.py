@@ -289,11 +289,11 @@ BLOCKER = textwrap.dedent(
 
 LOCK_CHECK = textwrap.dedent(
     """
-    import importlib, json, subprocess, sys
+    import importlib, json, pkgutil, subprocess, sys
     from pathlib import Path
-    import callback_sheets.cli  # every command module
-    for mod in ("runner", "backends.excel", "backends.google", "backends.excel_files", "demo", "service"):
-        importlib.import_module("callback_sheets." + mod)
+    import callback_sheets
+    for found in pkgutil.walk_packages(callback_sheets.__path__, "callback_sheets."):  # every module
+        importlib.import_module(found.name)
     from callback_sheets import oslock
     from callback_sheets.errors import WorkbookBusyError
     from callback_sheets.app.runner.loop import RunnerLock

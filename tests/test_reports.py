@@ -21,7 +21,14 @@ from callback_sheets.app.review import end_of_day_review
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cli import main
 from callback_sheets.config import Config
-from callback_sheets.core import demand as dem
+from callback_sheets.layout import (
+    GRID_FIRST_COL,
+    GRID_FIRST_ROW,
+    SIDE_COL,
+    TOTALS_ROW,
+    TREND_FIRST_ROW,
+    TREND_LAST_ROW,
+)
 from tests.test_metrics import NOW, t
 from tests.test_metrics import queue as queue  # the hand-built week fixture, re-exported for pytest
 
@@ -97,16 +104,16 @@ def test_refresh_keeps_demand_and_trend_current_and_is_idempotent(queue: tuple[C
     assert outcome.plan.changes.tab_cells[model.DEMAND_TAB]
     wb = load_workbook(config.workbook)
     demand_ws, metrics_ws = wb[model.DEMAND_TAB], wb[model.METRICS_TAB]
-    friday = dem.GRID_FIRST_ROW + 4
-    assert demand_ws.cell(friday, dem.GRID_FIRST_COL + 16).value == 2  # B and L, Fri 16:xx
-    assert demand_ws.cell(dem.TOTALS_ROW, dem.SIDE_COL).value == 11  # 28 days: the week's 10 and I
+    friday = GRID_FIRST_ROW + 4
+    assert demand_ws.cell(friday, GRID_FIRST_COL + 16).value == 2  # B and L, Fri 16:xx
+    assert demand_ws.cell(TOTALS_ROW, SIDE_COL).value == 11  # 28 days: the week's 10 and I
     assert (
         demand_ws.cell(1, 1).value
         == "Missed calls by weekday and hour (clinic time), 2026-11-10 to 2026-12-07"
     )
     weeks = [
         (metrics_ws.cell(r, 1).value, metrics_ws.cell(r, 2).value, metrics_ws.cell(r, 3).value)
-        for r in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1)
+        for r in range(TREND_FIRST_ROW, TREND_LAST_ROW + 1)
     ]
     # The chart starts at the first week with a call; the weeks after the last one are empty.
     assert weeks[:3] == [("2026-11-23", 1, 0), ("2026-11-30", 10, 40), ("2026-12-07", 0, None)]
@@ -184,8 +191,8 @@ def test_libreoffice_opens_the_workbook_and_reads_the_figures(
         "40",
     ]
     demand = list(csv.reader((out / "queue-Demand.csv").open(encoding="utf-8")))
-    assert demand[dem.GRID_FIRST_ROW + 4 - 1][0] == "Fri"
-    assert demand[dem.GRID_FIRST_ROW + 4 - 1][dem.GRID_FIRST_COL + 16 - 1] == "2"
+    assert demand[GRID_FIRST_ROW + 4 - 1][0] == "Fri"
+    assert demand[GRID_FIRST_ROW + 4 - 1][GRID_FIRST_COL + 16 - 1] == "2"
 
 
 def test_review_lists_what_needs_a_person_and_exits_1(queue: tuple[Config, ExcelBackend]) -> None:

@@ -18,8 +18,8 @@ from callback_sheets import model
 from callback_sheets.app import demo, service
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.config import Config, load_config
-from callback_sheets.core.demand import METRICS_TABLE_ROW
 from callback_sheets.core.times import parse_now
+from callback_sheets.layout import METRICS_TABLE_ROW
 from callback_sheets.look import contrast_ratio
 
 NOW = "2026-12-07T10:00"

@@ -12,12 +12,13 @@ from callback_sheets.config import Config
 from callback_sheets.core import demand as dem
 from callback_sheets.core.refresh import RefreshPlan
 from callback_sheets.core.times import parse_when
+from callback_sheets.layout import TREND_FIRST_ROW, TREND_LAST_ROW, TREND_WEEKS
 
 
 # --- the refresh contributor -----------------------------------------------------------------------------
 def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now: datetime) -> None:
     """Keep the Demand tab's grid and the Metrics chart's weekly data current (changed cells only)."""
-    first_monday = now.date() - timedelta(days=now.weekday(), weeks=dem.TREND_WEEKS - 1)
+    first_monday = now.date() - timedelta(days=now.weekday(), weeks=TREND_WEEKS - 1)
     since = parse_when(first_monday.isoformat(), config.tz)
     assert since is not None
     cases = CaseReader(config=config).from_views(
@@ -53,14 +54,14 @@ def _kept_archived_weeks(
     oldest = horizon(config, now).isoformat()
     had = {
         str(row[0]): (row[1], row[2]) if len(row) > 2 else (row[1], None)
-        for row in grid[dem.TREND_FIRST_ROW - 1 : dem.TREND_LAST_ROW]
+        for row in grid[TREND_FIRST_ROW - 1 : TREND_LAST_ROW]
         if len(row) > 1
         and isinstance(row[0], str)
         and isinstance(row[1], int)
         and not isinstance(row[1], bool)
     }
     for (r, c), value in list(trend.items()):
-        if c != 1 or r < dem.TREND_FIRST_ROW or not isinstance(value, str) or value >= oldest:
+        if c != 1 or r < TREND_FIRST_ROW or not isinstance(value, str) or value >= oldest:
             continue
         kept = had.get(value)
         missed = trend.get((r, 2))

@@ -32,11 +32,9 @@ from callback_sheets.core.refresh import check_header
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import text
 from callback_sheets.errors import UsageError
-from callback_sheets.layout import TOOL_TABS
+from callback_sheets.layout import METRICS_COLUMNS, METRICS_TABLE_ROW, TOOL_TABS
 
 SCHEMA = "callback-sheets/report/1"
-METRICS_TABLE_ROW = dem.METRICS_TABLE_ROW  # the report table's header row, below the chart
-METRICS_COLUMNS = dem.METRICS_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

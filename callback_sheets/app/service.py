@@ -11,7 +11,6 @@ from datetime import datetime
 
 from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
-from callback_sheets.app.demand_tab import contribute_demand
 from callback_sheets.backends.base import Backend, WriteResult
 from callback_sheets.cells import CellWrite, Changeset, SheetRow, Snapshot, WriteMode
 from callback_sheets.config import Config
@@ -33,10 +32,12 @@ class Contributor:
     contribute: Callable[[Snapshot, RefreshPlan, Config, datetime], None]
 
 
-# Every refresh contributor, listed here (a new one: a module of its own in app/, and a line here).
-CONTRIBUTORS: tuple[Contributor, ...] = (
-    Contributor((model.DEMAND_TAB, model.METRICS_TAB), contribute_demand),
-)
+def contributors() -> tuple[Contributor, ...]:
+    """Every refresh contributor, listed here (a new one: a module of its own in app/, and a line here).
+    Imported on first use, so a command that needs none (`queue`, `script`) does not load them."""
+    from callback_sheets.app.demand_tab import contribute_demand
+
+    return (Contributor((model.DEMAND_TAB, model.METRICS_TAB), contribute_demand),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,10 @@ def init(*, config: Config, backend: Backend) -> list[str]:
 
 def read_plan(*, config: Config, backend: Backend, now: datetime) -> tuple[Snapshot, RefreshPlan]:
     with bulk_work():
-        snapshot = backend.read(tabs=(*READ_TABS, *(t for c in CONTRIBUTORS for t in c.tabs)))
+        contributing = contributors()
+        snapshot = backend.read(tabs=(*READ_TABS, *(t for c in contributing for t in c.tabs)))
         plan = Planner(config=config, now=now).plan(snapshot)
-        for contributor in CONTRIBUTORS:
+        for contributor in contributing:
             contributor.contribute(snapshot, plan, config, now)
         plan.summary.changes = plan.changes.count()
         return snapshot, plan

@@ -11,80 +11,93 @@ import contextlib
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import click
 
 from callback_sheets import __version__
+from callback_sheets.cli.state import State
 from callback_sheets.errors import CallbackSheetsError
 
-# Command modules, each adding its commands to `main` (one idea per module).
-COMMAND_MODULES = ("queue", "scripts", "intake", "report", "run", "doctor", "install", "notify", "archive")
-# Command name -> (its module, the first sentence of its help), so neither `--help` nor a command imports
-# the others' modules. A module of COMMAND_MODULES without an entry here is still found (loaded whole).
-COMMANDS: dict[str, tuple[str, str]] = {
+# Every command, listed once: name -> (its module in this package, the command object's name there, the
+# first sentence of its help), so neither `--help` nor a command imports the others' modules. A new
+# command: a function decorated with @click.command in a module of cli/, and a line here.
+COMMANDS: dict[str, tuple[str, str, str]] = {
     "archive": (
+        "archive",
         "archive",
         "Move closed items older than [archive] after_days out of the queue, into the archive.",
     ),
     "attempt": (
         "queue",
+        "attempt",
         "Record a callback attempt on one item, as staff would in the sheet.",
     ),
     "demo": (
         "queue",
+        "demo",
         "Make a demo clinic: config + workbook with a synthetic fortnight of missed calls, refreshed.",
     ),
     "example-config": (
         "install",
+        "example_config_cmd",
         "Print the example config: every key, documented, with its default.",
     ),
     "notify": (
         "notify",
+        "notify_cmd",
         "Send the alerts that are due: new escalations, overdue escalations, the morning digest, the "
         "end-of-day review and the weekly summary. Each is sent once per channel; exit 1 if a channel "
         "failed.",
     ),
     "schedule-template": (
         "install",
+        "schedule_template_cmd",
         "Print a ready cron, systemd or Windows Task Scheduler file that runs `run --once` every 5 "
         "minutes, with this installation's program and config paths filled in.",
     ),
     "doctor": (
         "doctor",
+        "doctor",
         "Check the config, the credentials, access to the sheet and its headers, and say what to fix.",
     ),
     "import-calls": (
         "intake",
+        "import_calls_cmd",
         "Add missed, abandoned and voicemail calls from a phone-system export to the queue.",
     ),
     "init": (
         "queue",
+        "init",
         "Create the queue workbook, or upgrade it without touching its rows.",
     ),
     "lint-templates": (
         "scripts",
+        "lint_templates_cmd",
         "Check script templates for privacy and syntax; exit code 1 with the offending lines.",
     ),
     "queue": (
         "queue",
+        "queue_cmd",
         "Show the work list, most urgent first: who to call, the number, what to do next (writes nothing).",
     ),
     "refresh": (
         "queue",
+        "refresh",
         "Assign IDs, validate rows, compute next attempts, flag overdue items and escalations.",
     ),
     "report": (
         "report",
+        "report_cmd",
         "Print the daily or weekly figures: missed calls, recovery, callback times, escalations, demand.",
     ),
     "review": (
         "report",
+        "review_cmd",
         "Run the end-of-day close: list what needs a person before the day ends (exit 1 if anything does).",
     ),
     "run": (
+        "run",
         "run",
         "Keep every queue fresh on the clinic's clock: a refresh at opening and every N minutes of "
         "business hours, the end-of-day review and daily report at close, the weekly report on its "
@@ -92,41 +105,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "script": (
         "scripts",
+        "script",
         "Print the call, voicemail or secure-message script for one queue item.",
     ),
     "validate": (
         "queue",
+        "validate",
         "Report rows with problems (writes nothing); exit code 1 if any row has one.",
     ),
 }
-
-
-@dataclass
-class State:
-    config_path: str | None
-    debug: bool = False
-    _config: Any = field(default=None, repr=False)
-
-    @property
-    def config(self):  # type: ignore[no-untyped-def]
-        if self._config is None:
-            from callback_sheets.config import find_config_path, load_config
-
-            self._config = load_config(find_config_path(self.config_path))
-        return self._config
-
-    def backend(self):  # type: ignore[no-untyped-def]
-        from callback_sheets.backends.registry import open_backend
-
-        return open_backend(self.config)
-
-    def now(self, text: str | None) -> datetime:
-        from callback_sheets.core.times import parse_now
-
-        try:
-            return parse_now(text, self.config.tz)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
 def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -166,16 +153,11 @@ class CallbackSheetsGroup(click.Group):
         super().add_command(cmd, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        _load_unlisted()
         return sorted(set(COMMANDS) | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands:
-            module = COMMANDS.get(cmd_name, (None, ""))[0]
-            if module is not None:
-                _load(module)
-            else:
-                _load_unlisted()
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(_load(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -187,7 +169,7 @@ class CallbackSheetsGroup(click.Group):
             cmd = self.commands.get(name)
             if cmd is not None and cmd.hidden:
                 continue
-            first = COMMANDS[name][1] if name in COMMANDS else (cmd.get_short_help_str(limit) if cmd else "")
+            first = COMMANDS[name][2] if name in COMMANDS else (cmd.get_short_help_str(limit) if cmd else "")
             rows.append((name, _shorten(first, limit)))
         if rows:
             with formatter.section("Commands"):
@@ -270,26 +252,19 @@ def main(ctx: click.Context, config_path: str | None, now: str | None, debug: bo
         ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: {"now": now}}
 
 
-def _load(name: str) -> None:
-    try:
-        importlib.import_module(f"callback_sheets.cli.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"callback_sheets.cli.{name}":
-            raise
-
-
-def _load_unlisted() -> None:
-    """Command modules that :data:`COMMANDS` does not name (added without an entry there)."""
-    listed = {module for module, _ in COMMANDS.values()}
-    for name in COMMAND_MODULES:
-        if name not in listed:
-            _load(name)
+def _load(name: str) -> click.Command:
+    """The command ``name`` from its module (an import error is an error: nothing is skipped)."""
+    module, attribute, _ = COMMANDS[name]
+    command = getattr(importlib.import_module(f"callback_sheets.cli.{module}"), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"callback_sheets.cli.{module}.{attribute} is not a click command")
+    return command
 
 
 def load_all_commands() -> dict[str, click.Command]:
     """Imports every command module (tests, docs): ``main.commands`` then holds every command."""
-    for name in COMMAND_MODULES:
-        _load(name)
+    for name in COMMANDS:
+        main.get_command(click.Context(main), name)
     return dict(main.commands)
 
 

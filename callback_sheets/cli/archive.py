@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import dry_run_option, json_option, now_option
 from callback_sheets.cli.render import emit_json, say
+from callback_sheets.cli.state import State
 
 
-@main.command()
+@click.command()
 @click.option(
     "--older-than",
     "older_than",

@@ -19,9 +19,9 @@ import click
 
 from callback_sheets import model
 from callback_sheets.backends.base import Backend
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import json_option
 from callback_sheets.cli.render import emit_json
+from callback_sheets.cli.state import State
 from callback_sheets.config import Config, GoogleConfig, find_config_path, load_config
 from callback_sheets.errors import CallbackSheetsError
 
@@ -316,7 +316,7 @@ def check_watch(folder: Path) -> Check:
     return Check("watch", True, f"{folder} ({waiting} file(s) waiting to be imported)")
 
 
-@main.command()
+@click.command()
 @json_option
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> None:

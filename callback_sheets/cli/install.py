@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from callback_sheets.cli import State, main
 from callback_sheets.cli.render import say
+from callback_sheets.cli.state import State
 from callback_sheets.errors import UsageError
 
 
@@ -22,7 +22,7 @@ def _write_new(path: Path, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-@main.command("example-config")
+@click.command("example-config")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it to this new file."
 )
@@ -46,7 +46,7 @@ def example_config_cmd(output: Path | None) -> None:
     say(f"wrote {output}: edit it, then run `callback-sheets --config {output} init`")
 
 
-@main.command("schedule-template")
+@click.command("schedule-template")
 @click.argument("kind", type=click.Choice(["cron", "systemd", "systemd-timer", "systemd-runner", "windows"]))
 @click.option(
     "-o",

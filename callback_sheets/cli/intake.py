@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from callback_sheets.app import service
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import dry_run_option, json_option, now_option, quiet_option
 from callback_sheets.cli.render import emit_json, say
+from callback_sheets.cli.state import State
 from callback_sheets.errors import UsageError
 
 
@@ -37,7 +37,7 @@ def _format_help() -> str:
     return "Export format: " + ", ".join(p.name for p in REGISTRY) + " or generic (default: detect)."
 
 
-@main.command("import-calls")
+@click.command("import-calls")
 @click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", metavar="NAME", help=_format_help())
 @click.option(

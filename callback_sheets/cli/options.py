@@ -58,7 +58,7 @@ def output_option(f: F) -> F:
     The command gets one ``output: Output`` argument (``Output.TABLE`` when none is given); two of the
     flags together are a usage error (exit 2). Render with ``render.emit_records``. Example::
 
-        @main.command()
+        @click.command()
         @output_option
         @click.pass_obj
         def things(state: State, output: Output) -> None:

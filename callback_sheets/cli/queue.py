@@ -9,7 +9,6 @@ import click
 
 from callback_sheets import model
 from callback_sheets.app import service
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import (
     Output,
     dry_run_option,
@@ -19,6 +18,7 @@ from callback_sheets.cli.options import (
     quiet_option,
 )
 from callback_sheets.cli.render import emit_json, emit_records, emit_table, say
+from callback_sheets.cli.state import State
 from callback_sheets.core.refresh import ItemView, RefreshPlan
 from callback_sheets.core.times import short, to_cell
 
@@ -58,7 +58,7 @@ def _summary_dict(plan: RefreshPlan) -> dict[str, Any]:
     }
 
 
-@main.command()
+@click.command()
 @click.pass_obj
 def init(state: State) -> None:
     """Create the queue workbook, or upgrade it without touching its rows.
@@ -71,7 +71,7 @@ def init(state: State) -> None:
         say(note)
 
 
-@main.command()
+@click.command()
 @now_option
 @dry_run_option
 @json_option
@@ -123,7 +123,7 @@ def refresh(state: State, now: str | None, dry_run: bool, as_json: bool, quiet: 
             say(f"kept a staff edit: {why}")
 
 
-@main.command()
+@click.command()
 @now_option
 @output_option
 @click.pass_obj
@@ -185,7 +185,7 @@ def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any
     }
 
 
-@main.command("queue")
+@click.command("queue")
 @click.option("--owner", metavar="NAME", help="Only this owner's items.")
 @click.option("--overdue", is_flag=True, help="Only overdue items.")
 @now_option
@@ -220,7 +220,7 @@ def queue_cmd(state: State, owner: str | None, overdue: bool, now: str | None, o
     say(f"{len(rows)} open item(s)" + (f" for {owner}" if owner else "") + (" overdue" if overdue else ""))
 
 
-@main.command()
+@click.command()
 @click.argument("item_id", metavar="ID")
 @click.option(
     "--outcome", required=True, help="What happened: No answer, Voicemail left, Reached, Booked, ..."
@@ -288,7 +288,7 @@ def attempt(
     )
 
 
-@main.command()
+@click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @now_option
 @click.option("--rows", default=200, show_default=True, help="How many missed calls to make up.")

@@ -9,9 +9,9 @@ import click
 
 from callback_sheets.app import reports
 from callback_sheets.app.review import end_of_day_review
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import Output, now_option, output_option
 from callback_sheets.cli.render import emit_csv, emit_json, emit_nl, emit_records, emit_table, say
+from callback_sheets.cli.state import State
 from callback_sheets.core.demand import Tally, percent
 from callback_sheets.core.metrics import SCOPE_DIMENSIONS
 
@@ -57,7 +57,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("period", type=click.Choice(["daily", "weekly"]))
 @click.option(
     "--date",
@@ -132,7 +132,7 @@ def _tally_row(title: str, tally: Tally) -> dict[str, object]:
     }
 
 
-@main.command("review")
+@click.command("review")
 @now_option
 @output_option
 @click.pass_obj

@@ -19,15 +19,15 @@ from zoneinfo import ZoneInfo
 import click
 import schedule
 
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import now_option
+from callback_sheets.cli.state import State
 
 if TYPE_CHECKING:
     from callback_sheets.app.runner.log import RunLog
     from callback_sheets.app.runner.loop import Runner
 
 
-@main.command()
+@click.command()
 @click.option("--once", is_flag=True, help="Run what is due now, then exit (for cron or a systemd timer).")
 @now_option
 @click.option("--log-json", is_flag=True, help="Log one JSON object per job on stderr instead of text.")

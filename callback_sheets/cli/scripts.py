@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 
 from callback_sheets.app import service
-from callback_sheets.cli import State, main
 from callback_sheets.cli.options import json_option
 from callback_sheets.cli.render import emit_json, say
+from callback_sheets.cli.state import State
 from callback_sheets.errors import RefusedError
 
 
-@main.command()
+@click.command()
 @click.argument("item_id", metavar="ID")
 @click.option(
     "--voicemail", is_flag=True, help="The voicemail to leave (minimum necessary: no reason, no details)."
@@ -86,7 +86,7 @@ def script(
         say(f"note: {note}")
 
 
-@main.command("lint-templates")
+@click.command("lint-templates")
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def lint_templates_cmd(directory: Path | None) -> None:
     """Check script templates for privacy and syntax; exit code 1 with the offending lines.

@@ -20,10 +20,22 @@ from openpyxl.worksheet.worksheet import Worksheet
 from callback_sheets import look as look_spec
 from callback_sheets import model
 from callback_sheets.core import demand as dem
+from callback_sheets.layout import (
+    BREAKDOWN_COL,
+    GRID_FIRST_COL,
+    GRID_FIRST_ROW,
+    METRICS_COLUMNS,
+    METRICS_TABLE_ROW,
+    SIDE_COL,
+    TREND_FIRST_ROW,
+    TREND_HEADER,
+    TREND_HEADER_ROW,
+    TREND_LAST_ROW,
+)
 
 GRID_RANGE = (
-    f"{get_column_letter(dem.GRID_FIRST_COL)}{dem.GRID_FIRST_ROW}:"
-    f"{get_column_letter(dem.GRID_FIRST_COL + 23)}{dem.GRID_FIRST_ROW + 6}"
+    f"{get_column_letter(GRID_FIRST_COL)}{GRID_FIRST_ROW}:"
+    f"{get_column_letter(GRID_FIRST_COL + 23)}{GRID_FIRST_ROW + 6}"
 )  # B4:Y10
 CHART_ANCHOR = "E2"
 
@@ -47,16 +59,16 @@ def add_trend_chart(ws: Worksheet, date_format: str = look_spec.DEFAULT_DATE_FOR
             ws.cell(row=row, column=col, value=value)
     header_fill = PatternFill("solid", fgColor=look_spec.TAB_HEADER)
     header_font = Font(bold=True, color=look_spec.TAB_HEADER_FONT)
-    for col in range(1, len(dem.TREND_HEADER) + 1):
-        cell = ws.cell(row=dem.TREND_HEADER_ROW, column=col)
+    for col in range(1, len(TREND_HEADER) + 1):
+        cell = ws.cell(row=TREND_HEADER_ROW, column=col)
         cell.font, cell.fill = header_font, header_fill
-    for row in range(dem.TREND_FIRST_ROW, dem.TREND_LAST_ROW + 1):
+    for row in range(TREND_FIRST_ROW, TREND_LAST_ROW + 1):
         ws.cell(row=row, column=3).number_format = look_spec.PERCENT_FORMAT
     ws.cell(row=1, column=1).font = Font(bold=True, size=13)
     # The report table below the chart: a styled header, widths that show every figure, rates as %.
-    top = dem.METRICS_TABLE_ROW
+    top = METRICS_TABLE_ROW
     ws.row_dimensions[top].height = 45
-    for col, name in enumerate(dem.METRICS_COLUMNS, start=1):
+    for col, name in enumerate(METRICS_COLUMNS, start=1):
         cell = ws.cell(row=top, column=col, value=name)
         cell.font, cell.fill = header_font, header_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -75,7 +87,7 @@ def add_trend_chart(ws: Worksheet, date_format: str = look_spec.DEFAULT_DATE_FOR
     ws.column_dimensions["A"].width = 12
     ws.column_dimensions["B"].width = 13
     ws.column_dimensions["C"].width = 16
-    first, last = dem.TREND_HEADER_ROW, dem.TREND_LAST_ROW
+    first, last = TREND_HEADER_ROW, TREND_LAST_ROW
     bars = BarChart()
     bars.title = "Missed calls and recovery rate per week"
     bars.y_axis.title = "Missed calls"
@@ -117,10 +129,10 @@ def add_demand_scale(ws: Worksheet) -> bool:
     )
     ws.column_dimensions["A"].width = 10
     for hour in range(24):
-        ws.column_dimensions[get_column_letter(dem.GRID_FIRST_COL + hour)].width = 4.5
+        ws.column_dimensions[get_column_letter(GRID_FIRST_COL + hour)].width = 4.5
     for offset in range(3):
-        ws.column_dimensions[get_column_letter(dem.SIDE_COL + offset)].width = 14
-        ws.column_dimensions[get_column_letter(dem.BREAKDOWN_COL + 1 + offset)].width = 14
-    ws.column_dimensions[get_column_letter(dem.BREAKDOWN_COL)].width = 26
-    ws.freeze_panes = f"B{dem.GRID_FIRST_ROW}"
+        ws.column_dimensions[get_column_letter(SIDE_COL + offset)].width = 14
+        ws.column_dimensions[get_column_letter(BREAKDOWN_COL + 1 + offset)].width = 14
+    ws.column_dimensions[get_column_letter(BREAKDOWN_COL)].width = 26
+    ws.freeze_panes = f"B{GRID_FIRST_ROW}"
     return True

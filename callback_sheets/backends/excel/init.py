@@ -23,9 +23,8 @@ from callback_sheets.backends.excel.xlsx.patch import sheet_tails
 from callback_sheets.backends.excel.xlsx.read import read_workbook
 from callback_sheets.backends.excel.xlsx.rules import Rules, donor_parts, missing_rules
 from callback_sheets.cells import CellValue
-from callback_sheets.core import demand as dem
 from callback_sheets.errors import BackendError
-from callback_sheets.layout import TabSpec, clash_message
+from callback_sheets.layout import DEMAND_HEADER_ROW, TREND_HEADER_ROW, TabSpec, clash_message
 from callback_sheets.look import DEFAULT_LOOK, Look
 
 
@@ -60,12 +59,12 @@ def is_ours(
     if role == model.METRICS_TAB:
         return (
             a1.startswith("Missed calls and recovery rate")
-            or _cell(grid, dem.TREND_HEADER_ROW, 1) == "Week of"
+            or _cell(grid, TREND_HEADER_ROW, 1) == "Week of"
         )
     if role == model.SCRIPTS_TAB:
         return a1.startswith("Call scripts of")
     if role == model.DEMAND_TAB:
-        return a1.startswith("Missed calls by weekday") or _cell(grid, dem.DEMAND_HEADER_ROW, 1) == "Weekday"
+        return a1.startswith("Missed calls by weekday") or _cell(grid, DEMAND_HEADER_ROW, 1) == "Weekday"
     return bool(first) and bool(header) and set(first) <= set(header)  # another tab of the tool's
 
 

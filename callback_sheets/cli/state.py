@@ -1,0 +1,37 @@
+"""What every command gets from the group: the config (loaded on first use), the backend, and ``--now``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+@dataclass
+class State:
+    config_path: str | None
+    debug: bool = False
+    _config: Any = field(default=None, repr=False)
+
+    @property
+    def config(self):  # type: ignore[no-untyped-def]
+        if self._config is None:
+            from callback_sheets.config import find_config_path, load_config
+
+            self._config = load_config(find_config_path(self.config_path))
+        return self._config
+
+    def backend(self):  # type: ignore[no-untyped-def]
+        from callback_sheets.backends.registry import open_backend
+
+        return open_backend(self.config)
+
+    def now(self, text: str | None) -> datetime:
+        from callback_sheets.core.times import parse_now
+
+        try:
+            return parse_now(text, self.config.tz)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--now") from None
