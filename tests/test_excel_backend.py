@@ -226,7 +226,7 @@ def test_everything_staff_added_is_kept(config: Config, make_queue) -> None:  # 
 KILL_SCRIPT = textwrap.dedent("""
     import os, sys, signal
     from pathlib import Path
-    from callback_sheets.backends import excel_files
+    from callback_sheets.backends.excel import files as excel_files
     real = excel_files.os.replace
     def slow_produce_then_die(tmp):
         Path(tmp).write_bytes(b"PK half a zip")
@@ -248,7 +248,7 @@ def test_killed_at_random_points_of_a_real_refresh(config: Config, make_queue) -
     make_queue([row(f"2026-12-01 {8 + i % 9:02d}:{i % 60:02d}") for i in range(300)])
     script = textwrap.dedent(f"""
         from datetime import datetime
-        from callback_sheets import service
+        from callback_sheets.app import service
         from callback_sheets.config import load_config
         from callback_sheets.backends.excel.backend import ExcelBackend
         cfg = load_config(__import__('pathlib').Path({str(config.path)!r}))

@@ -490,7 +490,7 @@ def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, mak
     script = textwrap.dedent(f"""
         from datetime import datetime
         from pathlib import Path
-        from callback_sheets import service
+        from callback_sheets.app import service
         from callback_sheets.config import load_config
         from callback_sheets.backends.excel.backend import ExcelBackend
         cfg = load_config(Path({str(config.path)!r}))
