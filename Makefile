@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-without-fcntl lint bench corpus clean screenshots
+.PHONY: demo test test-quick test-without-fcntl lint bench corpus clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates
 	$(BIN)/python -m pytest -q
 
+# Everything but the tests marked slow (races, kills, whole suites in a subprocess): for the edit-test loop.
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 # The whole suite as on Windows: fcntl (and termios, pwd, grp, resource) unimportable (tests/test_install.py).
 test-without-fcntl: $(STAMP)
 	mkdir -p .pytest-blocker
@@ -27,8 +31,9 @@ test-without-fcntl: $(STAMP)
 	PYTHONPATH=.pytest-blocker:. $(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/python -m pip install -q ruff
+	$(BIN)/python -m pip install -q ruff mypy types-openpyxl
 	$(BIN)/ruff check callback_sheets tests bench
+	$(BIN)/mypy --strict callback_sheets
 
 corpus: $(STAMP)  # init + refresh on all 256 workbooks of ../shared/xlsx-corpus, LibreOffice on all of them
 	$(BIN)/python -m tests.corpus_check --libreoffice 256

@@ -123,6 +123,7 @@ def test_a_new_id_is_never_an_archived_one(old_demo: Path, tmp_path: Path) -> No
     assert new > highest, (new, highest)
 
 
+@pytest.mark.slow
 def test_archive_runs_killed_at_random_points_lose_nothing_and_duplicate_nothing(
     old_demo: Path, tmp_path: Path
 ) -> None:

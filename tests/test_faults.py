@@ -54,6 +54,7 @@ def staff_save(base: Path, dest_dir: Path, text: str, header: list[str]) -> Path
 
 
 # --- the save-during-refresh race ----------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "fallback"])
 def test_staff_save_during_refresh_is_never_lost(
     config: Config, make_queue, exchange: bool, monkeypatch
@@ -484,6 +485,7 @@ def test_only_our_own_stale_temp_files_are_removed(config: Config, make_queue) -
     assert {ours_fresh_live.name, *(p.name for p in not_ours)} <= left
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_then_the_next_run_cleans_up(config: Config, make_queue) -> None:  # type: ignore[no-untyped-def]
     make_queue([row(f"2026-12-01 {8 + i % 9:02d}:{i % 60:02d}") for i in range(300)])
     folder = config.workbook.parent

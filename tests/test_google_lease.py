@@ -201,6 +201,7 @@ def _scratch_write(backend: Any, value: int) -> None:
     backend.write(snapshot, Changeset(tab_cells={"Scratch": {(1, 1): value}}))
 
 
+@pytest.mark.slow
 def test_two_hundred_runs_and_racing_pairs_leave_a_small_lease_tab(
     emu: SheetsEmulator, config: Config
 ) -> None:
