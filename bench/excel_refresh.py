@@ -39,6 +39,8 @@ workbook = "queue.xlsx"
 [escalation]
 owner = "Nurse Patel"
 [[owners]]
+name = "Nurse Patel"
+[[owners]]
 name = "Maria"
 languages = ["English", "Spanish"]
 [[owners]]
