@@ -289,8 +289,16 @@ class Store:
             del self.spreadsheets[spreadsheet_id]
 
     def replace(self, book: Spreadsheet) -> None:
-        """Swap in an edited copy of a spreadsheet (end of an atomic batch)."""
+        """Swap in an edited copy of a spreadsheet (end of an atomic batch).
+
+        The replaced spreadsheet's sheets move to a new generation, so that an edit through a reference
+        kept to one of them copies the cells it shares with the copy instead of changing them under it.
+        """
         book.touch()
+        old = self.spreadsheets.get(book.spreadsheet_id)
+        if old is not None and old is not book:
+            for sheet in old.sheets:
+                sheet.generation = next(_generations)
         self.spreadsheets[book.spreadsheet_id] = book
 
     @staticmethod
