@@ -64,7 +64,7 @@ class Sheet:
         """
         return Sheet(
             copy.deepcopy(self.properties),
-            [list(line) for line in self.rows],
+            list(map(list, self.rows)),
             copy.deepcopy(self.protected_ranges),
             copy.deepcopy(self.conditional_formats),
             dict(self.row_meta),
@@ -162,8 +162,11 @@ class Sheet:
         end_row = min(bounds.end_row, len(self.rows))
         for r in range(bounds.start_row, end_row):
             line = self.rows[r]
+            stop = min(bounds.end_col, len(line))
+            while stop > bounds.start_col and (line[stop - 1] is None or line[stop - 1].value is None):
+                stop -= 1  # formatted but empty cells at the end render nothing: not rendered at all
             row_out: list[Any] = []
-            for c in range(bounds.start_col, min(bounds.end_col, len(line))):
+            for c in range(bounds.start_col, stop):
                 row_out.append(self.render(r, c, value_render, date_render))
             while row_out and row_out[-1] is None:
                 row_out.pop()
