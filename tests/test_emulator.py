@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 
@@ -80,10 +81,42 @@ def test_append_finds_the_table(emu: SheetsEmulator, gc: gspread.Client) -> None
 
 
 def test_batch_update_is_atomic(emu: SheetsEmulator, gc: gspread.Client) -> None:
-    ws = _book(emu, gc, [["a"]])
+    ws = _book(emu, gc, [["a"], ["b"]])
+    emu.store.get(ws.spreadsheet.id).sheets[0].ensure(0, 0).fmt = {"textFormat": {"bold": True}}
+    before = copy.deepcopy(emu.store.get(ws.spreadsheet.id).sheets)
+    everything = {
+        "sheetId": 0,
+        "startRowIndex": 0,
+        "endRowIndex": 3,
+        "startColumnIndex": 0,
+        "endColumnIndex": 2,
+    }
     body = {
         "requests": [
             {"updateSheetProperties": {"properties": {"sheetId": 0, "title": "Renamed"}, "fields": "title"}},
+            {
+                "repeatCell": {
+                    "range": everything,
+                    "cell": {
+                        "userEnteredValue": {"stringValue": "x"},
+                        "userEnteredFormat": {"textFormat": {}},
+                    },
+                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+                }
+            },
+            {"setDataValidation": {"range": everything, "rule": {"condition": {"type": "BOOLEAN"}}}},
+            {
+                "insertDimension": {
+                    "range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 0, "endIndex": 1}
+                }
+            },
+            {
+                "updateDimensionProperties": {
+                    "range": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1},
+                    "properties": {"pixelSize": 50},
+                    "fields": "pixelSize",
+                }
+            },
             {"deleteSheet": {"sheetId": 0}},
         ]
     }
@@ -92,8 +125,9 @@ def test_batch_update_is_atomic(emu: SheetsEmulator, gc: gspread.Client) -> None
     assert caught.value.response.status_code == 400
     error = caught.value.response.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
-    assert error["message"].startswith("Invalid requests[1].deleteSheet:")
+    assert error["message"].startswith("Invalid requests[5].deleteSheet:")
     assert [s.title for s in ws.spreadsheet.worksheets()] == ["Calls"]
+    assert emu.store.get(ws.spreadsheet.id).sheets == before  # cells, formats, grid and metadata as they were
 
 
 def test_unknown_spreadsheet_is_googles_404(gc: gspread.Client) -> None:

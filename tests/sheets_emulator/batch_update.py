@@ -1,8 +1,11 @@
 """``spreadsheets.batchUpdate``: each request kind as a function; the batch is all-or-nothing.
 
-The requests are applied to a deep copy of the spreadsheet; the copy replaces the original only when
-every request succeeded, so one failing request leaves nothing applied (Google's behaviour). Errors read
-``Invalid requests[i].<kind>: <reason>`` like Google's.
+The requests are applied to a working copy of the spreadsheet (``Store.working_copy``: cells copied on
+write); the copy replaces the original only when every request succeeded, so one failing request leaves
+nothing applied (Google's behaviour). Errors read ``Invalid requests[i].<kind>: <reason>`` like Google's.
+
+A cell's dicts and a row's or column's metadata are shared between copies, so they are replaced here,
+never changed in place (``_with_path``).
 """
 
 from __future__ import annotations
@@ -31,19 +34,46 @@ def _drop_nulls(data: Any) -> Any:
     return data
 
 
-def _set_path(target: dict[str, Any], path: list[str], source: dict[str, Any]) -> None:
-    """Copy ``source[path]`` into ``target[path]``; absent in source means delete."""
+_REMOVE: Any = object()
+
+
+def _path_value(path: list[str], source: dict[str, Any]) -> Any:
+    """``source[path]`` with nulls dropped, or ``_REMOVE`` when absent or empty (setting it deletes)."""
     src: Any = source
     for key in path:
         src = src.get(key) if isinstance(src, dict) else None
+    src = _drop_nulls(src)
+    if src is None or src == {} or (isinstance(src, dict) and all(v == {} for v in src.values())):
+        return _REMOVE
+    return src
+
+
+def _set_path(target: dict[str, Any], path: list[str], source: dict[str, Any]) -> None:
+    """Copy ``source[path]`` into ``target[path]`` in place; absent in source means delete."""
     node = target
     for key in path[:-1]:
         node = node.setdefault(key, {})
-    src = _drop_nulls(src)
-    if src is None or src == {} or (isinstance(src, dict) and all(v == {} for v in src.values())):
+    src = _path_value(path, source)
+    if src is _REMOVE:
         node.pop(path[-1], None)
     else:
         node[path[-1]] = copy.deepcopy(src)
+
+
+def _with_path(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    """``target`` with ``path`` set to a ``_path_value`` (deleted for ``_REMOVE``), as a new dict: the
+    dicts along the path are copied, the rest is shared. Missing levels are made (as ``_set_path`` does)."""
+    out = dict(target)
+    node = out
+    for key in path[:-1]:
+        child = node.get(key)
+        node[key] = child = dict(child) if isinstance(child, dict) else {}
+        node = child
+    if value is _REMOVE:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+    return out
 
 
 def grid_bounds(book: Spreadsheet, grid: dict[str, Any]) -> tuple[Sheet, Bounds]:
@@ -58,22 +88,45 @@ def grid_bounds(book: Spreadsheet, grid: dict[str, Any]) -> tuple[Sheet, Bounds]
     return sheet, bounds.clamp(sheet.row_count, sheet.col_count)
 
 
-def _apply_cell(sheet: Sheet, row: int, col: int, data: dict[str, Any], fields: str) -> None:
-    paths = [[f] for f in CELL_FIELDS] if fields.strip() == "*" else mask_paths(fields)
-    target = sheet.ensure(row, col)
+Edit = tuple[str, list[str], Any]
+
+
+def _cell_paths(fields: str) -> list[list[str]]:
+    """The leaf paths of a CellData field mask (``*``: every field the emulator stores)."""
+    return [[f] for f in CELL_FIELDS] if fields.strip() == "*" else mask_paths(fields)
+
+
+def _cell_edits(data: dict[str, Any], paths: list[list[str]]) -> list[Edit]:
+    """What a CellData does to a cell under a mask: (attribute, format path, new value) in mask order."""
+    edits: list[Edit] = []
     for path in paths:
         head = path[0]
         if head == "userEnteredValue":
-            target.value = copy.deepcopy(data.get("userEnteredValue"))
+            edits.append(("value", [], data.get("userEnteredValue")))
         elif head == "userEnteredFormat":
+            given = data.get("userEnteredFormat") or {}
             if len(path) == 1:
-                target.fmt = copy.deepcopy(data.get("userEnteredFormat") or {})
+                edits.append(("fmt", [], given))
             else:
-                _set_path(target.fmt, path[1:], data.get("userEnteredFormat") or {})
+                edits.append(("fmt", path[1:], _path_value(path[1:], given)))
         elif head == "note":
-            target.note = data.get("note") or None
+            edits.append(("note", [], data.get("note") or None))
         elif head == "dataValidation":
-            target.validation = copy.deepcopy(data.get("dataValidation"))
+            edits.append(("validation", [], data.get("dataValidation")))
+    return edits
+
+
+def _apply_cell(sheet: Sheet, row: int, col: int, edits: list[Edit]) -> None:
+    target = sheet.ensure(row, col)
+    for attribute, path, value in edits:
+        if attribute == "value":
+            target.value = value
+        elif attribute == "fmt":
+            target.fmt = _with_path(target.fmt, path, value) if path else value
+        elif attribute == "note":
+            target.note = value
+        else:
+            target.validation = value
     if target.is_blank():
         sheet.rows[row][col] = None
 
@@ -152,21 +205,23 @@ def update_cells(store: Store, book: Spreadsheet, body: dict[str, Any]) -> Reply
     else:
         sheet, bounds = grid_bounds(book, body.get("range", {}))
     assert bounds.end_row is not None and bounds.end_col is not None
-    fields = str(body.get("fields", ""))
+    paths = _cell_paths(str(body.get("fields", "")))
+    blank = _cell_edits({}, paths)
     for r in range(bounds.start_row, bounds.end_row):
         line = rows[r - bounds.start_row].get("values", []) if r - bounds.start_row < len(rows) else []
         for c in range(bounds.start_col, bounds.end_col):
-            data = line[c - bounds.start_col] if c - bounds.start_col < len(line) else {}
-            _apply_cell(sheet, r, c, data, fields)
+            data = line[c - bounds.start_col] if c - bounds.start_col < len(line) else None
+            _apply_cell(sheet, r, c, blank if data is None else _cell_edits(data, paths))
     return {}
 
 
 def repeat_cell(store: Store, book: Spreadsheet, body: dict[str, Any]) -> Reply:
     sheet, bounds = grid_bounds(book, body.get("range", {}))
     assert bounds.end_row is not None and bounds.end_col is not None
+    edits = _cell_edits(body.get("cell", {}), _cell_paths(str(body.get("fields", ""))))
     for r in range(bounds.start_row, bounds.end_row):
         for c in range(bounds.start_col, bounds.end_col):
-            _apply_cell(sheet, r, c, body.get("cell", {}), str(body.get("fields", "")))
+            _apply_cell(sheet, r, c, edits)
     return {}
 
 
@@ -193,10 +248,13 @@ def delete_dimension_request(store: Store, book: Spreadsheet, body: dict[str, An
 def update_dimension_properties(store: Store, book: Spreadsheet, body: dict[str, Any]) -> Reply:
     sheet, dimension, start, end = _dimension_range(book, body)
     meta = sheet.row_meta if dimension == "ROWS" else sheet.col_meta
+    given = body.get("properties", {})
+    changes = [(path, _path_value(path, given)) for path in mask_paths(str(body.get("fields", "")))]
     for index in range(start, end):
-        entry = meta.setdefault(index, {})
-        for path in mask_paths(str(body.get("fields", ""))):
-            _set_path(entry, path, body.get("properties", {}))
+        entry = meta.get(index, {})
+        for path, value in changes:
+            entry = _with_path(entry, path, value)
+        meta[index] = dict(entry)
     return {}
 
 
@@ -215,7 +273,7 @@ def set_data_validation(store: Store, book: Spreadsheet, body: dict[str, Any]) -
             if rule is None and sheet.cell(r, c) is None:
                 continue
             target: Cell = sheet.ensure(r, c)
-            target.validation = copy.deepcopy(rule)
+            target.validation = rule
             if target.is_blank():
                 sheet.rows[r][c] = None
     return {}

@@ -30,6 +30,7 @@ from tests.sheets_emulator.store import Store
 
 _SHEETS = re.compile(r"^/v4/spreadsheets/([^/:]+)(.*)$")
 _FILES = re.compile(r"^/drive/v3/files(?:/([^/]+))?(/copy)?$")
+POLL_SECONDS = 0.02
 
 
 class SheetsEmulator:
@@ -64,7 +65,11 @@ class SheetsEmulator:
 
     def start(self) -> SheetsEmulator:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop to look at its flag, which it does once per poll: the
+        # default 0.5 s poll made every test wait half a second in teardown.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,13 +1,18 @@
 """In-memory spreadsheets: the state the emulator serves, and the handle tests use to "play staff".
 
-Every mutation goes through a :class:`Store` under one lock; a :class:`Spreadsheet` can be deep-copied
-so ``batchUpdate`` applies its requests to a copy and swaps it in only when all of them succeed.
+Every mutation goes through a :class:`Store` under one lock. ``batchUpdate`` applies its requests to a
+working copy and swaps it in only when all of them succeed. The copy is cheap: each sheet gets its own
+row lists and properties, but the cells are shared and copied on write (a cell belongs to the sheet
+generation that made it; :meth:`Sheet.ensure` copies one from an older generation before it is changed).
+The dicts a cell holds (value, format, validation) are never changed in place, only replaced, so a cell
+copy is shallow.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import random
 import string
 import threading
@@ -22,6 +27,8 @@ from tests.sheets_emulator.formula import FormulaError
 DEFAULT_ROWS = 1000
 DEFAULT_COLS = 26
 
+_generations = itertools.count(1)
+
 
 @dataclass
 class Cell:
@@ -31,6 +38,7 @@ class Cell:
     fmt: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
     validation: dict[str, Any] | None = None
+    generation: int = field(default=0, compare=False, repr=False)
 
     def is_blank(self) -> bool:
         """No value, format, note or validation: the cell can be dropped."""
@@ -47,6 +55,21 @@ class Sheet:
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     row_meta: dict[int, dict[str, Any]] = field(default_factory=dict)
     col_meta: dict[int, dict[str, Any]] = field(default_factory=dict)
+    generation: int = field(default_factory=lambda: next(_generations), compare=False, repr=False)
+
+    def clone(self) -> Sheet:
+        """A copy to apply a batch to: own rows, properties and ranges; cells shared, copied on write.
+
+        Row and column metadata entries are replaced, never changed in place, so they are shared too.
+        """
+        return Sheet(
+            copy.deepcopy(self.properties),
+            list(map(list, self.rows)),
+            copy.deepcopy(self.protected_ranges),
+            copy.deepcopy(self.conditional_formats),
+            dict(self.row_meta),
+            dict(self.col_meta),
+        )
 
     @property
     def sheet_id(self) -> int:
@@ -71,15 +94,18 @@ class Sheet:
         return None
 
     def ensure(self, row: int, col: int) -> Cell:
-        """The cell at a position, created if absent."""
-        while len(self.rows) <= row:
-            self.rows.append([])
-        line = self.rows[row]
-        while len(line) <= col:
-            line.append(None)
+        """The cell at a position, to change: created if absent, copied if an older sheet shares it."""
+        rows = self.rows
+        if len(rows) <= row:
+            rows.extend([] for _ in range(row + 1 - len(rows)))
+        line = rows[row]
+        if len(line) <= col:
+            line.extend([None] * (col + 1 - len(line)))
         found = line[col]
         if found is None:
-            found = line[col] = Cell()
+            found = line[col] = Cell(generation=self.generation)
+        elif found.generation != self.generation:
+            found = line[col] = Cell(found.value, found.fmt, found.note, found.validation, self.generation)
         return found
 
     def set_value(self, row: int, col: int, parsed: vals.Parsed) -> None:
@@ -89,7 +115,7 @@ class Sheet:
         target = self.ensure(row, col)
         target.value = parsed.value
         if parsed.number_format is not None:
-            target.fmt["numberFormat"] = dict(parsed.number_format)
+            target.fmt = {**target.fmt, "numberFormat": dict(parsed.number_format)}
 
     def computed(self, row: int, col: int, depth: int = 0) -> dict[str, Any] | None:
         """The effective value of a cell (formulas evaluated)."""
@@ -136,8 +162,11 @@ class Sheet:
         end_row = min(bounds.end_row, len(self.rows))
         for r in range(bounds.start_row, end_row):
             line = self.rows[r]
+            stop = min(bounds.end_col, len(line))
+            while stop > bounds.start_col and (line[stop - 1] is None or line[stop - 1].value is None):
+                stop -= 1  # formatted but empty cells at the end render nothing: not rendered at all
             row_out: list[Any] = []
-            for c in range(bounds.start_col, min(bounds.end_col, len(line))):
+            for c in range(bounds.start_col, stop):
                 row_out.append(self.render(r, c, value_render, date_render))
             while row_out and row_out[-1] is None:
                 row_out.pop()
@@ -152,9 +181,8 @@ class Sheet:
         for r in range(bounds.start_row, min(bounds.end_row, len(self.rows))):
             line = self.rows[r]
             for c in range(bounds.start_col, min(bounds.end_col, len(line))):
-                found = line[c]
-                if found is not None:
-                    found.value = None
+                if line[c] is not None:
+                    self.ensure(r, c).value = None
 
 
 @dataclass
@@ -264,11 +292,26 @@ class Store:
             del self.spreadsheets[spreadsheet_id]
 
     def replace(self, book: Spreadsheet) -> None:
-        """Swap in an edited copy of a spreadsheet (end of an atomic batch)."""
+        """Swap in an edited copy of a spreadsheet (end of an atomic batch).
+
+        The replaced spreadsheet's sheets move to a new generation, so that an edit through a reference
+        kept to one of them copies the cells it shares with the copy instead of changing them under it.
+        """
         book.touch()
+        old = self.spreadsheets.get(book.spreadsheet_id)
+        if old is not None and old is not book:
+            for sheet in old.sheets:
+                sheet.generation = next(_generations)
         self.spreadsheets[book.spreadsheet_id] = book
 
     @staticmethod
     def working_copy(book: Spreadsheet) -> Spreadsheet:
-        """A deep copy to apply a batch to."""
-        return copy.deepcopy(book)
+        """A copy to apply a batch to; the original is left as it was whatever the batch does to it."""
+        return Spreadsheet(
+            book.spreadsheet_id,
+            copy.deepcopy(book.properties),
+            [sheet.clone() for sheet in book.sheets],
+            book.created,
+            book.modified,
+            copy.deepcopy(book.named_ranges),
+        )
