@@ -18,11 +18,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/callback-sheets lint-templates
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # Everything but the tests marked slow (races, kills, whole suites in a subprocess): for the edit-test loop.
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
 
 # The whole suite as on Windows: fcntl (and termios, pwd, grp, resource) unimportable (tests/test_install.py).
 test-without-fcntl: $(STAMP)

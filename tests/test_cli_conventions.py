@@ -39,7 +39,9 @@ def options(name: str) -> dict[str, click.Option]:
     return {o: p for p in command(name).params if isinstance(p, click.Option) for o in p.opts}
 
 
-def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> click.testing.Result:
+def invoke(
+    *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None
+) -> click.testing.Result:
     old = os.getcwd()
     if cwd is not None:
         os.chdir(cwd)
@@ -191,7 +193,8 @@ def test_next_step_wraps_to_the_terminal_width(demo_dir: Path) -> None:
     words = " ".join(narrow.split())
     assert " ".join(longest["next_step"].split()[-3:]) in words or longest["next_step"].split()[-1] in words
     assert longest["next_step"] in wide  # whole on one line when there is room
-    piped = invoke("queue", "--now", NOW, cwd=demo_dir).stdout  # not a terminal, no $COLUMNS: whole lines
+    # not a terminal, no $COLUMNS (unset: pytest-xdist's workers set it to 80): whole lines
+    piped = invoke("queue", "--now", NOW, cwd=demo_dir, env={"COLUMNS": None}).stdout
     assert longest["next_step"] in piped
 
 
