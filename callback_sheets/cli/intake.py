@@ -32,9 +32,9 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _format_help() -> str:
-    from callback_sheets.intake import REGISTRY
+    from callback_sheets.intake import GENERIC, preset_names
 
-    return "Export format: " + ", ".join(p.name for p in REGISTRY) + " or generic (default: detect)."
+    return f"Export format: {', '.join(preset_names())} or {GENERIC.name} (default: detect)."
 
 
 @click.command("import-calls")
@@ -191,12 +191,12 @@ def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
 def _formats_epilog() -> None:
     import inspect
 
-    from callback_sheets.intake import REGISTRY
+    from callback_sheets.intake import GENERIC, REGISTRY
 
     head = inspect.cleandoc(import_calls_cmd.help or "")
-    lines = "".join(f"\n  {p.name}: {p.summary}" for p in REGISTRY)
+    lines = "".join(f"\n  {p.name}: {p.summary}" for p in (*REGISTRY, GENERIC))
     import_calls_cmd.help = (
-        f"{head}{lines}\n  generic: any CSV or .xlsx, with a column mapping in [intake.mapping]\n\n"
+        f"{head}{lines}\n\n"
         "\b\nExamples:\n    callback-sheets import-calls twilio-calls.csv --format twilio --dry-run\n"
         "    callback-sheets import-calls takeout-2026-12-01.zip\n    callback-sheets import-calls --watch"
     )
