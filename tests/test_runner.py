@@ -33,7 +33,8 @@ from callback_sheets.app.runner.clock import Job
 from callback_sheets.app.runner.jobs import JobContext, JobFn, JobResult, refresh_job
 from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.app.runner.log import RunLog, RunState, format_json
-from callback_sheets.app.runner.loop import ConfigReloader, Runner
+from callback_sheets.app.runner.loop import Runner
+from callback_sheets.app.runner.reload import ConfigReloader
 from callback_sheets.cli.run import serve, stop_on_signals
 from callback_sheets.config import Config, load_config, parse_config
 from callback_sheets.config.state_files import runner_files

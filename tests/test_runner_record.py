@@ -23,7 +23,8 @@ from callback_sheets.app.demo import write_demo
 from callback_sheets.app.runner.clock import Job
 from callback_sheets.app.runner.jobs import JobContext, JobResult
 from callback_sheets.app.runner.log import RunLog, RunState
-from callback_sheets.app.runner.loop import ConfigReloader, Runner
+from callback_sheets.app.runner.loop import Runner
+from callback_sheets.app.runner.reload import ConfigReloader
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.backends.google.backend import GoogleBackend
 from callback_sheets.backends.google.http import RetryPolicy

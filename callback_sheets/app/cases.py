@@ -73,8 +73,8 @@ class CaseReader:
             return found
 
     def _when(self, value: object) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
-            return localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
+        if value.__class__ is datetime and value.tzinfo is None:
+            return localize(value, self.tz)  # the usual cell
         try:
             return parse_when(value, self.tz, order=self.order)
         except ValueError:
@@ -89,7 +89,7 @@ class CaseReader:
         wall_since = since.astimezone(self.tz).replace(tzinfo=None) if since is not None else None
         for row in snapshot.rows:
             cell = row.values.get(model.RECEIVED)
-            if wall_since is not None and cell.__class__ is datetime and cell < wall_since:  # type: ignore[operator]
+            if wall_since is not None and cell.__class__ is datetime and cell < wall_since:
                 continue
             received = self._when(cell)
             if received is None or (since is not None and received.timestamp() < since.timestamp()):
@@ -253,5 +253,3 @@ def _count(value: object, default: int) -> int:
         return max(int(float(text(value) or default)), 0)
     except ValueError:
         return default
-
-

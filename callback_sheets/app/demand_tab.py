@@ -32,9 +32,10 @@ def contribute_demand(snapshot: Snapshot, plan: RefreshPlan, config: Config, now
             if value is not None and (r, c) not in wanted:
                 wanted[(r, c)] = None
     metrics_grid = snapshot.tabs.get(model.METRICS_TAB, ())
-    trend = _kept_archived_weeks(
-        dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz))), metrics_grid, config, now
+    series: dict[tuple[int, int], CellValue] = dict(
+        dem.trend_cells(dem.weekly_series(cases, now=now.astimezone(config.tz)))
     )
+    trend = _kept_archived_weeks(series, metrics_grid, config, now)
     for tab, cells in (
         (model.DEMAND_TAB, changed_cells(demand_grid, wanted)),
         (model.METRICS_TAB, changed_cells(metrics_grid, trend)),

@@ -15,7 +15,8 @@ from callback_sheets.app import service
 from callback_sheets.backends.registry import open_backend
 from callback_sheets.cells import CellValue, Changeset
 from callback_sheets.config import CONFIG_FILENAME, Config, load_config
-from callback_sheets.core.cadence import next_due
+from callback_sheets.core.cadence import CadenceRule, next_due
+from callback_sheets.core.calendar import BusinessCalendar
 from callback_sheets.core.times import parse_now, to_cell
 from callback_sheets.errors import CallbackSheetsError
 
@@ -178,7 +179,7 @@ def synthetic_rows(config: Config, now: datetime, count: int, seed: int) -> list
     return out
 
 
-def _open_escalations(rows: list[dict[str, CellValue]], now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
+def _open_escalations(rows: list[dict[str, CellValue]], now: datetime, cal: BusinessCalendar) -> None:
     """The two newest clinical messages are still with the nurse (one called back once already); the
     older ones were handled within minutes and closed."""
     flagged = [r for r in rows if r[model.REASON] == "Clinical concern" or r[model.NOTES] in WORRYING]
@@ -198,7 +199,7 @@ def _open_escalations(rows: list[dict[str, CellValue]], now: datetime, cal) -> N
 README_ROW = 11  # CB-00012, the README's example: open, with a later-attempt script and a voicemail
 
 
-def _readme_example(row: dict[str, CellValue], now: datetime, cal) -> None:  # type: ignore[no-untyped-def]
+def _readme_example(row: dict[str, CellValue], now: datetime, cal: BusinessCalendar) -> None:
     """A referral the clinic follows up every business day, waiting on the patient: open and on time
     whatever `--now`, so `script`, `script --voicemail` and `attempt` do what the README says."""
     day = now.date()
@@ -252,8 +253,13 @@ def _caller(rng: random.Random, spanish: bool) -> dict[str, CellValue]:
     }
 
 
-def _progress(  # type: ignore[no-untyped-def]
-    rng: random.Random, row: dict[str, CellValue], received: datetime, now: datetime, cal, rule
+def _progress(
+    rng: random.Random,
+    row: dict[str, CellValue],
+    received: datetime,
+    now: datetime,
+    cal: BusinessCalendar,
+    rule: CadenceRule,
 ) -> None:
     """A clinic that mostly keeps up: the first attempt comes within the block or the next one, most
     callers are reached on the first or second try, and items whose attempts are used up are closed as

@@ -135,5 +135,5 @@ def _changeset(snapshot: Snapshot, plan: ImportPlan, config: Config, now: dateti
         cells.append(CellWrite(row.position, row_id, model.PROBLEMS, value, WriteMode.TOOL, before))
     new_rows = [{k: _cell(v, config) for k, v in r.items()} for r in plan.new_rows]
     stamp = to_cell(now, config.tz)
-    keys = [[key, stamp] for key in (*plan.new_keys, *plan.new_marks)]
+    keys: list[list[CellValue]] = [[key, stamp] for key in (*plan.new_keys, *plan.new_marks)]
     return Changeset(cells=cells, new_rows=new_rows, tab_appends={model.INTAKE_TAB: keys} if keys else {})

@@ -17,8 +17,9 @@ from callback_sheets.config import Config
 from callback_sheets.core.refresh import RefreshPlan
 from callback_sheets.errors import BackendError
 from callback_sheets.notify import alerts as A
-from callback_sheets.notify.channels import Channel, ChannelError, EmailChannel, WebhookChannel
+from callback_sheets.notify.channels import Channel, ChannelError, channels_for, no_channel_note
 from callback_sheets.notify.chart import weekly_chart
+from callback_sheets.notify.message import Alert
 from callback_sheets.notify.record import SentRecord, locked, record_path
 
 log = logging.getLogger("callback_sheets.notify")
@@ -67,20 +68,9 @@ class NotifyResult:
         }
 
 
-def channels_for(config: Config) -> list[Channel]:
-    cfg = config.notify
-    out: list[Channel] = []
-    if cfg.email is not None:
-        addresses = {o.name.casefold(): o.email for o in config.owners if o.email}
-        out.append(EmailChannel(cfg.email, addresses, timeout=cfg.timeout_seconds))
-    if cfg.webhook is not None:
-        out.append(WebhookChannel(cfg.webhook, timeout=cfg.timeout_seconds))
-    return out
-
-
 def due_alerts(
     config: Config, backend: Backend, now: datetime, record: SentRecord, plan: RefreshPlan | None = None
-) -> list[A.Alert]:
+) -> list[Alert]:
     """Every alert due now (already-sent ones are filtered later, per channel). ``plan``: the plan a
     refresh has just written (the runner passes it: no second read of the queue), else the queue is read."""
     from callback_sheets.app import reports
@@ -128,7 +118,7 @@ def _all_sent(record: SentRecord, key: str, config: Config) -> bool:
 
 
 def deliver(
-    alerts: Sequence[A.Alert],
+    alerts: Sequence[Alert],
     channels: Sequence[Channel],
     record: SentRecord,
     now: datetime,
@@ -142,7 +132,7 @@ def deliver(
         for channel in channels:
             if record.was_sent(alert.key, channel.name) or not channel.wants(alert):
                 continue
-            to = tuple(channel.recipients(alert)) if isinstance(channel, EmailChannel) else alert.to
+            to = tuple(channel.recipients(alert))
             if dry_run:
                 out.append(Delivery(alert.key, alert.kind, channel.name, to, "would_send"))
                 continue
@@ -182,7 +172,7 @@ def notify(
     """Send every alert due now, each (alert, channel) at most once (``plan``: see :func:`due_alerts`)."""
     channels = channels_for(config)
     if not channels:
-        return NotifyResult(note="no channel configured: add [notify.email] or [notify.webhook]")
+        return NotifyResult(note=no_channel_note())
     path = record_path(config)
     if dry_run:
         record = SentRecord.load(path)
@@ -206,11 +196,11 @@ def send_test(*, config: Config, now: datetime) -> NotifyResult:
     """One test message on every configured channel (not recorded: it may be sent again)."""
     channels = channels_for(config)
     if not channels:
-        return NotifyResult(note="no channel configured: add [notify.email] or [notify.webhook]")
+        return NotifyResult(note=no_channel_note())
     alert = A.test_alert(config, now)
     out = []
     for channel in channels:
-        to = tuple(channel.recipients(alert)) if isinstance(channel, EmailChannel) else alert.to
+        to = tuple(channel.recipients(alert))
         try:
             warning = channel.send(alert)
         except ChannelError as exc:

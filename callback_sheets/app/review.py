@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from callback_sheets.app import service
+from callback_sheets.app.cycle import READ_TABS
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
 from callback_sheets.core.refresh import ItemView, Planner, RefreshPlan
@@ -50,7 +50,7 @@ class Review:
 
 def end_of_day_review(*, config: Config, backend: Backend, now: datetime) -> Review:
     """Open items a person must deal with before the day closes. Writes nothing."""
-    plan = Planner(config=config, now=now).plan(backend.read(tabs=service.READ_TABS), assign=False)
+    plan = Planner(config=config, now=now).plan(backend.read(tabs=READ_TABS), assign=False)
     return review_of(plan, config=config, now=now)
 
 

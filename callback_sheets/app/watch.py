@@ -26,10 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
 from callback_sheets.errors import CallbackSheetsError
+
+if TYPE_CHECKING:  # the intake package (every reader) is loaded when a file is imported
+    from callback_sheets.intake.records import CallLog
 
 RECORD = ".callback-sheets-imported"
 IMPORTED = "imported"
@@ -135,7 +139,6 @@ def watch_folder(
     """Import the new files of the config's watch folder (see the module docstring); what happened to
     each. Raises what the queue's backend raises (the files then stay for the next look)."""
     from callback_sheets.app import service
-    from callback_sheets.app.intake import import_calls, read_export
 
     folder = config.intake.watch
     if folder is None:
@@ -147,11 +150,8 @@ def watch_folder(
     first = _look(paths)
     sleep(settle)
     second = _look(paths)
+    batch = _Batch(config, folder, backend, now)
     results: list[WatchedFile] = []
-    known = known_hashes(folder)
-    month = folder / IMPORTED / f"{config.calendar().localize(now):%Y-%m}"
-    opened: Backend | None = None
-    written = False
     for path in paths:
         before, after = first.get(path), second.get(path)
         if before is None or after is None:
@@ -159,48 +159,65 @@ def watch_folder(
         if before != after or (after[0] == 0 and wall() - after[1] / 1e9 < EMPTY_GRACE):
             results.append(WatchedFile(path.name, "waiting"))
             continue
+        results.append(batch.take(path))
+    if batch.written and batch.opened is not None:
+        service.refresh(config=config, backend=batch.opened, now=now)
+    return results
+
+
+class _Batch:
+    """One look's imports: the folder's known files, the queue opened on the first file to import."""
+
+    def __init__(self, config: Config, folder: Path, backend: Callable[[], Backend], now: datetime):
+        self.config, self.folder, self.backend, self.now = config, folder, backend, now
+        self.known = known_hashes(folder)
+        self.month = folder / IMPORTED / f"{config.calendar().localize(now):%Y-%m}"
+        self.opened: Backend | None = None
+        self.written = False
+
+    def _done(self, path: Path) -> Path | None:
+        return None if self.config.intake.keep_files else _move(path, self.month)
+
+    def take(self, path: Path) -> WatchedFile:
+        """Import one settled file (or set it aside, or leave it for the next look)."""
+        from callback_sheets.app.intake import read_export
+
+        folder = self.folder
         if path.is_symlink():
             target = _fail(path, folder, "a link, not a file: save the export itself in the folder")
-            results.append(WatchedFile(path.name, "failed", "a link, not a file", moved_to=target))
-            continue
+            return WatchedFile(path.name, "failed", "a link, not a file", moved_to=target)
         try:
             digest = _digest(path)
         except OSError as exc:
-            results.append(WatchedFile(path.name, "waiting", f"not readable yet ({exc.strerror})"))
-            continue
-        if digest in known:
-            moved = None if config.intake.keep_files else _move(path, month)
-            results.append(WatchedFile(path.name, "already imported", moved_to=moved))
-            continue
+            return WatchedFile(path.name, "waiting", f"not readable yet ({exc.strerror})")
+        if digest in self.known:
+            return WatchedFile(path.name, "already imported", moved_to=self._done(path))
         try:
-            log = read_export(config=config, path=path, fmt=None)
+            log = read_export(config=self.config, path=path, fmt=None)
         except CallbackSheetsError as exc:
-            target = _fail(path, folder, str(exc))
-            results.append(WatchedFile(path.name, "failed", str(exc), moved_to=target))
-            continue
+            return WatchedFile(path.name, "failed", str(exc), moved_to=_fail(path, folder, str(exc)))
         except Exception as exc:  # a hostile or broken file must not stop the others
             why = f"the file could not be read ({type(exc).__name__})"
-            target = _fail(path, folder, why)
-            results.append(WatchedFile(path.name, "failed", why, moved_to=target))
-            continue
-        if opened is None:
-            opened = backend()
-        outcome = import_calls(config=config, backend=opened, path=path, fmt=None, now=now, log=log)
-        written = written or outcome.written
-        _remember(folder, digest, now)
-        known.add(digest)
-        moved = None if config.intake.keep_files else _move(path, month)
-        results.append(
-            WatchedFile(
-                path.name,
-                "imported",
-                new_rows=len(outcome.plan.new_rows),
-                merged=outcome.plan.merged,
-                calls=len(log.calls),
-                moved_to=moved,
-                already=outcome.plan.skipped_duplicates,
-            )
+            return WatchedFile(path.name, "failed", why, moved_to=_fail(path, folder, why))
+        return self._import(path, digest, log)
+
+    def _import(self, path: Path, digest: str, log: CallLog) -> WatchedFile:
+        from callback_sheets.app.intake import import_calls
+
+        if self.opened is None:
+            self.opened = self.backend()
+        outcome = import_calls(
+            config=self.config, backend=self.opened, path=path, fmt=None, now=self.now, log=log
         )
-    if written and opened is not None:
-        service.refresh(config=config, backend=opened, now=now)
-    return results
+        self.written = self.written or outcome.written
+        _remember(self.folder, digest, self.now)
+        self.known.add(digest)
+        return WatchedFile(
+            path.name,
+            "imported",
+            new_rows=len(outcome.plan.new_rows),
+            merged=outcome.plan.merged,
+            calls=len(log.calls),
+            moved_to=self._done(path),
+            already=outcome.plan.skipped_duplicates,
+        )

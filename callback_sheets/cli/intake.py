@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,10 @@ from callback_sheets.cli.options import dry_run_option, json_option, now_option,
 from callback_sheets.cli.render import emit_json, say
 from callback_sheets.cli.state import State
 from callback_sheets.errors import UsageError
+
+if TYPE_CHECKING:  # the intake package (every reader) is loaded when the command runs
+    from callback_sheets.app.intake import ImportOutcome
+    from callback_sheets.intake import CallLog
 
 
 @contextmanager
@@ -32,9 +37,9 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _format_help() -> str:
-    from callback_sheets.intake import REGISTRY
+    from callback_sheets.intake import GENERIC, preset_names
 
-    return "Export format: " + ", ".join(p.name for p in REGISTRY) + " or generic (default: detect)."
+    return f"Export format: {', '.join(preset_names())} or {GENERIC.name} (default: detect)."
 
 
 @click.command("import-calls")
@@ -86,10 +91,21 @@ def import_calls_cmd(
         outcome = import_calls(
             config=config, backend=backend, path=file, fmt=fmt, now=when, dry_run=dry_run, progress=progress
         )
-    log, plan = outcome.log, outcome.plan
     if outcome.written:
         service.refresh(config=config, backend=backend, now=when)
-    summary = {
+    if as_json:
+        emit_json(_summary(outcome, dry_run))
+    if not quiet:
+        _say_outcome(outcome, dry_run, config.intake.ignore_shorter_than_seconds)
+    if outcome.log.unknown and outcome.log.recognised == 0:
+        say(f"{file.name}: no call in it was recognised (nothing was imported)")
+        raise click.exceptions.Exit(1)
+
+
+def _summary(outcome: ImportOutcome, dry_run: bool) -> dict[str, object]:
+    """The --json summary of one import."""
+    log, plan = outcome.log, outcome.plan
+    return {
         "format": log.format,
         "missed_calls": len(log.calls),
         "ignored": log.ignored,
@@ -106,47 +122,47 @@ def import_calls_cmd(
             for value, count in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "earlier_calls": len(plan.earlier_calls),
+        "bad": [{"line": b.line, "reason": b.reason} for b in log.bad],
     }
-    if as_json:
-        emit_json({**summary, "bad": [{"line": b.line, "reason": b.reason} for b in log.bad]})
-    if not quiet:
-        for bad in log.bad[:50]:
-            say(f"{log.unit} {bad.line}: {bad.reason} (skipped)")
-        if len(log.bad) > 50:
-            say(f"... and {len(log.bad) - 50} more bad records")
-        for column, values in log.unknown.items():
-            ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
-            shown = ", ".join(f"{v!r} ({n})" for v, n in ranked[:12])
-            more = f" and {len(values) - 12} more" if len(values) > 12 else ""
-            key = log.unknown_keys.get(column)
-            hint = (
-                f"; to import them, map them with [intake.mapping] {key} (with the generic format's "
-                "column mapping)"
-                if key
-                else ""
-            )
-            say(f"unknown {column} values, not imported: {shown}{more}{hint}")
-        verb = "would add" if dry_run else "added"
-        why = ", ".join(f"{n} {w}" for w, n in sorted(log.ignored_why.items()))
-        short = (
-            f", {outcome.too_short} rang under {config.intake.ignore_shorter_than_seconds:g} s (not queued)"
-            if outcome.too_short
+
+
+def _say_problems(log: CallLog) -> None:
+    """The bad records (the first 50) and the unknown values, with the config key that maps them."""
+    for bad in log.bad[:50]:
+        say(f"{log.unit} {bad.line}: {bad.reason} (skipped)")
+    if len(log.bad) > 50:
+        say(f"... and {len(log.bad) - 50} more bad records")
+    for column, values in log.unknown.items():
+        ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{v!r} ({n})" for v, n in ranked[:12])
+        more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+        key = log.unknown_keys.get(column)
+        hint = (
+            f"; to import them, map them with [intake.mapping] {key} (with the generic format's "
+            "column mapping)"
+            if key
             else ""
         )
+        say(f"unknown {column} values, not imported: {shown}{more}{hint}")
+
+
+def _say_outcome(outcome: ImportOutcome, dry_run: bool, shorter_than: float) -> None:
+    log, plan = outcome.log, outcome.plan
+    _say_problems(log)
+    verb = "would add" if dry_run else "added"
+    why = ", ".join(f"{n} {w}" for w, n in sorted(log.ignored_why.items()))
+    short = f", {outcome.too_short} rang under {shorter_than:g} s (not queued)" if outcome.too_short else ""
+    say(
+        f"{log.format}: {len(log.calls) + outcome.too_short} missed calls read{short}, "
+        f"{log.ignored} ignored"
+        f"{f' ({why})' if why else ''}; {verb} {len(plan.new_rows)} "
+        f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported"
+    )
+    if plan.earlier_calls:
         say(
-            f"{log.format}: {len(log.calls) + outcome.too_short} missed calls read{short}, "
-            f"{log.ignored} ignored"
-            f"{f' ({why})' if why else ''}; {verb} {len(plan.new_rows)} "
-            f"new item(s), merged {plan.merged} repeat call(s), {plan.skipped_duplicates} already imported"
+            f"{len(plan.earlier_calls)} item(s) typed by staff had an earlier call from the same number: "
+            "see their Problems"
         )
-        if plan.earlier_calls:
-            say(
-                f"{len(plan.earlier_calls)} item(s) typed by staff had an earlier call from the same number: "
-                "see their Problems"
-            )
-    if log.unknown and log.recognised == 0:
-        say(f"{file.name}: no call in it was recognised (nothing was imported)")
-        raise click.exceptions.Exit(1)
 
 
 def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
@@ -191,12 +207,12 @@ def _watch(state: State, now: str | None, as_json: bool, quiet: bool) -> None:
 def _formats_epilog() -> None:
     import inspect
 
-    from callback_sheets.intake import REGISTRY
+    from callback_sheets.intake import GENERIC, REGISTRY
 
     head = inspect.cleandoc(import_calls_cmd.help or "")
-    lines = "".join(f"\n  {p.name}: {p.summary}" for p in REGISTRY)
+    lines = "".join(f"\n  {p.name}: {p.summary}" for p in (*REGISTRY, GENERIC))
     import_calls_cmd.help = (
-        f"{head}{lines}\n  generic: any CSV or .xlsx, with a column mapping in [intake.mapping]\n\n"
+        f"{head}{lines}\n\n"
         "\b\nExamples:\n    callback-sheets import-calls twilio-calls.csv --format twilio --dry-run\n"
         "    callback-sheets import-calls takeout-2026-12-01.zip\n    callback-sheets import-calls --watch"
     )

@@ -14,6 +14,7 @@ from callback_sheets.cli.render import emit_csv, emit_json, emit_nl, emit_record
 from callback_sheets.cli.state import State
 from callback_sheets.core.demand import Tally, percent
 from callback_sheets.core.metrics import SCOPE_DIMENSIONS
+from callback_sheets.layout import METRICS_COLUMNS
 
 SUMMARY_COLUMNS = (
     "Scope",
@@ -97,7 +98,7 @@ def report_cmd(
     if output is Output.JSON:
         emit_json(built.as_dict())
     elif output is Output.CSV:
-        emit_csv(built.rows(), reports.METRICS_COLUMNS)
+        emit_csv(built.rows(), METRICS_COLUMNS)
     elif output is Output.NL:  # the CSV's records, one JSON object per line
         emit_nl(built.rows())
     else:

@@ -46,7 +46,8 @@ def run(state: State, once: bool, now: str | None, log_json: bool) -> None:
         callback-sheets run --once --log-json    # from cron or a systemd timer, every 5 minutes
     """
     from callback_sheets.app.runner.log import RunLog
-    from callback_sheets.app.runner.loop import ConfigReloader, Runner
+    from callback_sheets.app.runner.loop import Runner
+    from callback_sheets.app.runner.reload import ConfigReloader
     from callback_sheets.config import find_config_path
 
     reloader = ConfigReloader(find_config_path(state.config_path))

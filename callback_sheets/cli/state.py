@@ -4,26 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # types only: the config and the backends are loaded on first use
+    from callback_sheets.backends.base import Backend
+    from callback_sheets.config import Config
 
 
 @dataclass
 class State:
     config_path: str | None
     debug: bool = False
-    _config: Any = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
 
     @property
-    def config(self):  # type: ignore[no-untyped-def]
+    def config(self) -> Config:
         if self._config is None:
             from callback_sheets.config import find_config_path, load_config
 
             self._config = load_config(find_config_path(self.config_path))
         return self._config
 
-    def backend(self):  # type: ignore[no-untyped-def]
+    def backend(self) -> Backend:
         from callback_sheets.backends.registry import open_backend
 
         return open_backend(self.config)

@@ -634,7 +634,6 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
 
 DEFAULT_FINAL_STEP = "Attempts used up: route to the provider on call (no clinical advice at the front desk)"
 EMAIL_SECURITY = ("starttls", "ssl", "none")
-WEBHOOK_FORMATS = ("teams", "slack", "google-chat", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,6 +775,8 @@ def _read_email(raw: Mapping[str, Any]) -> EmailConfig:
 
 
 def _read_webhook(raw: Mapping[str, Any]) -> WebhookConfig:
+    from callback_sheets.notify.webhooks import FORMATS as WEBHOOK_FORMATS  # the registry (stdlib only)
+
     no_unknown(raw, {"url", "format"}, "notify.webhook")
     url = a_string(raw.get("url"), "notify.webhook.url")
     if not url.startswith(("https://", "http://")):

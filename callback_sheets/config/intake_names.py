@@ -1,9 +1,10 @@
 """The names config load checks `[intake]` against, without importing the intake package.
 
 Importing `callback_sheets.intake` loads every phone-system reader (about 50 ms); config load, which
-every command does, needs only these names. `tests/test_lazy_imports.py` holds them equal to the
-intake package's own (`registry.FORMATS`, `presets.GENERIC_MAPPING_KEYS`, `asterisk.FIELDS`,
-`asterisk.ANNOUNCEMENT_CHOICES`), so a new preset that is not listed here fails a test.
+every command does, needs only these names. They are a copy: the one declaration is the intake
+package's (`registry.REGISTRY` for the formats, `presets.GENERIC_MAPPING_KEYS`, `asterisk.FIELDS`,
+`asterisk.ANNOUNCEMENT_CHOICES`), and `tests/test_lazy_imports.py` holds them equal, so a new preset
+that is not listed here fails a test.
 """
 
 from __future__ import annotations

@@ -9,12 +9,11 @@ from callback_sheets.intake.asterisk import AsteriskOptions
 from callback_sheets.intake.merge import ImportPlan, plan_import
 from callback_sheets.intake.presets import GENERIC_MAPPING_KEYS
 from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, UnknownFormatError
-from callback_sheets.intake.registry import FORMATS, PRESETS, REGISTRY, read_call_log
+from callback_sheets.intake.registry import GENERIC, REGISTRY, Preset, formats, preset_names, read_call_log
 
 __all__ = [
-    "FORMATS",
+    "GENERIC",
     "GENERIC_MAPPING_KEYS",
-    "PRESETS",
     "REGISTRY",
     "AsteriskOptions",
     "BadRecord",
@@ -22,7 +21,10 @@ __all__ = [
     "CallLog",
     "CallRecord",
     "ImportPlan",
+    "Preset",
     "UnknownFormatError",
+    "formats",
     "plan_import",
+    "preset_names",
     "read_call_log",
 ]

@@ -224,6 +224,29 @@ def read(
     return log
 
 
+def _kind(log: CallLog, legs: list[_Leg], options: AsteriskOptions) -> CallKind | None:
+    """What the call was, from its legs; None when it needs no callback (counted in `log`)."""
+    person = [leg for leg in legs if leg.app in PERSON_APPS]
+    if any(leg.disposition == ANSWERED and leg.dstchannel for leg in person):
+        log.ignore("answered")
+        return None
+    if any(leg.app in VOICEMAIL_APPS for leg in legs):
+        return "voicemail"
+    if any(leg.disposition in MISSED_DISPOSITIONS for leg in person):
+        return "missed"
+    if any(leg.disposition == ANSWERED and leg.app == "queue" for leg in person):
+        return "abandoned"  # the queue answered with music on hold; no agent took it
+    if all(leg.app in ANNOUNCEMENT_APPS for leg in legs):
+        if options.announcement_only == "answered":
+            log.ignore("answered by an announcement only")
+            return None
+        return "abandoned"
+    if any(leg.disposition in DISPOSITIONS for leg in legs):  # else unknown dispositions only: listed in
+        apps = sorted({leg.app or "(none)" for leg in legs})  # log.unknown, not counted as ignored
+        log.ignore(f"no Dial leg (lastapp {', '.join(apps)[:40]})")
+    return None
+
+
 def _call(log: CallLog, group: str, legs: list[_Leg], *, options: AsteriskOptions, region: str) -> None:
     first = legs[0]
     src = next((leg.src for leg in legs if leg.src), "")
@@ -231,27 +254,8 @@ def _call(log: CallLog, group: str, legs: list[_Leg], *, options: AsteriskOption
     if src and (digits == 0 or digits <= options.extension_max_digits) and src.lower() not in _WITHHELD:
         log.ignore("internal call (from an extension)")
         return
-    person = [leg for leg in legs if leg.app in PERSON_APPS]
-    if any(leg.disposition == ANSWERED and leg.dstchannel for leg in person):
-        log.ignore("answered")
-        return
-    kind: CallKind
-    if any(leg.app in VOICEMAIL_APPS for leg in legs):
-        kind = "voicemail"
-    elif any(leg.disposition in MISSED_DISPOSITIONS for leg in person):
-        kind = "missed"
-    elif any(leg.disposition == ANSWERED and leg.app == "queue" for leg in person):
-        kind = "abandoned"  # the queue answered with music on hold; no agent took it
-    elif all(leg.app in ANNOUNCEMENT_APPS for leg in legs):
-        if options.announcement_only == "answered":
-            log.ignore("answered by an announcement only")
-            return
-        kind = "abandoned"
-    else:
-        if not any(leg.disposition in DISPOSITIONS for leg in legs):
-            return  # unknown dispositions only: listed in log.unknown, not counted as ignored
-        apps = sorted({leg.app or "(none)" for leg in legs})
-        log.ignore(f"no Dial leg (lastapp {', '.join(apps)[:40]})")
+    kind = _kind(log, legs, options)
+    if kind is None:
         return
     starts = [leg.start for leg in legs if leg.start is not None]
     if not starts:

@@ -145,6 +145,11 @@ def _extension(number: str) -> bool:
     )
 
 
+def _get(at: Mapping[str, int], cells: Sequence[object], name: str) -> str:
+    i = at.get(name)
+    return _text(cells[i]) if i is not None and i < len(cells) else ""
+
+
 def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -> CallLog:
     if not rows:
         raise UnknownFormatError("the file is empty")
@@ -156,56 +161,63 @@ def read_3cx(rows: Rows, *, export_tz: tzinfo, clinic_tz: tzinfo, region: str) -
         )
     at, has_header = found
     log = CallLog(format="3cx")
-
-    def get(cells: Sequence[object], name: str) -> str:
-        i = at.get(name)
-        return _text(cells[i]) if i is not None and i < len(cells) else ""
-
     calls: dict[str, list[tuple[int, Sequence[object]]]] = {}
     for line, cells in rows[1:] if has_header else rows:
-        group = get(cells, "callid") or get(cells, "historyid") or f"line-{line}"
+        group = _get(at, cells, "callid") or _get(at, cells, "historyid") or f"line-{line}"
         calls.setdefault(group, []).append((line, cells))
     for group, legs in calls.items():
-        for _, cells in legs:
-            reason = get(cells, "reasonterminated")
-            if norm(reason) not in THREECX_REASONS:
-                log.unknown_value("reason-terminated", reason[:40])
-        line, cells = legs[0]
-        raw = get(cells, "fromno")
-        from_type = get(cells, "fromtype").lower()
-        if ("fromtype" in at and from_type and from_type != "line") or (
-            "fromtype" not in at and _extension(raw)
-        ):
-            log.ignore("outbound or internal")
-            continue
-        if any(get(c, "timeanswered") for _, c in legs):
-            log.ignore("answered")
-            continue
-        start = _when(get(cells, "timestart"), export_tz, clinic_tz)
-        if start is None:
-            log.bad.append(BadRecord(line, "call time is not readable"))
-            continue
-        key = _phone(raw, region)
-        if isinstance(key, PhoneError):
-            log.bad.append(BadRecord(line, str(key)))
-            continue
-        types = " ".join(get(c, n).lower() for _, c in legs for n in ("totype", "finaltype", "finaldn"))
-        kind: CallKind = "voicemail" if "vmail" in types or "voicemail" in types else "missed"
-        end = max((e for _, c in legs if (e := _when(get(c, "timeend"), export_tz, clinic_tz))), default=None)
-        rang = (end - start).total_seconds() if end else seconds(get(cells, "duration"))
-        log.calls.append(
-            CallRecord(
-                key=call_key(fmt="3cx", call_id=group, phone_key=key, received=start),
-                received=start,
-                phone_raw=raw,
-                phone_key=key,
-                caller_name=get(cells, "fromdispname"),
-                line=line,
-                kind=kind,
-                rang_seconds=rang,
-            )
-        )
+        call = _threecx_call(group, legs, at, log, export_tz=export_tz, clinic_tz=clinic_tz, region=region)
+        if call is not None:
+            log.calls.append(call)
     return log
+
+
+def _threecx_call(
+    group: str,
+    legs: list[tuple[int, Sequence[object]]],
+    at: Mapping[str, int],
+    log: CallLog,
+    *,
+    export_tz: tzinfo,
+    clinic_tz: tzinfo,
+    region: str,
+) -> CallRecord | None:
+    """One call from its legs (rows sharing a call id): a record, or None (counted in `log`)."""
+    for _, cells in legs:
+        reason = _get(at, cells, "reasonterminated")
+        if norm(reason) not in THREECX_REASONS:
+            log.unknown_value("reason-terminated", reason[:40])
+    line, cells = legs[0]
+    raw = _get(at, cells, "fromno")
+    from_type = _get(at, cells, "fromtype").lower()
+    if ("fromtype" in at and from_type and from_type != "line") or ("fromtype" not in at and _extension(raw)):
+        log.ignore("outbound or internal")
+        return None
+    if any(_get(at, c, "timeanswered") for _, c in legs):
+        log.ignore("answered")
+        return None
+    start = _when(_get(at, cells, "timestart"), export_tz, clinic_tz)
+    if start is None:
+        log.bad.append(BadRecord(line, "call time is not readable"))
+        return None
+    key = _phone(raw, region)
+    if isinstance(key, PhoneError):
+        log.bad.append(BadRecord(line, str(key)))
+        return None
+    types = " ".join(_get(at, c, n).lower() for _, c in legs for n in ("totype", "finaltype", "finaldn"))
+    kind: CallKind = "voicemail" if "vmail" in types or "voicemail" in types else "missed"
+    ends = (_when(_get(at, c, "timeend"), export_tz, clinic_tz) for _, c in legs)
+    end = max((e for e in ends if e), default=None)
+    return CallRecord(
+        key=call_key(fmt="3cx", call_id=group, phone_key=key, received=start),
+        received=start,
+        phone_raw=raw,
+        phone_key=key,
+        caller_name=_get(at, cells, "fromdispname"),
+        line=line,
+        kind=kind,
+        rang_seconds=(end - start).total_seconds() if end else seconds(_get(at, cells, "duration")),
+    )
 
 
 # --- Aircall --------------------------------------------------------------------------------------------
@@ -234,6 +246,48 @@ def detect_aircall(rows: Rows) -> bool:
     return bool(rows) and _aircall_columns(rows[0][1]) is not None
 
 
+def _pick(at: Mapping[str, int], cells: Sequence[object], *names: str) -> object:
+    """The first of the named columns the file has."""
+    for name in names:
+        i = at.get(name)
+        if i is not None and i < len(cells):
+            return cells[i]
+    return None
+
+
+def _aircall_kind(at: Mapping[str, int], cells: Sequence[object], log: CallLog) -> CallKind | None:
+    """What a row is: a kind to import, or None (ignored or unknown: counted in `log`)."""
+    direction = _text(_pick(at, cells, "direction")).lower()
+    call_type = " ".join(_text(_pick(at, cells, "calltype")).lower().split())
+    if call_type.startswith("inbound - "):
+        call_type = call_type.removeprefix("inbound - ")
+    reason = _text(_pick(at, cells, "missedcallreason")).lower()
+    if reason not in AIRCALL_REASONS:
+        log.unknown_value("missed_call_reason", reason[:40])
+    if direction and direction not in ("inbound", "incoming", "in"):
+        log.ignore("outbound")
+        return None
+    kind: CallKind | None
+    if call_type:
+        if call_type not in AIRCALL_TYPES:
+            log.unknown_value("call type", call_type[:40])
+            return None
+        kind = AIRCALL_TYPES[call_type]
+    else:
+        answered = _text(_pick(at, cells, "answered")).lower()
+        if answered in ("yes", "true", "1"):
+            kind = None
+        elif answered in ("no", "false", "0"):
+            abandoned = reason.startswith("short_abandoned") or reason.startswith("abandoned")
+            kind = "abandoned" if abandoned else "missed"
+        else:
+            log.unknown_value("answered", answered[:40])
+            return None
+    if kind is None:
+        log.ignore(call_type or "answered")
+    return kind
+
+
 def read_aircall(rows: Rows, *, clinic_tz: tzinfo, region: str) -> CallLog:
     at = _aircall_columns(rows[0][1]) if rows else None
     if at is None:
@@ -242,68 +296,30 @@ def read_aircall(rows: Rows, *, clinic_tz: tzinfo, region: str) -> CallLog:
             "missed_call_reason, call type, and the caller's number)"
         )
     log = CallLog(format="aircall")
-
-    def get(cells: Sequence[object], *names: str) -> object:
-        for name in names:
-            i = at.get(name)
-            if i is not None and i < len(cells):
-                return cells[i]
-        return None
-
     for line, cells in rows[1:]:
-        direction = _text(get(cells, "direction")).lower()
-        call_type = " ".join(_text(get(cells, "calltype")).lower().split())
-        if call_type.startswith("inbound - "):
-            call_type = call_type.removeprefix("inbound - ")
-        reason = _text(get(cells, "missedcallreason")).lower()
-        if reason not in AIRCALL_REASONS:
-            log.unknown_value("missed_call_reason", reason[:40])
-        if direction and direction not in ("inbound", "incoming", "in"):
-            log.ignore("outbound")
-            continue
-        kind: CallKind | None
-        if call_type:
-            if call_type not in AIRCALL_TYPES:
-                log.unknown_value("call type", call_type[:40])
-                continue
-            kind = AIRCALL_TYPES[call_type]
-        else:
-            answered = _text(get(cells, "answered")).lower()
-            if answered in ("yes", "true", "1"):
-                kind = None
-            elif answered in ("no", "false", "0"):
-                abandoned = reason.startswith("short_abandoned") or reason.startswith("abandoned")
-                kind = "abandoned" if abandoned else "missed"
-            else:
-                log.unknown_value("answered", answered[:40])
-                continue
+        kind = _aircall_kind(at, cells, log)
         if kind is None:
-            log.ignore(call_type or "answered")
             continue
-        when = _when(get(cells, *_AIRCALL_TIME), UTC, clinic_tz)
+        when = _when(_pick(at, cells, *_AIRCALL_TIME), UTC, clinic_tz)
         if when is None:
             log.bad.append(BadRecord(line, "call time is not readable"))
             continue
-        raw = _text(get(cells, *_AIRCALL_PHONE))
+        raw = _text(_pick(at, cells, *_AIRCALL_PHONE))
         key = _phone(raw, region)
         if isinstance(key, PhoneError):
             log.bad.append(BadRecord(line, str(key)))
             continue
+        call_id = _text(_pick(at, cells, "id", "callid", "calluuid"))
         log.calls.append(
             CallRecord(
-                key=call_key(
-                    fmt="aircall",
-                    call_id=_text(get(cells, "id", "callid", "calluuid")),
-                    phone_key=key,
-                    received=when,
-                ),
+                key=call_key(fmt="aircall", call_id=call_id, phone_key=key, received=when),
                 received=when,
                 phone_raw=raw,
                 phone_key=key,
-                caller_name=_text(get(cells, "contact", "contactname", "callername")),
+                caller_name=_text(_pick(at, cells, "contact", "contactname", "callername")),
                 line=line,
                 kind=kind,
-                rang_seconds=seconds(get(cells, "durationtotal", "duration")),
+                rang_seconds=seconds(_pick(at, cells, "durationtotal", "duration")),
             )
         )
     return log

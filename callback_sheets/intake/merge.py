@@ -191,50 +191,71 @@ def plan_import(
         candidates = items.setdefault(call.phone_key, [])
         item = _target(candidates, call, window_end)
         if item is None:
-            row: dict[str, object] = {
-                model.RECEIVED: call.received,
-                model.CALLER: call.caller_name,
-                model.PHONE: call.phone_raw,
-                model.CALLS: 1,
-                model.LATEST_CALL: call.received,
-                model.STATUS: "New",
-                model.NOTES: NOTES_BY_KIND[call.kind],
-            }
-            plan.new_rows.append(row)
-            end = _end(window_end, call.received)
-            candidates.append(_Item(call.received.astimezone(UTC), end, 1, call.received, None, row))
-            continue
-        plan.merged += 1
-        item.calls += 1
-        item.latest = _later(item.latest, call.received)
-        at = call.received.astimezone(UTC)
-        if at < item.start:
-            if item.row is not None:
-                item.row[model.RECEIVED] = call.received
-            elif item.imported:
-                assert item.row_id is not None
-                item.start = at
-                item.received = call.received
-                plan.updates.setdefault(item.row_id, {})[model.RECEIVED] = call.received
-            else:
-                assert item.row_id is not None
-                known = plan.earlier_calls.get(item.row_id)
-                if known is None or call.received.astimezone(UTC) < known.astimezone(UTC):
-                    plan.earlier_calls[item.row_id] = call.received
-        if item.row is not None:
-            item.row[model.CALLS] = item.calls
-            item.row[model.LATEST_CALL] = item.latest
-            if not item.row[model.CALLER] and call.caller_name:
-                item.row[model.CALLER] = call.caller_name
-            note = NOTES_BY_KIND[call.kind]
-            notes = str(item.row[model.NOTES])
-            if note and note not in notes:
-                item.row[model.NOTES] = f"{notes}; {note}" if notes else note
+            candidates.append(_new_item(plan, call, window_end))
         else:
-            assert item.row_id is not None
-            plan.updates.setdefault(item.row_id, {}).update(
-                {model.CALLS: item.calls, model.LATEST_CALL: item.latest}
-            )
+            _merge(plan, item, call)
+    _mark_created(plan, items)
+    return plan
+
+
+def _new_item(plan: ImportPlan, call: CallRecord, window_end: Callable[[datetime], datetime]) -> _Item:
+    """A new queue row for `call` (added to the plan), as an item later calls can merge into."""
+    row: dict[str, object] = {
+        model.RECEIVED: call.received,
+        model.CALLER: call.caller_name,
+        model.PHONE: call.phone_raw,
+        model.CALLS: 1,
+        model.LATEST_CALL: call.received,
+        model.STATUS: "New",
+        model.NOTES: NOTES_BY_KIND[call.kind],
+    }
+    plan.new_rows.append(row)
+    return _Item(call.received.astimezone(UTC), _end(window_end, call.received), 1, call.received, None, row)
+
+
+def _merge(plan: ImportPlan, item: _Item, call: CallRecord) -> None:
+    """A repeat call merged into `item`: a new row of this import, or a queue row (planned updates)."""
+    plan.merged += 1
+    item.calls += 1
+    item.latest = _later(item.latest, call.received)
+    if call.received.astimezone(UTC) < item.start:
+        _earlier_call(plan, item, call)
+    if item.row is not None:
+        item.row[model.CALLS] = item.calls
+        item.row[model.LATEST_CALL] = item.latest
+        if not item.row[model.CALLER] and call.caller_name:
+            item.row[model.CALLER] = call.caller_name
+        note = NOTES_BY_KIND[call.kind]
+        notes = str(item.row[model.NOTES])
+        if note and note not in notes:
+            item.row[model.NOTES] = f"{notes}; {note}" if notes else note
+    else:
+        assert item.row_id is not None
+        plan.updates.setdefault(item.row_id, {}).update(
+            {model.CALLS: item.calls, model.LATEST_CALL: item.latest}
+        )
+
+
+def _earlier_call(plan: ImportPlan, item: _Item, call: CallRecord) -> None:
+    """A call before the item's first one: an imported item starts earlier; one typed by staff keeps
+    its Received and the earlier call is reported (earlier_calls)."""
+    at = call.received.astimezone(UTC)
+    if item.row is not None:
+        item.row[model.RECEIVED] = call.received
+    elif item.imported:
+        assert item.row_id is not None
+        item.start = at
+        item.received = call.received
+        plan.updates.setdefault(item.row_id, {})[model.RECEIVED] = call.received
+    else:
+        assert item.row_id is not None
+        known = plan.earlier_calls.get(item.row_id)
+        if known is None or at < known.astimezone(UTC):
+            plan.earlier_calls[item.row_id] = call.received
+
+
+def _mark_created(plan: ImportPlan, items: Mapping[str, list[_Item]]) -> None:
+    """The created marks of the items this import adds, or whose Received it moves earlier."""
     for key, found in items.items():
         for item in found:
             if item.row is not None:
@@ -246,4 +267,3 @@ def plan_import(
             ):
                 assert item.received is not None
                 plan.new_marks.append(created_mark(key, item.received))
-    return plan

@@ -26,16 +26,13 @@ Presets:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callback_sheets.errors import ConfigError
 from callback_sheets.intake.records import CallKind, UnknownFormatError
-
-PRESETS = ("twilio", "ringcentral")
-FORMATS = (*PRESETS, "generic")
 
 GENERIC_MAPPING_KEYS: dict[str, str] = {
     "received": "column with the call time (join a Date and a Time column with '+': 'Date + Time')",
@@ -114,7 +111,7 @@ def _find(index: Mapping[str, int], *names: str) -> int | None:
     return None
 
 
-def _twilio(index: Mapping[str, int]) -> Layout | None:
+def twilio(index: Mapping[str, int]) -> Layout | None:
     start, created = _find(index, "starttime"), _find(index, "datecreated")
     phone, direction, status = _find(index, "from"), _find(index, "direction"), _find(index, "status")
     if phone is None or direction is None or status is None or (start is None and created is None):
@@ -138,7 +135,7 @@ def _twilio(index: Mapping[str, int]) -> Layout | None:
     )
 
 
-def _ringcentral(index: Mapping[str, int]) -> Layout | None:
+def ringcentral(index: Mapping[str, int]) -> Layout | None:
     result = _find(index, "actionresult", "result")
     phone = _find(index, "from", "fromnumber", "fromphonenumber")
     direction = _find(index, "direction", "calldirection")
@@ -241,37 +238,47 @@ def describe_columns(header: Sequence[str]) -> str:
     return ", ".join(shown) if shown else "(none)"
 
 
-def resolve_layout(header: Sequence[str], *, fmt: str | None, mapping: Mapping[str, str] | None) -> Layout:
-    """Pick the layout for a header: the named format, or the first preset that fits, or the mapping."""
+LayoutFinder = Callable[[Mapping[str, int]], Layout | None]  # a header's index -> its layout, or None
+LayoutFor = Callable[[Sequence[str]], Layout]  # a header -> its layout, or UnknownFormatError
+
+
+def header_index(header: Sequence[str]) -> dict[str, int]:
+    """Each header's comparison form -> its first column."""
     index: dict[str, int] = {}
     for i, h in enumerate(header):
         index.setdefault(norm(h), i)
-    if fmt is not None and fmt not in FORMATS:
-        raise UnknownFormatError(f"unknown import format {fmt!r}; known formats: {', '.join(FORMATS)}")
-    detectors = {"twilio": _twilio, "ringcentral": _ringcentral}
-    if fmt in detectors:
-        layout = detectors[fmt](index)
-        if layout is None:
+    return index
+
+
+def fits(find: LayoutFinder, header: Sequence[str]) -> bool:
+    return find(header_index(header)) is not None
+
+
+def fixed_layout(name: str, find: LayoutFinder) -> LayoutFor:
+    """The layout of a named header preset; UnknownFormatError naming the columns when it does not fit."""
+
+    def layout(header: Sequence[str]) -> Layout:
+        found = find(header_index(header))
+        if found is None:
             raise UnknownFormatError(
-                f"this file does not have the columns of a {fmt} export. Columns found: "
+                f"this file does not have the columns of a {name} export. Columns found: "
                 f"{describe_columns(header)}. Use another --format, or set the generic mapping keys: "
                 f"{', '.join(GENERIC_MAPPING_KEYS)}."
             )
-        return layout
-    if fmt is None:
-        for detect in detectors.values():
-            found = detect(index)
-            if found is not None:
-                return found
-    if mapping:
-        return _generic(header, index, mapping)
-    if fmt == "generic":
-        raise UnknownFormatError(
-            f"the generic format needs a column mapping in config with the keys: "
-            f"{', '.join(GENERIC_MAPPING_KEYS)}. Columns found: {describe_columns(header)}."
-        )
-    raise UnknownFormatError(
-        f"the columns of this file match no known export ({', '.join(PRESETS)}). Columns found: "
-        f"{describe_columns(header)}. Set a generic column mapping in config with the keys: "
-        f"{', '.join(GENERIC_MAPPING_KEYS)} (received and phone are required)."
-    )
+        return found
+
+    return layout
+
+
+def generic_layout(mapping: Mapping[str, str] | None) -> LayoutFor:
+    """The layout the config's column mapping gives; UnknownFormatError when there is no mapping."""
+
+    def layout(header: Sequence[str]) -> Layout:
+        if not mapping:
+            raise UnknownFormatError(
+                f"the generic format needs a column mapping in config with the keys: "
+                f"{', '.join(GENERIC_MAPPING_KEYS)}. Columns found: {describe_columns(header)}."
+            )
+        return _generic(header, header_index(header), mapping)
+
+    return layout

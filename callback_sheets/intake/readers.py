@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from callback_sheets.core.phones import PhoneError, parse_phone
 from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import BackendError
-from callback_sheets.intake.presets import Layout, resolve_layout
-from callback_sheets.intake.records import BadRecord, CallLog, CallRecord, call_key
+from callback_sheets.intake.presets import Layout, LayoutFor
+from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, call_key
 from callback_sheets.intake.times import is_blank, parse_when
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
@@ -144,6 +143,90 @@ class _PhoneCache:
         return found
 
 
+_Verdict = CallKind | Literal[False] | None  # a kind to record; None: ignored (known); False: unknown
+
+
+def _width(layout: Layout) -> int:
+    """How many cells a row needs for every column the layout reads."""
+    columns = (
+        *layout.received, *layout.received_fallback, layout.phone, layout.caller_name, layout.direction,
+        layout.status, layout.call_id, layout.call_type,
+    )  # fmt: skip
+    return 1 + max(i for i in columns if i is not None)
+
+
+class _Sorter:
+    """Which rows are missed inbound calls, with the unknown directions and statuses reported."""
+
+    def __init__(self, layout: Layout, header: list[object], unknown: Callable[[str, str, str], None]):
+        self.layout, self.header, self.unknown = layout, header, unknown
+
+    def label(self, index: int) -> str:
+        return _text(self.header[index]) if index < len(self.header) else f"column {index + 1}"
+
+    def _unknown_status(self, cells: list[object], *, known_kinds: bool) -> None:
+        layout = self.layout
+        assert layout.status is not None
+        status = _text(cells[layout.status]).strip()
+        low = status.lower()
+        if (not known_kinds or low not in layout.kinds) and low not in KNOWN_OTHER_STATUSES:
+            self.unknown(self.label(layout.status), status, "missed_statuses")
+
+    def verdict(self, cells: list[object]) -> _Verdict:
+        layout = self.layout
+        if layout.direction is not None:
+            direction = _text(cells[layout.direction]).strip()
+            if direction.lower() not in layout.inbound:
+                if direction.lower() in KNOWN_OTHER_DIRECTIONS:
+                    return None
+                self.unknown(self.label(layout.direction), direction, "inbound_values")
+                if layout.status is not None:  # its status is worth naming too (`No Answer`)
+                    self._unknown_status(cells, known_kinds=True)
+                return False
+        if layout.call_type is not None and _text(cells[layout.call_type]).lower() in layout.skip_types:
+            return None
+        if layout.status is None:
+            return "missed"
+        kind = layout.kinds.get(_text(cells[layout.status]).lower())
+        if kind is not None:
+            return kind
+        status = _text(cells[layout.status]).strip().lower()
+        if status in KNOWN_OTHER_STATUSES:
+            return None
+        self._unknown_status(cells, known_kinds=False)
+        return False
+
+
+def _record(
+    line: int, cells: list[object], kind: CallKind, layout: Layout, *, naive_tz: tzinfo, clinic_tz: tzinfo,
+    date_order: str, phones: _PhoneCache,
+) -> CallRecord | BadRecord:  # fmt: skip
+    reasons: list[str] = []
+    parts = [cells[i] for i in layout.received]
+    if is_blank(parts) and layout.received_fallback:
+        parts = [cells[i] for i in layout.received_fallback]
+    when = parse_when(parts, date_order)
+    if when is None:
+        reasons.append("no call time" if is_blank(parts) else "call time is not readable")
+    raw = _text(cells[layout.phone])
+    key = phones.key(raw) if raw else PhoneError("no phone number")
+    if isinstance(key, PhoneError):
+        reasons.append(str(key))
+    if when is None or isinstance(key, PhoneError):
+        return BadRecord(line=line, reason="; ".join(reasons))
+    received = (when if when.tzinfo is not None else when.replace(tzinfo=naive_tz)).astimezone(clinic_tz)
+    call_id = _text(cells[layout.call_id]) if layout.call_id is not None else ""
+    return CallRecord(
+        key=call_key(fmt=layout.name, call_id=call_id, phone_key=key, received=received),
+        received=received,
+        phone_raw=raw,
+        phone_key=key,
+        caller_name=_text(cells[layout.caller_name]) if layout.caller_name is not None else "",
+        line=line,
+        kind=kind,
+    )
+
+
 def _records(
     rows: list[Row],
     layout: Layout,
@@ -157,85 +240,24 @@ def _records(
 ) -> Iterator[CallRecord | BadRecord | Literal[False] | None]:
     """One item per data row: a record, a bad record, None for an ignored row with known values, or
     False for an ignored row with an unknown direction or status (reported through `unknown`)."""
-    header = rows[0][1] if rows else []
-
-    def label(index: int) -> str:
-        return _text(header[index]) if index < len(header) else f"column {index + 1}"
-
+    sorter = _Sorter(layout, rows[0][1] if rows else [], unknown)
     phones = _PhoneCache(region)
     naive_tz = layout.naive_tz or export_tz
-    width = 1 + max(
-        i
-        for i in (
-            *layout.received,
-            *layout.received_fallback,
-            layout.phone,
-            layout.caller_name,
-            layout.direction,
-            layout.status,
-            layout.call_id,
-            layout.call_type,
-        )
-        if i is not None
-    )
+    width = _width(layout)
     total = len(rows) - 1
     for done, (line, cells) in enumerate(rows[1:], start=1):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, total)
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        if layout.direction is not None:
-            direction = _text(cells[layout.direction]).strip()
-            if direction.lower() not in layout.inbound:
-                if direction.lower() in KNOWN_OTHER_DIRECTIONS:
-                    yield None
-                else:
-                    unknown(label(layout.direction), direction, "inbound_values")
-                    if layout.status is not None:  # its status is worth naming too (`No Answer`)
-                        status = _text(cells[layout.status]).strip()
-                        low = status.lower()
-                        if low not in layout.kinds and low not in KNOWN_OTHER_STATUSES:
-                            unknown(label(layout.status), status, "missed_statuses")
-                    yield False
-                continue
-        if layout.call_type is not None and _text(cells[layout.call_type]).lower() in layout.skip_types:
-            yield None
+        kind = sorter.verdict(cells)
+        if kind is None or kind is False:
+            yield kind
             continue
-        kind = "missed" if layout.status is None else layout.kinds.get(_text(cells[layout.status]).lower())
-        if kind is None:
-            assert layout.status is not None
-            status = _text(cells[layout.status]).strip()
-            if status.lower() in KNOWN_OTHER_STATUSES:
-                yield None
-            else:
-                unknown(label(layout.status), status, "missed_statuses")
-                yield False
-            continue
-        reasons: list[str] = []
-        parts = [cells[i] for i in layout.received]
-        if is_blank(parts) and layout.received_fallback:
-            parts = [cells[i] for i in layout.received_fallback]
-        when = parse_when(parts, date_order)
-        if when is None:
-            reasons.append("no call time" if is_blank(parts) else "call time is not readable")
-        raw = _text(cells[layout.phone])
-        key = phones.key(raw) if raw else PhoneError("no phone number")
-        if isinstance(key, PhoneError):
-            reasons.append(str(key))
-        if when is None or isinstance(key, PhoneError):
-            yield BadRecord(line=line, reason="; ".join(reasons))
-            continue
-        received = (when if when.tzinfo is not None else when.replace(tzinfo=naive_tz)).astimezone(clinic_tz)
-        call_id = _text(cells[layout.call_id]) if layout.call_id is not None else ""
-        yield CallRecord(
-            key=call_key(fmt=layout.name, call_id=call_id, phone_key=key, received=received),
-            received=received,
-            phone_raw=raw,
-            phone_key=key,
-            caller_name=_text(cells[layout.caller_name]) if layout.caller_name is not None else "",
-            line=line,
-            kind=kind,
-        )
+        yield _record(
+            line, cells, kind, layout, naive_tz=naive_tz, clinic_tz=clinic_tz, date_order=date_order,
+            phones=phones,
+        )  # fmt: skip
     if progress is not None:
         progress(total, total)
 
@@ -243,10 +265,9 @@ def _records(
 def read_call_log(
     path: Path,
     *,
-    fmt: str | None,
-    mapping: Mapping[str, str] | None = None,
-    export_tz: ZoneInfo,
-    clinic_tz: ZoneInfo,
+    layout_for: LayoutFor,
+    export_tz: tzinfo,
+    clinic_tz: tzinfo,
     region: str,
     progress: Callable[[int, int], None] | None = None,
     date_order: str = "MDY",
@@ -254,8 +275,8 @@ def read_call_log(
 ) -> CallLog:
     """Read an export and return its missed, abandoned and voicemail inbound calls.
 
-    `fmt` names a format ("twilio", "ringcentral", "generic") or is None to detect it from the header;
-    `mapping` is the generic column mapping (see presets.GENERIC_MAPPING_KEYS). Times without an
+    `layout_for` gives the file's layout from its header (`presets.fixed_layout` for a header preset,
+    `presets.generic_layout` for the config's column mapping). Times without an
     offset are in `export_tz` (Twilio's always in UTC) and come back aware in `clinic_tz`. Answered,
     outbound and non-voice rows are counted in `ignored`; rows without a usable number or time are
     listed in `bad` with their line number and skipped. Raises UnknownFormatError when the columns fit
@@ -266,7 +287,7 @@ def read_call_log(
     if not rows:
         raise BackendError(f"{path.name}: the file is empty")
     header = [_text(c) for c in rows[0][1]]
-    layout = resolve_layout(header, fmt=fmt, mapping=mapping if fmt in (None, "generic") else None)
+    layout = layout_for(header)
     log = CallLog(format=layout.name)
 
     def unknown(column: str, value: str, key: str) -> None:

@@ -15,7 +15,18 @@ from pathlib import Path
 from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import BackendError
 from callback_sheets.intake import asterisk, google_voice, hosted
-from callback_sheets.intake.presets import GENERIC_MAPPING_KEYS, describe_columns, norm, resolve_layout
+from callback_sheets.intake.presets import (
+    GENERIC_MAPPING_KEYS,
+    LayoutFinder,
+    LayoutFor,
+    describe_columns,
+    fits,
+    fixed_layout,
+    generic_layout,
+    norm,
+    ringcentral,
+    twilio,
+)
 from callback_sheets.intake.readers import Row, read_rows
 from callback_sheets.intake.readers import read_call_log as read_table
 from callback_sheets.intake.records import CallLog, UnknownFormatError
@@ -44,33 +55,44 @@ class ReadOptions:
     date_order: str = "MDY"  # [clinic] date_order: how a numeric date in the export is read
 
 
+def _always(options: ReadOptions) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Preset:
+    """One import format: its name (for --format and [intake] format), a one-line description for
+    `import-calls --help`, a detector and a reader."""
+
     name: str
     summary: str
     detect: Callable[[Source], bool]
     read: Callable[[Source, ReadOptions], CallLog]
     tabular: bool = True  # False: reads a folder, zip or HTML itself
+    # With --format: check the file with `detect` first (False: the reader's own message says what is
+    # missing, or the options say how to read it).
+    check_named: Callable[[ReadOptions], bool] = _always
+    not_found: str = ""  # a non-tabular preset's message when `detect` finds nothing
 
 
-def _layout_fits(name: str) -> Callable[[Source], bool]:
-    def detect(source: Source) -> bool:
-        try:
-            return resolve_layout(source.header(), fmt=name, mapping=None).name == name
-        except UnknownFormatError:
-            return False
+def layout_preset(name: str, summary: str, find: LayoutFinder) -> Preset:
+    """A preset read by the header layout `find` (presets.py) with the tabular reader."""
+    return Preset(
+        name,
+        summary,
+        lambda source: fits(find, source.header()),
+        _table_reader(fixed_layout(name, find)),
+        check_named=lambda options: False,
+    )
 
-    return detect
 
-
-def _layout_read(name: str) -> Callable[[Source, ReadOptions], CallLog]:
+def _table_reader(layout_for: LayoutFor) -> Callable[[Source, ReadOptions], CallLog]:
     def read(source: Source, o: ReadOptions) -> CallLog:
         return read_table(
             source.path,
-            fmt=name,
-            mapping=o.mapping if name == "generic" else None,
-            export_tz=o.export_tz,  # type: ignore[arg-type]
-            clinic_tz=o.clinic_tz,  # type: ignore[arg-type]
+            layout_for=layout_for,
+            export_tz=o.export_tz,
+            clinic_tz=o.clinic_tz,
             region=o.region,
             progress=o.progress,
             rows=source.rows,
@@ -78,6 +100,10 @@ def _layout_read(name: str) -> Callable[[Source, ReadOptions], CallLog]:
         )
 
     return read
+
+
+def _generic_read(source: Source, o: ReadOptions) -> CallLog:
+    return _table_reader(generic_layout(o.mapping))(source, o)
 
 
 def _strings(rows: Sequence[Row]) -> list[tuple[int, list[str]]]:
@@ -99,18 +125,19 @@ def _asterisk_read(source: Source, o: ReadOptions) -> CallLog:
     )
 
 
+# The presets, in detection order. A new phone system is one entry here (its reader in its own module);
+# the CLI help, the error messages and the README's list (checked by a test) follow, and
+# config/intake_names.py's copy of the names is checked against it by tests/test_lazy_imports.py.
 REGISTRY: tuple[Preset, ...] = (
-    Preset(
+    layout_preset(
         "twilio",
         "Twilio's Call resource as CSV (Sid, StartTime, From, Direction, Status...); times in UTC",
-        _layout_fits("twilio"),
-        _layout_read("twilio"),
+        twilio,
     ),
-    Preset(
+    layout_preset(
         "ringcentral",
         "RingCentral's call log CSV (Type, Direction, From, Date, Time, Action Result)",
-        _layout_fits("ringcentral"),
-        _layout_read("ringcentral"),
+        ringcentral,
     ),
     Preset(
         "3cx",
@@ -131,6 +158,7 @@ REGISTRY: tuple[Preset, ...] = (
         "Asterisk / FreePBX / Issabel Master.csv (cdr_csv or cdr_custom order, or [intake.asterisk] columns)",
         _asterisk_detect,
         _asterisk_read,
+        check_named=lambda options: not options.asterisk.columns,
     ),
     Preset(
         "google-voice",
@@ -138,17 +166,27 @@ REGISTRY: tuple[Preset, ...] = (
         lambda s: google_voice.detect(s.path),
         lambda s, o: google_voice.read(s.path, clinic_tz=o.clinic_tz, region=o.region),
         tabular=False,
+        not_found="no Google Voice call events found (expected a Takeout .zip or folder with "
+        "Takeout/Voice/Calls/*.html)",
     ),
 )
-BY_NAME = {p.name: p for p in REGISTRY}
-PRESETS = tuple(BY_NAME)
-FORMATS = (*PRESETS, "generic")
 GENERIC = Preset(
-    "generic",
-    "any CSV or .xlsx, with a column mapping in [intake.mapping]",
-    lambda s: False,
-    _layout_read("generic"),
+    "generic", "any CSV or .xlsx, with a column mapping in [intake.mapping]", lambda s: False, _generic_read
 )
+
+
+def preset_names() -> tuple[str, ...]:
+    """The presets' names, in detection order (read from REGISTRY at each call)."""
+    return tuple(p.name for p in REGISTRY)
+
+
+def formats() -> tuple[str, ...]:
+    """Every name --format and [intake] format accept: the presets, then "generic"."""
+    return (*preset_names(), GENERIC.name)
+
+
+def _named(fmt: str) -> Preset:
+    return next((p for p in (*REGISTRY, GENERIC) if p.name == fmt), GENERIC)
 
 
 def _container(path: Path) -> bool:
@@ -173,8 +211,8 @@ def read_call_log(
     Raises UnknownFormatError naming the known formats when none fits, BackendError when the file
     cannot be read.
     """
-    if fmt is not None and fmt not in FORMATS:
-        raise UnknownFormatError(f"unknown import format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    if fmt is not None and fmt not in formats():
+        raise UnknownFormatError(f"unknown import format {fmt!r}; known formats: {', '.join(formats())}")
     if not path.exists():
         raise BackendError(f"{path.name}: no such file or folder")
     options = ReadOptions(
@@ -187,44 +225,47 @@ def read_call_log(
         progress=progress,
         date_order=date_order,
     )
-    container = _container(path)
-    if fmt == "google-voice" or (fmt is None and container):
-        source = Source(path, None)
-        if not google_voice.detect(path):
-            raise UnknownFormatError(
-                f"{path.name}: no Google Voice call events found (expected a Takeout .zip or folder with "
-                "Takeout/Voice/Calls/*.html)"
-            )
-        return BY_NAME["google-voice"].read(source, options)
-    if container:
-        raise UnknownFormatError(
-            f"{path.name}: a folder, .zip or .html file can only be a google-voice Takeout"
-        )
+    containers = [p for p in REGISTRY if not p.tabular]
+    named = _named(fmt) if fmt is not None else None
+    if (named is not None and not named.tabular) or (named is None and _container(path)):
+        return _read_container(Source(path, None), [named] if named is not None else containers, options)
+    if _container(path):
+        kinds = " or ".join(p.name for p in containers)
+        raise UnknownFormatError(f"{path.name}: a folder, .zip or .html file can only be a {kinds} Takeout")
     rows = read_rows(path)
     if not rows:
         raise BackendError(f"{path.name}: the file is empty")
     source = Source(path, rows)
-    if fmt == "generic":
-        return GENERIC.read(source, options)
-    if fmt is not None:
-        preset = BY_NAME[fmt]
-        if preset.name == "asterisk" and options.asterisk.columns:
+    if named is not None:
+        return _read_named(source, named, options)
+    return _read_detected(source, options)
+
+
+def _read_container(source: Source, candidates: Sequence[Preset], options: ReadOptions) -> CallLog:
+    for preset in candidates:
+        if preset.detect(source):
             return preset.read(source, options)
-        if not preset.detect(source):
-            if preset.name in ("twilio", "ringcentral"):
-                return preset.read(source, options)  # the layout's own message names what is missing
-            raise UnknownFormatError(
-                f"this file does not look like a {fmt} export. Columns found: "
-                f"{describe_columns(source.header())}. Known formats: {', '.join(FORMATS)}."
-            )
+    raise UnknownFormatError(f"{source.path.name}: {candidates[0].not_found}")
+
+
+def _read_named(source: Source, preset: Preset, options: ReadOptions) -> CallLog:
+    if preset is GENERIC or not preset.check_named(options) or preset.detect(source):
         return preset.read(source, options)
+    raise UnknownFormatError(
+        f"this file does not look like a {preset.name} export. Columns found: "
+        f"{describe_columns(source.header())}. Known formats: {', '.join(formats())}."
+    )
+
+
+def _read_detected(source: Source, options: ReadOptions) -> CallLog:
     for preset in REGISTRY:
         if preset.tabular and preset.detect(source):
             return preset.read(source, options)
-    if mapping:
+    if options.mapping:
         return GENERIC.read(source, options)
+    rows = source.rows or []
     if options.asterisk.columns and len(rows[0][1]) >= len(options.asterisk.columns) - 1:
-        return BY_NAME["asterisk"].read(source, options)
+        return _named("asterisk").read(source, options)
     header = source.header()
     looks_headerless = sum(any(ch.isdigit() for ch in h) for h in header) > len(header) // 2
     hint = (
@@ -234,10 +275,19 @@ def read_call_log(
         else ""
     )
     raise UnknownFormatError(
-        f"the columns of this file match no known export ({', '.join(PRESETS)}). Columns found: "
+        f"the columns of this file match no known export ({', '.join(preset_names())}). Columns found: "
         f"{describe_columns(header)}.{hint} Or set a generic column mapping in config with the keys: "
         f"{', '.join(GENERIC_MAPPING_KEYS)} (received and phone are required)."
     )
 
 
-__all__ = ["FORMATS", "PRESETS", "REGISTRY", "Preset", "norm", "read_call_log"]
+__all__ = [
+    "GENERIC",
+    "REGISTRY",
+    "Preset",
+    "formats",
+    "layout_preset",
+    "norm",
+    "preset_names",
+    "read_call_log",
+]

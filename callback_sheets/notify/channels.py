@@ -15,13 +15,15 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from callback_sheets.config import EmailConfig, WebhookConfig
-from callback_sheets.notify.alerts import Alert
+from callback_sheets.config import Config, EmailConfig, WebhookConfig
+from callback_sheets.notify import webhooks
+from callback_sheets.notify.message import Alert
 
 USER_AGENT = "callback-sheets-notify"
 
@@ -38,7 +40,7 @@ class ChannelError(Exception):
 class Channel(Protocol):
     """One way to reach people."""
 
-    name: str  # "email" or "webhook": names the channel in logs, the sent record and `doctor`
+    name: str  # its TRANSPORTS key: names the channel in logs, the sent record and `doctor`
 
     @property
     def label(self) -> str:
@@ -47,6 +49,10 @@ class Channel(Protocol):
 
     def wants(self, alert: Alert) -> bool:
         """Whether this channel has anyone to send ``alert`` to."""
+        ...
+
+    def recipients(self, alert: Alert) -> Sequence[str]:
+        """Who ``alert`` goes to on this channel (addresses, or the names the alert is for)."""
         ...
 
     def send(self, alert: Alert) -> str | None:
@@ -193,51 +199,6 @@ class EmailChannel:
         return f"{where}: {type(exc).__name__}: check notify.email"
 
 
-def webhook_body(alert: Alert, fmt: str) -> dict[str, object]:
-    """The JSON body of one POST, in the target's format."""
-    text = "\n".join(line for line in alert.lines if line)
-    if fmt in ("slack", "google-chat"):
-        link = (
-            f"\n<{alert.link}|Open the queue>"
-            if alert.link and fmt == "slack"
-            else (f"\nOpen the queue: {alert.link}" if alert.link else "")
-        )
-        return {"text": f"*{alert.subject}*\n{text}{link}"}
-    if fmt == "teams":
-        body: list[dict[str, object]] = [
-            {"type": "TextBlock", "text": alert.subject, "weight": "Bolder", "wrap": True}
-        ]
-        body += [
-            {"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"}
-            for line in alert.lines
-            if line
-        ]
-        card: dict[str, object] = {
-            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "type": "AdaptiveCard",
-            "version": "1.4",
-            "body": body,
-        }
-        if alert.link:
-            card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the queue", "url": alert.link}]
-        return {
-            "type": "message",
-            "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
-        }
-    return {
-        "schema": "callback-sheets/alert/1",
-        "kind": alert.kind,
-        "key": alert.key,
-        "subject": alert.subject,
-        "text": text,
-        "items": list(alert.items),
-        "to": list(alert.to),
-        "due": alert.due.isoformat(timespec="minutes") if alert.due else None,
-        "link": alert.link,
-        **({"facts": alert.facts} if alert.facts else {}),
-    }
-
-
 @dataclass(slots=True)
 class WebhookChannel:
     config: WebhookConfig
@@ -254,8 +215,11 @@ class WebhookChannel:
     def wants(self, alert: Alert) -> bool:
         return True
 
+    def recipients(self, alert: Alert) -> Sequence[str]:
+        return alert.to
+
     def send(self, alert: Alert) -> str | None:
-        data = json.dumps(webhook_body(alert, self.config.format)).encode()
+        data = json.dumps(webhooks.FORMATS[self.config.format](alert)).encode()
         request = urllib.request.Request(
             self.config.url,
             data=data,
@@ -292,3 +256,30 @@ class WebhookChannel:
             raise ChannelError(f"{where}: no answer within {self.timeout:g} s: will retry") from None
         except OSError as exc:
             raise ChannelError(f"{where}: {type(exc).__name__}: check notify.webhook.url") from None
+
+
+def _email(config: Config) -> Channel | None:
+    cfg = config.notify
+    if cfg.email is None:
+        return None
+    addresses = {o.name.casefold(): o.email for o in config.owners if o.email}
+    return EmailChannel(cfg.email, addresses, timeout=cfg.timeout_seconds)
+
+
+def _webhook(config: Config) -> Channel | None:
+    cfg = config.notify
+    return WebhookChannel(cfg.webhook, timeout=cfg.timeout_seconds) if cfg.webhook is not None else None
+
+
+# The transports, each named by its `[notify.<name>]` section: a new one is a Channel class and an entry
+# here (its section's keys are read in config; a new webhook format goes in `webhooks.FORMATS` instead).
+TRANSPORTS: dict[str, Callable[[Config], Channel | None]] = {"email": _email, "webhook": _webhook}
+
+
+def channels_for(config: Config) -> list[Channel]:
+    """The channels the config sets up, in TRANSPORTS order."""
+    return [channel for build in TRANSPORTS.values() if (channel := build(config)) is not None]
+
+
+def no_channel_note() -> str:
+    return "no channel configured: add " + " or ".join(f"[notify.{name}]" for name in TRANSPORTS)

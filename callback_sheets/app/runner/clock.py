@@ -162,3 +162,25 @@ class JobClock:
         if opening.astimezone(UTC) <= at.astimezone(UTC):
             opening = at + timedelta(minutes=self.runner.interval_minutes)
         return min(opening, at + _MAX_LATE, key=lambda moment: moment.astimezone(UTC))
+
+
+# A state entry later than now by more than this is a clock problem (a test --now, a clock that was ahead).
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+def drop_future_entries(done: dict[str, datetime], now: datetime) -> list[tuple[str, str]]:
+    """Remove the families whose last run is after ``now`` (beyond CLOCK_SLACK) from ``done``: each
+    family dropped, with the log line's error."""
+    limit = now.astimezone(UTC) + CLOCK_SLACK
+    out = []
+    for family, last in sorted(done.items()):
+        if last.astimezone(UTC) > limit:
+            del done[family]
+            out.append(
+                (
+                    family,
+                    f"clock problem: the state file says {family} last ran for "
+                    f"{last.isoformat(timespec='minutes')}, after now; that entry is ignored",
+                )
+            )
+    return out

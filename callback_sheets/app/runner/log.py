@@ -122,8 +122,9 @@ class RunLog:
         job lines, ``event=`` in place of ``job=``. Fields carry no patient data (queue names, times)."""
         stream = self._stream or sys.stderr
         if self._as_json:
-            line = json.dumps({"time": time.isoformat(timespec="seconds"), "event": event, **fields},
-                              ensure_ascii=False)
+            line = json.dumps(
+                {"time": time.isoformat(timespec="seconds"), "event": event, **fields}, ensure_ascii=False
+            )
         else:
             parts = [time.isoformat(timespec="seconds"), f"event={event}"]
             for key, value in fields.items():

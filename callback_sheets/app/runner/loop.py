@@ -15,17 +15,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from callback_sheets.app.runner.clock import Job, JobClock, Slot
+from callback_sheets.app.runner.clock import Job, JobClock, Slot, drop_future_entries
 from callback_sheets.app.runner.jobs import DEFAULT_JOBS, JobContext, JobFn, JobResult, notify_job, watch_job
 from callback_sheets.app.runner.lock import RunnerLock
 from callback_sheets.app.runner.log import JobRecord, RunLog, RunState, describe_error
+from callback_sheets.app.runner.watching import watch_record
 from callback_sheets.app.watch import WatchedFile
-from callback_sheets.config import Config, load_config
+from callback_sheets.config import Config
 from callback_sheets.config.state_files import runner_files
 from callback_sheets.errors import CallbackSheetsError, ConfigError
 
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from callback_sheets.core.refresh import RefreshPlan
 
 
-# A state entry later than now by more than this is a clock problem (a test --now, a clock that was ahead).
-CLOCK_SLACK = timedelta(minutes=5)
 DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one
 
 WatchFn = Callable[[Config, datetime], list["WatchedFile"]]
@@ -47,31 +46,6 @@ class _Queue:
     lock: RunnerLock
     state_path: Path
     state: RunState = field(default_factory=RunState)
-
-
-class ConfigReloader:
-    """Loads the config file, and loads it again whenever the file changes on disk."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._seen: tuple[int, int] | None = None
-        self._config: Config | None = None
-
-    def __call__(self) -> Config:
-        try:
-            st = self.path.stat()
-            seen: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            seen = None
-        if self._config is not None and seen is not None and seen == self._seen:
-            return self._config
-        config = load_config(self.path)
-        self._seen, self._config = seen, config
-        return config
-
-    def force(self) -> None:
-        """Load the file again at the next call, changed or not (SIGHUP)."""
-        self._config = None
 
 
 class Runner:
@@ -264,32 +238,11 @@ class Runner:
         recovered, self._watch_streak = self._watch_streak, 0
         records = []
         for result in results:
-            if result.outcome == "imported":
-                record = JobRecord(
-                    time=now,
-                    queue=queue.name,
-                    job="watch",
-                    outcome="ok",
-                    duration=self._timer() - started,
-                    rows=result.new_rows,
-                    changes=result.new_rows + result.merged,
-                    recovered_after=recovered,
-                )
-            elif result.outcome == "failed":
-                record = JobRecord(
-                    time=now,
-                    queue=queue.name,
-                    job="watch",
-                    outcome="failed",
-                    duration=self._timer() - started,
-                    streak=1,
-                    error="an export could not be imported: moved to failed/ (its .why.txt says: "
-                    f"{(result.why or '').replace(result.name, 'the file')})",
-                )
-            else:
-                continue
-            self._log.emit(record)
-            records.append(record)
+            line = watch_record(
+                result, now=now, queue=queue.name, duration=self._timer() - started, recovered=recovered
+            )
+            if line is not None:
+                records.append(self._emit(line))
         return records
 
     def _use(self, config: Config, *, strict: bool) -> None:
@@ -358,20 +311,10 @@ class Runner:
     def _check_clock(self, queue: _Queue, now: datetime) -> list[JobRecord]:
         """A state entry later than now (beyond CLOCK_SLACK) is a clock problem: a run with a later --now,
         or a clock that was ahead. It is dropped and logged, so it never blocks today's jobs."""
-        limit = now.astimezone(UTC) + CLOCK_SLACK
-        out = []
-        for family, last in sorted(queue.state.done.items()):
-            if last.astimezone(UTC) > limit:
-                del queue.state.done[family]
-                error = (
-                    f"clock problem: the state file says {family} last ran for "
-                    f"{last.isoformat(timespec='minutes')}, after now; that entry is ignored"
-                )
-                out.append(
-                    self._emit(
-                        JobRecord(time=now, queue=queue.name, job=family, outcome="clock", error=error)
-                    )
-                )
+        out = [
+            self._emit(JobRecord(time=now, queue=queue.name, job=family, outcome="clock", error=error))
+            for family, error in drop_future_entries(queue.state.done, now)
+        ]
         if out:
             with contextlib.suppress(OSError):
                 queue.state.save(queue.state_path)
