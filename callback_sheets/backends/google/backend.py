@@ -14,7 +14,7 @@ tab (``lease``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -78,7 +78,7 @@ class GoogleBackend(LeaseHolder):
         session: requests.Session | None = None,
         account: str = "the service account",
         policy: RetryPolicy | None = None,
-        sleep: Any = None,
+        sleep: Callable[[float], None] | None = None,
         tabs: Mapping[str, str] | None = None,
     ) -> None:
         """`spreadsheet` is the sheet's URL or key; pass the HTTP `session` (or a gspread `client`) to use.

@@ -86,7 +86,7 @@ class Connection:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.http = RetryingHTTPClient(None, session, policy=policy, sleep=sleep or time.sleep)
+        self.http = RetryingHTTPClient(None, session, policy=policy, sleep=time.sleep if sleep is None else sleep)
         self.key = key
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"

@@ -1,6 +1,6 @@
 """`init` on a Google Sheet: the ``spreadsheets.batchUpdate`` requests that create or upgrade the layout.
 
-The same layout as the Excel backend (``excel_layout``): a Queue tab with a bold frozen header (staff
+The same layout as the Excel backend (``backends.excel.layout``): a Queue tab with a bold frozen header (staff
 columns blue, tool-owned columns grey and italic, each with a note), column widths, date-time formats,
 dropdowns from a hidden Lists tab, colours for escalations and overdue rows, and the tool tabs. On
 Google the tool-owned columns are also protected with a warning (``warningOnly``) so staff who type there
