@@ -69,6 +69,9 @@ __all__ = ["META_FIELDS", "GoogleArchive", "GoogleBackend", "ReadState", "load_s
 
 
 class GoogleBackend(LeaseHolder):
+    """The Backend port on one Google spreadsheet: its queue tab, the tool tabs (by role, named by
+    ``[queue] tabs``) and its archives; a connection (``connection``) that holds the write lease."""
+
     def __init__(
         self,
         spreadsheet: str,
