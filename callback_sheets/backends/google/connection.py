@@ -86,7 +86,8 @@ class Connection:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.http = RetryingHTTPClient(None, session, policy=policy, sleep=time.sleep if sleep is None else sleep)
+        sleep = time.sleep if sleep is None else sleep
+        self.http = RetryingHTTPClient(None, session, policy=policy, sleep=sleep)
         self.key = key
         self.account = account
         self.label = f"Google Sheet {self.key[:12]}…"
