@@ -117,6 +117,7 @@ class MemoryBackend:
         return [{h: (r[i] if i < len(r) else None) for i, h in enumerate(header)} for r in grid[1:]]
 
     def staff_edit(self, position: int, column: str, value: CellValue) -> None:
+        """A person typing ``value`` into a Queue cell between two commands (tests/test_queue_record.py)."""
         grid = self.sheets[model.QUEUE_TAB]
         col = column_index([str(h) for h in grid[0]])[column]
         _cell_row(grid, position, col)[col - 1] = value

@@ -1,6 +1,6 @@
 """`init` on a Google Sheet: the ``spreadsheets.batchUpdate`` requests that create or upgrade the layout.
 
-The same layout as the Excel backend (``excel_layout``): a Queue tab with a bold frozen header (staff
+The same layout as the Excel backend (``backends.excel.layout``): a Queue tab with a bold frozen header (staff
 columns blue, tool-owned columns grey and italic, each with a note), column widths, date-time formats,
 dropdowns from a hidden Lists tab, colours for escalations and overdue rows, and the tool tabs. On
 Google the tool-owned columns are also protected with a warning (``warningOnly``) so staff who type there
@@ -15,43 +15,30 @@ from typing import Any
 
 from callback_sheets import look as look_spec
 from callback_sheets import model
+from callback_sheets.backends.google.sheet_requests import (
+    STAFF_HEADER,
+    TOOL_HEADER,
+    Request,
+    SheetMeta,
+    add_sheet,
+    data_format,
+    grid_size,
+    rgb,
+    text_cell,
+)
+from callback_sheets.backends.google.tool_tabs import scripts_tab, tool_tab
 from callback_sheets.backends.google.values import column_letter, is_datetime_column, quote
-from callback_sheets.layout import DROPDOWNS, HIDDEN_TABS, TabSpec
+from callback_sheets.layout import DROPDOWNS, TabSpec
 from callback_sheets.look import DEFAULT_LOOK, Look
 
-Request = dict[str, Any]
-DATETIME_PATTERN = look_spec.DEFAULT_DATE_FORMAT
 QUEUE_ROWS = 200  # a new Queue's grid: room for staff to type (Google's default is 1,000); writes grow it
 REPORT_ROWS, REPORT_COLS = 60, 36  # a new Metrics or Demand tab: what the trend, table and grid use
 TAB_ROWS = 100  # a new History or Intake tab (Google's default is 1,000 rows of 26 columns)
-GROWTH = 0.1  # a write past a tab's end grows it by what it needs plus a tenth (at least MIN_ROOM rows)
-MIN_ROOM = 100
 PROTECTION_PREFIX = "callback-sheets: computed column "
-OVERDUE_FORMULA = '=LEFT(${col}2,7)="OVERDUE"'
-ESCALATION_FORMULA = "=LEN(${col}2)>0"
 # The Scripts tab's sheet id when `init` creates it (if free), so a refresh can write a row's #gid= link
 # without asking which id the tab has.
 SCRIPTS_SHEET_ID = 1_414_141
 TOOL_NOTE = "Computed by callback-sheets on every refresh: edits here are replaced."
-
-
-def rgb(hex_colour: str) -> dict[str, float]:
-    """``"1F4E78"`` → ``{"red": .., "green": .., "blue": ..}`` in 0..1."""
-    return {k: int(hex_colour[i : i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
-
-
-STAFF_HEADER, TOOL_HEADER = rgb(look_spec.STAFF_HEADER), rgb(look_spec.TOOL_HEADER)
-TAB_HEADER, TAB_HEADER_FONT = rgb(look_spec.TAB_HEADER), rgb(look_spec.TAB_HEADER_FONT)
-
-
-@dataclass(slots=True)
-class SheetMeta:
-    """What ``spreadsheets.get`` says about one tab."""
-
-    sheet_id: int
-    title: str
-    rows: int
-    cols: int
 
 
 @dataclass(slots=True)
@@ -83,9 +70,41 @@ def plan_init(
     names: Mapping[str, str] | None = None,
 ) -> InitPlan:
     """The one batch of requests that brings the spreadsheet up to the layout, and what it does.
-    ``names``: the tool's tab roles -> their titles here (``[queue] tabs``), the role's name if absent."""
+    ``names``: the tool's tab roles -> their titles here (``[queue] tabs``), the role's name if absent.
+    The parts come in a fixed order (the Queue, its lists and rules, its protections, the tool tabs, the
+    Scripts tab), which is also the order new tab ids are drawn in."""
     titles = dict(names or {})
     plan = InitPlan()
+    meta, final = _plan_queue(state, queue, header, new_id, plan, look)
+    lists_title = titles.get(model.LISTS_TAB, model.LISTS_TAB)
+    lists = _lists(state, choices, plan, new_id, lists_title)
+    plan.requests += _dropdowns(meta, final, choices, lists, lists_title)
+    if not any("OVERDUE" in f for f in state.formulas):
+        plan.requests += _colour_rules(meta, final, look)
+        plan.notes.append("added dropdowns and colour rules")
+    _plan_protection(state, meta, final, plan)
+    _plan_tool_tabs(state, tabs, titles, new_id, plan, look)
+    if look.scripts and model.SCRIPTS_TAB not in state.sheets:
+        used = {m.sheet_id for m in state.sheets.values()}
+        sheet_id = SCRIPTS_SHEET_ID if SCRIPTS_SHEET_ID not in used else new_id()
+        scripts = SheetMeta(sheet_id, model.SCRIPTS_TAB, len(look.scripts) + 5, 2)
+        plan.requests += scripts_tab(scripts, look)
+        plan.notes.append(f"created tab {model.SCRIPTS_TAB}")
+    if not plan.notes:
+        plan.requests = []  # dropdowns and header styles are already there: nothing to send
+    return plan
+
+
+def _plan_queue(
+    state: InitState,
+    queue: str,
+    header: Sequence[str],
+    new_id: Callable[[], int],
+    plan: InitPlan,
+    look: Look,
+) -> tuple[SheetMeta, list[str]]:
+    """The Queue tab made or widened, its header and the new columns' widths and formats; returns the
+    tab and its columns after init (those present first, then the missing ones)."""
     meta = state.sheets.get(queue)
     fresh = meta is None
     present = [] if fresh else list(state.queue_header)
@@ -93,23 +112,22 @@ def plan_init(
     final = present + missing
     if meta is None:
         meta = SheetMeta(new_id(), queue, QUEUE_ROWS, len(final))
-        plan.requests.append(_add_sheet(meta, index=0))
+        plan.requests.append(add_sheet(meta, index=0))
         plan.notes.append(f"created tab {queue}")
     elif len(final) > meta.cols:
         meta.cols = len(final)
-        plan.requests.append(_grid_size(meta))
+        plan.requests.append(grid_size(meta))
     if missing and not fresh:
         plan.notes.append(f"added columns: {', '.join(missing)}")
     rules_missing = not any("OVERDUE" in f for f in state.formulas)
     new_columns = {i for i, name in enumerate(final) if fresh or name in missing or rules_missing}
     plan.requests += _queue_header(meta, final, set(missing) | set(final if fresh else ()))
     plan.requests += _columns(meta, final, new_columns, look)
-    lists_title = titles.get(model.LISTS_TAB, model.LISTS_TAB)
-    lists = _lists(state, choices, plan, new_id, lists_title)
-    plan.requests += _dropdowns(meta, final, choices, lists, lists_title)
-    if rules_missing:
-        plan.requests += _colour_rules(meta, final, look)
-        plan.notes.append("added dropdowns and colour rules")
+    return meta, final
+
+
+def _plan_protection(state: InitState, meta: SheetMeta, final: Sequence[str], plan: InitPlan) -> None:
+    """A warning on each computed column that has none yet."""
     protect = [
         (i, n)
         for i, n in enumerate(final)
@@ -118,48 +136,24 @@ def plan_init(
     if protect:
         plan.requests += [_protect(meta, i, n) for i, n in protect]
         plan.notes.append(f"protected computed columns with a warning: {', '.join(n for _, n in protect)}")
+
+
+def _plan_tool_tabs(
+    state: InitState,
+    tabs: Sequence[TabSpec],
+    titles: Mapping[str, str],
+    new_id: Callable[[], int],
+    plan: InitPlan,
+    look: Look,
+) -> None:
     for tab in tabs:
         title = titles.get(tab.name, tab.name)
         if title not in state.sheets:
             # as wide as their columns, without spare rows (a write grows a tab with a little room);
             # the report grids (Metrics, Demand) start at the size of what a refresh writes there
             size = (TAB_ROWS, len(tab.header)) if tab.header else (REPORT_ROWS, REPORT_COLS)
-            plan.requests += _tool_tab(SheetMeta(new_id(), title, *size), tab, look)
+            plan.requests += tool_tab(SheetMeta(new_id(), title, *size), tab, look)
             plan.notes.append(f"created tab {title}")
-    if look.scripts and model.SCRIPTS_TAB not in state.sheets:
-        used = {m.sheet_id for m in state.sheets.values()}
-        sheet_id = SCRIPTS_SHEET_ID if SCRIPTS_SHEET_ID not in used else new_id()
-        scripts = SheetMeta(sheet_id, model.SCRIPTS_TAB, len(look.scripts) + 5, 2)
-        plan.requests += _scripts_tab(scripts, look)
-        plan.notes.append(f"created tab {model.SCRIPTS_TAB}")
-    if not plan.notes:
-        plan.requests = []  # dropdowns and header styles are already there: nothing to send
-    return plan
-
-
-def _add_sheet(
-    meta: SheetMeta, *, index: int | None = None, hidden: bool = False, frozen: int = 1
-) -> Request:
-    props: dict[str, Any] = {
-        "sheetId": meta.sheet_id,
-        "title": meta.title,
-        "gridProperties": {"rowCount": meta.rows, "columnCount": meta.cols, "frozenRowCount": frozen},
-    }
-    if index is not None:
-        props["index"] = index
-    if hidden:
-        props["hidden"] = True
-    return {"addSheet": {"properties": props}}
-
-
-def _grid_size(meta: SheetMeta) -> Request:
-    props = {"sheetId": meta.sheet_id, "gridProperties": {"rowCount": meta.rows, "columnCount": meta.cols}}
-    fields = "gridProperties.rowCount,gridProperties.columnCount"
-    return {"updateSheetProperties": {"properties": props, "fields": fields}}
-
-
-def _text(value: str) -> dict[str, Any]:
-    return {"userEnteredValue": {"stringValue": value}}
 
 
 def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> list[Request]:
@@ -187,7 +181,7 @@ def _queue_header(meta: SheetMeta, final: Sequence[str], write: set[str]) -> lis
     out: list[Request] = []
     first = next((i for i, name in enumerate(final) if name in write), None)
     if first is not None:  # the names being added sit together at the end
-        names = [{"values": [_text(n) for n in final[first:]]}]
+        names = [{"values": [text_cell(n) for n in final[first:]]}]
         out.append(
             {
                 "updateCells": {
@@ -229,7 +223,7 @@ def _columns(
             }
         )
         out.append(
-            _data_format(
+            data_format(
                 meta.sheet_id,
                 i,
                 1,
@@ -238,42 +232,6 @@ def _columns(
             )
         )
     return out
-
-
-def _data_format(sheet_id: int, col: int, start_row: int, date_format: str | None, *, wrap: bool) -> Request:
-    grid = {
-        "sheetId": sheet_id,
-        "startRowIndex": start_row,
-        "startColumnIndex": col,
-        "endColumnIndex": col + 1,
-    }
-    fmt: dict[str, Any] = {
-        "wrapStrategy": "WRAP" if wrap else "OVERFLOW_CELL",
-        "verticalAlignment": "TOP",
-        "textFormat": {"bold": False, "italic": False, "foregroundColor": rgb(look_spec.DATA_FONT)},
-    }
-    fields = "userEnteredFormat(wrapStrategy,verticalAlignment,textFormat)"
-    if date_format:
-        fmt["numberFormat"] = {"type": "DATE_TIME", "pattern": date_format}
-        fields = "userEnteredFormat(wrapStrategy,verticalAlignment,textFormat,numberFormat)"
-    return {"repeatCell": {"range": grid, "cell": {"userEnteredFormat": fmt}, "fields": fields}}
-
-
-def _datetime_format(sheet_id: int, col: int, start_row: int, pattern: str = DATETIME_PATTERN) -> Request:
-    grid = {
-        "sheetId": sheet_id,
-        "startRowIndex": start_row,
-        "startColumnIndex": col,
-        "endColumnIndex": col + 1,
-    }
-    fmt = {"numberFormat": {"type": "DATE_TIME", "pattern": pattern}}
-    return {
-        "repeatCell": {
-            "range": grid,
-            "cell": {"userEnteredFormat": fmt},
-            "fields": "userEnteredFormat.numberFormat",
-        }
-    }
 
 
 def _lists(
@@ -292,10 +250,10 @@ def _lists(
     meta = state.sheets.get(title)
     if meta is None:
         meta = SheetMeta(new_id(), title, max(100, longest + 1), max(26, len(names)))
-        plan.requests.append(_add_sheet(meta, hidden=True))
+        plan.requests.append(add_sheet(meta, hidden=True))
         plan.notes.append(f"created tab {title}")
     if _trimmed(grid) != _trimmed(state.lists):
-        rows = [{"values": [_text(v) if v else {} for v in line]} for line in grid]
+        rows = [{"values": [text_cell(v) if v else {} for v in line]} for line in grid]
         for cell in rows[0]["values"]:
             cell["userEnteredFormat"] = {"textFormat": {"bold": True}}
         plan.requests.append(
@@ -371,53 +329,6 @@ def _colour_rules(meta: SheetMeta, final: Sequence[str], look: Look = DEFAULT_LO
     return out
 
 
-def _scripts_tab(meta: SheetMeta, look: Look) -> list[Request]:
-    """The Scripts tab: titles bold white on blue, each script wrapped in one cell, column B wide."""
-    out: list[Request] = [_add_sheet(meta, frozen=2)]
-    rows = []
-    for number, (what, text) in enumerate(look.scripts, start=1):
-        fmt: dict[str, Any] = {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"}
-        first = dict(fmt)
-        if number in look.script_titles:
-            first = {
-                **fmt,
-                "backgroundColor": STAFF_HEADER,
-                "textFormat": {"bold": True, "foregroundColor": rgb("FFFFFF")},
-            }
-        elif number == 2:
-            first = {
-                **fmt,
-                "backgroundColor": TAB_HEADER,
-                "textFormat": {"bold": True, "foregroundColor": TAB_HEADER_FONT},
-            }
-        elif what:
-            first = {**fmt, "textFormat": {"bold": True}}
-        cells = [
-            {**(_text(what) if what else {}), "userEnteredFormat": first},
-            {
-                **(_text(text) if text else {}),
-                "userEnteredFormat": first if number in (2, *look.script_titles) else fmt,
-            },
-        ]
-        rows.append({"values": cells})
-    start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
-    out.append(
-        {"updateCells": {"start": start, "rows": rows, "fields": "userEnteredValue,userEnteredFormat"}}
-    )
-    for col, pixels in ((0, 120), (1, 760)):
-        dim = {"sheetId": meta.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1}
-        out.append(
-            {
-                "updateDimensionProperties": {
-                    "range": dim,
-                    "properties": {"pixelSize": pixels},
-                    "fields": "pixelSize",
-                }
-            }
-        )
-    return out
-
-
 def _protect(meta: SheetMeta, col: int, name: str) -> Request:
     grid = {"sheetId": meta.sheet_id, "startRowIndex": 0, "startColumnIndex": col, "endColumnIndex": col + 1}
     return {
@@ -429,32 +340,3 @@ def _protect(meta: SheetMeta, col: int, name: str) -> Request:
             }
         }
     }
-
-
-def _tool_tab(meta: SheetMeta, tab: TabSpec, look: Look = DEFAULT_LOOK) -> list[Request]:
-    out = [_add_sheet(meta, hidden=tab.name in HIDDEN_TABS, frozen=1 if tab.header else 0)]
-    if tab.header:
-        head = {
-            "backgroundColor": TAB_HEADER,
-            "textFormat": {"bold": True, "foregroundColor": TAB_HEADER_FONT},
-        }
-        cells = [{**_text(h), "userEnteredFormat": head} for h in tab.header]
-        start = {"sheetId": meta.sheet_id, "rowIndex": 0, "columnIndex": 0}
-        out.append(
-            {
-                "updateCells": {
-                    "start": start,
-                    "rows": [{"values": cells}],
-                    "fields": "userEnteredValue,userEnteredFormat(backgroundColor,textFormat)",
-                }
-            }
-        )
-        out += [
-            _datetime_format(meta.sheet_id, i, 1, look.date_format)
-            for i, h in enumerate(tab.header)
-            if is_datetime_column(h)
-        ]
-    out += [
-        _datetime_format(meta.sheet_id, col - 1, row - 1, look.date_format) for col, row in tab.date_columns
-    ]
-    return out

@@ -92,3 +92,9 @@ def first_live(
         if expires > now:
             return start_row + offset, token, until
     return None
+
+
+def unsettled(cells: Sequence[object]) -> bool:
+    """A Lease row holding a claim not yet marked released or withdrawn (live, or maybe still running)."""
+    token, done = (str(cells[i] or "").strip() if len(cells) > i else "" for i in (0, 2))
+    return bool(token) and not done
