@@ -550,7 +550,7 @@ def snapshot_row(snapshot: Snapshot, position: int) -> Mapping[str, CellValue]:
 def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
     for column in columns:
         value = values.get(column)
-        if value is not None and (value.__class__ is not str or value.strip()):  # type: ignore[attr-defined]
+        if value is not None and (value.__class__ is not str or value.strip()):
             return True
     return False
 
@@ -558,7 +558,7 @@ def _any_filled(values: Mapping[str, object], columns: Sequence[str]) -> bool:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    return value.strip() if value.__class__ is str else str(value).strip()  # type: ignore[attr-defined]
+    return value.strip() if value.__class__ is str else str(value).strip()
 
 
 def _filled(value: object) -> bool:
@@ -567,7 +567,7 @@ def _filled(value: object) -> bool:
 
 def _int(value: object) -> int:
     if value.__class__ is int:
-        return value  # type: ignore[return-value]
+        return value
     try:
         return int(float(str(value)))
     except ValueError:
@@ -628,6 +628,6 @@ def _first_attempts(history: Grid) -> dict[str, datetime]:
 
 
 def _key(value: object) -> str:
-    return value if value.__class__ is str else str(value)  # type: ignore[return-value]
+    return value if value.__class__ is str else str(value)
 
 

@@ -47,7 +47,7 @@ class Item:
 
 def text(value: object) -> str:
     if value.__class__ is str:
-        return value.strip()  # type: ignore[attr-defined]
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -189,8 +189,8 @@ class RowReader:
     def _when(
         self, value: object, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
-            when: datetime | None = localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
+        if value.__class__ is datetime and value.tzinfo is None:
+            when: datetime | None = localize(value, self.tz)  # the usual cell
         else:
             try:
                 when = parse_when(value, self.tz, order=self.order)
@@ -213,8 +213,8 @@ class RowReader:
             return None
 
     def _count(self, value: object, column: str, problems: list[str]) -> int:
-        if value.__class__ is int and value >= 0:  # type: ignore[operator]
-            return value  # type: ignore[return-value]
+        if value.__class__ is int and value >= 0:
+            return value
         if value is None:
             return 0
         raw = text(value)
