@@ -14,7 +14,6 @@ from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
 from callback_sheets.backends.base import Backend, WriteResult
 from callback_sheets.cells import CellWrite, Changeset, SheetRow, Snapshot, WriteMode
 from callback_sheets.config import Config
-from callback_sheets.core.cadence import CadenceKind
 from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import text
@@ -179,7 +178,7 @@ def record_attempt(
         if current is None and not closing:
             item = planner.reader.read(row.position, row.values)
             rule = planner.rule_for(item, planner.escalation(item))
-            if rule.kind is not CadenceKind.DAILY and item.attempts >= rule.max_attempts:
+            if rule.cadence.final(rule, item.attempts):
                 raise RefusedError(
                     f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
                     f"no attempt was recorded. Next step: set Status to No response and route it to the "

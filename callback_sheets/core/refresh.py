@@ -32,7 +32,7 @@ from callback_sheets.cells import (
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import Arrivals, is_after_hours, kept_earlier_note
 from callback_sheets.core.assign import Assignment, OwnerSpec, assign_owners
-from callback_sheets.core.cadence import CadenceKind, CadenceRule, next_due
+from callback_sheets.core.cadence import CadenceKind, CadenceRule, Due, next_due
 from callback_sheets.core.calendar import BusinessCalendar, BusinessDaysPassed
 from callback_sheets.core.queue_state import QueueState
 from callback_sheets.core.times import localize, short, to_cell
@@ -394,7 +394,7 @@ class Planner:
         )
         overdue = self.now.timestamp() > due.at.timestamp()  # instants: one zone compares wall time
         unresolved = self._unresolved(item.received)
-        step = self._next_step(item, rule, due.attempt, due.final, why)
+        step = self._next_step(item, rule, due, why)
         return ItemView(
             item,
             item_id,
@@ -410,21 +410,14 @@ class Planner:
             arrived,
         )
 
-    def _next_step(self, item: Item, rule: CadenceRule, attempt: int, final: bool, why: str | None) -> str:
+    def _next_step(self, item: Item, rule: CadenceRule, due: Due, why: str | None) -> str:
         if why:
-            if final:
+            if due.final:
                 return self.config.escalation.final_step
             if item.attempts == 0:
                 return f"Hand to {self.who}: no clinical advice at the front desk"
-            return f"Escalated: {self.who} calls again (attempt {attempt} of {rule.max_attempts})"
-        if final:
-            return (
-                f"Attempts used up ({item.attempts} of {rule.max_attempts}): set Status to No response "
-                "and route to the front-desk lead"
-            )
-        if rule.kind is CadenceKind.DAILY:
-            return f"Follow up today (attempt {attempt})"
-        return f"Call back (attempt {attempt} of {rule.max_attempts})"
+            return f"Escalated: {self.who} calls again (attempt {due.attempt} of {rule.max_attempts})"
+        return rule.cadence.next_step(rule, due, item.attempts)
 
     def _tool_values(
         self, view: ItemView, befores: Sequence[CellValue], logged_first: datetime | None
