@@ -49,7 +49,7 @@ class _EndOfWeek(cadence.Cadence):
 
 @pytest.fixture
 def end_of_week() -> Iterator[cadence.Cadence]:
-    kind = cadence.register(_EndOfWeek("end_of_week", "end of the week's last business day"))
+    kind = cadence.register(_EndOfWeek("end_of_week"))
     try:
         yield kind
     finally:

@@ -6,6 +6,9 @@ attempts are due at the end of the block after the one of the last attempt; docu
 authorizations are followed up once every business day; clinical concerns are due 15 business minutes
 after arrival, and after an unsuccessful attempt again 30 business minutes later (issue 11). Pure
 functions of a BusinessCalendar and the row's times.
+
+Each kind (standard, daily, escalation) is a :class:`Cadence` in :data:`CADENCES`, carrying its due rule
+and its Next step wording; a new kind is a subclass registered here, and the config accepts its name.
 """
 
 from __future__ import annotations
@@ -79,9 +82,8 @@ class Cadence:
     kinds only through the registry, so a new kind touches this module (plus its tests and docs).
     """
 
-    def __init__(self, name: str, help: str) -> None:
+    def __init__(self, name: str) -> None:
         self.kind: CadenceKind = str.__new__(CadenceKind, name)
-        self.help = help  # one line for the docs and error messages
 
     def first_due(self, cal: BusinessCalendar, rule: CadenceRule, received: datetime) -> datetime:
         """When attempt 1 is due for a call received at ``received`` (aware, clinic time)."""
@@ -140,15 +142,9 @@ def kind_names() -> str:
     return ", ".join(CADENCES)
 
 
-CadenceKind.STANDARD = register(
-    Cadence("standard", "end of the next block after the last attempt, up to max_attempts")
-).kind
-CadenceKind.DAILY = register(
-    _Daily("daily", "end of the next business day after the last attempt, never final")
-).kind
-CadenceKind.ESCALATION = register(
-    _Escalation("escalation", "within escalation_minutes, then every retry_minutes after an attempt")
-).kind
+CadenceKind.STANDARD = register(Cadence("standard")).kind
+CadenceKind.DAILY = register(_Daily("daily")).kind
+CadenceKind.ESCALATION = register(_Escalation("escalation")).kind
 
 
 _STANDARD_3 = CadenceRule(CadenceKind.STANDARD, max_attempts=3)

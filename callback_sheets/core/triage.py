@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from callback_sheets import model
 
@@ -236,10 +237,26 @@ class Triage:
         return None
 
 
-def triage_for(config: object) -> Triage:
+class _EscalationRule(Protocol):
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def urgent_escalates(self) -> bool: ...
+
+
+class TriageConfig(model.Choices, Protocol):
+    """What :func:`triage_for` reads of a Config: ``[escalation]`` and the ``[choices]`` words."""
+
+    @property
+    def escalation(self) -> _EscalationRule: ...
+
+
+def triage_for(config: TriageConfig) -> Triage:
     """The Triage of a Config."""
-    esc = config.escalation  # type: ignore[attr-defined]
-    words = model.clinic_words(config)  # type: ignore[arg-type]
+    esc = config.escalation
+    words = model.clinic_words(config)
     return _triage(tuple(esc.keywords), tuple(esc.columns), bool(esc.urgent_escalates), words)
 
 
