@@ -66,7 +66,7 @@ class RowShape:
         if pick is None:
             at = [self.index.get(name) for name in names]
             if len(names) > 1 and None not in at:
-                pick = itemgetter(*at)  # type: ignore[arg-type]
+                pick = itemgetter(*at)
             else:
                 found = [(i, n) for n, i in enumerate(at) if i is not None]
 
@@ -125,14 +125,14 @@ class RowValues(Mapping[str, CellValue]):
 def pick(values: Mapping[str, CellValue], names: tuple[str, ...]) -> tuple[CellValue, ...]:
     """The cells of ``names`` in that order, from a RowValues (fast) or any other mapping."""
     if values.__class__ is RowValues:
-        return values.pick(names)  # type: ignore[attr-defined]
+        return values.pick(names)
     return tuple(values.get(name) for name in names)
 
 
 def every(values: Mapping[str, CellValue], name: str) -> tuple[CellValue, ...]:
     """The cells of every column headed ``name`` in a row (one for a plain mapping)."""
     if values.__class__ is RowValues:
-        return values.every(name)  # type: ignore[attr-defined, no-any-return]
+        return values.every(name)
     return (values[name],) if name in values else ()
 
 

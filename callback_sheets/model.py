@@ -5,8 +5,11 @@ Nothing here knows about spreadsheets; backends and the core both speak in these
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from typing import Final, Protocol
 
 
 class Owner(StrEnum):
@@ -101,19 +104,61 @@ REASONS = (
     "Clinical concern",
     "Other",
 )
+
+
+class Status:
+    """The canonical statuses: the code's names for them. ``[choices] statuses`` may translate them, so
+    code compares a cell with the clinic's word (``clinic_words(config).status(Status.BOOKED)``)."""
+
+    NEW: Final = "New"
+    IN_PROGRESS: Final = "In progress"
+    WAITING: Final = "Waiting on patient"
+    ESCALATED: Final = "Escalated"
+    BOOKED: Final = "Booked"
+    RESOLVED: Final = "Resolved"
+    NO_RESPONSE: Final = "No response"
+    DUPLICATE: Final = "Duplicate"
+
+
+class Urgency:
+    """The canonical urgencies, most urgent last (``[choices] urgencies`` may translate them)."""
+
+    ROUTINE: Final = "Routine"
+    SAME_DAY: Final = "Same day"
+    URGENT: Final = "Urgent"
+
+
+class Outcome:
+    """The canonical attempt outcomes (``[choices] outcomes`` may translate them)."""
+
+    NO_ANSWER: Final = "No answer"
+    VOICEMAIL: Final = "Voicemail left"
+    SECURE_MESSAGE: Final = "Secure message sent"
+    REACHED: Final = "Reached"
+    BOOKED: Final = "Booked"
+    WRONG_NUMBER: Final = "Wrong number"
+
+
 STATUSES = (
-    "New",
-    "In progress",
-    "Waiting on patient",
-    "Escalated",
-    "Booked",
-    "Resolved",
-    "No response",
-    "Duplicate",
+    Status.NEW,
+    Status.IN_PROGRESS,
+    Status.WAITING,
+    Status.ESCALATED,
+    Status.BOOKED,
+    Status.RESOLVED,
+    Status.NO_RESPONSE,
+    Status.DUPLICATE,
 )
-CLOSED_STATUSES = frozenset({"Booked", "Resolved", "No response", "Duplicate"})
-OUTCOMES = ("No answer", "Voicemail left", "Secure message sent", "Reached", "Booked", "Wrong number")
-URGENCIES = ("Routine", "Same day", "Urgent")
+CLOSED_STATUSES = frozenset({Status.BOOKED, Status.RESOLVED, Status.NO_RESPONSE, Status.DUPLICATE})
+OUTCOMES = (
+    Outcome.NO_ANSWER,
+    Outcome.VOICEMAIL,
+    Outcome.SECURE_MESSAGE,
+    Outcome.REACHED,
+    Outcome.BOOKED,
+    Outcome.WRONG_NUMBER,
+)
+URGENCIES = (Urgency.ROUTINE, Urgency.SAME_DAY, Urgency.URGENT)
 PATIENT_TYPES = ("New", "Existing")
 LANGUAGES = ("English", "Spanish", "Other")
 
@@ -132,3 +177,68 @@ INTAKE_COLUMNS = ("Key", "Imported")
 STATE_COLUMNS = ("Key", "Value")
 # Date-time columns of the tool's own tabs (History, Intake, Metrics), by header name.
 TAB_DATETIME_COLUMNS = frozenset({"Time", "Recorded", "Imported", "Updated"})
+
+
+class Choices(Protocol):
+    """What :func:`clinic_words` reads of a Config: its ``[choices]`` lists."""
+
+    @property
+    def statuses(self) -> tuple[str, ...]: ...
+    @property
+    def urgencies(self) -> tuple[str, ...]: ...
+    @property
+    def outcomes(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # one per [choices] lists (cached): hashed by identity
+class Words:
+    """The clinic's word for each canonical status, urgency and outcome (see :func:`clinic_words`)."""
+
+    statuses: Mapping[str, str]
+    urgencies: Mapping[str, str]
+    outcomes: Mapping[str, str]
+
+    def status(self, canonical: str) -> str:
+        return self.statuses.get(canonical, canonical)
+
+    def urgency(self, canonical: str) -> str:
+        return self.urgencies.get(canonical, canonical)
+
+    def outcome(self, canonical: str) -> str:
+        return self.outcomes.get(canonical, canonical)
+
+    def urgency_rank(self) -> dict[str, int]:
+        """The clinic's urgency words -> their order in the work list (most urgent first: 0)."""
+        return {self.urgency(u): rank for rank, u in enumerate(reversed(URGENCIES))}
+
+
+def translation(canonical: Sequence[str], clinic: Sequence[str]) -> dict[str, str]:
+    """Canonical word -> the clinic's word, for one ``[choices]`` list that translates or extends the
+    default one: a default word still in the clinic's list is itself; one that is not stands for the
+    clinic's word at its place in the default list, unless that word is another default word (a list
+    that dropped a word) or is missing; else it stays as it is (and matches no cell)."""
+    present = set(clinic)
+    out = {}
+    for index, word in enumerate(canonical):
+        if word in present:
+            out[word] = word
+        elif index < len(clinic) and clinic[index] not in canonical:
+            out[word] = clinic[index]
+        else:
+            out[word] = word
+    return out
+
+
+def clinic_words(choices: Choices) -> Words:
+    """The clinic's words for the canonical ones, from a config's ``[choices]`` (cached per lists)."""
+    return _words(choices.statuses, choices.urgencies, choices.outcomes)
+
+
+@lru_cache(maxsize=16)
+def _words(statuses: tuple[str, ...], urgencies: tuple[str, ...], outcomes: tuple[str, ...]) -> Words:
+    return Words(
+        translation(STATUSES, statuses), translation(URGENCIES, urgencies), translation(OUTCOMES, outcomes)
+    )
+
+
+DEFAULT_WORDS = _words(STATUSES, URGENCIES, OUTCOMES)

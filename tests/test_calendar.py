@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callback_sheets.core.calendar import Block, BusinessCalendar, build_closed_on
+from callback_sheets.core.calendar import Block, BusinessCalendar
+from callback_sheets.core.closed_days import build_closed_on
 
 CHICAGO = ZoneInfo("America/Chicago")
 WEEKDAY_BLOCKS = (Block("morning", time(8), time(12)), Block("afternoon", time(13), time(17)))

@@ -198,7 +198,7 @@ def test_holidays_loads_the_configured_country_only() -> None:
     import sys
 
     code = (
-        "import sys, datetime; from callback_sheets.core.calendar import build_closed_on; "
+        "import sys, datetime; from callback_sheets.core.closed_days import build_closed_on; "
         "closed = build_closed_on(country='US', subdivision=None, closures=()); "
         "assert closed(datetime.date(2026, 11, 26)) and not closed(datetime.date(2026, 11, 25)); "
         "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))"

@@ -90,7 +90,7 @@ def test_intake_names_are_the_intake_packages_own() -> None:
 def test_a_later_import_holidays_is_the_whole_package() -> None:
     """The bare package set up to load one country is not left behind for a library user's import."""
     code = (
-        "from callback_sheets.core.calendar import country_holidays; country_holidays('US', years=2026)\n"
+        "from callback_sheets.core.closed_days import country_holidays; country_holidays('US', years=2026)\n"
         "import holidays; print(len(holidays.country_holidays('CA', years=2026)), "
         "len(country_holidays('US', years=2026)))"
     )

@@ -51,6 +51,7 @@ class CaseReader:
         self._seen: dict[str, dict[object, str | None]] = {}
         self._triaged: dict[tuple[object, ...], bool] = {}
         self._triage = triage_for(config)
+        self.words = model.clinic_words(config)
         self._arrivals: Arrivals | None = None
         for name, values in (
             ("status", config.statuses),
@@ -153,6 +154,7 @@ class CaseReader:
                     item.language,
                     item.patient_type,
                     self.arrived(item.received),  # type: ignore[arg-type]  # chosen: received is set
+                    self.words,
                 )
             )
         return out
@@ -242,6 +244,7 @@ class CaseReader:
             self._choice("language", language_cell),
             self._choice("patient_type", patient_type_cell),
             self.arrived(received),
+            self.words,
         )
 
 

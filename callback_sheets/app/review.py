@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
@@ -58,6 +59,8 @@ def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
     """The end-of-day review of an already-made plan (the notify alerts reuse their own plan)."""
     today = now.astimezone(config.tz).date()
     urgent, due, stuck, final = [], [], [], []
+    words = model.clinic_words(config)
+    urgent_word, escalated_word = words.urgency(model.Urgency.URGENT), words.status(model.Status.ESCALATED)
     for view in sorted(plan.views, key=lambda v: v.item.position):
         item = view.item
         if item.closed:
@@ -66,7 +69,11 @@ def review_of(plan: RefreshPlan, *, config: Config, now: datetime) -> Review:
         def entry(detail: str, view: ItemView = view) -> ReviewEntry:
             return ReviewEntry(view.id, view.owner, view.item.reason, detail)
 
-        if (item.urgency == "Urgent" or view.escalation) and item.status != "Escalated" and not item.attempts:
+        if (
+            (item.urgency == urgent_word or view.escalation)
+            and item.status != escalated_word
+            and not item.attempts
+        ):
             urgent.append(entry(view.escalation or "urgency is Urgent"))
         if view.due is None or not view.owner:
             stuck.append(

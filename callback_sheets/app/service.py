@@ -14,7 +14,6 @@ from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
 from callback_sheets.backends.base import Backend, WriteResult
 from callback_sheets.cells import CellWrite, Changeset, SheetRow, Snapshot, WriteMode
 from callback_sheets.config import Config
-from callback_sheets.core.cadence import CadenceKind
 from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import text
@@ -160,6 +159,7 @@ def record_attempt(
         raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
     if status is not None and status not in config.statuses:
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
+    words = model.clinic_words(config)
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
         # the Queue and this item's History rows: not Demand or Metrics
@@ -171,15 +171,16 @@ def record_attempt(
             if not reopen:
                 raise RefusedError(
                     f"{item_id} is closed (Status {current}): no attempt was recorded; if the patient "
-                    f"needs another call, add --reopen (sets Status back to {REOPEN_STATUS})"
+                    f"needs another call, add --reopen (sets Status back to {words.status(REOPEN_STATUS)})"
                 )
-            reopened = status or REOPEN_STATUS
+            reopened = status or words.status(REOPEN_STATUS)
         planner = Planner(config=config, now=now)
-        closing = (status or ("Booked" if canonical == "Booked" else "")) in config.closed_statuses
+        booked = words.status(model.Status.BOOKED) if canonical == words.outcome(model.Outcome.BOOKED) else ""
+        closing = (status or booked) in config.closed_statuses
         if current is None and not closing:
             item = planner.reader.read(row.position, row.values)
             rule = planner.rule_for(item, planner.escalation(item))
-            if rule.kind is not CadenceKind.DAILY and item.attempts >= rule.max_attempts:
+            if rule.cadence.final(rule, item.attempts):
                 raise RefusedError(
                     f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
                     f"no attempt was recorded. Next step: set Status to No response and route it to the "
@@ -216,7 +217,7 @@ def record_attempt(
     return retrying(backend, step, what="the attempt")
 
 
-REOPEN_STATUS = "In progress"
+REOPEN_STATUS = model.Status.IN_PROGRESS
 
 
 def closed_status(row: SheetRow, config: Config) -> str | None:
@@ -238,8 +239,15 @@ def _attempt_values(
         model.LAST_ATTEMPT: to_cell(now, config.tz),
         model.LAST_OUTCOME: outcome,
     }
-    current = text(row.get(model.STATUS)) or "New"
-    new_status = status or ("Booked" if outcome == "Booked" else "In progress" if current == "New" else None)
+    words = model.clinic_words(config)
+    current = text(row.get(model.STATUS)) or words.status(model.Status.NEW)
+    new_status = status or (
+        words.status(model.Status.BOOKED)
+        if outcome == words.outcome(model.Outcome.BOOKED)
+        else words.status(model.Status.IN_PROGRESS)
+        if current == words.status(model.Status.NEW)
+        else None
+    )
     if new_status and new_status != current:
         values[model.STATUS] = new_status
     if note:

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callback_sheets import model
-from callback_sheets.core.cadence import DEFAULT_RULES, CadenceKind, CadenceRule
+from callback_sheets.core.cadence import DEFAULT_RULES, CadenceKind, CadenceRule, kind_names
 from callback_sheets.core.calendar import MIDNIGHT_END, Block
 from callback_sheets.errors import ConfigError
 
@@ -363,14 +363,14 @@ def read_reasons(raw: Mapping[str, Any], *, urgencies: tuple[str, ...]) -> dict[
         no_unknown(table, {"cadence", "max_attempts", "urgency"}, key)
         base = reasons.get(name)
         if base is None and "cadence" not in table:
-            raise ConfigError(f"{key}: a new reason needs a cadence (standard, daily or escalation)")
+            raise ConfigError(f"{key}: a new reason needs a cadence (one of {kind_names()})")
         if "cadence" in table:
             a_text(table["cadence"], f"{key}.cadence", example='"standard"')
         try:
             kind = CadenceKind(table["cadence"]) if "cadence" in table else base.rule.kind  # type: ignore[union-attr]
         except ValueError:
             raise ConfigError(
-                f"{key}.cadence: {table['cadence']!r} is not one of standard, daily, escalation"
+                f"{key}.cadence: {table['cadence']!r} is not one of {kind_names()}"
             ) from None
         default_max = base.rule.max_attempts if base else 3
         max_attempts = positive_int(table.get("max_attempts", default_max), f"{key}.max_attempts")

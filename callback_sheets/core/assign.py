@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callback_sheets import model
+from callback_sheets.core.validation import Item
 from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import ConfigError
 
@@ -147,3 +148,43 @@ def _bump(load: dict[str, int], name: str) -> None:
 def _key(text: str) -> str:
     """Compare names, languages and reasons as staff mean them: case and spacing ignored."""
     return " ".join(text.split()).casefold()
+
+
+def assign_items(
+    items: Sequence[Item],
+    ids: Mapping[int, str],
+    owners: Sequence[OwnerLike],
+    *,
+    escalation_owner: str | None,
+    is_escalation: Callable[[Item], object],
+) -> Assignment:
+    """:func:`assign_owners` for the queue's items (``ids``: the IDs a refresh gives rows without one,
+    by position); ``is_escalation``: whether an item is escalated now."""
+    if not any(item.is_open and not item.owner for item in items):
+        return Assignment(owners={}, unassigned={})  # the usual refresh: every open item has an owner
+    rows = []
+    escalated: set[str] = set()
+    open_ids: set[str] = set()
+    for item in items:
+        if item.closed:
+            continue  # closed rows neither get an owner nor count toward anyone's open items
+        item_id = item.id or ids[item.position]
+        rows.append(
+            {
+                model.ID: item_id,
+                model.OWNER: item.owner or "",
+                model.LANGUAGE: item.language or "",
+                model.REASON: item.reason or "",
+                model.STATUS: item.status,
+            }
+        )
+        open_ids.add(item_id)
+        if is_escalation(item):
+            escalated.add(item_id)
+    return assign_owners(
+        rows=rows,
+        owners=owners,
+        escalation_owner=escalation_owner,
+        is_escalation=lambda r: r[model.ID] in escalated,
+        is_open=lambda r: r[model.ID] in open_ids,
+    )

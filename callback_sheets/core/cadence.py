@@ -6,23 +6,35 @@ attempts are due at the end of the block after the one of the last attempt; docu
 authorizations are followed up once every business day; clinical concerns are due 15 business minutes
 after arrival, and after an unsuccessful attempt again 30 business minutes later (issue 11). Pure
 functions of a BusinessCalendar and the row's times.
+
+Each kind (standard, daily, escalation) is a :class:`Cadence` in :data:`CADENCES`, carrying its due rule
+and its Next step wording; a new kind is a subclass registered here, and the config accepts its name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from typing import ClassVar
 
 from callback_sheets.core.calendar import BusinessCalendar
 
 
-class CadenceKind(StrEnum):
-    """How the attempts of a reason are spaced."""
+class CadenceKind(str):
+    """A cadence kind's name. Only a registered name makes one (``CadenceKind("weekly")`` raises ValueError
+    until a kind of that name is registered), and it is always the registry's own object, so kinds
+    compare with ``is`` (``rule.kind is CadenceKind.DAILY``)."""
 
-    STANDARD = "standard"  # end of the next block after the last attempt, up to max_attempts
-    DAILY = "daily"  # end of the next business day after the last attempt, never final
-    ESCALATION = "escalation"  # first attempt within escalation_minutes, then every retry_minutes
+    __slots__ = ()
+    STANDARD: ClassVar[CadenceKind]  # end of the next block after the last attempt, up to max_attempts
+    DAILY: ClassVar[CadenceKind]  # end of the next business day after the last attempt, never final
+    ESCALATION: ClassVar[CadenceKind]  # first attempt within escalation_minutes, then every retry_minutes
+
+    def __new__(cls, name: str) -> CadenceKind:
+        try:
+            return CADENCES[name].kind
+        except KeyError:
+            raise ValueError(f"{name!r} is not a cadence kind (one of {kind_names()})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,13 @@ class CadenceRule:
             raise ValueError(f"escalation_minutes must be at least 1, not {self.escalation_minutes}")
         if self.retry_minutes < 1:
             raise ValueError(f"retry_minutes must be at least 1, not {self.retry_minutes}")
+        if not isinstance(self.kind, CadenceKind):
+            object.__setattr__(self, "kind", CadenceKind(self.kind))  # a plain name: the registered kind
+
+    @property
+    def cadence(self) -> Cadence:
+        """What the rule's kind does: its due rule and its next-step wording."""
+        return CADENCES[self.kind]
 
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
@@ -53,6 +72,79 @@ class Due:
     at: datetime  # when the next action is due (aware, clinic time zone)
     attempt: int  # which attempt this is (attempts + 1)
     final: bool  # attempts exhausted: due for a final documented status (No response) and routing
+
+
+class Cadence:
+    """One cadence kind: when its next attempt is due and what the Next step cell says.
+
+    This base class is the standard cadence; a kind overrides what differs and is added with
+    :func:`register` (the config's ``cadence = "..."`` then accepts its name). Refresh and config read
+    kinds only through the registry, so a new kind touches this module (plus its tests and docs).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.kind: CadenceKind = str.__new__(CadenceKind, name)
+
+    def first_due(self, cal: BusinessCalendar, rule: CadenceRule, received: datetime) -> datetime:
+        """When attempt 1 is due for a call received at ``received`` (aware, clinic time)."""
+        return first_attempt_due(cal, received, min_remaining_minutes=rule.min_remaining_minutes)
+
+    def later_due(self, cal: BusinessCalendar, rule: CadenceRule, since: datetime) -> datetime:
+        """When the attempt after one made at ``since`` is due (``since``: aware, never before arrival)."""
+        return _end_of_next_block(cal, since)
+
+    def final(self, rule: CadenceRule, attempts: int) -> bool:
+        """Whether ``attempts`` attempts use the rule up (the next action is a final documented status)."""
+        return attempts >= rule.max_attempts
+
+    def next_step(self, rule: CadenceRule, due: Due, attempts: int) -> str:
+        """The Next step cell of an open, not escalated row whose next action is ``due``."""
+        if due.final:
+            return (
+                f"Attempts used up ({attempts} of {rule.max_attempts}): set Status to No response "
+                "and route to the front-desk lead"
+            )
+        return f"Call back (attempt {due.attempt} of {rule.max_attempts})"
+
+
+class _Daily(Cadence):
+    def later_due(self, cal: BusinessCalendar, rule: CadenceRule, since: datetime) -> datetime:
+        end = cal.business_day_end(cal.next_business_date(since.date()))
+        assert end is not None  # a business date has spans
+        return end
+
+    def final(self, rule: CadenceRule, attempts: int) -> bool:
+        return False
+
+    def next_step(self, rule: CadenceRule, due: Due, attempts: int) -> str:
+        return f"Follow up today (attempt {due.attempt})"
+
+
+class _Escalation(Cadence):
+    def first_due(self, cal: BusinessCalendar, rule: CadenceRule, received: datetime) -> datetime:
+        return cal.add_business_minutes(received, rule.escalation_minutes)
+
+    def later_due(self, cal: BusinessCalendar, rule: CadenceRule, since: datetime) -> datetime:
+        return cal.add_business_minutes(since, rule.retry_minutes)
+
+
+CADENCES: dict[str, Cadence] = {}  # kind name -> what it does; the only list of cadence kinds
+
+
+def register(cadence: Cadence) -> Cadence:
+    """Add a cadence kind (or replace the one of that name); returns it."""
+    CADENCES[str(cadence.kind)] = cadence
+    return cadence
+
+
+def kind_names() -> str:
+    """The registered kinds' names, for messages: "standard, daily, escalation"."""
+    return ", ".join(CADENCES)
+
+
+CadenceKind.STANDARD = register(Cadence("standard")).kind
+CadenceKind.DAILY = register(_Daily("daily")).kind
+CadenceKind.ESCALATION = register(_Escalation("escalation")).kind
 
 
 _STANDARD_3 = CadenceRule(CadenceKind.STANDARD, max_attempts=3)
@@ -107,30 +199,16 @@ def next_due(
     if attempts < 0:
         raise ValueError(f"attempts must be >= 0, not {attempts}")
     received = cal.localize(received)
+    cadence = rule.cadence
     if attempts == 0:
-        if rule.kind is CadenceKind.ESCALATION:
-            at = cal.add_business_minutes(received, rule.escalation_minutes)
-        else:
-            at = first_attempt_due(cal, received, min_remaining_minutes=rule.min_remaining_minutes)
-        return Due(at=at, attempt=1, final=False)
+        return Due(at=cadence.first_due(cal, rule, received), attempt=1, final=False)
     since = received
     if last_attempt is not None:
         last = cal.localize(last_attempt)
         if last.timestamp() > since.timestamp():
             since = last
-    if rule.kind is CadenceKind.ESCALATION:
-        return Due(
-            at=cal.add_business_minutes(since, rule.retry_minutes),
-            attempt=attempts + 1,
-            final=attempts >= rule.max_attempts,
-        )
-    if rule.kind is CadenceKind.DAILY:
-        day = since.date()
-        end = cal.business_day_end(cal.next_business_date(day))
-        assert end is not None  # a business date has spans
-        return Due(at=end, attempt=attempts + 1, final=False)
     return Due(
-        at=_end_of_next_block(cal, since),
+        at=cadence.later_due(cal, rule, since),
         attempt=attempts + 1,
-        final=attempts >= rule.max_attempts,
+        final=cadence.final(rule, attempts),
     )

@@ -30,15 +30,17 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 
+from callback_sheets import model
 from callback_sheets.core.arrival import CLOSED_DAY, IN_HOURS, Arrivals, is_after_hours
 from callback_sheets.core.cadence import first_attempt_due
 from callback_sheets.core.calendar import BusinessCalendar, BusinessDaysPassed
 
 PeriodKind = Literal["daily", "weekly"]
-RECOVERED_OUTCOMES = frozenset({"Reached", "Booked"})
-RECOVERED_STATUSES = frozenset({"Booked", "Resolved"})
+RECOVERED_OUTCOMES = frozenset({model.Outcome.REACHED, model.Outcome.BOOKED})
+RECOVERED_STATUSES = frozenset({model.Status.BOOKED, model.Status.RESOLVED})
 SCOPE_DIMENSIONS = ("owner", "reason", "language", "patient-type")
 NONE_VALUE = "(none)"
 
@@ -50,7 +52,7 @@ class Case:
     id: str
     received: datetime  # aware, clinic time zone
     calls: int
-    status: str  # canonical; an empty cell is "New"
+    status: str  # as config spells it; an empty cell is the clinic's "New"
     closed: bool
     attempts: int
     outcomes: frozenset[str]  # every recorded attempt outcome (History and Last outcome)
@@ -62,10 +64,15 @@ class Case:
     language: str | None = None
     patient_type: str | None = None
     arrived: str = ""  # In hours / After hours / Closed day ("" when not worked out)
+    words: model.Words = model.DEFAULT_WORDS  # the clinic's words for the statuses and outcomes compared
 
     @property
     def duplicate(self) -> bool:
-        return self.status == "Duplicate"
+        return self.status == self.words.status(model.Status.DUPLICATE)
+
+    @property
+    def no_response(self) -> bool:
+        return self.status == self.words.status(model.Status.NO_RESPONSE)
 
     _recovered: bool | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -73,14 +80,16 @@ class Case:
     def recovered(self) -> bool:
         found = self._recovered  # worked out once: every scope and demand tally asks
         if found is None:
-            found = self._recovered = (
-                bool(self.outcomes & RECOVERED_OUTCOMES) or self.status in RECOVERED_STATUSES
-            )
+            outcomes, statuses = _recovered_words(self.words)
+            found = self._recovered = bool(self.outcomes & outcomes) or self.status in statuses
         return found
 
     @property
     def booked(self) -> bool:
-        return "Booked" in self.outcomes or self.status == "Booked"
+        words = self.words
+        return words.outcome(model.Outcome.BOOKED) in self.outcomes or self.status == words.status(
+            model.Status.BOOKED
+        )
 
     @property
     def handled_at(self) -> datetime | None:
@@ -224,6 +233,12 @@ class Figures:
         }
 
 
+@lru_cache(maxsize=16)
+def _recovered_words(words: model.Words) -> tuple[frozenset[str], frozenset[str]]:
+    """The clinic's words for RECOVERED_OUTCOMES and RECOVERED_STATUSES."""
+    return frozenset(map(words.outcome, RECOVERED_OUTCOMES)), frozenset(map(words.status, RECOVERED_STATUSES))
+
+
 def in_period(cases: Iterable[Case], period: Period, tz: object) -> list[Case]:
     """The missed calls of the period: non-duplicate items received in it."""
     start, end = period.bounds(tz)
@@ -298,7 +313,7 @@ def aggregate(measures: Sequence[Measure]) -> Figures:
         escalations=escalations,
         escalation_handling=Stats.of(handling),
         escalations_pending=escalations - len(handling),
-        no_response=sum(c.status == "No response" for c in cases),
+        no_response=sum(c.no_response for c in cases),
         after_hours=sum(is_after_hours(m.arrived) for m in measures),
         after_hours_closed_day=sum(m.arrived == CLOSED_DAY for m in measures),
         after_hours_recovered=sum(is_after_hours(m.arrived) and m.case.recovered for m in measures),

@@ -22,16 +22,6 @@ class Phone:
         """The form used to compare two numbers."""
         return f"{self.e164};ext={self.extension}" if self.extension else self.e164
 
-    def display(self, region: str) -> str:
-        number = phonenumbers.parse(self.e164, None)
-        fmt = (
-            phonenumbers.PhoneNumberFormat.NATIONAL
-            if phonenumbers.region_code_for_number(number) == region
-            else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
-        text = phonenumbers.format_number(number, fmt)
-        return f"{text} ext. {self.extension}" if self.extension else text
-
 
 class PhoneError(ValueError):
     """The text is not a usable phone number; the message says why in plain words."""

@@ -10,10 +10,14 @@ the mark true through one function, :meth:`QueueState.raise_id_high_water`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from callback_sheets import model
 from callback_sheets.cells import CellValue, Changeset, Grid, grid_rows
+from callback_sheets.core.history import cell_key
+from callback_sheets.core.validation import Item
 
 STATE_TAB = model.STATE_TAB
 STATE_COLUMNS = model.STATE_COLUMNS
@@ -80,3 +84,22 @@ def id_number(item_id: str, prefix: str) -> int | None:
     if not sep or head != prefix or not digits.isdigit():
         return None
     return int(digits)
+
+
+def new_ids(
+    items: Sequence[Item], history: Grid, high_water: int, *, prefix: str
+) -> tuple[dict[int, str], int]:
+    """IDs for the rows without one (by position), above every ID in the queue, in History and ever
+    issued (``high_water``, the State tab's mark: an ID whose row staff deleted is not issued again);
+    and the new highest."""
+    pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
+    used = {i.id for i in items if i.id}
+    used.update(cell_key(r[0]) for _, r in grid_rows(history) if r)
+    highest = max((int(m.group(1)) for u in used if (m := pattern.match(u))), default=0)
+    highest = max(highest, high_water)
+    ids = {}
+    for item in items:
+        if not item.id:
+            highest += 1
+            ids[item.position] = f"{prefix}-{highest:05d}"
+    return ids, highest

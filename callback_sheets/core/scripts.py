@@ -159,10 +159,37 @@ def render_script(
     stage = "first" if attempt <= 1 else "later"
     script = mode if mode != CALL else _script_for(row.get(model.REASON), reason_scripts or REASON_SCRIPTS)
 
+    path = _checked_template(dirs, wanted, script, stage, notes)
+    used = path.parent.name
+    values, call_values = _values(
+        row,
+        used,
+        name_allowed=mode == CALL or first_name_in_voicemail,
+        clinic_name=clinic_name,
+        callback_number=callback_number,
+        staff_name=staff_name,
+    )
+    text = _fill(path, values if mode in PRIVATE_SCRIPTS else call_values)
+    guardrails = _guardrails(dirs, used, call_values)
+    return RenderedScript(
+        text=text,
+        language=used,
+        fell_back_to_english=used != wanted,
+        template_path=path,
+        guardrails=guardrails,
+        script=script,
+        mode=mode,
+        attempt=attempt,
+        notes=tuple(notes),
+    )
+
+
+def _checked_template(dirs: tuple[Path, ...], wanted: str, script: str, stage: str, notes: list[str]) -> Path:
+    """The template for ``script`` at ``stage`` in ``wanted`` (else English, with a note), lint-clean
+    (ConfigError with the first problem otherwise)."""
     path = _find(dirs, wanted, lambda d, lang: template_file(d, lang, script, stage))
     used = path.parent.name
-    fell_back = used != wanted
-    if fell_back:
+    if used != wanted:
         notes.append(
             f"No {LANGUAGE_NAMES.get(wanted, wanted)} template for {script.replace('_', ' ')} "
             f"({stage} attempt): showing the English one."
@@ -171,8 +198,20 @@ def render_script(
     if problems:
         first = problems[0]
         raise ConfigError(f"{first.path}:{first.line}: {first.message} (run lint-templates)")
+    return path
 
-    name_allowed = mode == CALL or first_name_in_voicemail
+
+def _values(
+    row: Mapping[str, object],
+    used: str,
+    *,
+    name_allowed: bool,
+    clinic_name: str,
+    callback_number: str,
+    staff_name: str | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The placeholders' values: those a voicemail or secure message may hold (the first name only when
+    ``name_allowed``), and those a call script has besides (in the template's language ``used``)."""
     values = {
         "clinic_name": clinic_name,
         "callback_number": callback_number,
@@ -183,19 +222,7 @@ def render_script(
         "last_attempt_day": _day_phrase(row.get(model.LAST_ATTEMPT), used),
         "reason": str(row.get(model.REASON) or "").strip(),
     }
-    text = _fill(path, values if mode in PRIVATE_SCRIPTS else call_values)
-    guardrails = _guardrails(dirs, used, call_values)
-    return RenderedScript(
-        text=text,
-        language=used,
-        fell_back_to_english=fell_back,
-        template_path=path,
-        guardrails=guardrails,
-        script=script,
-        mode=mode,
-        attempt=attempt,
-        notes=tuple(notes),
-    )
+    return values, call_values
 
 
 def first_name(caller: object) -> str:

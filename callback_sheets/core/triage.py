@@ -19,11 +19,14 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
+
+from callback_sheets import model
 
 CLINICAL_REASON = "Clinical concern"
-ESCALATED_STATUS = "Escalated"
-URGENT = "Urgent"
-REACHED_OUTCOMES = frozenset({"Reached", "Booked"})
+ESCALATED_STATUS = model.Status.ESCALATED
+URGENT = model.Urgency.URGENT
+REACHED_OUTCOMES = frozenset({model.Outcome.REACHED, model.Outcome.BOOKED})
 TYPO_MIN = 6  # keyword words this long or longer also match with one letter wrong, missing or extra
 
 _APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´")
@@ -204,6 +207,9 @@ class Triage:
     keywords: tuple[str, ...]
     columns: tuple[str, ...] = ("Notes",)
     urgent_escalates: bool = True
+    escalated_status: str = ESCALATED_STATUS  # the clinic's words for them ([choices] may translate)
+    urgent: str = URGENT
+    reached: frozenset[str] = REACHED_OUTCOMES  # outcomes of an attempt that reached the patient
 
     def why(
         self,
@@ -224,27 +230,53 @@ class Triage:
                 if found:
                     where = "notes mention" if column == "Notes" else f"{column} mentions"
                     return f"{where} '{found}'"
-        if status == ESCALATED_STATUS:
-            return "status Escalated"
-        if self.urgent_escalates and urgency == URGENT:
-            return "urgency Urgent"
+        if status == self.escalated_status:
+            return f"status {self.escalated_status}"
+        if self.urgent_escalates and urgency == self.urgent:
+            return f"urgency {self.urgent}"
         return None
 
 
-def triage_for(config: object) -> Triage:
+class _EscalationRule(Protocol):
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def urgent_escalates(self) -> bool: ...
+
+
+class TriageConfig(model.Choices, Protocol):
+    """What :func:`triage_for` reads of a Config: ``[escalation]`` and the ``[choices]`` words."""
+
+    @property
+    def escalation(self) -> _EscalationRule: ...
+
+
+def triage_for(config: TriageConfig) -> Triage:
     """The Triage of a Config."""
-    esc = config.escalation  # type: ignore[attr-defined]
-    return _triage(tuple(esc.keywords), tuple(esc.columns), bool(esc.urgent_escalates))
+    esc = config.escalation
+    words = model.clinic_words(config)
+    return _triage(tuple(esc.keywords), tuple(esc.columns), bool(esc.urgent_escalates), words)
 
 
 @lru_cache(maxsize=16)
-def _triage(keywords: tuple[str, ...], columns: tuple[str, ...], urgent: bool) -> Triage:
-    return Triage(keywords, columns, urgent)
+def _triage(keywords: tuple[str, ...], columns: tuple[str, ...], urgent: bool, words: model.Words) -> Triage:
+    reached = frozenset(words.outcome(o) for o in REACHED_OUTCOMES)
+    return Triage(keywords, columns, urgent, words.status(ESCALATED_STATUS), words.urgency(URGENT), reached)
 
 
-def escalated_now(why: str | None, *, closed: bool, last_outcome: str | None, attempts: int) -> bool:
-    """A flagged item is escalated until it is closed or an attempt reached the patient."""
-    return bool(why) and not closed and not (attempts and last_outcome in REACHED_OUTCOMES)
+def escalated_now(
+    why: str | None,
+    *,
+    closed: bool,
+    last_outcome: str | None,
+    attempts: int,
+    reached: frozenset[str] = REACHED_OUTCOMES,
+) -> bool:
+    """A flagged item is escalated until it is closed or an attempt reached the patient (``reached``: the
+    clinic's words for the outcomes that did)."""
+    return bool(why) and not closed and not (attempts and last_outcome in reached)
 
 
 @lru_cache(maxsize=16)

@@ -26,7 +26,7 @@ class Item:
     phone: Phone | None
     caller: str
     reason: str | None  # canonical name; None when empty or unknown
-    status: str  # canonical; an empty cell reads as "New"
+    status: str  # as config spells it; an empty cell reads as the clinic's "New"
     closed: bool
     attempts: int
     last_attempt: datetime | None
@@ -47,7 +47,7 @@ class Item:
 
 def text(value: object) -> str:
     if value.__class__ is str:
-        return value.strip()  # type: ignore[attr-defined]
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -127,6 +127,10 @@ class RowReader:
         self._patient_type = _ChoiceColumn(config.patient_types, model.PATIENT_TYPE)
         self._urgency = _ChoiceColumn(config.urgencies, model.URGENCY)
         self._closed = frozenset(config.closed_statuses)
+        words = model.clinic_words(config)
+        self._new = words.status(model.Status.NEW)  # the status of a row whose Status is empty
+        self._duplicate = words.status(model.Status.DUPLICATE)
+        self._booked = words.outcome(model.Outcome.BOOKED)
 
     def read(self, position: int, values: Mapping[str, CellValue]) -> Item:
         (
@@ -151,7 +155,7 @@ class RowReader:
         received = self._when(received_cell, model.RECEIVED, problems, required=True)
         phone = self._phone(phone_cell, problems)
         reason = self._reason.read(reason_cell, problems)
-        status = self._status.read(status_cell, problems) or "New"
+        status = self._status.read(status_cell, problems) or self._new
         outcome = self._outcome.read(outcome_cell, problems)
         attempts = self._count(attempts_cell, model.ATTEMPTS, problems)
         last = self._when(last_cell, model.LAST_ATTEMPT, problems)
@@ -189,8 +193,8 @@ class RowReader:
     def _when(
         self, value: object, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:
-        if value.__class__ is datetime and value.tzinfo is None:  # type: ignore[attr-defined]
-            when: datetime | None = localize(value, self.tz)  # type: ignore[arg-type]  # the usual cell
+        if value.__class__ is datetime and value.tzinfo is None:
+            when: datetime | None = localize(value, self.tz)  # the usual cell
         else:
             try:
                 when = parse_when(value, self.tz, order=self.order)
@@ -213,8 +217,8 @@ class RowReader:
             return None
 
     def _count(self, value: object, column: str, problems: list[str]) -> int:
-        if value.__class__ is int and value >= 0:  # type: ignore[operator]
-            return value  # type: ignore[return-value]
+        if value.__class__ is int and value >= 0:
+            return value
         if value is None:
             return 0
         raw = text(value)
@@ -229,8 +233,8 @@ class RowReader:
             return 0
         return int(number)
 
-    @staticmethod
     def _consistency(
+        self,
         received: datetime | None,
         attempts: int,
         last: datetime | None,
@@ -249,10 +253,10 @@ class RowReader:
             problems.append("Last outcome is empty: say what happened on the last attempt")
         if last is not None and received is not None and last < received:
             problems.append("Last attempt is before Received")
-        if closed and outcome is None and status != "Duplicate":
+        if closed and outcome is None and status != self._duplicate:
             problems.append(f"Status is {status} but no attempt outcome is recorded")
-        if outcome == "Booked" and not closed:
-            problems.append(f"Last outcome is Booked but Status is still {status}")
+        if outcome == self._booked and not closed:
+            problems.append(f"Last outcome is {outcome} but Status is still {status}")
 
 
 def duplicate_id_problems(items: Sequence[Item]) -> dict[int, str]:

@@ -54,7 +54,6 @@ class Job(StrEnum):
         return "refresh" if self is Job.OPEN else self.value
 
 
-FAMILIES = ("refresh", "review", "daily", "weekly")
 _ORDER = {job: i for i, job in enumerate(Job)}
 
 

@@ -1,0 +1,115 @@
+"""Which dates a clinic is closed: the country's public holidays (the ``holidays`` package, loaded lazily,
+one country module only) plus the clinic's own closure dates, as one ``closed_on(date)`` predicate for
+:class:`~callback_sheets.core.calendar.BusinessCalendar`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+
+def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable[int] | int = ()) -> Any:
+    """``holidays.country_holidays``, loading the configured country's module only.
+
+    ``import holidays`` imports every country's class through its ``EntityLoader`` plus
+    ``importlib.metadata`` (about 60 ms of each command's start), and ``holidays.countries``'s
+    ``__init__`` imports every country module. When neither is loaded yet, both are set up here as bare
+    packages (the packages' own paths, without their ``__init__``) and only the country's module, with
+    the base classes it imports, is loaded. Should that fail (a holidays release whose modules need the
+    package's ``__init__``), the bare packages are dropped and the package is imported as usual. Raises
+    NotImplementedError for an unknown country, as the package does."""
+    import sys
+
+    loaded = sys.modules.get("holidays")
+    if loaded is not None and getattr(loaded, "__file__", None) is not None:  # the whole package
+        return loaded.country_holidays(country, subdiv=subdiv, years=years)
+    try:
+        return _bare_country_holidays(country, subdiv=subdiv, years=years)
+    except NotImplementedError:
+        raise
+    except Exception:  # any layout change of the package: the usual import below
+        for name in [m for m in sys.modules if m == "holidays" or m.startswith("holidays.")]:
+            del sys.modules[name]
+    import holidays
+
+    return holidays.country_holidays(country, subdiv=subdiv, years=years)
+
+
+def _bare_package(name: str, path: str) -> None:
+    import importlib.machinery
+    import sys
+    import types
+
+    package = types.ModuleType(name)
+    package.__path__ = [path]
+    package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    package.__spec__.submodule_search_locations = [path]
+    package.__package__ = name
+    sys.modules[name] = package
+
+
+def _bare_country_holidays(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("holidays")
+    root = next(iter(spec.submodule_search_locations))
+    _bare_package("holidays", root)
+    try:
+        if "holidays.countries" not in sys.modules:
+            _bare_package("holidays.countries", os.path.join(root, "countries"))
+        return _entity(country, subdiv=subdiv, years=years)
+    finally:  # a later `import holidays` (a library user's) runs the package's own __init__
+        del sys.modules["holidays"]
+
+
+def _entity(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:
+    import importlib
+
+    from holidays.registry import COUNTRIES
+
+    found = [
+        (module, names[0])
+        for module, names in COUNTRIES.items()
+        if country.upper() in (n.upper() for n in names[1:]) or country == names[0]
+    ]
+    if not found:
+        raise NotImplementedError(f"Country {country} not available")
+    module_name, class_name = found[0]
+    entity = getattr(importlib.import_module(f"holidays.countries.{module_name}"), class_name)
+    return entity(years=years, subdiv=subdiv)
+
+
+def build_closed_on(
+    *, country: str | None, subdivision: str | None, closures: Iterable[date]
+) -> Callable[[date], bool]:
+    """A ``closed_on`` predicate: public holidays of ``country``/``subdivision`` (through the
+    ``holidays`` package, observed days included, loaded lazily one year at a time) plus the clinic's own
+    closure dates. Raises ValueError for an unknown country or subdivision."""
+    closed = frozenset(d.date() if isinstance(d, datetime) else d for d in closures)
+    if country is None:
+        if subdivision is not None:
+            raise ValueError(f"holiday subdivision {subdivision!r} needs a country")
+        return closed.__contains__
+    try:
+        country_holidays(country, subdiv=subdivision, years=())
+    except NotImplementedError as exc:  # the package's "not available" error
+        raise ValueError(f"unknown holiday country or subdivision: {exc}") from exc
+    by_year: dict[int, frozenset[date]] = {}
+
+    def closed_on(day: date) -> bool:
+        if day in closed:
+            return True
+        year = by_year.get(day.year)
+        if year is None:
+            found = country_holidays(country, subdiv=subdivision, years=day.year)
+            year = by_year[day.year] = frozenset(found.keys())
+        return day in year
+
+    return closed_on
