@@ -57,5 +57,3 @@ class Backend(Protocol):
         reconcile; the caller then reads again and recomputes.
         """
         ...
-
-

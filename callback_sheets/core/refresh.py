@@ -21,13 +21,13 @@ from callback_sheets.cells import (
     Link,
     Snapshot,
     WriteMode,
-    column_letter,
     duplicate_headers,
     every,
     grid_rows,
     is_blank,
     pick,
     same_value,
+    sheet_problems,
 )
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import Arrivals, is_after_hours, kept_earlier_note
@@ -118,19 +118,6 @@ class RefreshPlan:
     sheet_problems: tuple[str, ...] = ()  # problems of the sheet itself (two columns with one header)
     escalation_owner: str | None = None  # every escalated open item is on this owner's list
     alerts: list[EscalationAlert] = field(default_factory=list)
-
-
-def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
-    """Problems of the header row: a name heading two columns (both are read for keywords, but staff
-    should know which one is the real one)."""
-    out = []
-    for name, cols in duplicate_headers(header).items():
-        where = ", ".join(column_letter(c) for c in cols)
-        out.append(
-            f"{len(cols)} columns are headed {name!r} (columns {where}): the tool reads the first "
-            f"(and every one for escalation keywords); rename or merge the others"
-        )
-    return tuple(out)
 
 
 def check_header(snapshot: Snapshot) -> None:

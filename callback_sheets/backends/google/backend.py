@@ -66,7 +66,7 @@ from callback_sheets.cells import (
     column_index,
     row_factory,
 )
-from callback_sheets.config import GoogleConfig
+from callback_sheets.config.google import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError, WorkbookBusyError, WorkbookChangedError
 from callback_sheets.layout import TabSpec, clash_message
 from callback_sheets.look import DEFAULT_LOOK, Look
