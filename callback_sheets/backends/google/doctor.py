@@ -25,7 +25,7 @@ def doctor(config: Config) -> list[Check]:
 def check_google(
     google: GoogleConfig | None,
     *,
-    connect: Callable[[GoogleConfig], Backend] | None = None,
+    connect: Callable[[GoogleConfig], GoogleBackend] | None = None,
     archive_key: str | None = None,
     archive_keys: Mapping[int, str] | None = None,
 ) -> list[Check]:
@@ -49,8 +49,8 @@ def check_google(
     except CallbackSheetsError as exc:
         return [*checks, Check("credentials", False, str(exc))]
     if archive_key is not None or archive_keys:
-        backend.archive_key = archive_key  # type: ignore[attr-defined]
-        backend.archive_keys = dict(archive_keys or {})  # type: ignore[attr-defined]
+        backend.archive_key = archive_key
+        backend.archive_keys = dict(archive_keys or {})
     header = check_header(backend, google.worksheet)
     return checks + header + (check_cells(backend) if all(c.ok for c in header) else [])
 
