@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callback_sheets.config.google import read_google
-from callback_sheets.config.types import Config, Location
+from callback_sheets.config.types import DEFAULT_WORKBOOK, Config, Location
 from callback_sheets.config.values import a_text
 from callback_sheets.errors import ConfigError
 
@@ -62,9 +62,6 @@ class BackendKind:
 
 
 # --- Excel: a workbook file, `workbook` in [queue] or a [[queues]] entry ---------------------------------
-DEFAULT_WORKBOOK = "callback_queue.xlsx"
-
-
 def _read_workbook(place: Location, setting: Setting) -> Location:
     example = '"north.xlsx"' if setting.entry else '"queue.xlsx"'
     text = DEFAULT_WORKBOOK if setting.value is None else a_text(setting.value, setting.key, example=example)

@@ -23,6 +23,7 @@ from callback_sheets.config.runner import RunnerConfig
 from callback_sheets.core.calendar import Block, BusinessCalendar, build_closed_on
 
 DEFAULT_DATE_FORMAT = "ddd mm/dd hh:mm"
+DEFAULT_WORKBOOK = "callback_queue.xlsx"  # an Excel queue's workbook when the config names none
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Location:
 
     name: str
     backend: str
-    workbook: Path = Path("callback_queue.xlsx")
+    workbook: Path = Path(DEFAULT_WORKBOOK)
     google: GoogleConfig | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
     """A backend's own settings when it has no field here, by backend name."""
