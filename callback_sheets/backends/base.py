@@ -57,3 +57,5 @@ class Backend(Protocol):
         reconcile; the caller then reads again and recomputes.
         """
         ...
+
+
