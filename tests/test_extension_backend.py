@@ -138,3 +138,22 @@ def test_unknown_backend_names_every_registered_one(tmp_path: Path) -> None:
         parse_config(tomllib.loads(TOML + "size = 3\n"), base=tmp_path)
     with pytest.raises(ConfigError, match=r"^shelf: a table such as"):
         parse_config(tomllib.loads(TOML.replace('[shelf]\nname = "front desk"', "")), base=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "callback_sheets.backends.registry",
+        "callback_sheets.backends.google.doctor",
+        "callback_sheets.config.types",
+        "callback_sheets.config.state_files",
+    ],
+)
+def test_the_registry_and_config_load_in_either_order(module: str) -> None:
+    """The registry reads config's types and config reads the registry: either may be imported first."""
+    import subprocess
+    import sys
+
+    code = f"import {module}\nfrom callback_sheets.config import load_config\nprint('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -22,7 +22,6 @@ from callback_sheets.config.clinic import check_country, date_order, read_hours
 from callback_sheets.config.escalation import EscalationConfig, read_escalation
 from callback_sheets.config.google import GoogleConfig
 from callback_sheets.config.intake import IntakeConfig, read_intake
-from callback_sheets.config.locations import backend_keys, read_locations, read_main
 from callback_sheets.config.notify import EmailConfig, NotifyConfig, WebhookConfig, read_notify
 from callback_sheets.config.owners import OwnerConfig, check_references, read_owners
 from callback_sheets.config.queue import QUEUE_KEYS, read_queue
@@ -101,6 +100,10 @@ def load_config(path: Path) -> Config:
 
 def parse_config(raw: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Config:
     """Build a Config from parsed TOML; relative paths are taken from `base`."""
+    # Imported here, not above: the backend registry (which `locations` reads) imports this package's
+    # submodules (types, values, google), so the package itself must load without the registry.
+    from callback_sheets.config.locations import backend_keys, read_locations, read_main
+
     no_unknown(raw, _TOP_KEYS | backend_keys(table=True), "")
     clinic = _read_clinic(section(raw, "clinic"))
     holidays = _read_holidays(section(raw, "holidays"))
