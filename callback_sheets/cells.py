@@ -246,6 +246,19 @@ def column_letter(number: int) -> str:
     return out
 
 
+def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
+    """Problems of the header row: a name heading two columns (both are read for keywords, but staff
+    should know which one is the real one)."""
+    out = []
+    for name, cols in duplicate_headers(header).items():
+        where = ", ".join(column_letter(c) for c in cols)
+        out.append(
+            f"{len(cols)} columns are headed {name!r} (columns {where}): the tool reads the first "
+            f"(and every one for escalation keywords); rename or merge the others"
+        )
+    return tuple(out)
+
+
 def grid_rows(grid: Grid) -> Iterator[tuple[int, tuple[CellValue, ...]]]:
     """(1-based row number, values) for each row of a tab grid below its header."""
     yield from enumerate(grid[1:], start=2)

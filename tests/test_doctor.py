@@ -11,8 +11,9 @@ from click.testing import CliRunner, Result
 
 from callback_sheets import model
 from callback_sheets.app import service
+from callback_sheets.backends.google.doctor import check_google
 from callback_sheets.cli import main
-from callback_sheets.cli.doctor import check_google, run_checks
+from callback_sheets.cli.doctor import run_checks
 from callback_sheets.config import Config, GoogleConfig
 from tests.conftest import CLINIC_TOML
 from tests.sheets_emulator import SheetsEmulator

@@ -246,7 +246,7 @@ def test_gspread_default_key_path_is_used_and_named(tmp_path: Path, monkeypatch:
         resources.example_config().replace('backend = "excel"', 'backend = "google"')
         + '\n[google]\nspreadsheet = "1abc"\n'
     )
-    from callback_sheets.cli.doctor import check_google
+    from callback_sheets.backends.google.doctor import check_google
 
     missing = check_google(load_config(config).google)
     assert not missing[0].ok and "gspread's default" in missing[0].detail

@@ -11,6 +11,7 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -635,7 +636,7 @@ def test_google_queue_keeps_its_record_beside_the_config(
                 account="queue-bot@example.iam.gserviceaccount.com",
             )
 
-        monkeypatch.setitem(registry.BACKENDS, "google", google)
+        monkeypatch.setitem(registry.BACKENDS, "google", replace(registry.BACKENDS["google"], open=google))
         text = write_config(tmp_path, smtp_port=smtp.port).path.read_text(encoding="utf-8")  # type: ignore[union-attr]
         text = text.replace(
             '[queue]\nworkbook = "queue.xlsx"',

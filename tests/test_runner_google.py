@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_runner_rides_out_a_google_429_storm(emu: SheetsEmulator, tmp_path: Path
             sleep=waits.append,
         )
 
-    monkeypatch.setitem(registry.BACKENDS, "google", google)
+    monkeypatch.setitem(registry.BACKENDS, "google", replace(registry.BACKENDS["google"], open=google))
     config = clinic(
         tmp_path,
         queues=[

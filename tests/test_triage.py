@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from callback_sheets.config import parse_config
-from callback_sheets.config.fields import DEFAULT_KEYWORDS
+from callback_sheets.config.escalation import DEFAULT_KEYWORDS
 from callback_sheets.core.triage import KeywordMatcher, Triage, escalated_now
 from callback_sheets.errors import ConfigError
 

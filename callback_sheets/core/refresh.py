@@ -17,11 +17,11 @@ from callback_sheets.cells import (
     Changeset,
     Snapshot,
     WriteMode,
-    column_letter,
     duplicate_headers,
     is_blank,
     pick,
     same_value,
+    sheet_problems,
 )
 from callback_sheets.core.arrival import is_after_hours
 from callback_sheets.core.assign import Assignment, assign_items
@@ -49,19 +49,6 @@ __all__ = [
 ]
 
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
-
-
-def sheet_problems(header: Sequence[str]) -> tuple[str, ...]:
-    """Problems of the header row: a name heading two columns (both are read for keywords, but staff
-    should know which one is the real one)."""
-    out = []
-    for name, cols in duplicate_headers(header).items():
-        where = ", ".join(column_letter(c) for c in cols)
-        out.append(
-            f"{len(cols)} columns are headed {name!r} (columns {where}): the tool reads the first "
-            f"(and every one for escalation keywords); rename or merge the others"
-        )
-    return tuple(out)
 
 
 def check_header(snapshot: Snapshot) -> None:

@@ -60,7 +60,7 @@ from callback_sheets.backends.google.sheet_requests import SheetMeta
 from callback_sheets.backends.google.values import a1, quote
 from callback_sheets.backends.google.verify import verify_placement
 from callback_sheets.cells import Changeset, Snapshot, WriteMode
-from callback_sheets.config import GoogleConfig
+from callback_sheets.config.google import GoogleConfig
 from callback_sheets.errors import BackendError, WorkbookChangedError
 from callback_sheets.layout import TabSpec, clash_message
 from callback_sheets.look import DEFAULT_LOOK, Look

@@ -15,7 +15,7 @@ from gspread.http_client import ParamsType
 
 from callback_sheets.backends.google.http import RetryingHTTPClient, RetryPolicy
 from callback_sheets.backends.google.sheet_requests import SheetMeta
-from callback_sheets.config import GoogleConfig
+from callback_sheets.config.google import GoogleConfig
 from callback_sheets.errors import BackendError, ConfigError
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
