@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.backends.excel.xlsx.graft import rename_references
+from callback_sheets.backends.excel.xlsx.parts import rename_references
 from callback_sheets.backends.excel.xlsx.patch import sheet_tails
 from callback_sheets.backends.excel.xlsx.read import read_workbook
 from callback_sheets.backends.excel.xlsx.rules import Rules, donor_parts, missing_rules
@@ -211,7 +211,7 @@ def renamed_package(package: bytes, names: Mapping[str, str]) -> bytes:
     import zipfile
     from xml.sax.saxutils import quoteattr
 
-    from callback_sheets.backends.excel.xlsx.graft import rename_references
+    from callback_sheets.backends.excel.xlsx.parts import rename_references
 
     renames = {old: new for old, new in names.items() if old != new}
     if not renames:

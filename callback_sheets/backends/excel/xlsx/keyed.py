@@ -17,7 +17,7 @@ from pathlib import Path
 
 import python_calamine
 
-from callback_sheets.backends.excel.xlsx.patch import READ_PIECE, _Package
+from callback_sheets.backends.excel.xlsx.package import READ_PIECE, Package
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
 _EMPTY_SHEET = (
@@ -51,7 +51,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
     """The header row and the rows whose column A is ``key`` (compared case-insensitively), as
     :func:`.xlsx_read.read_sheet` would give them; None when the workbook has no such sheet."""
     with zipfile.ZipFile(path) as archive:
-        package = _Package(archive)
+        package = Package(archive)
         names = {name.casefold(): name for name, _, _ in reversed(package.sheets)}
         actual = sheet if any(n == sheet for n, _, _ in package.sheets) else names.get(sheet.casefold())
         if actual is None:
@@ -85,7 +85,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
     return found[:1] + [r for r in found[1:] if r and str(r[0] or "").strip().casefold() == wanted]
 
 
-def _is_worksheet(package: _Package, sheet: str) -> bool:
+def _is_worksheet(package: Package, sheet: str) -> bool:
     try:
         package.sheet_part(sheet)
     except Exception:  # a chart sheet or a dangling relationship: left as it is
@@ -93,7 +93,7 @@ def _is_worksheet(package: _Package, sheet: str) -> bool:
     return True
 
 
-def _matching_rows(package: _Package, part: str, needle: re.Pattern[bytes]) -> bytes:
+def _matching_rows(package: Package, part: str, needle: re.Pattern[bytes]) -> bytes:
     """The sheet part with only its first row and the rows ``needle`` finds, renumbered from 1."""
     head = b""
     kept: list[bytes] = []
