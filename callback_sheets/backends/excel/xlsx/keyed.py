@@ -110,7 +110,8 @@ def _matching_rows(package: Package, part: str, needle: re.Pattern[bytes]) -> by
                 cut = 0 if cut < 0 else cut + len(b"</row>")
             block, carry = data[:cut], data[cut:]
             if first is None:
-                start = _PREFIX.search(block).start() if _PREFIX.search(block) else -1
+                prefix = _PREFIX.search(block)
+                start = prefix.start() if prefix else -1
                 row_start = block.find(b"<row", start)
                 row_end = block.find(b"</row>", row_start)
                 if start < 0 or (row_start >= 0 and row_end < 0):

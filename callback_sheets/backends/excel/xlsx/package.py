@@ -20,7 +20,8 @@ from callback_sheets.backends.excel.xlsx.remove import (
     shifted_names,
     shifted_table_xml,
 )
-from callback_sheets.backends.excel.xlsx.sheet import MAIN_NS, SheetPatch
+from callback_sheets.backends.excel.xlsx.sheet import SheetPatch
+from callback_sheets.backends.excel.xlsx.sheet_reader import MAIN_NS
 from callback_sheets.backends.excel.xlsx.zip_streams import Deflated, prefetched
 
 Content = bytes | Deflated

@@ -175,7 +175,7 @@ def _patch_sheet(
         if writer is not None:
             writer.close()
         if removed:
-            remove_rows_xml(lambda patched=patched: iter(patched), removed, output.write)
+            remove_rows_xml(lambda: iter(patched), removed, output.write)
     finally:
         changed[part] = output.close()
     package.refuse_calc_chain_targets(sheet, patch)
