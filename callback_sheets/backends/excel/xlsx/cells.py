@@ -1,5 +1,5 @@
 """Cell-level SpreadsheetML: references, values encoded as ``<c>`` elements, Excel serial dates, and
-reading the ``<c>`` elements of one row. Rewriting a whole sheet part is :mod:`.xlsx_sheet`.
+reading the ``<c>`` elements of one row. Rewriting a whole sheet part is :mod:`.sheet`.
 
 Everything here works on bytes of UTF-8 XML and knows nothing about zip packages or styles. Strings are
 always written as inline strings (``t="inlineStr"``), so sharedStrings.xml is never touched and no text

@@ -49,7 +49,7 @@ def _needle(key: str, shared: list[int]) -> re.Pattern[bytes]:
 
 def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | None:
     """The header row and the rows whose column A is ``key`` (compared case-insensitively), as
-    :func:`.xlsx_read.read_sheet` would give them; None when the workbook has no such sheet."""
+    :func:`.read.read_sheet` would give them; None when the workbook has no such sheet."""
     with zipfile.ZipFile(path) as archive:
         package = Package(archive)
         names = {name.casefold(): name for name, _, _ in reversed(package.sheets)}

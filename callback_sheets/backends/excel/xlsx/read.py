@@ -20,9 +20,12 @@ import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import python_calamine
+
+TYPE_CHECKING = False  # a read alone does not import typing (see the floor of bench/excel_refresh.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 """A cell's value. Naive datetimes are wall-clock values; the reader never returns a bare ``date``."""

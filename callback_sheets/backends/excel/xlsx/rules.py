@@ -2,7 +2,7 @@
 
 `init` on a workbook whose Queue (or Demand) tab exists gives that tab the tool's data validations and
 conditional formats it lacks. They are taken from the donor (the tab as a new workbook would have it, see
-:mod:`.xlsx_graft`), whatever the layout declares there, and fitted to the existing tab: every column
+:mod:`.graft`), whatever the layout declares there, and fitted to the existing tab: every column
 reference (ranges and formulas) moves from the donor's column to the column with the same header in the
 tab (staff may have reordered it). A rule is left out when the tab already has one of its kind on those
 columns (so `init` twice adds nothing). The patcher then inserts the elements at their schema position
