@@ -37,7 +37,7 @@ timezone = "America/Chicago"
 [queue]
 workbook = "queue.xlsx"
 [escalation]
-owner = "Nurse Patel"
+owner = "Maria"
 [[owners]]
 name = "Maria"
 languages = ["English", "Spanish"]
