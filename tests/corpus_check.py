@@ -218,9 +218,9 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str:
     """The part name of a sheet (by its name in workbook.xml), found through the workbook's rels."""
     import posixpath
 
-    from callback_sheets.backends.excel.xlsx.patch import _Package
+    from callback_sheets.backends.excel.xlsx.package import Package
 
-    package = _Package(archive)
+    package = Package(archive)
     part = package.sheet_part(sheet)
     return next(n for n in archive.namelist() if n.lower() == posixpath.normpath(part).lower())
 

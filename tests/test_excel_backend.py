@@ -18,7 +18,7 @@ import pytest
 from callback_sheets import model
 from callback_sheets.app import service
 from callback_sheets.backends.excel.backend import ExcelBackend
-from callback_sheets.backends.excel.files import lock_path, workbook_lock
+from callback_sheets.backends.excel.lock import lock_path, workbook_lock
 from callback_sheets.config import Config
 from callback_sheets.errors import WorkbookBusyError, WorkbookChangedError
 from tests.conftest import row

@@ -23,7 +23,7 @@ from callback_sheets import model
 from callback_sheets.app import service
 from callback_sheets.backends.excel import files as excel_files
 from callback_sheets.backends.excel.backend import ExcelBackend
-from callback_sheets.backends.excel.files import lock_path, workbook_lock
+from callback_sheets.backends.excel.lock import lock_path, workbook_lock
 from callback_sheets.backends.excel.xlsx.patch import patch_workbook
 from callback_sheets.backends.excel.xlsx.read import PackageRefused, check_package, read_sheet
 from callback_sheets.config import Config

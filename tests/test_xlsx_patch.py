@@ -370,7 +370,7 @@ def test_tiny_read_pieces_give_the_same_part(
         expected_path = tmp_path / "expected.xlsx"
         patch_workbook(src, expected_path, **changes)  # type: ignore[arg-type]
         with monkeypatch.context() as patched:
-            patched.setattr("callback_sheets.backends.excel.xlsx.patch.READ_PIECE", piece)
+            patched.setattr("callback_sheets.backends.excel.xlsx.package.READ_PIECE", piece)
             got_path = tmp_path / "got.xlsx"
             patch_workbook(src, got_path, **changes)  # type: ignore[arg-type]
         assert sheet_xml(got_path) == sheet_xml(expected_path)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.backends.base import WriteResult
-from callback_sheets.backends.excel.files import FileVersion, atomic_write, refuse_if_open, workbook_lock
+from callback_sheets.backends.excel.files import FileVersion, atomic_write
+from callback_sheets.backends.excel.lock import refuse_if_open, workbook_lock
 from callback_sheets.cells import (
     CellValue,
     Changeset,
@@ -285,7 +286,42 @@ class ExcelBackend:
         removed = {actual(k): v for k, v in (removals or {}).items() if v}
         roles = {actual(t.name): t for t in tabs}
         missing = sorted((set(edits) | set(appends)) - set(present))
-        reason = None
+        reason = self._patched(edits, appends, removed, missing, roles, expected)
+        if reason is None:
+            return
+        if removed:
+            raise BackendError(
+                f"cannot remove rows from {self.label}: {reason}; nothing was removed "
+                "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
+            )
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
+        )
+        self.last_write_path = f"openpyxl: {reason}"
+        from callback_sheets.backends.excel import workbook as excel_openpyxl
+
+        specs = {actual(t.name): TabSpec(actual(t.name), t.header) for t in tabs}
+        atomic_write(
+            self.path,
+            lambda tmp: excel_openpyxl.save_with_changes(
+                self.path, tmp, edits=edits, appends=appends, specs=specs
+            ),
+            expected=expected,
+        )
+
+    def _patched(
+        self,
+        edits: Mapping[str, Mapping[tuple[int, int], CellValue]],
+        appends: Mapping[str, Sequence[Sequence[CellValue]]],
+        removed: Mapping[str, Sequence[int]],
+        missing: Sequence[str],
+        roles: Mapping[str, TabSpec],
+        expected: FileVersion | None,
+    ) -> str | None:
+        """Writes the changes with the zero-collateral patcher (the ``missing`` tabs grafted first);
+        None once written, else the reason it refused (nothing written)."""
         from callback_sheets.backends.excel.xlsx.patch import PatchRefused, patch_workbook
 
         try:
@@ -309,31 +345,10 @@ class ExcelBackend:
                     ),
                     expected=expected,
                 )
-            self.last_write_path = "patch"
-            return
         except PatchRefused as exc:
-            reason = str(exc)
-        if removed:
-            raise BackendError(
-                f"cannot remove rows from {self.label}: {reason}; nothing was removed "
-                "(the archive keeps its copy; the next archive run finishes the move once this is fixed)"
-            )
-        import logging
-
-        logging.getLogger(__name__).warning(
-            "note: %s written with openpyxl (%s); see README, 'What openpyxl loses'", self.label, reason
-        )
-        self.last_write_path = f"openpyxl: {reason}"
-        from callback_sheets.backends.excel import workbook as excel_openpyxl
-
-        specs = {actual(t.name): TabSpec(actual(t.name), t.header) for t in tabs}
-        atomic_write(
-            self.path,
-            lambda tmp: excel_openpyxl.save_with_changes(
-                self.path, tmp, edits=edits, appends=appends, specs=specs
-            ),
-            expected=expected,
-        )
+            return str(exc)
+        self.last_write_path = "patch"
+        return None
 
     def _missing_tabs(self, missing: Sequence[str], specs: Mapping[str, TabSpec]) -> Graft:
         """The graft that adds the tool's tabs a write needs and the workbook lacks (named as configured)."""

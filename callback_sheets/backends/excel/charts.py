@@ -52,7 +52,7 @@ def add_figure_layout(wb: Workbook, date_format: str = look_spec.DEFAULT_DATE_FO
 
 def add_trend_chart(ws: Worksheet, date_format: str = look_spec.DEFAULT_DATE_FORMAT) -> bool:
     """Missed calls (bars) and recovery rate % (line, right axis) per week; False if a chart is there."""
-    if ws._charts:  # openpyxl keeps a sheet's charts only here
+    if ws._charts:  # type: ignore[attr-defined]  # openpyxl keeps a sheet's charts only here (private)
         return False
     for (row, col), value in dem.trend_cells(()).items():
         if ws.cell(row=row, column=col).value is None:
@@ -116,7 +116,7 @@ def add_demand_scale(ws: Worksheet) -> bool:
             return False
     ws.conditional_formatting.add(
         GRID_RANGE,
-        ColorScaleRule(
+        ColorScaleRule(  # type: ignore[no-untyped-call]  # types-openpyxl leaves its parameters untyped
             start_type="num",
             start_value=0,
             start_color="FFFFFF",

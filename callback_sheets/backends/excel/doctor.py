@@ -19,7 +19,7 @@ def doctor(config: Config) -> list[Check]:
 def check_excel(path: Path) -> list[Check]:
     """The workbook exists, is not open in Excel or LibreOffice, and has the Queue tab and headers."""
     from callback_sheets.backends.excel.backend import ExcelBackend
-    from callback_sheets.backends.excel.files import open_elsewhere
+    from callback_sheets.backends.excel.lock import open_elsewhere
 
     if not path.exists():
         return [

@@ -1,4 +1,5 @@
-"""File safety for workbooks: who else has the file open, our own lock, and atomic replacement.
+"""File safety for workbooks: atomic replacement (who has the file open, and our own lock, are
+:mod:`.lock`).
 
 A write never replaces a file that changed since it was read (compare-and-swap): the workbook's identity
 (inode, size, mtime_ns and a SHA-256 of its bytes) is taken when it is read and checked again when the new
@@ -14,29 +15,19 @@ write is refused, when they cannot be); a read-only workbook is refused.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import hashlib
-import json
 import os
-import platform
-import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from callback_sheets.errors import BackendError, WorkbookBusyError, WorkbookChangedError
-
-STALE_AFTER_SECONDS = 30 * 60  # a lock older than this, from a process we cannot see, is a crash's leftover
-STALE_TEMP_SECONDS = 5 * 60  # our own temporary file older than this is a killed run's leftover
-TEMP_MARK = "cbs"  # in every temporary file's name: `.NAME.cbs-PID-XXXXXXXX.tmp.xlsx`
-
-
-class WorkbookReadOnlyError(BackendError):
-    """The workbook (or its folder) may not be written: nothing was written."""
+from callback_sheets.backends.excel.disk import WorkbookReadOnlyError, real_path, space_message
+from callback_sheets.backends.excel.exchange import Exchange
+from callback_sheets.backends.excel.lock import TEMP_MARK, remove_stale_temps
+from callback_sheets.errors import WorkbookChangedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,220 +69,10 @@ class FileVersion:
         return (self.mtime_ns, self.size, self.inode) == (other.mtime_ns, other.size, other.inode)
 
 
-def open_elsewhere(path: Path) -> str | None:
-    """The program that has the workbook open, judged by the lock files it leaves beside it."""
-    if (path.parent / f".~lock.{path.name}#").exists():
-        return "LibreOffice"
-    if (path.parent / f"~${path.name}").exists() or (path.parent / f"~${path.name[2:]}").exists():
-        return "Excel"
-    return None
-
-
-def refuse_if_open(path: Path) -> None:
-    who = open_elsewhere(path) or (open_elsewhere(real_path(path)) if path.is_symlink() else None)
-    if who:
-        raise WorkbookBusyError(
-            f"{path.name} is open in {who}: save and close it there, then run the command again "
-            "(nothing was written)"
-        )
-
-
-def real_path(path: Path) -> Path:
-    """The file a (possibly symlinked) workbook path names: writes go there, so the link stays."""
-    return Path(os.path.realpath(path))
-
-
-def lock_path(path: Path) -> Path:
-    return path.parent / f".~callback-sheets.{path.name}.lock"
-
-
-def _alive(pid: int) -> bool:
-    from callback_sheets.oslock import pid_alive  # os.kill(pid, 0) would end the process on Windows
-
-    return pid_alive(pid)
-
-
-def _stale(lock: Path) -> bool:
-    """A lock is stale when its process is gone (same host), when it is older than STALE_AFTER_SECONDS
-    (another host), or at once when it is empty or unreadable: a lock is only ever made visible with its
-    content, so an empty one is a crash's (or a full disk's) leftover."""
-    try:
-        info = json.loads(lock.read_text())
-        age = time.time() - float(info["time"])
-        if info.get("host") == _hostname():
-            return not _alive(int(info["pid"]))
-        return age > STALE_AFTER_SECONDS
-    except FileNotFoundError:
-        return True
-    except (OSError, ValueError, KeyError, TypeError):
-        return True
-
-
-def _publish_lock(lock: Path, payload: str) -> None:
-    """Creates `lock` holding `payload`, atomically: the content is written (and synced) to a temporary
-    file that is then hard-linked to the lock's name, which fails if the lock exists. Where hard links
-    are not supported, O_EXCL creates it and the content is written at once (removed if that fails)."""
-    tmp = lock.parent / f"{lock.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    try:
-        try:
-            os.write(fd, payload.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, lock)
-            return
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    try:
-        os.write(fd, payload.encode())
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock)
-        raise
-    os.close(fd)
-
-
-def _space_message(exc: OSError, where: Path) -> BackendError:
-    if exc.errno == errno.ENOSPC:
-        return BackendError(f"the disk holding {where} is full: free some space (nothing was written)")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return WorkbookReadOnlyError(
-            f"no permission to write in {where} ({exc.strerror}): nothing was written"
-        )
-    return BackendError(f"cannot write in {where}: {exc.strerror or exc} (nothing was written)")
-
-
-@contextlib.contextmanager
-def workbook_lock(path: Path, *, what: str = "callback-sheets") -> Iterator[None]:
-    """Our own lock: two runs never work on one workbook at once; a crashed run's lock is taken over."""
-    path = real_path(path)
-    lock = lock_path(path)
-    payload = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time(), "what": what})
-    for _ in range(3):
-        try:
-            _publish_lock(lock, payload)
-        except FileExistsError:
-            if _stale(lock):
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
-            raise WorkbookBusyError(
-                f"another callback-sheets run is working on {path.name} (lock {lock.name}); "
-                "wait for it to finish, or delete the lock file if no run is going"
-            ) from None
-        except OSError as exc:
-            raise _space_message(exc, path.parent) from None
-        break
-    else:
-        raise WorkbookBusyError(f"could not take the lock {lock.name}; delete it if no run is going")
-    try:
-        remove_stale_temps(path)  # a killed run's leftovers; nobody else writes while we hold the lock
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
-
-
-# --- our temporary files ---------------------------------------------------------------------------------
-def _temp_pattern(target: Path) -> re.Pattern[str]:
-    """Exactly the names :func:`atomic_write` gives its temporary files for `target` (and those of the
-    versions before 0.2, `.STEM.XXXXXXXX.tmp.xlsx`, and the `.graft.xlsx` beside one while tabs are
-    added), and those of the lock being published."""
-    name, stem = re.escape(target.name), re.escape(target.stem)
-    lock = re.escape(lock_path(target).name)
-    return re.compile(
-        rf"^(?:(?:\.{name}\.{TEMP_MARK}-(?P<pid>\d+)-[a-z0-9_]{{8}}|\.{stem}\.[a-z0-9_]{{8}})\.tmp\.xlsx"
-        rf"(?:\.graft\.xlsx)?"  # the middle step of a write that adds tabs (ExcelBackend._apply)
-        rf"|{lock}\.(?P<lock_pid>\d+)\.[0-9a-f]{{8}}\.tmp)$"
-    )
-
-
-def remove_stale_temps(target: Path, *, now: float | None = None) -> list[str]:
-    """Removes our own leftover temporary files beside `target`: those of a process that is gone, or older
-    than STALE_TEMP_SECONDS. Only names of exactly our pattern are touched. Returns the names removed."""
-    pattern, removed = _temp_pattern(target), list[str]()
-    now = time.time() if now is None else now
-    try:
-        entries = list(os.scandir(target.parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        found = pattern.match(entry.name)
-        if not found or not entry.is_file(follow_symlinks=False):
-            continue
-        try:
-            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS
-        except OSError:
-            continue
-        pid = found.group("pid") or found.group("lock_pid")
-        if old or (pid is not None and int(pid) != os.getpid() and not _alive(int(pid))):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-                removed.append(entry.name)
-    return removed
-
-
-# --- renameat2(RENAME_EXCHANGE) --------------------------------------------------------------------------
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-_SYSCALL_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "riscv64": 276, "i686": 353, "i386": 353,
-                      "armv7l": 382, "ppc64le": 357, "ppc64": 357, "s390x": 347}  # fmt: skip
-
-
-class _Exchange:
-    """``renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)`` through ctypes: libc's wrapper (glibc
-    2.28+), else the raw system call by architecture; ``None`` where neither exists (not Linux)."""
-
-    def __init__(self) -> None:
-        self.call: Callable[[bytes, bytes], int] | None = None
-        if platform.system() != "Linux":
-            return
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        except OSError:
-            return
-        wrapper = getattr(libc, "renameat2", None)
-        if wrapper is not None:
-            wrapper.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-            wrapper.restype = ctypes.c_int
-            self.call = lambda a, b: int(wrapper(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE))
-            return
-        number = _SYSCALL_RENAMEAT2.get(platform.machine())
-        syscall = getattr(libc, "syscall", None)
-        if number is not None and syscall is not None:
-            syscall.restype = ctypes.c_long
-            self.call = lambda a, b: int(
-                syscall(ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a),
-                        ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(b), ctypes.c_uint(_RENAME_EXCHANGE))
-            )  # fmt: skip
-
-    def __call__(self, a: Path, b: Path) -> bool:
-        """Swaps the two names; False where the system or the file system cannot (then use the fallback)."""
-        if self.call is None:
-            return False
-        if self.call(os.fsencode(a), os.fsencode(b)) == 0:
-            return True
-        err = ctypes.get_errno()
-        if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
-            return False
-        raise OSError(err, os.strerror(err), str(b))
-
-
-exchange = _Exchange()
+exchange = Exchange()
 USE_EXCHANGE = True  # tests turn it off to exercise the fallback
 
 
-# --- the write -------------------------------------------------------------------------------------------
 def check_writable(path: Path) -> os.stat_result | None:
     """Refuses (WorkbookReadOnlyError) a workbook we may not replace: read-only, in a folder we may not
     write, or owned by someone whose ownership a replace would not keep. Returns the target's stat."""
@@ -396,7 +177,7 @@ def atomic_write(path: Path, produce: Callable[[Path], None], *, expected: FileV
             prefix=f".{target.name}.{TEMP_MARK}-{os.getpid()}-", suffix=".tmp.xlsx", dir=target.parent
         )
     except OSError as exc:
-        raise _space_message(exc, target.parent) from None
+        raise space_message(exc, target.parent) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -406,7 +187,7 @@ def atomic_write(path: Path, produce: Callable[[Path], None], *, expected: FileV
                 os.fsync(fh.fileno())
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _space_message(exc, target.parent) from None
+                raise space_message(exc, target.parent) from None
             raise
         _keep_identity(tmp, st)
         if expected is None or st is None:
@@ -460,9 +241,3 @@ def _swap(tmp: Path, target: Path, expected: FileVersion) -> None:
         raise _changed(target)
     os.replace(tmp, target)
     swap_stats.window = (start, time.perf_counter())
-
-
-def _hostname() -> str:
-    import socket  # only for a lock file: not at every command's start
-
-    return socket.gethostname()

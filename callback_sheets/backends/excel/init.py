@@ -1,7 +1,7 @@
 """`init` on a workbook that exists: the tool's tabs added through the zero-collateral patcher.
 
 The tabs are built as they would be in a new workbook (openpyxl, in memory: the *donor*), then grafted
-into the clinic's package (see :mod:`.xlsx_graft`); nothing of the clinic's workbook ever passes through
+into the clinic's package (see :mod:`.xlsx.graft`); nothing of the clinic's workbook ever passes through
 openpyxl. A Queue that exists only gains the columns it lacks, at the end of its header; a Lists tab that
 exists gets the config's choices; every other tab of the tool that exists is left as it is.
 
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.backends.excel.xlsx.graft import rename_references
+from callback_sheets.backends.excel.xlsx.parts import rename_references
 from callback_sheets.backends.excel.xlsx.patch import sheet_tails
 from callback_sheets.backends.excel.xlsx.read import read_workbook
 from callback_sheets.backends.excel.xlsx.rules import Rules, donor_parts, missing_rules
@@ -137,59 +137,15 @@ def plan_init(
 ) -> tuple[dict[str, dict[tuple[int, int], CellValue]], list[str], dict[str, Rules], list[str]]:
     """What `init` does to an existing workbook: (edits by actual tab name, roles to graft, rules to
     add by actual tab name, notes). ``donor`` is :func:`donor_package`'s, the source of the rules."""
-    present = list(read_workbook(path, [])[0])
     roles = [model.QUEUE_TAB, model.LISTS_TAB, *(t.name for t in tabs)]
-    found = {role: resolve(present, names.get(role, role)) for role in roles}
-    grids = read_workbook(path, [name for name in found.values() if name is not None])[1]
-    for role in roles:
-        name = found[role]
-        header_of = next((t.header for t in tabs if t.name == role), ())
-        if name is not None and not is_ours(role, grids.get(name, []), choices, header_of):
-            raise BackendError(clash_message(label, role, name))
+    found, grids = _found_tabs(path, roles, tabs, choices, names, label)
     edits: dict[str, dict[tuple[int, int], CellValue]] = {}
     notes: list[str] = []
-    rules: dict[str, Rules] = {}
     queue = found[model.QUEUE_TAB]
-    demand = found.get(model.DEMAND_TAB)
-    metrics = found.get(model.METRICS_TAB)
     full_header: list[str] = []
     if queue is not None:
-        grid = grids.get(queue, [])
-        present_header = [("" if v is None else str(v).strip()) for v in (grid[0] if grid else [])]
-        while present_header and not present_header[-1]:
-            present_header.pop()
-        missing = [h for h in header if h not in present_header]
-        if missing:
-            edits[queue] = {(1, len(present_header) + i): h for i, h in enumerate(missing, start=1)}
-            notes.append(f"added columns: {', '.join(missing)}")
-        full_header = present_header + missing
-    if queue is not None or demand is not None or metrics is not None:
-        parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB, model.METRICS_TAB])
-        tails = sheet_tails(path, [n for n in (queue, demand, metrics) if n is not None])
-        actual = {role: found.get(role) or names.get(role, role) for role in roles}
-        renames = {r: n for r, n in actual.items() if r != n}
-
-        def rename(xml: bytes) -> bytes:
-            return rename_references(xml, renames)
-
-        if queue in tails and model.QUEUE_TAB in parts:
-            colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
-            added = missing_rules(
-                parts[model.QUEUE_TAB], dxfs, tails[queue], colmap=colmap,
-                width=(len(header), len(full_header)), rename=rename,
-            )  # fmt: skip
-            if added:
-                rules[queue] = added
-                notes.append(f"added dropdowns and colour rules to {queue}")
-        if demand in tails and model.DEMAND_TAB in parts:
-            added = missing_rules(parts[model.DEMAND_TAB], dxfs, tails[demand], rename=rename)
-            if added:
-                rules[demand] = added
-                notes.append(f"added the colour scale to {demand}")
-        chart = parts.get(model.METRICS_TAB, b"")
-        if metrics in tails and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
-            rules[metrics] = Rules(chart=(donor, model.METRICS_TAB, renames))
-            notes.append(f"added the weekly chart to {metrics}")
+        full_header = _queue_header(grids.get(queue, []), header, queue, edits, notes)
+    rules = _missing_tab_rules(path, donor, found, roles, names, header, full_header, notes)
     lists = found[model.LISTS_TAB]
     if lists is not None:
         cells = lists_edits(grids.get(lists, []), choices)
@@ -204,14 +160,98 @@ def plan_init(
     return edits, graft, rules, notes
 
 
+def _found_tabs(
+    path: Path,
+    roles: Sequence[str],
+    tabs: Sequence[TabSpec],
+    choices: Mapping[str, Sequence[str]],
+    names: Mapping[str, str],
+    label: str,
+) -> tuple[dict[str, str | None], dict[str, list[list[CellValue]]]]:
+    """Each role's tab in the workbook (None: not there) and those tabs' grids; refuses a tab of one
+    of our names that holds something else."""
+    present = list(read_workbook(path, [])[0])
+    found = {role: resolve(present, names.get(role, role)) for role in roles}
+    grids = read_workbook(path, [name for name in found.values() if name is not None])[1]
+    for role in roles:
+        name = found[role]
+        header_of = next((t.header for t in tabs if t.name == role), ())
+        if name is not None and not is_ours(role, grids.get(name, []), choices, header_of):
+            raise BackendError(clash_message(label, role, name))
+    return found, grids
+
+
+def _queue_header(
+    grid: Sequence[Sequence[CellValue]],
+    header: Sequence[str],
+    queue: str,
+    edits: dict[str, dict[tuple[int, int], CellValue]],
+    notes: list[str],
+) -> list[str]:
+    """The queue tab's header once the missing columns are added after it (their edits and note added)."""
+    present_header = [("" if v is None else str(v).strip()) for v in (grid[0] if grid else [])]
+    while present_header and not present_header[-1]:
+        present_header.pop()
+    missing = [h for h in header if h not in present_header]
+    if missing:
+        edits[queue] = {(1, len(present_header) + i): h for i, h in enumerate(missing, start=1)}
+        notes.append(f"added columns: {', '.join(missing)}")
+    return present_header + missing
+
+
+def _missing_tab_rules(
+    path: Path,
+    donor: bytes,
+    found: Mapping[str, str | None],
+    roles: Sequence[str],
+    names: Mapping[str, str],
+    header: Sequence[str],
+    full_header: Sequence[str],
+    notes: list[str],
+) -> dict[str, Rules]:
+    """The donor's dropdowns, colour rules and chart that the existing Queue, Demand and Metrics tabs
+    lack, by actual tab name (a note added for each tab that gains some)."""
+    rules: dict[str, Rules] = {}
+    queue = found[model.QUEUE_TAB]
+    demand = found.get(model.DEMAND_TAB)
+    metrics = found.get(model.METRICS_TAB)
+    if queue is None and demand is None and metrics is None:
+        return rules
+    parts, dxfs = donor_parts(donor, [model.QUEUE_TAB, model.DEMAND_TAB, model.METRICS_TAB])
+    tails = sheet_tails(path, [n for n in (queue, demand, metrics) if n is not None])
+    actual = {role: found.get(role) or names.get(role, role) for role in roles}
+    renames = {r: n for r, n in actual.items() if r != n}
+
+    def rename(xml: bytes) -> bytes:
+        return rename_references(xml, renames)
+
+    if queue in tails and model.QUEUE_TAB in parts:
+        colmap = {i: full_header.index(h) + 1 for i, h in enumerate(header, start=1)}
+        added = missing_rules(
+            parts[model.QUEUE_TAB], dxfs, tails[queue], colmap=colmap,
+            width=(len(header), len(full_header)), rename=rename,
+        )  # fmt: skip
+        if added:
+            rules[queue] = added
+            notes.append(f"added dropdowns and colour rules to {queue}")
+    if demand in tails and model.DEMAND_TAB in parts:
+        added = missing_rules(parts[model.DEMAND_TAB], dxfs, tails[demand], rename=rename)
+        if added:
+            rules[demand] = added
+            notes.append(f"added the colour scale to {demand}")
+    chart = parts.get(model.METRICS_TAB, b"")
+    if metrics in tails and b"<drawing" in chart and not re.search(rb"<drawing[\s/>]", tails[metrics]):
+        rules[metrics] = Rules(chart=(donor, model.METRICS_TAB, renames))
+        notes.append(f"added the weekly chart to {metrics}")
+    return rules
+
+
 def renamed_package(package: bytes, names: Mapping[str, str]) -> bytes:
     """A donor package with its tabs renamed as ``[queue] tabs`` says (references in formulas, data
     validations, defined names and charts follow); the package itself when nothing is renamed."""
-    import re
     import zipfile
-    from xml.sax.saxutils import quoteattr
 
-    from callback_sheets.backends.excel.xlsx.graft import rename_references
+    from callback_sheets.backends.excel.xlsx.markup import quoteattr  # xml.sax.saxutils' (which loads urllib)
 
     renames = {old: new for old, new in names.items() if old != new}
     if not renames:

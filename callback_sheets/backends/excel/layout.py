@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -21,6 +21,7 @@ from callback_sheets import look as look_spec
 from callback_sheets import model
 from callback_sheets.backends.excel.charts import add_figure_layout
 from callback_sheets.cells import CellValue, column_index
+from callback_sheets.errors import BackendError
 from callback_sheets.layout import DROPDOWNS, HIDDEN_TABS, TabSpec
 from callback_sheets.look import DEFAULT_LOOK, Look
 
@@ -85,16 +86,20 @@ def print_setup(ws: Worksheet, tab: str, look: Look) -> None:
     )
     if spec.repeat_header:
         ws.print_title_rows = "1:1"
-    ws.oddHeader.center.text = f"{look_spec.page_header(look.clinic_name)} - {tab}"
-    ws.oddHeader.center.size = 10
-    ws.oddFooter.left.text = look_spec.FOOTER_LEFT
-    ws.oddFooter.right.text = look_spec.FOOTER_RIGHT
-    ws.oddFooter.left.size = ws.oddFooter.right.size = 8
+    header, footer = ws.oddHeader, ws.oddFooter
+    assert header is not None and footer is not None  # openpyxl makes both with the sheet
+    header.center.text = f"{look_spec.page_header(look.clinic_name)} - {tab}"
+    header.center.size = 10
+    footer.left.text = look_spec.FOOTER_LEFT
+    footer.right.text = look_spec.FOOTER_RIGHT
+    footer.left.size = footer.right.size = 8
 
 
-def set_literal(cell: Cell, value: CellValue) -> None:
+def set_literal(cell: Cell | MergedCell, value: CellValue) -> None:
     """Store a value so it can never be taken for a formula; dates get a date format. Every cell openpyxl
     writes from config or staff text goes through here (the patcher has its own, equally literal)."""
+    if isinstance(cell, MergedCell):  # openpyxl cannot give it a value
+        raise BackendError(f"{cell.coordinate} lies inside merged cells: unmerge them (nothing was written)")
     if isinstance(value, str):
         cell.value = _ILLEGAL.sub("", value)
         cell.data_type = "s"  # '=…' stays text: openpyxl would otherwise write a formula
@@ -143,7 +148,10 @@ def add_rules(
         fill = PatternFill("solid", fgColor=rule.fill, bgColor=rule.fill)
         font = Font(color=rule.font, bold=rule.bold or None)
         ws.conditional_formatting.add(
-            area, FormulaRule(formula=[formula], fill=fill, font=font, stopIfTrue=rule.stop)
+            area,
+            FormulaRule(  # type: ignore[no-untyped-call]  # types-openpyxl leaves its parameters untyped
+                formula=[formula], fill=fill, font=font, stopIfTrue=rule.stop
+            ),
         )
 
 
@@ -174,7 +182,7 @@ def build_workbook(
 
 
 def add_tab(wb: Workbook, tab: TabSpec, look: Look = DEFAULT_LOOK) -> Worksheet:
-    ws = wb.create_sheet(tab.name)
+    ws: Worksheet = wb.create_sheet(tab.name)  # typed Any in the stubs (a write-only sheet or not)
     if tab.header:
         ws.append(list(tab.header))
         for col, name in enumerate(tab.header, start=1):

@@ -1,5 +1,5 @@
 """Cell-level SpreadsheetML: references, values encoded as ``<c>`` elements, Excel serial dates, and
-reading the ``<c>`` elements of one row. Rewriting a whole sheet part is :mod:`.xlsx_sheet`.
+reading the ``<c>`` elements of one row. Rewriting a whole sheet part is :mod:`.sheet`.
 
 Everything here works on bytes of UTF-8 XML and knows nothing about zip packages or styles. Strings are
 always written as inline strings (``t="inlineStr"``), so sharedStrings.xml is never touched and no text
@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol, cast
 
 from callback_sheets.backends.excel.xlsx.read import CellValue
-from callback_sheets.cells import Link
 
 
 def escape(text: str) -> str:
@@ -146,15 +146,6 @@ def inline_string(text: str) -> bytes:
     return f'<is><t xml:space="preserve">{body}</t></is>'.encode()
 
 
-def render_cell(ref: bytes, attrs: bytes, value: CellValue) -> bytes:
-    """A complete ``<c>`` element for ``value``; ``attrs`` (e.g. b' s="3"') are kept as they are.
-
-    Dates and datetimes are written as serial numbers: the caller must put a date style in ``attrs``.
-    ``None`` gives an empty cell that only keeps its attributes (its style).
-    """
-    return b'<c r="' + ref + b'"' + attrs + cell_tail(value)
-
-
 def cell_tail(value: CellValue) -> bytes:
     """What follows a ``<c>`` start tag's attributes for ``value``: type, value and end tag."""
     kind = type(value)
@@ -174,14 +165,22 @@ def cell_tail(value: CellValue) -> bytes:
         return b"><v>" + repr(value).encode() + b"</v></c>"
     if isinstance(value, dt.date):
         return b"><v>" + repr(excel_serial(value)).encode() + b"</v></c>"
-    if isinstance(value, Link):
-        return link_tail(value)
     if isinstance(value, str):
+        if hasattr(value, "tab"):  # a link (callback_sheets.cells.Link), told apart without importing it
+            return link_tail(cast(InternalLink, value))
         return _string_tail(value)
     raise TypeError(f"cannot write a {type(value).__name__} to a cell")
 
 
-def link_tail(link: Link) -> bytes:
+class InternalLink(Protocol):
+    """Text that links to a row of one of the tool's tabs (``callback_sheets.cells.Link``): a ``str``
+    that also carries the tab's name and the row."""
+
+    tab: str
+    row: int
+
+
+def link_tail(link: InternalLink) -> bytes:
     """An internal hyperlink to the linked tab's row: a HYPERLINK formula with its text as the cached
     value (so readers that do not calculate still see the text)."""
     sheet = link.tab.replace("'", "''")
@@ -194,11 +193,6 @@ def link_tail(link: Link) -> bytes:
 def _string_tail(text: str) -> bytes:
     """The inline-string tail of a text cell (cached: queue columns repeat their words a lot)."""
     return b' t="inlineStr">' + inline_string(text) + b"</c>"
-
-
-def is_date_value(value: CellValue) -> bool:
-    """True for the values written as serial numbers that need a date style."""
-    return isinstance(value, dt.date)
 
 
 def tag_attrs(raw: bytes) -> dict[bytes, bytes]:

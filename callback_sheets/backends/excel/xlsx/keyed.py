@@ -17,7 +17,7 @@ from pathlib import Path
 
 import python_calamine
 
-from callback_sheets.backends.excel.xlsx.patch import READ_PIECE, _Package
+from callback_sheets.backends.excel.xlsx.package import READ_PIECE, Package
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
 _EMPTY_SHEET = (
@@ -49,9 +49,9 @@ def _needle(key: str, shared: list[int]) -> re.Pattern[bytes]:
 
 def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | None:
     """The header row and the rows whose column A is ``key`` (compared case-insensitively), as
-    :func:`.xlsx_read.read_sheet` would give them; None when the workbook has no such sheet."""
+    :func:`.read.read_sheet` would give them; None when the workbook has no such sheet."""
     with zipfile.ZipFile(path) as archive:
-        package = _Package(archive)
+        package = Package(archive)
         names = {name.casefold(): name for name, _, _ in reversed(package.sheets)}
         actual = sheet if any(n == sheet for n, _, _ in package.sheets) else names.get(sheet.casefold())
         if actual is None:
@@ -85,7 +85,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
     return found[:1] + [r for r in found[1:] if r and str(r[0] or "").strip().casefold() == wanted]
 
 
-def _is_worksheet(package: _Package, sheet: str) -> bool:
+def _is_worksheet(package: Package, sheet: str) -> bool:
     try:
         package.sheet_part(sheet)
     except Exception:  # a chart sheet or a dangling relationship: left as it is
@@ -93,7 +93,7 @@ def _is_worksheet(package: _Package, sheet: str) -> bool:
     return True
 
 
-def _matching_rows(package: _Package, part: str, needle: re.Pattern[bytes]) -> bytes:
+def _matching_rows(package: Package, part: str, needle: re.Pattern[bytes]) -> bytes:
     """The sheet part with only its first row and the rows ``needle`` finds, renumbered from 1."""
     head = b""
     kept: list[bytes] = []
@@ -110,7 +110,8 @@ def _matching_rows(package: _Package, part: str, needle: re.Pattern[bytes]) -> b
                 cut = 0 if cut < 0 else cut + len(b"</row>")
             block, carry = data[:cut], data[cut:]
             if first is None:
-                start = _PREFIX.search(block).start() if _PREFIX.search(block) else -1
+                prefix = _PREFIX.search(block)
+                start = prefix.start() if prefix else -1
                 row_start = block.find(b"<row", start)
                 row_end = block.find(b"</row>", row_start)
                 if start < 0 or (row_start >= 0 and row_end < 0):

@@ -23,6 +23,10 @@ from pathlib import Path
 
 import python_calamine
 
+TYPE_CHECKING = False  # a read alone does not import typing (see the floor of bench/excel_refresh.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 """A cell's value. Naive datetimes are wall-clock values; the reader never returns a bare ``date``."""
 
@@ -169,9 +173,10 @@ def _read_raw(
     return {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in sheets}
 
 
-def _normalised(raw: Sequence[Sequence[object]]) -> list[list[CellValue]]:
+def _normalised(raw: Sequence[Sequence[Any]]) -> list[list[CellValue]]:
     """Every value of every row through :func:`_normalise`, with the common cases inline: this loop is
-    most of the read time in Python (text, empty cells, whole numbers and plain date-times)."""
+    most of the read time in Python (text, empty cells, whole numbers and plain date-times). The values
+    are calamine's, typed ``Any``: the inline ``type(v) is`` tests are what narrows them."""
     datetime, normalise = dt.datetime, _normalise
     return [
         [
@@ -179,10 +184,10 @@ def _normalised(raw: Sequence[Sequence[object]]) -> list[list[CellValue]]:
             if (kind := type(v)) is str and v
             else None
             if kind is str
-            else (int(v) if v.is_integer() else v)  # type: ignore[attr-defined]
+            else (int(v) if v.is_integer() else v)
             if kind is float
             else v
-            if kind is datetime and v.tzinfo is None  # type: ignore[attr-defined]
+            if kind is datetime and v.tzinfo is None
             else normalise(v)
             for v in row
         ]

@@ -110,7 +110,7 @@ class Shift:
 
 def remove_rows_xml(source: Source, removed: Sequence[int], emit: Emit) -> None:
     """Writes to ``emit`` the worksheet part read from ``source`` without the ``removed`` rows."""
-    from callback_sheets.backends.excel.xlsx.sheet import SheetReader
+    from callback_sheets.backends.excel.xlsx.sheet_reader import SheetReader
 
     shift = Shift(removed)
     reader = SheetReader(source())
@@ -141,9 +141,11 @@ def remove_rows_xml(source: Source, removed: Sequence[int], emit: Emit) -> None:
             if new != number:
                 row = chunk[match.start() : end]
                 tag = tag[: found.start(2)] + b"%d" % new + tag[found.end(2) :]
-                body = _CELL_R.sub(
-                    lambda m, new=new: m.group(1) + b"%d" % new + m.group(3), row[len(match.group(0)) :]
-                )
+
+                def renumbered(m: re.Match[bytes], new: int = new) -> bytes:
+                    return m.group(1) + b"%d" % new + m.group(3)
+
+                body = _CELL_R.sub(renumbered, row[len(match.group(0)) :])
                 pieces.append(tag + body)
             else:
                 pieces.append(chunk[match.start() : end])
@@ -182,15 +184,17 @@ def _moved_tail(tail: bytes, shift: Shift) -> bytes:
 
     tail = _TAIL.sub(one, tail)
     for container, child in _COUNTED:
+
+        def recounted(m: re.Match[bytes], child: bytes = child) -> bytes:
+            return m.group(1) + b"%d" % m.group(4).count(child) + m.group(3) + m.group(4) + m.group(5)
+
         tail = re.sub(
             rb"(<"
             + container
             + rb"\b[^>]*?\scount\s*=\s*[\"'])(\d+)([\"'][^>]*>)(.*?)(</"
             + container
             + rb">)",
-            lambda m, child=child: (
-                m.group(1) + b"%d" % m.group(4).count(child) + m.group(3) + m.group(4) + m.group(5)
-            ),
+            recounted,
             tail,
             flags=re.S,
         )

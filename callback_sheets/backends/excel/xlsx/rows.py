@@ -1,11 +1,11 @@
 """The rows of a worksheet part: finding them chunk by chunk and rewriting their target cells.
 
-:class:`_RowCursor` walks the ``<sheetData>`` chunks a :class:`.xlsx_sheet.SheetReader` yields, checks each
+:class:`_RowCursor` walks the ``<sheetData>`` chunks a :class:`.sheet_reader.SheetReader` yields, checks each
 chunk once as it is loaded (row order, namespace redeclarations, shared or array formula ranges over a
 written cell), finds rows by number (:func:`scan_rows` when the row tags are not all plain) and passes on
 the XML before them untouched. :class:`RowEditor` rewrites the target cells of an existing row in column
-order, or makes a new row, through one :class:`.xlsx_cells.CellWriter`. Driving them over a whole part is
-:func:`.xlsx_sheet.patch_sheet_xml`.
+order, or makes a new row, through one :class:`.cells.CellWriter`. Driving them over a whole part is
+:func:`.sheet.patch_sheet_xml`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `init` on a workbook whose Queue (or Demand) tab exists gives that tab the tool's data validations and
 conditional formats it lacks. They are taken from the donor (the tab as a new workbook would have it, see
-:mod:`.xlsx_graft`), whatever the layout declares there, and fitted to the existing tab: every column
+:mod:`.graft`), whatever the layout declares there, and fitted to the existing tab: every column
 reference (ranges and formulas) moves from the donor's column to the column with the same header in the
 tab (staff may have reordered it). A rule is left out when the tab already has one of its kind on those
 columns (so `init` twice adds nothing). The patcher then inserts the elements at their schema position
@@ -261,7 +261,8 @@ def donor_parts(donor: bytes, sheets: Sequence[str]) -> tuple[dict[str, bytes], 
     import zipfile
     from xml.etree import ElementTree
 
-    from callback_sheets.backends.excel.xlsx.graft import _DOC_RELS, _MAIN, _PKG_RELS, _children
+    from callback_sheets.backends.excel.xlsx.parts import DOC_RELS, MAIN, PKG_RELS
+    from callback_sheets.backends.excel.xlsx.style_merge import style_children
 
     with zipfile.ZipFile(io.BytesIO(donor)) as archive:
 
@@ -271,17 +272,17 @@ def donor_parts(donor: bytes, sheets: Sequence[str]) -> tuple[dict[str, bytes], 
         rels = {
             r.get("Id", ""): (r.get("Type", ""), resolved(r.get("Target", "")))
             for r in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter(
-                f"{_PKG_RELS}Relationship"
+                f"{PKG_RELS}Relationship"
             )
         }
         root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         parts = {}
-        for sheet in root.iterfind(f"{_MAIN}sheets/{_MAIN}sheet"):
+        for sheet in root.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
             name = sheet.get("name", "")
             if name in sheets:
-                parts[name] = archive.read(rels[sheet.get(f"{{{_DOC_RELS}}}id", "")][1])
+                parts[name] = archive.read(rels[sheet.get(f"{{{DOC_RELS}}}id", "")][1])
         styles = next((t for k, t in rels.values() if k.endswith("/styles")), None)
-        dxfs = _children(archive.read(styles), b"", b"dxfs") if styles else []
+        dxfs = style_children(archive.read(styles), b"", b"dxfs") if styles else []
     return parts, dxfs
 
 

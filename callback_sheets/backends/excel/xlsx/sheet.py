@@ -1,12 +1,12 @@
 """Rewriting a worksheet part: only the targeted ``<c>`` and ``<row>`` elements are rebuilt.
 
-:func:`patch_sheet_xml` reads the UTF-8 sheet XML in chunks of whole rows (:class:`SheetReader`, so the
-decompressed part is never held whole) and walks it alongside the targets sorted by row and column; it
-splices the new cells (encoded by :mod:`.xlsx_cells`) in column order, creates missing rows, appends rows
-(:mod:`.xlsx_append`), and keeps the sheet's dimension, row spans and filter range coherent. Every other
+:func:`patch_sheet_xml` reads the UTF-8 sheet XML in chunks of whole rows (:mod:`.sheet_reader`, so
+the decompressed part is never held whole) and walks it alongside the targets sorted by row and column; it
+splices the new cells (encoded by :mod:`.cells`) in column order, creates missing rows, appends rows
+(:mod:`.append`), and keeps the sheet's dimension, row spans and filter range coherent. Every other
 byte of the part is passed on untouched. The new part is handed to ``emit`` in pieces of about a
 megabyte as it is made, so neither a rewritten copy of the part nor per-cell objects for the whole sheet
-are ever held. Finding the rows and rewriting their cells is :mod:`.xlsx_rows`.
+are ever held. Finding the rows and rewriting their cells is :mod:`.rows`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from callback_sheets.backends.excel.xlsx.cells import (
     MAX_ROW,
     CellWriter,
     Growth,
-    PatchRefused,
     Range,
     StyleFor,
     cell_ref,
@@ -38,11 +37,9 @@ from callback_sheets.backends.excel.xlsx.cells import (
 )
 from callback_sheets.backends.excel.xlsx.read import CellValue
 from callback_sheets.backends.excel.xlsx.rows import Emit, RowEditor, _RowCursor, scan_rows
+from callback_sheets.backends.excel.xlsx.sheet_reader import SheetReader
 from callback_sheets.backends.excel.xlsx.styles import column_styles, row_styles
 
-MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b([^>]*)>")
-_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(/?)>")
 _DIMENSION = re.compile(rb"""(<dimension\b[^>]*?\sref\s*=\s*["'])([^"']*)(["'])""")
 _FLUSH_ROWS = 512
 _COL_OF = itemgetter(1)
@@ -75,71 +72,8 @@ class SheetPatch:
         return False
 
 
-def check_sheet_root(xml: bytes) -> None:
-    """Refuses parts the splicer would misread: other encodings, prefixed or foreign namespaces."""
-    if xml.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise PatchRefused("the worksheet is not UTF-8 encoded")
-    prolog = re.match(rb"(?:\xef\xbb\xbf)?\s*(<\?xml[^>]*\?>)?", xml)
-    declaration = prolog.group(1) if prolog else None
-    if declaration and re.search(rb"""encoding\s*=\s*["'](?!utf-8["'])""", declaration, re.IGNORECASE):
-        raise PatchRefused("the worksheet is not UTF-8 encoded")
-    root = _ROOT.search(xml)
-    if root is None:
-        raise PatchRefused("the worksheet part has no <worksheet> root")
-    if root.group(1):
-        raise PatchRefused("the worksheet uses a namespace prefix on the main namespace")
-    if b'xmlns="' + MAIN_NS + b'"' not in root.group(2):
-        raise PatchRefused("the worksheet is not in the transitional SpreadsheetML namespace")
-    if re.search(rb"xmlns:[\w.-]+\s*=\s*[\"']" + re.escape(MAIN_NS), root.group(2)):
-        raise PatchRefused("the worksheet binds a prefix to the main namespace")
-
-
 Source = Callable[[], Iterator[bytes]]
 """Opens the worksheet part afresh and yields its decompressed bytes in pieces."""
-
-
-class SheetReader:
-    """One pass over a worksheet part: the head up to ``<sheetData>``, then the rows in chunks that
-    each end with a row's end (so no element is cut), then the tail after ``</sheetData>``."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        buffer = b""
-        match = None
-        for piece in pieces:
-            buffer += piece
-            if (match := _SHEET_DATA.search(buffer)) is not None:
-                break
-        check_sheet_root(buffer if match is None else buffer[: match.end()])
-        if match is None:
-            raise PatchRefused("the worksheet has no <sheetData>")
-        self.head = buffer[: match.start()]
-        self.opening = match.group(0)
-        self.empty = bool(match.group(1))  # <sheetData/>
-        self._rest = buffer[match.end() :]
-        self.tail = b""
-
-    def chunks(self) -> Iterator[bytes]:
-        """The inside of <sheetData>, in chunks ending on a row's end; :attr:`tail` is set at the end."""
-        buffer, self._rest = self._rest, b""
-        if self.empty:
-            self.tail = buffer + b"".join(self._pieces)
-            return
-        while True:
-            cut = buffer.rfind(b"</row>")  # rows end before </sheetData>: only what follows is searched
-            close = buffer.find(b"</sheetData>", max(cut, 0))
-            if close >= 0:
-                yield buffer[:close]
-                self.tail = buffer[close + len(b"</sheetData>") :] + b"".join(self._pieces)
-                return
-            if cut >= 0:
-                cut += len(b"</row>")
-                yield buffer[:cut]
-                buffer = buffer[cut:]
-            piece = next(self._pieces, None)
-            if piece is None:
-                raise PatchRefused("the worksheet's <sheetData> is not closed")
-            buffer += piece
 
 
 def patch_sheet_xml(
@@ -167,14 +101,7 @@ def patch_sheet_xml(
     below = col_styles
     if last is not None:
         below = _data_styles(col_styles, last, header)
-    extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
-    dimension = _DIMENSION.search(head)
-    area = parse_range(dimension.group(2)) if dimension else None
-    if area is not None:  # a cleared cell is written (keeping its style) only if it was there
-        cleared = sorted(k for k, value in edits.items() if value is None)
-        outside = [k for k in cleared if not (_inside(extent, k) or _inside(area, k))]
-        if outside:
-            extent = _union(extent, _survey(source, outside)[1])
+    extent = _written_extent(source, head, keys, edits, appends, last_before)
     writer = CellWriter(style_for, date1904=date1904)
     editor = RowEditor(writer)
     out = _Buffer(emit)
@@ -186,15 +113,7 @@ def patch_sheet_xml(
         if _write_row(rows, editor, number, cells, col_styles, out.add) and number > last_after:
             last_after = number
         out.flush_if_full()
-    index = 0  # appended rows meeting an existing (empty, styled) row or placed before one
-    while index < len(appends) and rows.seek(number := last_before + index + 1) is not None:
-        cells = [(col, value) for col, value in enumerate(appends[index], start=1) if value is not None]
-        if cells:
-            cell_ref(number, cells[-1][0])  # validates the address
-            if _write_row(rows, editor, number, cells, below, out.add):
-                last_after = number
-        out.flush_if_full()
-        index += 1
+    index, last_after = _appends_over_rows(rows, editor, appends, last_before, last_after, below, out)
     rows.finish()
     if index < len(appends):
         tick = out.flush_if_full
@@ -208,6 +127,52 @@ def patch_sheet_xml(
     out.add(tail)
     out.flush()
     return SheetPatch(last_before, last_after, autofilter, edits, appends, frozenset(editor.skipped))
+
+
+def _written_extent(
+    source: Source,
+    head: bytes,
+    keys: list[tuple[int, int]],
+    edits: Mapping[tuple[int, int], CellValue],
+    appends: Sequence[Sequence[CellValue]],
+    last_before: int,
+) -> Range | None:
+    """The area the patched sheet holds values in, for its ``<dimension>``: the edits, the appended
+    rows, and the cleared cells outside the old dimension that were there (a second pass finds them)."""
+    extent = _merge(_value_extent(keys, edits), appended_extent(appends, last_before))
+    dimension = _DIMENSION.search(head)
+    area = parse_range(dimension.group(2)) if dimension else None
+    if area is not None:  # a cleared cell is written (keeping its style) only if it was there
+        cleared = sorted(k for k, value in edits.items() if value is None)
+        outside = [k for k in cleared if not (_inside(extent, k) or _inside(area, k))]
+        if outside:
+            extent = _union(extent, _survey(source, outside)[1])
+    return extent
+
+
+def _appends_over_rows(
+    rows: _RowCursor,
+    editor: RowEditor,
+    appends: Sequence[Sequence[CellValue]],
+    last_before: int,
+    last_after: int,
+    below: dict[int, int],
+    out: _Buffer,
+) -> tuple[int, int]:
+    """Writes the appended rows that meet an existing (empty, styled) row or are placed before one;
+    returns how many were (the rest follow the sheet's rows) and the last row holding a value."""
+    index = 0
+    while index < len(appends) and rows.seek(number := last_before + index + 1) is not None:
+        cells: list[tuple[int, CellValue]] = [
+            (col, value) for col, value in enumerate(appends[index], start=1) if value is not None
+        ]
+        if cells:
+            cell_ref(number, cells[-1][0])  # validates the address
+            if _write_row(rows, editor, number, cells, below, out.add):
+                last_after = number
+        out.flush_if_full()
+        index += 1
+    return index, last_after
 
 
 def _data_styles(col_styles: dict[int, int], last: LastRow, header: LastRow | None) -> dict[int, int]:
@@ -377,11 +342,8 @@ def _existing_cells(xml: bytes, wanted: dict[int, list[int]]) -> list[tuple[int,
 
 
 __all__ = [
-    "MAIN_NS",
     "MAX_COL",
     "MAX_ROW",
     "SheetPatch",
-    "SheetReader",
-    "check_sheet_root",
     "patch_sheet_xml",
 ]
