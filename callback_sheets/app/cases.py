@@ -185,6 +185,12 @@ class CaseReader:
                 entry[1] = self._when(row[2])
         return {key: (entry[0], entry[1]) for key, entry in found.items()}
 
+    def _texts(self, values: Mapping[str, CellValue], notes_cell: CellValue) -> tuple[tuple[str, str], ...]:
+        """(column, text) of every filled column the escalation keywords are looked for in."""
+        if self._triage.columns == (model.NOTES,) and values.__class__ is not RowValues:
+            return ((model.NOTES, text(notes_cell)),)  # a plain mapping: one Notes
+        return tuple((col, t) for col in self._triage.columns for c in every(values, col) if (t := text(c)))
+
     def _case(
         self,
         item_id: str,
@@ -220,13 +226,7 @@ class CaseReader:
             if first is None and attempts == 1:
                 first = self._when(last_cell)
         reason = self._choice("reason", reason_cell)
-        texts: tuple[tuple[str, str], ...]
-        if self._triage.columns == (model.NOTES,) and values.__class__ is not RowValues:
-            texts = ((model.NOTES, text(notes_cell)),)  # a plain mapping: one Notes
-        else:
-            texts = tuple(
-                (col, t) for col in self._triage.columns for c in every(values, col) if (t := text(c))
-            )
+        texts = self._texts(values, notes_cell)
         escalated = bool(text(escalation_cell)) or self._flagged(reason, status, urgency_cell, texts)
         return Case(
             item_id,

@@ -56,8 +56,9 @@ class CadenceRule:
             raise ValueError(f"escalation_minutes must be at least 1, not {self.escalation_minutes}")
         if self.retry_minutes < 1:
             raise ValueError(f"retry_minutes must be at least 1, not {self.retry_minutes}")
-        if not isinstance(self.kind, CadenceKind):
-            object.__setattr__(self, "kind", CadenceKind(self.kind))  # a plain name: the registered kind
+        given: object = self.kind  # typed CadenceKind, but callers may pass a plain name
+        if not isinstance(given, CadenceKind):
+            object.__setattr__(self, "kind", CadenceKind(str(given)))  # a plain name: the registered kind
 
     @property
     def cadence(self) -> Cadence:
