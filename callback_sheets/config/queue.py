@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from callback_sheets import model
 from callback_sheets.config.values import boolean, opt_text, positive_int
 from callback_sheets.errors import ConfigError
+from callback_sheets.layout import ROLE_KEYS
 
 QUEUE_KEYS = {
     "backend",
@@ -39,14 +39,7 @@ def read_queue(queue: Mapping[str, Any], base: Path) -> dict[str, Any]:
     }
 
 
-_TAB_ROLES = {
-    "queue": model.QUEUE_TAB,
-    "lists": model.LISTS_TAB,
-    "history": model.HISTORY_TAB,
-    "metrics": model.METRICS_TAB,
-    "demand": model.DEMAND_TAB,
-    "intake": model.INTAKE_TAB,
-}
+_TAB_ROLES = ROLE_KEYS  # `[queue] tabs` key -> the tab role (its default name)
 _BAD_TAB_CHARS = set("[]:*?/\\")
 
 
