@@ -113,13 +113,14 @@ def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
     """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
     not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
     not read at all (checking a closed row's phone number is most of a plan, and the work list shows
-    open items only)."""
+    open items only). No Script link is planned either: the work list does not show it, and planning
+    one renders every call script."""
     closed = {s.casefold() for s in config.closed_statuses}
     with bulk_work():
         snapshot = backend.read()
         rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
         snapshot = replace(snapshot, rows=rows)
-        return snapshot, Planner(config=config, now=now).plan(snapshot)
+        return snapshot, Planner(config=config, now=now, script_links=False).plan(snapshot)
 
 
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:

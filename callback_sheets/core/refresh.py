@@ -147,7 +147,14 @@ def check_header(snapshot: Snapshot) -> None:
 class Planner:
     """Computes a refresh for one config, calendar and `now`."""
 
-    def __init__(self, *, config: Config, now: datetime, calendar: BusinessCalendar | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        now: datetime,
+        calendar: BusinessCalendar | None = None,
+        script_links: bool = True,
+    ) -> None:
         self.config = config
         self.now = now
         self.cal = calendar or config.calendar()
@@ -160,7 +167,8 @@ class Planner:
         self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
         self.who = config.escalation_owner or "licensed staff"
         self.arrival = Arrivals(self.cal)
-        self._scripts: ScriptsTab | bool | None = False  # False: not built yet
+        # False: not built yet; None: no Script links (a template fails, or the caller shows none)
+        self._scripts: ScriptsTab | bool | None = False if script_links else None
 
     def scripts(self) -> ScriptsTab | None:
         """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
