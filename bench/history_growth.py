@@ -17,7 +17,8 @@ steady refresh (three cells changed) at each size, and, in the same run, what th
 with formats) transfers for the same sheet: prints `bytes/row` and `ratio: lean ÷ grid`. Then the largest
 queue is archived and the cells Google counts are projected (`projection:` lines): the years until a
 spreadsheet reaches the 10 million cell limit at 150 calls a business day, for the archive in the queue's
-spreadsheet, in one `[archive] spreadsheet`, and in one spreadsheet a year (`[archive] spreadsheets`).
+spreadsheet, in one `[archive] spreadsheet`, and in one spreadsheet a year (`[archive] spreadsheets`),
+and whether 20 years fit in one spreadsheet (the cells each archived item could take, against what it takes).
 """
 
 from __future__ import annotations
@@ -319,6 +320,7 @@ def google(sizes: list[int]) -> None:
 
 LIMIT = 10_000_000  # Google's cells per spreadsheet (every tab's rows x columns)
 ITEMS_A_YEAR = PER_DAY * 250  # 150 calls a business day, about 250 business days a year
+YEARS = 20  # the issue's goal for one spreadsheet
 
 
 def projection(emu: object, backend: object, config: object, now: datetime, total: int) -> None:
@@ -349,6 +351,16 @@ def projection(emu: object, backend: object, config: object, now: datetime, tota
     print(
         f"projection: [archive] spreadsheets (one a year): no spreadsheet ever fills (the queue's "
         f"{queue_cells / LIMIT:.1%} of the limit, each year's archive {a_year / LIMIT:.1%})"
+    )
+    # 20 years in the queue's own spreadsheet would leave each archived item this many cells: fewer than
+    # its Queue row's columns alone, so only one spreadsheet a year reaches 20 years
+    room = (LIMIT - queue_cells) / (YEARS * ITEMS_A_YEAR)
+    items_tabs = [s for s in book.sheets if s.title.startswith("Archive ") and "History" not in s.title]
+    columns = max(s.col_count for s in items_tabs)
+    print(
+        f"projection: {YEARS} years in one spreadsheet need at most {room:.1f} cells per archived item; "
+        f"the archive takes {per_item:.1f} ({columns} columns for its Queue row alone): "
+        f"{'reachable' if per_item <= room else 'not reachable without [archive] spreadsheets'}"
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
 from callback_sheets.backends.base import Backend, WriteResult
-from callback_sheets.cells import CellWrite, Changeset, SheetRow, Snapshot, WriteMode
+from callback_sheets.cells import CellValue, CellWrite, Changeset, SheetRow, Snapshot, WriteMode
 from callback_sheets.config import Config
 from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.core.times import to_cell
@@ -112,13 +112,14 @@ def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
     """The plan `queue` shows: the Queue tab alone is read (no History, Demand or Metrics: the views do
     not need them), nothing is contributed to the tool tabs, and rows whose Status is a closed one are
     not read at all (checking a closed row's phone number is most of a plan, and the work list shows
-    open items only)."""
+    open items only). No Script link is planned either: the work list does not show it, and planning
+    one renders every call script."""
     closed = {s.casefold() for s in config.closed_statuses}
     with bulk_work():
         snapshot = backend.read()
         rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
         snapshot = replace(snapshot, rows=rows)
-        return snapshot, Planner(config=config, now=now).plan(snapshot)
+        return snapshot, Planner(config=config, now=now, script_links=False).plan(snapshot)
 
 
 def find_row(snapshot: Snapshot, item_id: str) -> SheetRow:
@@ -159,44 +160,16 @@ def record_attempt(
         raise UsageError(f"--outcome {outcome!r} is not one of: {', '.join(config.outcomes)}")
     if status is not None and status not in config.statuses:
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
-    words = model.clinic_words(config)
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
         # the Queue and this item's History rows: not Demand or Metrics
         snapshot = backend.read(tabs=READ_TABS, history_of=item_id)
         row = find_row(snapshot, item_id)
-        current = closed_status(row, config)
-        reopened = None
-        if current is not None:
-            if not reopen:
-                raise RefusedError(
-                    f"{item_id} is closed (Status {current}): no attempt was recorded; if the patient "
-                    f"needs another call, add --reopen (sets Status back to {words.status(REOPEN_STATUS)})"
-                )
-            reopened = status or words.status(REOPEN_STATUS)
         planner = Planner(config=config, now=now)
-        booked = words.status(model.Status.BOOKED) if canonical == words.outcome(model.Outcome.BOOKED) else ""
-        closing = (status or booked) in config.closed_statuses
-        if current is None and not closing:
-            item = planner.reader.read(row.position, row.values)
-            rule = planner.rule_for(item, planner.escalation(item))
-            if rule.cadence.final(rule, item.attempts):
-                raise RefusedError(
-                    f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
-                    f"no attempt was recorded. Next step: set Status to No response and route it to the "
-                    f'front-desk lead (attempt {item_id} --outcome ... --status "No response" records '
-                    "a last one and closes it)"
-                )
+        reopened = _may_record(planner, row, item_id, canonical, status=status, reopen=reopen)
         # First log what the sheet already holds (an attempt staff typed since the last refresh), so the
         # new attempt never hides it; then plan with the new attempt over a History that has it.
-        held = planner.reader.read(row.position, row.values)
-        history = snapshot.tabs.get(model.HISTORY_TAB, ())
-        first = planner.history_entry(
-            held, text(row.get(model.ID)), history_log(history), to_cell(now, config.tz)
-        )
-        if first is not None:
-            history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
-            snapshot = replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history})
+        snapshot, first = _with_held_attempt(planner, snapshot, row)
         staff = _attempt_values(row, canonical, note, now, config, reopened or status)
         plan = planner.plan(_one_item(snapshot, row, staff), assign=False)
         appends = {k: list(v) for k, v in plan.changes.tab_appends.items()}
@@ -220,6 +193,51 @@ def record_attempt(
 REOPEN_STATUS = model.Status.IN_PROGRESS
 
 
+def _may_record(
+    planner: Planner, row: SheetRow, item_id: str, outcome: str, *, status: str | None, reopen: bool
+) -> str | None:
+    """Refuses (RefusedError) an attempt on a closed item without ``reopen``, or on an item whose
+    attempts are used up unless the attempt closes it; returns the Status a reopened item gets."""
+    config = planner.config
+    words = model.clinic_words(config)
+    current = closed_status(row, config)
+    if current is not None:
+        if not reopen:
+            raise RefusedError(
+                f"{item_id} is closed (Status {current}): no attempt was recorded; if the patient "
+                f"needs another call, add --reopen (sets Status back to {words.status(REOPEN_STATUS)})"
+            )
+        return status or words.status(REOPEN_STATUS)
+    booked = words.status(model.Status.BOOKED) if outcome == words.outcome(model.Outcome.BOOKED) else ""
+    if (status or booked) in config.closed_statuses:
+        return None
+    item = planner.reader.read(row.position, row.values)
+    rule = planner.rule_for(item, planner.escalation(item))
+    if rule.cadence.final(rule, item.attempts):
+        raise RefusedError(
+            f"{item_id} has used its {rule.max_attempts} attempts ({item.attempts} recorded): "
+            f"no attempt was recorded. Next step: set Status to No response and route it to the "
+            f'front-desk lead (attempt {item_id} --outcome ... --status "No response" records '
+            "a last one and closes it)"
+        )
+    return None
+
+
+def _with_held_attempt(
+    planner: Planner, snapshot: Snapshot, row: SheetRow
+) -> tuple[Snapshot, list[CellValue] | None]:
+    """The snapshot with the History row of the attempt the sheet already shows and History lacks
+    (typed by staff since the last refresh), and that row (None when History has it)."""
+    held = planner.reader.read(row.position, row.values)
+    history = snapshot.tabs.get(model.HISTORY_TAB, ())
+    now = to_cell(planner.now, planner.config.tz)
+    first = planner.history_entry(held, text(row.get(model.ID)), history_log(history), now)
+    if first is None:
+        return snapshot, None
+    history = (*history, tuple(first)) if history else (model.HISTORY_COLUMNS, tuple(first))
+    return replace(snapshot, tabs={**snapshot.tabs, model.HISTORY_TAB: history}), first
+
+
 def closed_status(row: SheetRow, config: Config) -> str | None:
     """The row's Status when it is a closed one (Booked, Resolved, No response, Duplicate), else None."""
     current = text(row.get(model.STATUS))
@@ -229,12 +247,12 @@ def closed_status(row: SheetRow, config: Config) -> str | None:
 
 def _attempt_values(
     row: SheetRow, outcome: str, note: str | None, now: datetime, config: Config, status: str | None
-) -> dict[str, object]:
+) -> dict[str, CellValue]:
     try:
         attempts = int(float(text(row.get(model.ATTEMPTS)) or 0))
     except ValueError:
         attempts = 0
-    values: dict[str, object] = {
+    values: dict[str, CellValue] = {
         model.ATTEMPTS: attempts + 1,
         model.LAST_ATTEMPT: to_cell(now, config.tz),
         model.LAST_OUTCOME: outcome,
@@ -258,13 +276,13 @@ def _attempt_values(
     return values
 
 
-def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, object]) -> Snapshot:
+def _one_item(snapshot: Snapshot, row: SheetRow, values: dict[str, CellValue]) -> Snapshot:
     """A snapshot of the one item an attempt is about, with the staff values it sets, and its History
     rows only: the attempt plans that item alone (its Owner, if empty, is left to the next refresh)."""
     key = text(row.get(model.ID)).casefold()
     history = snapshot.tabs.get(model.HISTORY_TAB, ())
     mine = history[:1] + tuple(r for r in history[1:] if r and text(r[0]).casefold() == key)
-    merged = SheetRow(row.position, {**row.values, **values})  # type: ignore[dict-item]
+    merged = SheetRow(row.position, {**row.values, **values})
     return replace(snapshot, rows=(merged,), tabs={**snapshot.tabs, model.HISTORY_TAB: mine})
 
 

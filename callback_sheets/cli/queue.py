@@ -169,6 +169,7 @@ def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any
     from callback_sheets.core.scripts import first_name
 
     flag = "ESCALATED" if view.escalation else ("OVERDUE" if view.overdue else "")
+    due = to_cell(view.due, tz) if view.due else None
     return {
         "ID": view.id,
         "First name": first_name(view.item.caller),
@@ -180,7 +181,7 @@ def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any
         "Attempts": view.item.attempts,
         "Flag": flag,
         "Next step": view.next_step,
-        "due_iso": to_cell(view.due, tz).isoformat() if view.due else None,
+        "due_iso": due.isoformat() if due else None,
         "problems": list(view.problems),
     }
 

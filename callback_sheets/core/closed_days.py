@@ -37,8 +37,12 @@ def country_holidays(country: str, *, subdiv: str | None = None, years: Iterable
     return holidays.country_holidays(country, subdiv=subdiv, years=years)
 
 
-def _bare_package(name: str, path: str) -> None:
+def _bare_package(name: str, path: str, *, names: bool = False) -> None:
+    """A package without its ``__init__``; with ``names``, the names its ``__init__`` imports from its
+    submodules are found on first use (``from holidays.groups import ChristianHolidays`` loads
+    ``holidays.groups.christian`` alone, not every calendar's group)."""
     import importlib.machinery
+    import os
     import sys
     import types
 
@@ -47,7 +51,37 @@ def _bare_package(name: str, path: str) -> None:
     package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
     package.__spec__.submodule_search_locations = [path]
     package.__package__ = name
+    if names:  # PEP 562: a module's __getattr__ is an attribute set on it (the stubs see a method)
+        package.__getattr__ = _names_in(os.path.join(path, "__init__.py"))  # type: ignore[method-assign]
     sys.modules[name] = package
+
+
+def _names_in(init: str) -> Callable[[str], Any]:
+    """``__getattr__`` for a bare package: each name its ``__init__`` imports (``from pkg.sub import A,
+    B``; anything else in it makes this fail, and the package is then imported as usual)."""
+    import importlib
+    import re
+
+    with open(init, encoding="utf-8") as fh:
+        source = fh.read()
+    where: dict[str, tuple[str, str]] = {}
+    for module, listed in re.findall(r"^from ([\w.]+) import (\([^)]*\)|[^\n]*)", source, re.M):
+        for entry in listed.strip("()").split(","):
+            parts = entry.split()
+            if len(parts) == 3 and parts[1] == "as":
+                where[parts[2]] = (module, parts[0])
+            elif len(parts) == 1:
+                where[parts[0]] = (module, parts[0])
+            elif parts:
+                raise ImportError(f"{init}: {entry.strip()}")
+
+    def found(attr: str) -> Any:
+        if attr not in where:
+            raise AttributeError(attr)
+        module, name = where[attr]
+        return getattr(importlib.import_module(module), name)
+
+    return found
 
 
 def _bare_country_holidays(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:
@@ -61,12 +95,18 @@ def _bare_country_holidays(country: str, *, subdiv: str | None, years: Iterable[
         raise ImportError("holidays")
     root = next(iter(spec.submodule_search_locations))
     _bare_package("holidays", root)
+    made: list[str] = []
     try:
         if "holidays.countries" not in sys.modules:
             _bare_package("holidays.countries", os.path.join(root, "countries"))
+        for sub in ("holidays.calendars", "holidays.groups"):  # every calendar's module: not needed
+            if sub not in sys.modules:
+                _bare_package(sub, os.path.join(root, sub.split(".")[1]), names=True)
+                made.append(sub)
         return _entity(country, subdiv=subdiv, years=years)
     finally:  # a later `import holidays` (a library user's) runs the package's own __init__
-        del sys.modules["holidays"]
+        for name in ["holidays", *made]:
+            del sys.modules[name]
 
 
 def _entity(country: str, *, subdiv: str | None, years: Iterable[int] | int) -> Any:

@@ -41,7 +41,14 @@ PLANNED_TOOL_COLUMNS = (
 class ItemViews:
     """Judges items for one config, calendar and `now`."""
 
-    def __init__(self, *, config: Config, now: datetime, calendar: BusinessCalendar | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        now: datetime,
+        calendar: BusinessCalendar | None = None,
+        script_links: bool = True,
+    ) -> None:
         self.config = config
         self.now = now
         self.cal = calendar or config.calendar()
@@ -54,7 +61,8 @@ class ItemViews:
         self._plain_notes = True  # keywords only in one Notes column: Item.notes is all there is
         self.who = config.escalation_owner or "licensed staff"
         self.arrival = Arrivals(self.cal)
-        self._scripts: ScriptsTab | bool | None = False  # False: not built yet
+        # False: not built yet; None: no Script links (a template fails, or the caller shows none)
+        self._scripts: ScriptsTab | bool | None = False if script_links else None
         self._urgency_rank = model.clinic_words(config).urgency_rank()  # the work list's order
 
     def scripts(self) -> ScriptsTab | None:

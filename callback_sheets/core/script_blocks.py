@@ -18,6 +18,7 @@ from callback_sheets import model
 from callback_sheets.core.scripts import (
     LANGUAGE_NAMES,
     REASON_SCRIPTS,
+    RenderedScript,
     attempts_made,
     language_code,
     render_script,
@@ -35,6 +36,7 @@ _STEMS = {  # script file stem -> how the block names it (short: it is also the 
 }
 _STAGES = {"first": "1st attempt", "later": "later attempt"}
 _MODES = (("Call", False, False), ("Voicemail", True, False), ("Secure message", False, True))
+_REASON_FOR = {stem: next((r for r, s in REASON_SCRIPTS.items() if s == stem), "Other") for stem in _STEMS}
 
 Key = tuple[str, str, str]  # (language code, script stem, stage)
 
@@ -87,35 +89,12 @@ def _build(
     ]
     blocks: dict[Key, Block] = {}
     titles = set()
-    reason_for = {stem: next((r for r, s in REASON_SCRIPTS.items() if s == stem), "Other") for stem in _STEMS}
+    render = _Renderer(clinic_name, callback_number, override_dir, templates_dir)
     for code in codes:
         for stem in _STEMS:
             for stage in _STAGES:
                 key = (code, stem, stage)
-                row = {
-                    model.LANGUAGE: LANGUAGE_NAMES[code],
-                    model.REASON: reason_for[stem],
-                    model.ATTEMPTS: 0 if stage == "first" else 1,
-                    model.CALLER: "",
-                    model.LAST_ATTEMPT: None,
-                }
-                lines: list[tuple[str, str]] = []
-                guardrails = ""
-                for what, voicemail, secure_message in _MODES:
-                    rendered = render_script(
-                        templates_dir=templates_dir,
-                        override_dir=override_dir,
-                        row=row,
-                        clinic_name=clinic_name,
-                        callback_number=callback_number,
-                        first_name_in_voicemail=False,
-                        voicemail=voicemail,
-                        secure_message=secure_message,
-                    )
-                    lines.append((what, rendered.text.rstrip()))
-                    guardrails = guardrails or rendered.guardrails.rstrip()
-                if guardrails:
-                    lines.append(("Do not say", guardrails))
+                lines = render.block(key)
                 label = block_label(key)
                 rows.append(("", ""))
                 titles.add(len(rows) + 1)
@@ -123,6 +102,56 @@ def _build(
                 rows.append((label, ""))
                 rows.extend(lines)
     return ScriptsTab(tuple(rows), blocks, frozenset(titles))
+
+
+class _Renderer:
+    """A block's lines: the live call, the voicemail, the secure message (each rendered by
+    :func:`render_script`) and the do-not-say list. A voicemail or secure message does not depend on the
+    reason (its template is the mode's, its placeholders have no reason), so each is rendered once per
+    language and stage and its text reused for the other reasons' blocks, in the same order (a template
+    that fails fails at the same block); the do-not-say list is the call's, and only when the call has
+    none is the block rendered in full (the others' lists do take the reason)."""
+
+    def __init__(
+        self, clinic_name: str, callback_number: str, override_dir: Path | None, templates_dir: Path
+    ) -> None:
+        self.clinic_name, self.callback_number = clinic_name, callback_number
+        self.override_dir, self.templates_dir = override_dir, templates_dir
+        self.private: dict[tuple[str, str, str], RenderedScript] = {}
+
+    def render(self, row: Mapping[str, object], voicemail: bool, secure_message: bool) -> RenderedScript:
+        return render_script(
+            templates_dir=self.templates_dir,
+            override_dir=self.override_dir,
+            row=row,
+            clinic_name=self.clinic_name,
+            callback_number=self.callback_number,
+            first_name_in_voicemail=False,
+            voicemail=voicemail,
+            secure_message=secure_message,
+        )
+
+    def block(self, key: Key) -> list[tuple[str, str]]:
+        code, stem, stage = key
+        row = {
+            model.LANGUAGE: LANGUAGE_NAMES[code],
+            model.REASON: _REASON_FOR[stem],
+            model.ATTEMPTS: 0 if stage == "first" else 1,
+            model.CALLER: "",
+            model.LAST_ATTEMPT: None,
+        }
+        call = self.render(row, False, False)
+        rendered = [call]
+        for what, voicemail, secure_message in _MODES[1:]:
+            once = (code, stage, what)
+            if once not in self.private or not call.guardrails.rstrip():
+                self.private[once] = self.render(row, voicemail, secure_message)
+            rendered.append(self.private[once])
+        lines = [(what, r.text.rstrip()) for (what, _, _), r in zip(_MODES, rendered, strict=True)]
+        guardrails = next((g for r in rendered if (g := r.guardrails.rstrip())), "")
+        if guardrails:
+            lines.append(("Do not say", guardrails))
+        return lines
 
 
 def cells(tab: ScriptsTab) -> dict[tuple[int, int], str | None]:

@@ -3,9 +3,8 @@ missing the caller falls back to a checked ``os.replace``."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
+import functools
 import os
 import platform
 from collections.abc import Callable
@@ -19,37 +18,43 @@ _SYSCALL_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "riscv64": 276, "i686": 353
 
 class Exchange:
     """``renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)`` through ctypes: libc's wrapper (glibc
-    2.28+), else the raw system call by architecture; ``None`` where neither exists (not Linux)."""
+    2.28+), else the raw system call by architecture; ``None`` where neither exists (not Linux). Looked
+    up on first use: a command that writes nothing does not load ctypes."""
 
-    def __init__(self) -> None:
-        self.call: Callable[[bytes, bytes], int] | None = None
+    @functools.cached_property
+    def call(self) -> Callable[[bytes, bytes], int] | None:
         if platform.system() != "Linux":
-            return
+            return None
+        import ctypes
+
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc's, no ldconfig run
         except OSError:
-            return
+            return None
         wrapper = getattr(libc, "renameat2", None)
         if wrapper is not None:
             wrapper.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
             wrapper.restype = ctypes.c_int
-            self.call = lambda a, b: int(wrapper(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE))
-            return
+            return lambda a, b: int(wrapper(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE))
         number = _SYSCALL_RENAMEAT2.get(platform.machine())
         syscall = getattr(libc, "syscall", None)
-        if number is not None and syscall is not None:
-            syscall.restype = ctypes.c_long
-            self.call = lambda a, b: int(
-                syscall(ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a),
-                        ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(b), ctypes.c_uint(_RENAME_EXCHANGE))
-            )  # fmt: skip
+        if number is None or syscall is None:
+            return None
+        syscall.restype = ctypes.c_long
+        return lambda a, b: int(
+            syscall(ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a),
+                    ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(b), ctypes.c_uint(_RENAME_EXCHANGE))
+        )  # fmt: skip
 
     def __call__(self, a: Path, b: Path) -> bool:
         """Swaps the two names; False where the system or the file system cannot (then use the fallback)."""
-        if self.call is None:
+        call = self.call
+        if call is None:
             return False
-        if self.call(os.fsencode(a), os.fsencode(b)) == 0:
+        if call(os.fsencode(a), os.fsencode(b)) == 0:
             return True
+        import ctypes
+
         err = ctypes.get_errno()
         if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
             return False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import tempfile
 import time
@@ -46,6 +45,8 @@ class FileVersion:
         if not digest:
             st = os.stat(path)
             return cls(st.st_mtime_ns, st.st_size, st.st_ino)
+        import hashlib  # only for a digest: not at every command's start (OpenSSL's load)
+
         for _ in range(5):
             with open(path, "rb") as fh:
                 before = os.fstat(fh.fileno())

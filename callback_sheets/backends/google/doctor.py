@@ -63,6 +63,8 @@ CELLS_WARN_AT = 0.8
 def check_cells(backend: Backend) -> list[Check]:
     """How full each spreadsheet is (the queue's and every archive one), warning from 80% of Google's
     limit: the archive then needs a new spreadsheet ([archive] spreadsheets, one per year)."""
+    from datetime import datetime
+
     counts = getattr(backend, "cell_counts", None)
     if counts is None:
         return []
@@ -70,16 +72,27 @@ def check_cells(backend: Backend) -> list[Check]:
         found: dict[str, int] = counts()
     except CallbackSheetsError as exc:
         return [Check("cells", True, f"not counted: {exc}", warning=True)]
+    from callback_sheets.backends.google.cell_room import (
+        projection,  # the archive's room at the clinic's pace
+    )
+
+    try:
+        room = projection(backend, found, now=datetime.now())
+    except CallbackSheetsError:
+        room = None  # the cells are counted all the same
     checks = []
     for key, cells in found.items():
         name = "cells" if key == getattr(backend, "key", None) else f"archive cells ({key})"
         share = cells / GOOGLE_CELL_LIMIT
         detail = f"{cells:,} of Google's {GOOGLE_CELL_LIMIT:,} cells ({share:.0%})"
-        if share >= CELLS_WARN_AT:
+        warn = share >= CELLS_WARN_AT
+        if warn:
             detail += (
                 ": near the limit, after which Google refuses every write; set [archive] "
                 'spreadsheets = { YEAR = "<a new spreadsheet>" } for the next archive run '
                 "(older years stay where they are)"
             )
-        checks.append(Check(name, True, detail, warning=share >= CELLS_WARN_AT))
+        elif room is not None and key == room[0]:  # where the archive goes: its years of room
+            detail, warn = f"{detail}; {room[1]}", room[2]
+        checks.append(Check(name, True, detail, warning=warn))
     return checks

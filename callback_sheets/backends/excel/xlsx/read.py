@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import python_calamine
@@ -150,6 +149,8 @@ def read_workbook(
         if len(wanted) < 2:
             raw = _read_raw(workbook, [actual[n] for n in wanted])
         else:
+            from concurrent.futures import ThreadPoolExecutor  # two tabs or more: not for `queue`
+
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
                 rest = pool.submit(_read_path, path, [actual[n] for n in wanted[1:]])
                 raw = _read_raw(workbook, [actual[wanted[0]]])
