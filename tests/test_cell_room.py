@@ -12,8 +12,8 @@ import pytest
 from callback_sheets import model
 from callback_sheets.app import service
 from callback_sheets.backends.google.cell_room import LIMIT, archive_room, pace, projection
+from callback_sheets.backends.google.doctor import check_google
 from callback_sheets.cells import SheetRow, Snapshot
-from callback_sheets.cli.doctor import check_google
 from callback_sheets.config import Config
 from tests.sheets_emulator import SheetsEmulator
 from tests.test_doctor import _google
