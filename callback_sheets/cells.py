@@ -288,3 +288,14 @@ def same_value(a: object, b: object) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.strip() == b.strip()
     return False
+
+
+def text(value: object) -> str:
+    """A cell as a person reads its text: stripped, "" for nothing, 3.0 as "3"."""
+    if value.__class__ is str:
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

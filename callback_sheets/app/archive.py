@@ -21,12 +21,11 @@ from typing import Protocol
 
 from callback_sheets import model
 from callback_sheets.backends.base import Backend
-from callback_sheets.cells import CellValue, Changeset, Grid, SheetRow, Snapshot, grid_rows
+from callback_sheets.cells import CellValue, Changeset, Grid, SheetRow, Snapshot, grid_rows, text
 from callback_sheets.config import Config
 from callback_sheets.core.queue_state import QueueState, id_number
 from callback_sheets.core.refresh import Planner, snapshot_row
 from callback_sheets.core.times import localize, to_cell
-from callback_sheets.core.validation import text
 from callback_sheets.errors import UsageError
 
 MARK_SOURCE = "archive"  # History rows keeping the highest archived ID

@@ -8,14 +8,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from callback_sheets import model
-from callback_sheets.cells import CellValue, Grid, RowValues, Snapshot, every, grid_rows, pick
+from callback_sheets.cells import CellValue, Grid, RowValues, Snapshot, every, grid_rows, pick, text
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import Arrivals
 from callback_sheets.core.metrics import Case
 from callback_sheets.core.refresh import ItemView
 from callback_sheets.core.times import localize, parse_when
 from callback_sheets.core.triage import triage_for
-from callback_sheets.core.validation import text
 
 _NO_OUTCOMES: frozenset[str] = frozenset()
 

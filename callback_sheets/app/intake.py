@@ -10,12 +10,11 @@ from pathlib import Path
 from callback_sheets import model
 from callback_sheets.app.cycle import retrying
 from callback_sheets.backends.base import Backend
-from callback_sheets.cells import CellValue, CellWrite, Changeset, Snapshot, WriteMode, grid_rows
+from callback_sheets.cells import CellValue, CellWrite, Changeset, Snapshot, WriteMode, grid_rows, text
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import EARLIER_CALL, earlier_call_note
 from callback_sheets.core.refresh import check_header
 from callback_sheets.core.times import to_cell
-from callback_sheets.core.validation import text
 from callback_sheets.intake import AsteriskOptions, CallLog, ImportPlan, plan_import, read_call_log
 from callback_sheets.layout import TOOL_TABS
 

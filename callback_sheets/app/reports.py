@@ -15,7 +15,7 @@ from callback_sheets import model
 from callback_sheets.app.cases import CaseReader
 from callback_sheets.app.cycle import bulk_work, retrying
 from callback_sheets.backends.base import Backend
-from callback_sheets.cells import CellValue, Changeset, Grid, Snapshot, changed_cells
+from callback_sheets.cells import CellValue, Changeset, Grid, Snapshot, changed_cells, text
 from callback_sheets.config import Config
 from callback_sheets.core import demand as dem
 from callback_sheets.core.metrics import (
@@ -30,7 +30,6 @@ from callback_sheets.core.metrics import (
 )
 from callback_sheets.core.refresh import check_header
 from callback_sheets.core.times import to_cell
-from callback_sheets.core.validation import text
 from callback_sheets.errors import UsageError
 from callback_sheets.layout import METRICS_COLUMNS, METRICS_TABLE_ROW, TOOL_TABS
 

@@ -12,11 +12,10 @@ from datetime import datetime
 from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
 from callback_sheets.backends.base import Backend, WriteResult
-from callback_sheets.cells import CellValue, CellWrite, Changeset, SheetRow, Snapshot, WriteMode
+from callback_sheets.cells import CellValue, CellWrite, Changeset, SheetRow, Snapshot, WriteMode, text
 from callback_sheets.config import Config
 from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
 from callback_sheets.core.times import to_cell
-from callback_sheets.core.validation import text
 from callback_sheets.errors import NotFoundError, RefusedError, UsageError
 from callback_sheets.layout import TOOL_TABS
 from callback_sheets.look import Look

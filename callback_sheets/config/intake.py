@@ -101,10 +101,10 @@ def read_intake(raw: Mapping[str, Any], base: Path | None = None) -> IntakeConfi
     if fmt is not None:
         a_text(fmt, "intake.format", example='"twilio"')
     if fmt:
-        from callback_sheets.config.intake_names import FORMATS
+        from callback_sheets.intake.registry import formats  # the presets' one list (a light module)
 
-        if fmt not in FORMATS:
-            raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        if fmt not in formats():
+            raise ConfigError(f"intake.format: unknown format {fmt!r}; known: {', '.join(formats())}")
     watch = raw.get("watch")
     if watch is not None and (not isinstance(watch, str) or not watch.strip()):
         raise ConfigError('intake.watch: must be a folder path, e.g. watch = "exports/"')

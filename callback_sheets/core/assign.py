@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callback_sheets import model
+from callback_sheets.cells import text as _text
 from callback_sheets.core.validation import Item
-from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import ConfigError
 
 DEFAULT_LANGUAGE = "English"

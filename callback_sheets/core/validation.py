@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from callback_sheets import model
-from callback_sheets.cells import CellValue, pick
+from callback_sheets.cells import CellValue, pick, text
 from callback_sheets.config import Config
 from callback_sheets.core.phones import Phone, PhoneError, parse_phone
 from callback_sheets.core.times import localize, parse_when
@@ -43,16 +43,6 @@ class Item:
     @property
     def is_open(self) -> bool:
         return not self.closed
-
-
-def text(value: object) -> str:
-    if value.__class__ is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 class _ChoiceColumn:

@@ -15,8 +15,8 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
 
+from callback_sheets.cells import text as _text
 from callback_sheets.core.phones import PhoneError, parse_phone
-from callback_sheets.core.validation import text as _text
 from callback_sheets.errors import BackendError
 from callback_sheets.intake.presets import Layout, LayoutFor
 from callback_sheets.intake.records import BadRecord, CallKind, CallLog, CallRecord, call_key

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from callback_sheets.core.validation import text as _text
+from callback_sheets.cells import text as _text
 from callback_sheets.errors import BackendError
-from callback_sheets.intake import asterisk, google_voice, hosted
 from callback_sheets.intake.presets import (
     GENERIC_MAPPING_KEYS,
     LayoutFinder,
@@ -27,9 +27,14 @@ from callback_sheets.intake.presets import (
     ringcentral,
     twilio,
 )
-from callback_sheets.intake.readers import Row, read_rows
-from callback_sheets.intake.readers import read_call_log as read_table
 from callback_sheets.intake.records import CallLog, UnknownFormatError
+
+if TYPE_CHECKING:
+    from callback_sheets.intake import asterisk
+    from callback_sheets.intake.readers import Row
+
+# The readers (phone parsing, the xlsx reader, the HTML parser) are imported by the preset that reads:
+# this module is light, so config load checks `[intake] format` against REGISTRY itself.
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,8 @@ def layout_preset(name: str, summary: str, find: LayoutFinder) -> Preset:
 
 def _table_reader(layout_for: LayoutFor) -> Callable[[Source, ReadOptions], CallLog]:
     def read(source: Source, o: ReadOptions) -> CallLog:
+        from callback_sheets.intake.readers import read_call_log as read_table
+
         return read_table(
             source.path,
             layout_for=layout_for,
@@ -111,11 +118,15 @@ def _strings(rows: Sequence[Row]) -> list[tuple[int, list[str]]]:
 
 
 def _asterisk_detect(source: Source) -> bool:
+    from callback_sheets.intake import asterisk
+
     rows = source.rows
     return bool(rows) and rows is not None and asterisk.detect([_strings(rows[:1])[0][1]])
 
 
 def _asterisk_read(source: Source, o: ReadOptions) -> CallLog:
+    from callback_sheets.intake import asterisk
+
     return asterisk.read(
         _strings(source.rows or []),
         options=o.asterisk,
@@ -125,9 +136,45 @@ def _asterisk_read(source: Source, o: ReadOptions) -> CallLog:
     )
 
 
-# The presets, in detection order. A new phone system is one entry here (its reader in its own module);
-# the CLI help, the error messages and the README's list (checked by a test) follow, and
-# config/intake_names.py's copy of the names is checked against it by tests/test_lazy_imports.py.
+def _3cx_detect(source: Source) -> bool:
+    from callback_sheets.intake import hosted
+
+    return bool(source.rows) and hosted.detect_3cx(source.rows or [])
+
+
+def _3cx_read(source: Source, o: ReadOptions) -> CallLog:
+    from callback_sheets.intake import hosted
+
+    return hosted.read_3cx(source.rows or [], export_tz=o.export_tz, clinic_tz=o.clinic_tz, region=o.region)
+
+
+def _aircall_detect(source: Source) -> bool:
+    from callback_sheets.intake import hosted
+
+    return bool(source.rows) and hosted.detect_aircall(source.rows or [])
+
+
+def _aircall_read(source: Source, o: ReadOptions) -> CallLog:
+    from callback_sheets.intake import hosted
+
+    return hosted.read_aircall(source.rows or [], clinic_tz=o.clinic_tz, region=o.region)
+
+
+def _google_voice_detect(source: Source) -> bool:
+    from callback_sheets.intake import google_voice
+
+    return google_voice.detect(source.path)
+
+
+def _google_voice_read(source: Source, o: ReadOptions) -> CallLog:
+    from callback_sheets.intake import google_voice
+
+    return google_voice.read(source.path, clinic_tz=o.clinic_tz, region=o.region)
+
+
+# The presets, in detection order. A new phone system is one entry here (its reader in its own module,
+# imported when it reads); --format, [intake] format, the CLI help, the error messages and the README's
+# list (checked by a test) follow.
 REGISTRY: tuple[Preset, ...] = (
     layout_preset(
         "twilio",
@@ -142,16 +189,14 @@ REGISTRY: tuple[Preset, ...] = (
     Preset(
         "3cx",
         "3CX CDR log (historyid, callid, duration, time-start, time-answered, ...), with or without a header",
-        lambda s: bool(s.rows) and hosted.detect_3cx(s.rows or []),
-        lambda s, o: hosted.read_3cx(
-            s.rows or [], export_tz=o.export_tz, clinic_tz=o.clinic_tz, region=o.region
-        ),
+        _3cx_detect,
+        _3cx_read,
     ),
     Preset(
         "aircall",
         "Aircall call history CSV (datetime (UTC), answered, missed_call_reason, call type, ...)",
-        lambda s: bool(s.rows) and hosted.detect_aircall(s.rows or []),
-        lambda s, o: hosted.read_aircall(s.rows or [], clinic_tz=o.clinic_tz, region=o.region),
+        _aircall_detect,
+        _aircall_read,
     ),
     Preset(
         "asterisk",
@@ -163,8 +208,8 @@ REGISTRY: tuple[Preset, ...] = (
     Preset(
         "google-voice",
         "Google Voice Takeout (the .zip, the folder, or one event .html): Missed and Voicemail events",
-        lambda s: google_voice.detect(s.path),
-        lambda s, o: google_voice.read(s.path, clinic_tz=o.clinic_tz, region=o.region),
+        _google_voice_detect,
+        _google_voice_read,
         tabular=False,
         not_found="no Google Voice call events found (expected a Takeout .zip or folder with "
         "Takeout/Voice/Calls/*.html)",
@@ -173,6 +218,12 @@ REGISTRY: tuple[Preset, ...] = (
 GENERIC = Preset(
     "generic", "any CSV or .xlsx, with a column mapping in [intake.mapping]", lambda s: False, _generic_read
 )
+
+
+def _default_asterisk_options() -> asterisk.AsteriskOptions:
+    from callback_sheets.intake import asterisk
+
+    return asterisk.AsteriskOptions()
 
 
 def preset_names() -> tuple[str, ...]:
@@ -221,7 +272,7 @@ def read_call_log(
         clinic_tz=clinic_tz,
         region=region,
         mapping=mapping,
-        asterisk=asterisk_options or asterisk.AsteriskOptions(),
+        asterisk=asterisk_options or _default_asterisk_options(),
         progress=progress,
         date_order=date_order,
     )
@@ -232,6 +283,8 @@ def read_call_log(
     if _container(path):
         kinds = " or ".join(p.name for p in containers)
         raise UnknownFormatError(f"{path.name}: a folder, .zip or .html file can only be a {kinds} Takeout")
+    from callback_sheets.intake.readers import read_rows
+
     rows = read_rows(path)
     if not rows:
         raise BackendError(f"{path.name}: the file is empty")
