@@ -2,22 +2,25 @@
 each getting an alert through `callback-sheets notify` to a real HTTP server on 127.0.0.1.
 
 A webhook format is a body function in `notify.webhooks.FORMATS` (config's check of `format` reads the
-same mapping); a transport is a Channel and its builder in `notify.channels.TRANSPORTS`.
+same mapping); a transport is one `Transport` entry in `notify.transports.TRANSPORTS`: its `[notify.<name>]`
+section's reader and the builder of its Channel (here, functions of this module).
 """
 
 from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from callback_sheets.cli import main
-from callback_sheets.config import Config
-from callback_sheets.notify import channels, webhooks
+from callback_sheets.config import Config, load_config
+from callback_sheets.errors import ConfigError
+from callback_sheets.notify import transports, webhooks
 from callback_sheets.notify.channels import Channel
 from callback_sheets.notify.message import Alert
 from tests.notify_servers import WebhookServer
@@ -73,14 +76,31 @@ class _Pager:
         return None
 
 
+def read_pager(raw: Mapping[str, Any]) -> str:
+    """[notify.pager]: url = "http://..." (the gateway)."""
+    unknown = set(raw) - {"url"}
+    if unknown:
+        raise ConfigError(f"notify.pager.{sorted(unknown)[0]}: not a key of [notify.pager] (only url)")
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.startswith("http"):
+        raise ConfigError(f'notify.pager.url: {url!r} must be the gateway\'s URL, e.g. "https://pager.example"')
+    return url
+
+
+def pager_channel(config: Config, url: str) -> Channel:
+    return _Pager(url)
+
+
+PAGER = transports.Transport("pager", read_pager, "tests.test_extension_channel:pager_channel")
+
+
 def test_a_new_transport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(transports.TRANSPORTS, "pager", PAGER)
     with WebhookServer() as gateway:
-
-        def pager(config: Config) -> Channel | None:
-            return _Pager(gateway.url)
-
-        monkeypatch.setitem(channels.TRANSPORTS, "pager", pager)
         config = write_config(tmp_path)
+        config.path.write_text(config.path.read_text() + f'\n[notify.pager]\nurl = "{gateway.url}"\n')
+        config = load_config(config.path)
+        assert config.notify.channels and config.notify.settings("pager") == gateway.url
         queue_with(config, [clinical("2026-12-01 10:02", ID="CB-00001")])
         summary = _notify(config)
         again = _notify(config)  # sent once: the sent record names the channel
@@ -90,3 +110,17 @@ def test_a_new_transport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert [(d["channel"], d["to"], d["status"]) for d in deliveries] == [("pager", ["on-call"], "sent")]
     assert len(posts) == 1 and posts[0].startswith("Test Clinic: new escalation CB-00001")
     assert again["sent"] == 0
+
+
+def test_a_new_transports_section_is_checked_at_config_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path)
+    extra = '\n[notify.pager]\nurl = "http://127.0.0.1:9"\nurk = 1\n'
+    config.path.write_text(config.path.read_text() + extra)
+    with pytest.raises(ConfigError, match=r"pager"):
+        load_config(config.path)  # not registered: an unknown [notify] key
+    monkeypatch.setitem(transports.TRANSPORTS, "pager", PAGER)
+    result = CliRunner().invoke(main, ["--config", str(config.path), "notify", "--now", NOW])
+    assert result.exit_code == 2
+    assert "notify.pager.urk" in result.output and "Traceback" not in result.output

@@ -37,7 +37,13 @@ NOT_FOR_QUEUE = (
     "callback_sheets.core.demand",
     "callback_sheets.app.archive",
     "callback_sheets.app.runner.loop",
-    "callback_sheets.notify",
+    # the alert rules and the channels (smtplib, ssl, urllib); config load reads only the transports'
+    # light list and their settings (notify.transports, notify.settings)
+    "callback_sheets.notify.alerts",
+    "callback_sheets.notify.channels",
+    "callback_sheets.notify.record",
+    "callback_sheets.notify.chart",
+    "smtplib",
     "callback_sheets.backends.google.backend",
     "callback_sheets.backends.excel.xlsx.patch",
     "callback_sheets.backends.excel.xlsx.graft",

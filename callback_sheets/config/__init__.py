@@ -22,13 +22,14 @@ from callback_sheets.config.clinic import check_country, date_order, read_hours
 from callback_sheets.config.escalation import EscalationConfig, read_escalation
 from callback_sheets.config.google import GoogleConfig
 from callback_sheets.config.intake import IntakeConfig, read_intake
-from callback_sheets.config.notify import EmailConfig, NotifyConfig, WebhookConfig, read_notify
+from callback_sheets.config.notify import NotifyConfig, read_notify
 from callback_sheets.config.owners import OwnerConfig, check_references, read_owners
 from callback_sheets.config.queue import QUEUE_KEYS, read_queue
 from callback_sheets.config.runner import RunnerConfig, read_runner
 from callback_sheets.config.types import DEFAULT_DATE_FORMAT, Config, Location
 from callback_sheets.config.values import WEEKDAYS, a_date, no_unknown, opt_text, section, zone
 from callback_sheets.errors import ConfigError
+from callback_sheets.notify.settings import EmailConfig, WebhookConfig
 
 CONFIG_FILENAME = "callback_sheets.toml"
 CONFIG_ENV = "CALLBACK_SHEETS_CONFIG"

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from callback_sheets.config.values import a_string, an_address, no_unknown, positive_int, section, string_list
+from callback_sheets.config.values import a_string, an_address, no_unknown, section, string_list
 from callback_sheets.errors import ConfigError
-
-EMAIL_SECURITY = ("starttls", "ssl", "none")
-
-
-@dataclass(frozen=True, slots=True)
-class EmailConfig:
-    host: str
-    port: int
-    security: str  # starttls, ssl or none
-    sender: str
-    username: str | None = None
-    password_env: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookConfig:
-    url: str
-    format: str  # teams, slack, google-chat or json
+from callback_sheets.notify.settings import EmailConfig, WebhookConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +21,19 @@ class NotifyConfig:
     email: EmailConfig | None = None
     webhook: WebhookConfig | None = None
     timeout_seconds: float = 10.0
+    others: Mapping[str, object] = field(default_factory=dict)  # any other transport's settings, by name
 
     @property
     def channels(self) -> bool:
-        return self.email is not None or self.webhook is not None
+        return self.email is not None or self.webhook is not None or bool(self.others)
+
+    def settings(self, transport: str) -> object | None:
+        """A transport's settings (its `[notify.<name>]` section as read), None when it is not set up."""
+        if transport == "email":
+            return self.email
+        if transport == "webhook":
+            return self.webhook
+        return self.others.get(transport)
 
 
 def _addresses(value: object, key: str) -> tuple[str, ...]:
@@ -53,9 +45,13 @@ def _addresses(value: object, key: str) -> tuple[str, ...]:
 
 
 def read_notify(raw: Mapping[str, Any]) -> NotifyConfig:
-    no_unknown(raw, {"link", "review_to", "weekly_to", "email", "webhook", "timeout_seconds"}, "notify")
-    email = section(raw, "email") if "email" in raw else None
-    webhook = section(raw, "webhook") if "webhook" in raw else None
+    from callback_sheets.notify.transports import TRANSPORTS  # the transports' one list (light)
+
+    no_unknown(raw, {"link", "review_to", "weekly_to", "timeout_seconds", *TRANSPORTS}, "notify")
+    found = {name: t.read(section(raw, name)) for name, t in TRANSPORTS.items() if name in raw}
+    email, webhook = found.pop("email", None), found.pop("webhook", None)
+    assert email is None or isinstance(email, EmailConfig)
+    assert webhook is None or isinstance(webhook, WebhookConfig)
     timeout = raw.get("timeout_seconds", 10)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 120:
         raise ConfigError(
@@ -66,46 +62,8 @@ def read_notify(raw: Mapping[str, Any]) -> NotifyConfig:
         link=a_string(link, "notify.link") if link else None,
         review_to=_addresses(raw.get("review_to", []), "notify.review_to"),
         weekly_to=_addresses(raw.get("weekly_to", []), "notify.weekly_to"),
-        email=_read_email(email) if email is not None else None,
-        webhook=_read_webhook(webhook) if webhook is not None else None,
+        email=email,
+        webhook=webhook,
         timeout_seconds=float(timeout),
+        others=found,
     )
-
-
-def _read_email(raw: Mapping[str, Any]) -> EmailConfig:
-    no_unknown(raw, {"host", "port", "security", "sender", "username", "password_env"}, "notify.email")
-    security = str(raw.get("security", "starttls"))
-    if security not in EMAIL_SECURITY:
-        raise ConfigError(f'notify.email.security: {security!r} is not one of "starttls", "ssl", "none"')
-    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
-    port = positive_int(raw.get("port", default_port), "notify.email.port")
-    if port > 65535:
-        raise ConfigError(f"notify.email.port: {port} is not a port number (1-65535)")
-    username = raw.get("username")
-    password_env = raw.get("password_env")
-    if username and not password_env:
-        raise ConfigError(
-            "notify.email.password_env: set it to the environment variable holding the password, "
-            'e.g. "CALLBACK_SHEETS_SMTP_PASSWORD" (the password itself never goes in this file)'
-        )
-    return EmailConfig(
-        host=a_string(raw.get("host"), "notify.email.host"),
-        port=port,
-        security=security,
-        sender=an_address(raw.get("sender"), "notify.email.sender"),
-        username=a_string(username, "notify.email.username") if username else None,
-        password_env=a_string(password_env, "notify.email.password_env") if password_env else None,
-    )
-
-
-def _read_webhook(raw: Mapping[str, Any]) -> WebhookConfig:
-    from callback_sheets.notify.webhooks import FORMATS as WEBHOOK_FORMATS  # the registry (stdlib only)
-
-    no_unknown(raw, {"url", "format"}, "notify.webhook")
-    url = a_string(raw.get("url"), "notify.webhook.url")
-    if not url.startswith(("https://", "http://")):
-        raise ConfigError(f"notify.webhook.url: {url[:40]!r} must start with https://")
-    fmt = str(raw.get("format", "json"))
-    if fmt not in WEBHOOK_FORMATS:
-        raise ConfigError(f"notify.webhook.format: {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
-    return WebhookConfig(url=url, format=fmt)

@@ -15,15 +15,17 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from callback_sheets.config import Config, EmailConfig, WebhookConfig
+from callback_sheets.config import Config
 from callback_sheets.notify import webhooks
 from callback_sheets.notify.message import Alert
+from callback_sheets.notify.settings import EmailConfig, WebhookConfig
+from callback_sheets.notify.transports import TRANSPORTS
 
 USER_AGENT = "callback-sheets-notify"
 
@@ -258,27 +260,23 @@ class WebhookChannel:
             raise ChannelError(f"{where}: {type(exc).__name__}: check notify.webhook.url") from None
 
 
-def _email(config: Config) -> Channel | None:
-    cfg = config.notify
-    if cfg.email is None:
-        return None
+def email_channel(config: Config, settings: EmailConfig) -> Channel:
     addresses = {o.name.casefold(): o.email for o in config.owners if o.email}
-    return EmailChannel(cfg.email, addresses, timeout=cfg.timeout_seconds)
+    return EmailChannel(settings, addresses, timeout=config.notify.timeout_seconds)
 
 
-def _webhook(config: Config) -> Channel | None:
-    cfg = config.notify
-    return WebhookChannel(cfg.webhook, timeout=cfg.timeout_seconds) if cfg.webhook is not None else None
-
-
-# The transports, each named by its `[notify.<name>]` section: a new one is a Channel class and an entry
-# here (its section's keys are read in config; a new webhook format goes in `webhooks.FORMATS` instead).
-TRANSPORTS: dict[str, Callable[[Config], Channel | None]] = {"email": _email, "webhook": _webhook}
+def webhook_channel(config: Config, settings: WebhookConfig) -> Channel:
+    return WebhookChannel(settings, timeout=config.notify.timeout_seconds)
 
 
 def channels_for(config: Config) -> list[Channel]:
-    """The channels the config sets up, in TRANSPORTS order."""
-    return [channel for build in TRANSPORTS.values() if (channel := build(config)) is not None]
+    """The channels the config sets up, in the order of :data:`transports.TRANSPORTS`."""
+    made = []
+    for name, transport in TRANSPORTS.items():
+        settings = config.notify.settings(name)
+        if settings is not None:
+            made.append(transport.builder()(config, settings))
+    return made
 
 
 def no_channel_note() -> str:
