@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def _open_shelf(config: Config) -> Backend:
     return SHELVES.setdefault(_shelf(config), MemoryBackend())
 
 
-def _shelf_doctor(config: Config) -> list[Check]:
+def _shelf_doctor(config: Config, now: datetime) -> list[Check]:
     if _shelf(config) not in SHELVES:
         return [Check("shelf", False, f"no shelf {_shelf(config)!r}: run `callback-sheets init`")]
     return [Check("shelf", True, _shelf(config)), *check_header(_open_shelf(config))]

@@ -23,8 +23,9 @@ from callback_sheets import model
 from callback_sheets.backends.base import Backend
 from callback_sheets.cells import CellValue, Changeset, Grid, SheetRow, Snapshot, grid_rows, text
 from callback_sheets.config import Config
+from callback_sheets.core.item_views import snapshot_row
 from callback_sheets.core.queue_state import QueueState, id_number
-from callback_sheets.core.refresh import Planner, snapshot_row
+from callback_sheets.core.refresh import Planner
 from callback_sheets.core.times import localize, to_cell
 from callback_sheets.errors import UsageError
 

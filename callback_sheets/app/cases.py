@@ -12,7 +12,7 @@ from callback_sheets.cells import CellValue, Grid, RowValues, Snapshot, every, g
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import Arrivals
 from callback_sheets.core.metrics import Case
-from callback_sheets.core.refresh import ItemView
+from callback_sheets.core.refresh_plan import ItemView
 from callback_sheets.core.times import localize, parse_when
 from callback_sheets.core.triage import triage_for
 

@@ -10,7 +10,7 @@ from callback_sheets.app.cases import CaseReader
 from callback_sheets.cells import CellValue, Grid, Snapshot, changed_cells
 from callback_sheets.config import Config
 from callback_sheets.core import demand as dem
-from callback_sheets.core.refresh import RefreshPlan
+from callback_sheets.core.refresh_plan import RefreshPlan
 from callback_sheets.core.times import parse_when
 from callback_sheets.layout import TREND_FIRST_ROW, TREND_LAST_ROW, TREND_WEEKS
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
-from callback_sheets.core.refresh import RefreshPlan
+from callback_sheets.core.refresh_plan import RefreshPlan
 from callback_sheets.errors import BackendError
 from callback_sheets.notify import alerts as A
 from callback_sheets.notify.channels import Channel, ChannelError, channels_for, no_channel_note

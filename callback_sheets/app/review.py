@@ -9,7 +9,8 @@ from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
-from callback_sheets.core.refresh import ItemView, Planner, RefreshPlan
+from callback_sheets.core.refresh import Planner
+from callback_sheets.core.refresh_plan import ItemView, RefreshPlan
 from callback_sheets.core.times import to_cell
 
 

@@ -14,7 +14,9 @@ from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
 from callback_sheets.backends.base import Backend, WriteResult
 from callback_sheets.cells import CellValue, CellWrite, Changeset, SheetRow, Snapshot, WriteMode, text
 from callback_sheets.config import Config
-from callback_sheets.core.refresh import Planner, RefreshPlan, check_header, history_log
+from callback_sheets.core.history import history_log
+from callback_sheets.core.refresh import Planner, check_header
+from callback_sheets.core.refresh_plan import RefreshPlan
 from callback_sheets.core.times import to_cell
 from callback_sheets.errors import NotFoundError, RefusedError, UsageError
 from callback_sheets.layout import TOOL_TABS

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,8 +58,8 @@ class BackendKind:
     state: Callable[[Config], tuple[Path, str]]
     """The folder of the queue's runner files (lock, state, sent alerts) and the name telling them apart."""
     open: Callable[[Config], Backend]
-    doctor: Callable[[Config], list[Check]]
-    """`doctor`'s checks of the queue (the config itself and the alert channels are checked apart)."""
+    doctor: Callable[[Config, datetime], list[Check]]
+    """`doctor`'s checks of the queue at ``now`` (the config and the alert channels are checked apart)."""
 
 
 # --- Excel: a workbook file, `workbook` in [queue] or a [[queues]] entry ---------------------------------
@@ -85,10 +86,10 @@ def _open_excel(config: Config) -> Backend:
     return ExcelBackend(config.workbook, tabs=config.tabs)
 
 
-def _excel_doctor(config: Config) -> list[Check]:
+def _excel_doctor(config: Config, now: datetime) -> list[Check]:
     from callback_sheets.backends.excel.doctor import doctor
 
-    return doctor(config)
+    return doctor(config, now)
 
 
 EXCEL = BackendKind(
@@ -137,10 +138,10 @@ def _open_google(config: Config) -> Backend:
     return backend
 
 
-def _google_doctor(config: Config) -> list[Check]:
+def _google_doctor(config: Config, now: datetime) -> list[Check]:
     from callback_sheets.backends.google.doctor import doctor
 
-    return doctor(config)
+    return doctor(config, now)
 
 
 GOOGLE = BackendKind(

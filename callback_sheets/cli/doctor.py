@@ -17,10 +17,11 @@ import click
 
 from callback_sheets.backends.checks import Check, check_private
 from callback_sheets.backends.registry import BACKENDS
-from callback_sheets.cli.options import json_option
+from callback_sheets.cli.options import json_option, now_option
 from callback_sheets.cli.render import emit_json
 from callback_sheets.cli.state import State
 from callback_sheets.config import Config, find_config_path, load_config
+from callback_sheets.core.times import parse_now
 from callback_sheets.errors import CallbackSheetsError
 
 __all__ = ["Check", "check_notify", "check_watch", "names_a_secret", "run_checks"]
@@ -92,7 +93,7 @@ def check_notify(config: Config) -> list[Check]:
     return checks
 
 
-def run_checks(config_path: str | None) -> list[Check]:
+def run_checks(config_path: str | None, now: str | None = None) -> list[Check]:
     """Every check, in order; stops after the config when it cannot be read. Each queue is checked as
     its backend's entry in the registry says, then its alert channels."""
     path = find_config_path(config_path)
@@ -105,10 +106,14 @@ def run_checks(config_path: str | None) -> list[Check]:
         config: Config = load_config(path)
     except CallbackSheetsError as exc:
         return [Check("config", False, str(exc)), *private]
+    try:
+        when = parse_now(now, config.tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
     checks = [Check("config", True, f"{path} (backend: {config.backend})"), *private]
     queues = config.queues()
     for name, queue in queues:
-        found = BACKENDS[queue.backend].doctor(queue) + check_notify(queue)
+        found = BACKENDS[queue.backend].doctor(queue, when) + check_notify(queue)
         prefix = f"{name}: " if len(queues) > 1 else ""
         checks += [Check(prefix + c.name, c.ok, c.detail, c.warning) for c in found]
     if config.intake.watch is not None:
@@ -136,9 +141,10 @@ def check_watch(folder: Path) -> Check:
 
 
 @click.command()
+@now_option
 @json_option
 @click.pass_context
-def doctor(ctx: click.Context, as_json: bool) -> None:
+def doctor(ctx: click.Context, now: str | None, as_json: bool) -> None:
     """Check the config, the credentials, access to the sheet and its headers, and say what to fix.
 
     Exit code 1 when anything is wrong.
@@ -148,7 +154,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         callback-sheets --config clinic.toml doctor
     """
     state: State = ctx.obj
-    checks: Sequence[Check] = run_checks(state.config_path)
+    checks: Sequence[Check] = run_checks(state.config_path, now)
     failed = [c for c in checks if not c.ok]
     if as_json:
         emit_json({"ok": not failed, "checks": [c.as_dict() for c in checks]})

@@ -19,7 +19,7 @@ from callback_sheets.cli.options import (
 )
 from callback_sheets.cli.render import emit_json, emit_records, emit_table, say
 from callback_sheets.cli.state import State
-from callback_sheets.core.refresh import ItemView, RefreshPlan
+from callback_sheets.core.refresh_plan import ItemView, RefreshPlan
 from callback_sheets.core.times import short, to_cell
 
 WORKLIST_COLUMNS = ("ID", "Due", "Owner", "Reason", "Urgency", "Attempts", "Flag", "Next step")

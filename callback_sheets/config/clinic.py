@@ -20,7 +20,7 @@ _DEFAULT_HOURS = tuple(
 
 def check_country(country: str, subdivision: object) -> None:
     """Check the holiday codes (without building a year of holidays)."""
-    from callback_sheets.core.calendar import country_holidays  # the configured country's module only
+    from callback_sheets.core.closed_days import country_holidays  # the configured country's module only
 
     try:
         country_holidays(country, years=())

@@ -39,7 +39,6 @@ def read_queue(queue: Mapping[str, Any], base: Path) -> dict[str, Any]:
     }
 
 
-_TAB_ROLES = ROLE_KEYS  # `[queue] tabs` key -> the tab role (its default name)
 _BAD_TAB_CHARS = set("[]:*?/\\")
 
 
@@ -50,16 +49,16 @@ def read_tabs(raw: object) -> dict[str, str]:
     names: dict[str, str] = {}
     for key, value in raw.items():
         where = f"queue.tabs.{key}"
-        if key not in _TAB_ROLES:
-            raise ConfigError(f"{where}: unknown tab; the tool's tabs are {', '.join(_TAB_ROLES)}")
+        if key not in ROLE_KEYS:
+            raise ConfigError(f"{where}: unknown tab; the tool's tabs are {', '.join(ROLE_KEYS)}")
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: the tab's name, as text")
         if len(value) > 31 or set(value) & _BAD_TAB_CHARS or value.startswith("'") or value.endswith("'"):
             raise ConfigError(
                 f"{where}: {value!r} is not a valid tab name (at most 31 characters, none of []:*?/\\)"
             )
-        names[_TAB_ROLES[key]] = value
-    folded = [n.casefold() for n in {**{r: r for r in _TAB_ROLES.values()}, **names}.values()]
+        names[ROLE_KEYS[key]] = value
+    folded = [n.casefold() for n in {**{r: r for r in ROLE_KEYS.values()}, **names}.values()]
     if len(set(folded)) != len(folded):
         raise ConfigError("queue.tabs: two of the tool's tabs would have the same name (names ignore case)")
     return names

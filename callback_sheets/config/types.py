@@ -20,7 +20,8 @@ from callback_sheets.config.intake import IntakeConfig
 from callback_sheets.config.notify import NotifyConfig
 from callback_sheets.config.owners import OwnerConfig
 from callback_sheets.config.runner import RunnerConfig
-from callback_sheets.core.calendar import Block, BusinessCalendar, build_closed_on
+from callback_sheets.core.calendar import Block, BusinessCalendar
+from callback_sheets.core.closed_days import build_closed_on
 
 DEFAULT_DATE_FORMAT = "ddd mm/dd hh:mm"
 DEFAULT_WORKBOOK = "callback_queue.xlsx"  # an Excel queue's workbook when the config names none

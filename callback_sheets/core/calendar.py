@@ -16,10 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-# config builds a calendar's closed days through these names (their home is core/closed_days)
-from callback_sheets.core.closed_days import build_closed_on as build_closed_on
-from callback_sheets.core.closed_days import country_holidays as country_holidays
-
 # A calendar with no business hours for this many consecutive days is treated as having none at all.
 SEARCH_DAYS = 366
 _ONE_DAY = timedelta(days=1)

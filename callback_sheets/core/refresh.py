@@ -36,18 +36,6 @@ from callback_sheets.errors import UsageError
 
 # What the app and the CLI import from here; the plan's types live in core.refresh_plan, the History log in
 # core.history, the per-item judgement in core.item_views.
-__all__ = [
-    "EscalationAlert",
-    "ItemView",
-    "Planner",
-    "RefreshPlan",
-    "Summary",
-    "check_header",
-    "history_log",
-    "sheet_problems",
-    "snapshot_row",
-]
-
 STAFF_COLUMNS = tuple(c.name for c in model.QUEUE_COLUMNS if c.owner is model.Owner.STAFF)
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from callback_sheets.config import Config
 from callback_sheets.core.arrival import is_after_hours
 from callback_sheets.core.calendar import BusinessCalendar
-from callback_sheets.core.refresh import ItemView, RefreshPlan
+from callback_sheets.core.refresh_plan import ItemView, RefreshPlan
 from callback_sheets.notify.message import Alert
 
 NEW_ESCALATION = "new_escalation"

@@ -11,7 +11,7 @@ from callback_sheets.app.runner.clock import Job, Slot
 from callback_sheets.app.watch import WatchedFile
 from callback_sheets.backends.base import Backend
 from callback_sheets.config import Config
-from callback_sheets.core.refresh import RefreshPlan
+from callback_sheets.core.refresh_plan import RefreshPlan
 from callback_sheets.errors import CallbackSheetsError
 
 

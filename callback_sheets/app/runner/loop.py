@@ -31,7 +31,7 @@ from callback_sheets.config.state_files import runner_files
 from callback_sheets.errors import CallbackSheetsError, ConfigError
 
 if TYPE_CHECKING:
-    from callback_sheets.core.refresh import RefreshPlan
+    from callback_sheets.core.refresh_plan import RefreshPlan
 
 
 DEFAULT_JOB_DEADLINE = 60.0  # seconds; a queue's own [google] max_wait_seconds when it has one

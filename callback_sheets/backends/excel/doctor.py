@@ -3,6 +3,7 @@ its Queue tab has every column."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from callback_sheets.config.types import Config
 
 
-def doctor(config: Config) -> list[Check]:
+def doctor(config: Config, now: datetime) -> list[Check]:
     return check_excel(config.workbook)
 
 

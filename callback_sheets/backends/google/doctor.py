@@ -4,6 +4,7 @@ is shared with it and has every column, and no spreadsheet is near Google's cell
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from callback_sheets.backends.base import Backend
@@ -16,9 +17,12 @@ if TYPE_CHECKING:
     from callback_sheets.config.types import Config
 
 
-def doctor(config: Config) -> list[Check]:
+def doctor(config: Config, now: datetime) -> list[Check]:
     return check_google(
-        config.google, archive_key=config.archive_spreadsheet, archive_keys=dict(config.archive_spreadsheets)
+        config.google,
+        archive_key=config.archive_spreadsheet,
+        archive_keys=dict(config.archive_spreadsheets),
+        now=now.astimezone(config.tz).replace(tzinfo=None),  # clinic wall-clock, as the sheet's times
     )
 
 
@@ -28,6 +32,7 @@ def check_google(
     connect: Callable[[GoogleConfig], GoogleBackend] | None = None,
     archive_key: str | None = None,
     archive_keys: Mapping[int, str] | None = None,
+    now: datetime | None = None,
 ) -> list[Check]:
     """The key file is a service-account key; the sheet is shared with it and has the Queue tab and
     headers."""
@@ -52,7 +57,7 @@ def check_google(
         backend.archive_key = archive_key
         backend.archive_keys = dict(archive_keys or {})
     header = check_header(backend, google.worksheet)
-    return checks + header + (check_cells(backend) if all(c.ok for c in header) else [])
+    return checks + header + (check_cells(backend, now) if all(c.ok for c in header) else [])
 
 
 GOOGLE_CELL_LIMIT = 10_000_000
@@ -60,11 +65,9 @@ GOOGLE_CELL_LIMIT = 10_000_000
 CELLS_WARN_AT = 0.8
 
 
-def check_cells(backend: Backend) -> list[Check]:
+def check_cells(backend: Backend, now: datetime | None = None) -> list[Check]:
     """How full each spreadsheet is (the queue's and every archive one), warning from 80% of Google's
     limit: the archive then needs a new spreadsheet ([archive] spreadsheets, one per year)."""
-    from datetime import datetime
-
     counts = getattr(backend, "cell_counts", None)
     if counts is None:
         return []
@@ -77,7 +80,7 @@ def check_cells(backend: Backend) -> list[Check]:
     )
 
     try:
-        room = projection(backend, found, now=datetime.now())
+        room = projection(backend, found, now=now or datetime.now())
     except CallbackSheetsError:
         room = None  # the cells are counted all the same
     checks = []
