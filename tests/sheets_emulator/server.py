@@ -25,6 +25,7 @@ from tests.sheets_emulator import drive, values_api
 from tests.sheets_emulator.batch_update import apply_requests, batch_update
 from tests.sheets_emulator.errors import ApiError, bad_request, not_found
 from tests.sheets_emulator.faults import Fault, FaultPlan, LoggedRequest
+from tests.sheets_emulator.fieldmask import apply_mask, parse_mask
 from tests.sheets_emulator.metadata import spreadsheet_resource
 from tests.sheets_emulator.store import Store
 
@@ -212,7 +213,15 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, _create_spreadsheet(store, body)
         m = _SHEETS.match(raw_path)
         if m:
-            return _route_sheets(store, method, urllib.parse.unquote(m.group(1)), m.group(2), params, body)
+            status, answer = _route_sheets(
+                store, method, urllib.parse.unquote(m.group(1)), m.group(2), params, body
+            )
+            fields = params.get("fields", [""])[0]
+            if fields and not (method == "GET" and m.group(2) == ""):  # spreadsheets.get masks its own
+                # the standard system parameter: "Selector specifying a subset of fields to include in
+                # the response", on every method (cloud.google.com/apis/docs/system-parameters)
+                answer = apply_mask(answer, parse_mask(fields))
+            return status, answer
         m = _FILES.match(raw_path)
         if m:
             file_id = urllib.parse.unquote(m.group(1)) if m.group(1) else None

@@ -60,10 +60,12 @@ def reread(
     appends: Sequence[str],
     check_lease: Callable[[Sequence[Sequence[CellValue]]], None] | None = None,
 ) -> Now:
-    """Request 2: the header, the ID and key columns, the columns to fill or set, each append tab's
-    column A, and (with ``check_lease``, given them) the Lease tab's claims up to this run's."""
+    """Request 2: the header, the ID column (and the key columns when ``needs_keys``), the columns to
+    fill or set, each append tab's column A, and (with ``check_lease``, given them) the Lease tab's claims
+    up to this run's."""
     cols = column_index(snapshot.header)
-    wanted = [*IDENTITY] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
+    identity = IDENTITY if needs_keys(changes) else (model.ID,)
+    wanted = [*identity] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
     names = [n for n in dict.fromkeys(wanted) if n in cols]
     ranges = [f"{quote(queue)}!1:1"] + [column_range(queue, cols[n]) for n in names]
     ranges += [f"{quote(t)}!A:A" for t in appends]
@@ -82,6 +84,16 @@ def reread(
     for tab, values in zip(appends, columns[1 + len(names) :], strict=True):
         now.next_row[tab] = len(values[0] if values else []) + 1
     return now
+
+
+def needs_keys(changes: Changeset) -> bool:
+    """Whether the re-read needs the key columns (Received, Phone, Caller) beside the ID column: to find
+    a row that has no ID, to know the Queue's last row before new rows go under it, or for the check
+    after a write of staff cells (``verify``). A steady refresh writes computed cells on rows with IDs:
+    the ID column alone finds them (rows are found by ID, never by position)."""
+    return bool(changes.new_rows) or any(
+        not (c.row_id or "").strip() or c.mode is not WriteMode.TOOL for c in changes.cells
+    )
 
 
 def place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: Now, out: Out, queue: str) -> None:
