@@ -100,6 +100,7 @@ class GoogleBackend(LeaseHolder):
         self.worksheet = worksheet
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
         self.archive_keys: dict[int, str] = {}  # [archive] spreadsheets: a year's own spreadsheet
+        self.spare_rows = True  # grown tabs get a little room; an archive's grow exactly to their rows
 
     @classmethod
     def from_config(cls, config: GoogleConfig, *, tabs: Mapping[str, str] | None = None) -> GoogleBackend:
@@ -285,7 +286,7 @@ class GoogleBackend(LeaseHolder):
         extent = out.extent()
         if needs_ids(extent, sheets):
             sheets.update(self.tabs())
-        prep = grid_requests(extent, sheets, specs)
+        prep = grid_requests(extent, sheets, specs, spare=self.spare_rows)
         trim, trimmed = self._trim_lease(sheets, claim)
         if prep or trim:
             self.call(self.http.batch_update, self.key, {"requests": [*prep, *trim]})
@@ -335,6 +336,7 @@ class GoogleBackend(LeaseHolder):
         title, history = ensure_archive_tabs(book, year, header)
         store = GoogleBackend(book.key, worksheet=title, session=self.http.session, account=self.account)
         store.http.policy, store.http.sleep = self.http.policy, self.http.sleep
+        store.spare_rows = False  # every cell an archive keeps counts toward Google's limit for good
         return GoogleArchive(store, title, history)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import time
-from json import dumps
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from json import dumps
 from typing import Any
 
 import requests
@@ -102,7 +102,6 @@ class RetryingHTTPClient(HTTPClient):
             f"Google Sheets gave up after {self.policy.tries} tries ({last}): "
             "wait a few minutes and run the command again" + _quota_hint(last)
         )
-
 
     def values_batch_update(self, id: str, body: Mapping[str, Any] | None = None) -> Any:
         """``values:batchUpdate`` answering only ``totalUpdatedCells`` (a fields mask): the per-range

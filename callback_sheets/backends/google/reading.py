@@ -11,9 +11,9 @@ asked for only when a write must resize or add a tab.
 from __future__ import annotations
 
 import re
-from itertools import zip_longest
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from gspread.exceptions import APIError
