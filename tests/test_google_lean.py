@@ -160,6 +160,12 @@ def test_the_emulator_applies_the_fields_system_parameter_on_every_method(emu: S
     assert meta == {"sheets": [{"properties": {"title": "Sheet1"}}, {"properties": {"title": "New"}}]}
     bad = session.get(f"{base}/values/{quote('Nowhere!A1', safe='')}", params={"fields": "values"})
     assert bad.status_code == 400 and "error" in bad.json()
+    # a field the answer's type does not have is refused, as Google does, and nothing is written
+    for mask in ("totalUpdatedCell", "responses/updatedCells/x", "spreadsheetId,nothing"):
+        typo = dict(body, data=[{"range": "Sheet1!A3", "values": [["d"]]}])
+        wrong = session.post(f"{base}/values:batchUpdate", params={"fields": mask}, json=typo)
+        assert wrong.status_code == 400 and "Invalid field selection" in wrong.json()["error"]["message"]
+    assert emu.store.get(key).sheet_by_title("Sheet1").cell(2, 0) is None
 
 
 def test_archive_tabs_grow_exactly_to_their_rows(emu: SheetsEmulator, config: Config) -> None:

@@ -1,12 +1,14 @@
 """The Google Sheets backend: the queue in a shared Google Sheet, through the Sheets API v4.
 
 A refresh costs at most three requests whatever the number of rows, and none beyond the read when nothing
-changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only (``reading``);
-(2) just before writing, one ``values.batchGet`` re-reading the header, the ID column and the columns that
-recognise a row without an ID (Received, Phone, Caller) plus the columns about to be filled or set, and the
-Lease tab (``placing``, ``leasing``); (3) one ``values.batchUpdate`` (RAW) of the cells moved to the rows
-that hold their items now (``batch``). A request is added only to create a missing tab or to grow the grid
-past its last row (with a little room, not Google's 1,000 spare rows), to put back cells that staff moved
+changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only, by column
+(``reading``); (2) just before writing, one ``values.batchGet`` re-reading the header, the ID column (and,
+only when a row without an ID, new rows or staff cells need them, the columns that recognise a row without
+an ID: Received, Phone, Caller) plus the columns about to be filled or set, and the Lease tab
+(``placing``, ``leasing``); (3) one ``values.batchUpdate`` (RAW) of the cells moved to the rows that hold
+their items now (``batch``). Every request asks for an unindented answer with only the fields read
+(``http``). A request is added only to create a missing tab or to grow the grid past its last row (with
+a little room, not Google's 1,000 spare rows; an archive's exactly), to put back cells that staff moved
 during the write (``verify``), or, for ``archive``, to delete the archived rows, found by ID in a re-read,
 in one ``batchUpdate`` (``archive``). Google offers no lock: the write lease is a ticket lock on a hidden
 tab (``lease``).

@@ -4,7 +4,8 @@ moved to the row that now holds the same item.
 Between the read and the write staff may sort, insert or delete rows or type into a cell: each write is
 moved to the row that now holds the same ID (or, for a row that had none, the same Received/Phone/Caller),
 dropped if that row is gone, and a staff cell that became non-empty is never overwritten (both reported
-in ``WriteResult.skipped``).
+in ``WriteResult.skipped``). A write of computed cells on rows with IDs (a steady refresh) re-reads the
+ID column alone: the key columns would only tell apart rows without one.
 """
 
 from __future__ import annotations
