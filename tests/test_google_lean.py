@@ -20,6 +20,7 @@ from callback_sheets.backends.google import reading
 from callback_sheets.backends.google.placing import needs_keys
 from callback_sheets.cells import CellWrite, Changeset, WriteMode
 from callback_sheets.config import Config
+from callback_sheets.layout import TOOL_TABS
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator
 from tests.sheets_emulator.client import emulator_session
@@ -191,3 +192,19 @@ def test_archive_tabs_grow_exactly_to_their_rows(emu: SheetsEmulator, config: Co
         assert sheet.col_count == sheet.data_extent()[1]
     queue = book.sheet_by_title(model.QUEUE_TAB)  # the queue's own tabs keep their room for new items
     assert queue.row_count > queue.data_extent()[0]
+
+
+def test_the_lists_tab_is_as_big_as_its_lists_and_grows_with_them(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    backend = google_queue(emu, config, [])
+    made = service.choices(config)
+    lists = emu.store.get(backend.key).sheet_by_title(model.LISTS_TAB)
+    longest = max(len(v) for v in made.values())
+    assert (lists.row_count, lists.col_count) == (longest + 1, len(made))  # not Google's 1,000 x 26
+    more = {**made, "owners": [f"Owner {i}" for i in range(longest + 5)], "extra": ["One"]}
+    backend.init(header=model.LAYOUT_COLUMNS, tabs=TOOL_TABS, choices=more, look=service.look(config))
+    lists = emu.store.get(backend.key).sheet_by_title(model.LISTS_TAB)
+    assert (lists.row_count, lists.col_count) == (longest + 6, len(more))
+    grid = backend.read(tabs=(model.LISTS_TAB,)).tabs[model.LISTS_TAB]
+    assert [r[list(more).index("owners")] for r in grid] == ["owners", *more["owners"]]
