@@ -24,7 +24,7 @@ from callback_sheets.layout import TOOL_TABS
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator
 from tests.sheets_emulator.client import emulator_session
-from tests.test_google_backend import _sort, google_backend, google_queue, records, staff
+from tests.test_google_backend import _rows, _sort, _type, google_backend, google_queue, records, staff
 from tests.test_google_backend import emu as emu_fixture
 
 emu = emu_fixture  # the emulator fixture, shared
@@ -44,8 +44,19 @@ def _settled(emu: SheetsEmulator, config: Config, count: int = 6):  # type: igno
     return backend
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param([_sort(model.CALLER)], id="sort"),
+        pytest.param([_rows("insertDimension", 1, 3)], id="insert"),
+        pytest.param(
+            [_sort(model.CALLER), _rows("insertDimension", 2, 3), _type(2, model.CALLER, "Typed, no ID")],
+            id="sort+typed row",
+        ),
+    ],
+)
 def test_a_steady_refresh_re_reads_the_id_column_only_and_finds_rows_by_id(
-    emu: SheetsEmulator, config: Config
+    emu: SheetsEmulator, config: Config, edit: list[dict[str, Any]]
 ) -> None:
     backend = _settled(emu, config)
     later = NOW + timedelta(days=1)  # every open item is overdue now: computed cells change on each row
@@ -53,16 +64,16 @@ def test_a_steady_refresh_re_reads_the_id_column_only_and_finds_rows_by_id(
     service.refresh(config=config, backend=twin, now=later)
     expected = {r[model.ID]: r for r in records(twin)}
     emu.reset_log()
-    emu.before_request(2, staff(emu, backend, _sort(model.CALLER)))  # staff sort before the re-read
+    emu.before_request(2, staff(emu, backend, *edit))  # staff edit after the read, before the re-read
     outcome = service.refresh(config=config, backend=backend, now=later)
     assert outcome.result is not None and outcome.result.written > 0 and outcome.result.skipped == ()
-    [ranges] = _rereads(emu)
-    assert ranges == ["'Queue'!1:1", "'Queue'!A2:A", "'Lease'!A1:C"]  # header, IDs, the lease
-    after = {r[model.ID]: r for r in records(backend)}
-    assert after == expected  # every computed cell on the row of its own item, sorted as staff left it
-    assert [r[model.CALLER] for r in records(backend)] == sorted(
-        (r[model.CALLER] for r in after.values()), reverse=True
-    )
+    assert _rereads(emu)[0] == ["'Queue'!1:1", "'Queue'!A2:A", "'Lease'!A1:C"]  # header, IDs, the lease
+    now = records(backend)
+    after = {r[model.ID]: r for r in now if r.get(model.ID)}
+    assert after == expected  # every computed cell on the row of its own item, wherever staff moved it
+    typed = [r for r in now if not r.get(model.ID) and any(v is not None for v in r.values())]
+    # a row typed meanwhile is left as typed (the next refresh gives it an ID); inserted rows stay empty
+    assert typed == ([{**dict.fromkeys(now[0]), model.CALLER: "Typed, no ID"}] if len(edit) == 3 else [])
 
 
 def test_the_key_columns_are_re_read_when_a_row_without_an_id_new_rows_or_staff_cells_need_them(
