@@ -23,6 +23,7 @@ from callback_sheets.config import Config
 from callback_sheets.layout import TOOL_TABS
 from tests.conftest import row
 from tests.sheets_emulator import SheetsEmulator
+from tests.sheets_emulator.batch_update import batch_update
 from tests.sheets_emulator.client import emulator_session
 from tests.test_google_backend import _rows, _sort, _type, google_backend, google_queue, records, staff
 from tests.test_google_backend import emu as emu_fixture
@@ -219,3 +220,90 @@ def test_the_lists_tab_is_as_big_as_its_lists_and_grows_with_them(
     assert (lists.row_count, lists.col_count) == (longest + 6, len(more))
     grid = backend.read(tabs=(model.LISTS_TAB,)).tabs[model.LISTS_TAB]
     assert [r[list(more).index("owners")] for r in grid] == ["owners", *more["owners"]]
+
+
+def _history_edit(emu: SheetsEmulator, backend: Any, *requests_: dict[str, Any]) -> Any:
+    """A staff edit of the History tab (batchUpdate requests, ``SHEET`` its id), to run between requests."""
+    sheet_id = emu.store.get(backend.key).sheet_by_title(model.HISTORY_TAB).sheet_id
+
+    def edit() -> None:
+        body = json.loads(json.dumps(list(requests_)).replace('"SHEET"', str(sheet_id)))
+        batch_update(emu.store, backend.key, {"requests": body})
+
+    return edit
+
+
+def _attempts(emu: SheetsEmulator, config: Config):  # type: ignore[no-untyped-def]
+    """A queue of three items with one attempt each in History (rows 2-4), the History grid 4 rows."""
+    backend = google_queue(emu, config, [row("2026-12-01 09:10", Caller=f"Caller {i}") for i in range(3)])
+    service.refresh(config=config, backend=backend, now=NOW)
+    for item in ("CB-00001", "CB-00002", "CB-00003"):
+        service.record_attempt(
+            config=config, backend=backend, item_id=item, outcome="No answer", note=None, now=NOW
+        )
+    size = {"rowCount": 4, "columnCount": len(model.HISTORY_COLUMNS)}
+    _history_edit(
+        emu,
+        backend,
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": "SHEET", "gridProperties": size},
+                "fields": "gridProperties",
+            }
+        },
+    )()
+    emu.reset_log()
+    return backend
+
+
+def _attempt(config: Config, backend: Any) -> None:
+    service.record_attempt(
+        config=config, backend=backend, item_id="CB-00002", outcome="Voicemail left", note=None, now=NOW
+    )
+
+
+def test_an_attempt_re_reads_history_from_its_last_row_not_the_whole_column(
+    emu: SheetsEmulator, config: Config
+) -> None:
+    backend = _attempts(emu, config)
+    _attempt(config, backend)
+    assert "'History'!A4:A" in _rereads(emu)[0]  # the last row the read found, and any below it
+    history = [(h["ID"], h["Attempt"]) for h in records(backend, model.HISTORY_TAB)]
+    assert history == [("CB-00001", 1), ("CB-00002", 1), ("CB-00003", 1), ("CB-00002", 2)]
+
+
+@pytest.mark.parametrize("edit", ["added", "deleted"])
+def test_history_rows_added_or_deleted_meanwhile_make_the_attempt_read_again(
+    emu: SheetsEmulator, config: Config, edit: str
+) -> None:
+    backend = _attempts(emu, config)
+    size = {"rowCount": 5, "columnCount": len(model.HISTORY_COLUMNS)}
+    grow = {
+        "updateSheetProperties": {
+            "properties": {"sheetId": "SHEET", "gridProperties": size},
+            "fields": "gridProperties",
+        }
+    }
+    typed = {
+        "updateCells": {
+            "start": {"sheetId": "SHEET", "rowIndex": 4, "columnIndex": 0},
+            "rows": [{"values": [{"userEnteredValue": {"stringValue": "CB-00003"}}]}],
+            "fields": "userEnteredValue",
+        }
+    }
+    # deleting two rows leaves a History shorter (2 rows) than the row the re-read would start at (4)
+    gone = {
+        "deleteDimension": {
+            "range": {"sheetId": "SHEET", "dimension": "ROWS", "startIndex": 1, "endIndex": 3}
+        }
+    }
+    emu.before_request(2, _history_edit(emu, backend, *([grow, typed] if edit == "added" else [gone])))
+    _attempt(config, backend)
+    ids = [(h["ID"], h["Attempt"]) for h in records(backend, model.HISTORY_TAB)]
+    if edit == "added":  # the staff row is kept and ours goes under it
+        assert ids == [("CB-00001", 1), ("CB-00002", 1), ("CB-00003", 1), ("CB-00003", None), ("CB-00002", 2)]
+    else:  # the 400 of the short tab, the whole column read instead: the change seen, read again (and
+        # the attempt the Queue row holds but History lost is logged again before the new one)
+        assert ids == [("CB-00003", 1), ("CB-00002", 1), ("CB-00002", 2)]
+        assert any(r.status == 400 for r in emu.requests)
+    assert emu.count("GET", r"values:batchGet$") >= 4  # read and re-read, twice: the write read again

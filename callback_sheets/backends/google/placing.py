@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gspread.exceptions import APIError
+
 from callback_sheets import model
 from callback_sheets.backends.google.batch import Out
 from callback_sheets.backends.google.connection import Connection, params
@@ -68,11 +70,19 @@ def reread(
     identity = IDENTITY if needs_keys(changes) else (model.ID,)
     wanted = [*identity] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
     names = [n for n in dict.fromkeys(wanted) if n in cols]
-    ranges = [f"{quote(queue)}!1:1"] + [column_range(queue, cols[n]) for n in names]
-    ranges += [f"{quote(t)}!A:A" for t in appends]
-    if check_lease is not None:  # from row 1: rows above ours may have been trimmed since the append
-        ranges.append(f"{quote(LEASE_TAB)}!A1:C")  # the whole tab: it stays small
-    got = conn.call(conn.http.values_batch_get, conn.key, ranges, params("COLUMNS"))["valueRanges"]
+    head = [f"{quote(queue)}!1:1"] + [column_range(queue, cols[n]) for n in names]
+    # the Lease tab from row 1: rows above ours may have been trimmed since the append (it stays small)
+    lease = [f"{quote(LEASE_TAB)}!A1:C"] if check_lease is not None else []
+    tails = _tails(snapshot, appends)
+    try:
+        ranges = [*head, *(f"{quote(t)}!A{k}:A" for t, k in tails.items()), *lease]
+        got = conn.http.values_batch_get(conn.key, ranges, params("COLUMNS"))["valueRanges"]
+    except APIError as exc:  # a tab now shorter than its last row read: its whole column A instead
+        if exc.response.status_code != 400 or all(k == 1 for k in tails.values()):
+            raise conn.explain(exc) from None
+        tails = dict.fromkeys(tails, 1)
+        ranges = [*head, *(f"{quote(t)}!A1:A" for t in tails), *lease]
+        got = conn.call(conn.http.values_batch_get, conn.key, ranges, params("COLUMNS"))["valueRanges"]
     columns = [found.get("values", []) for found in got]
     if check_lease is not None:
         check_lease(columns.pop())
@@ -83,8 +93,25 @@ def reread(
     for name, values in zip(names, columns[1 : 1 + len(names)], strict=True):
         now.take(name, values[0] if values else [])
     for tab, values in zip(appends, columns[1 + len(names) :], strict=True):
-        now.next_row[tab] = len(values[0] if values else []) + 1
+        now.next_row[tab] = _next_row(tails[tab], values[0] if values else [])
     return now
+
+
+def _tails(snapshot: Snapshot, appends: Sequence[str]) -> dict[str, int]:
+    """The first row of column A to re-read of each tab rows are appended to: the last row the read
+    found (not the whole column, a History of tens of thousands of IDs), or row 1 for a tab not read."""
+    read = getattr(snapshot.version, "next_row", {})
+    return {t: max(1, int(read[t]) - 1) if t in read else 1 for t in appends}
+
+
+def _next_row(first: int, column: Sequence[object]) -> int:
+    """A tab's next free row from its column A read from row ``first``: the row after its last value,
+    as a read of the whole column says, whenever the tail holds a value. A tail with none means rows
+    were deleted above the last row read; the next free row is then ``first`` or above, and ``first``
+    (already not the row the read found) is enough to tell the write to read again."""
+    if first == 1 or column:
+        return first + len(column)
+    return first
 
 
 def needs_keys(changes: Changeset) -> bool:
