@@ -259,9 +259,11 @@ def google(sizes: list[int]) -> None:
     config = load_config(folder / "callback_sheets.toml")
     now = parse_now(NOW.isoformat(), config.tz)
     counted = [0]
+    calls: list[tuple[str, int, int]] = []  # each request of the last refresh: what, sent, received
 
     def count(response: requests.Response, *args: object, **kwargs: object) -> None:
         counted[0] += len(response.content) + len(response.request.body or b"")
+        calls.append((_call_name(response), len(response.request.body or b""), len(response.content)))
 
     for total in sizes:
         with SheetsEmulator() as emu:
@@ -288,8 +290,12 @@ def google(sizes: list[int]) -> None:
             ]
             backend.write(snapshot, Changeset(cells=closing))
             counted[0] = 0
+            calls.clear()
             service.refresh(config=config, backend=backend, now=now + timedelta(minutes=20))
             changed = counted[0]
+            breakdown = "; ".join(
+                f"{name} {sent + got:,} ({(sent + got) / total:.1f}/row)" for name, sent, got in calls
+            )
             counted[0] = 0
             fields = (
                 META_FIELDS[:-1]
@@ -301,6 +307,7 @@ def google(sizes: list[int]) -> None:
                     "includeGridData": "true",
                     "ranges": ["'Queue'", "'History'", "'Demand'", "'Metrics'"],
                     "fields": fields,
+                    "prettyPrint": "true",  # as the former read asked (indented, Google's default)
                 },
             )
             grid = counted[0]
@@ -314,8 +321,28 @@ def google(sizes: list[int]) -> None:
             f"former grid read {grid / total:.0f} bytes/row; "
             f"{cells:,} cells in the spreadsheet"
         )
+        print(f"  per call of that refresh (request + response bodies): {breakdown}")
         print(f"bytes/row: {changed / total:.0f}")
         print(f"ratio: lean / grid = {changed / grid:.2f}")
+
+
+def _call_name(response: object) -> str:
+    """A request by what it does: the read, the lease claim, the re-read, the write..."""
+    from urllib.parse import parse_qs, urlsplit
+
+    request = response.request  # type: ignore[attr-defined]
+    url = urlsplit(str(request.url))
+    query = parse_qs(url.query)
+    if url.path.endswith("values:batchGet"):
+        ranges = query.get("ranges", [])
+        return "re-read" if any("!" in r for r in ranges) else f"read ({len(ranges)} tabs)"
+    if url.path.endswith(":append"):
+        return "lease claim"
+    if url.path.endswith("values:batchUpdate"):
+        return "write"
+    if url.path.endswith(":batchUpdate"):
+        return "grid batchUpdate"
+    return "metadata" if request.method == "GET" else request.method
 
 
 LIMIT = 10_000_000  # Google's cells per spreadsheet (every tab's rows x columns)

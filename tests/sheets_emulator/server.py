@@ -21,7 +21,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.sheets_emulator import drive, values_api
+from tests.sheets_emulator import drive, partial, values_api
 from tests.sheets_emulator.batch_update import apply_requests, batch_update
 from tests.sheets_emulator.errors import ApiError, bad_request, not_found
 from tests.sheets_emulator.faults import Fault, FaultPlan, LoggedRequest
@@ -212,7 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, _create_spreadsheet(store, body)
         m = _SHEETS.match(raw_path)
         if m:
-            return _route_sheets(store, method, urllib.parse.unquote(m.group(1)), m.group(2), params, body)
+            fields = params.get("fields", [""])[0]
+            named = partial.method_of(m.group(2), method) if fields else None
+            if named is not None:  # a misspelt mask is refused before anything is done
+                partial.masked({}, fields, named)
+            status, answer = _route_sheets(
+                store, method, urllib.parse.unquote(m.group(1)), m.group(2), params, body
+            )
+            return status, partial.masked(answer, fields, named) if named is not None else answer
         m = _FILES.match(raw_path)
         if m:
             file_id = urllib.parse.unquote(m.group(1)) if m.group(1) else None

@@ -1,12 +1,14 @@
 """The Google Sheets backend: the queue in a shared Google Sheet, through the Sheets API v4.
 
 A refresh costs at most three requests whatever the number of rows, and none beyond the read when nothing
-changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only (``reading``);
-(2) just before writing, one ``values.batchGet`` re-reading the header, the ID column and the columns that
-recognise a row without an ID (Received, Phone, Caller) plus the columns about to be filled or set, and the
-Lease tab (``placing``, ``leasing``); (3) one ``values.batchUpdate`` (RAW) of the cells moved to the rows
-that hold their items now (``batch``). A request is added only to create a missing tab or to grow the grid
-past its last row (with a little room, not Google's 1,000 spare rows), to put back cells that staff moved
+changed: (1) ``values.batchGet`` of the Queue and the tool tabs read along, values only, by column
+(``reading``); (2) just before writing, one ``values.batchGet`` re-reading the header, the ID column (and,
+only when a row without an ID, new rows or staff cells need them, the columns that recognise a row without
+an ID: Received, Phone, Caller) plus the columns about to be filled or set, and the Lease tab
+(``placing``, ``leasing``); (3) one ``values.batchUpdate`` (RAW) of the cells moved to the rows that hold
+their items now (``batch``). Every request asks for an unindented answer with only the fields read
+(``http``). A request is added only to create a missing tab or to grow the grid past its last row (with
+a little room, not Google's 1,000 spare rows; an archive's exactly), to put back cells that staff moved
 during the write (``verify``), or, for ``archive``, to delete the archived rows, found by ID in a re-read,
 in one ``batchUpdate`` (``archive``). Google offers no lock: the write lease is a ticket lock on a hidden
 tab (``lease``).
@@ -100,6 +102,7 @@ class GoogleBackend(LeaseHolder):
         self.worksheet = worksheet
         self.archive_key: str | None = None  # [archive] spreadsheet; None: tabs "Archive YYYY" here
         self.archive_keys: dict[int, str] = {}  # [archive] spreadsheets: a year's own spreadsheet
+        self.spare_rows = True  # grown tabs get a little room; an archive's grow exactly to their rows
 
     @classmethod
     def from_config(cls, config: GoogleConfig, *, tabs: Mapping[str, str] | None = None) -> GoogleBackend:
@@ -285,7 +288,7 @@ class GoogleBackend(LeaseHolder):
         extent = out.extent()
         if needs_ids(extent, sheets):
             sheets.update(self.tabs())
-        prep = grid_requests(extent, sheets, specs)
+        prep = grid_requests(extent, sheets, specs, spare=self.spare_rows)
         trim, trimmed = self._trim_lease(sheets, claim)
         if prep or trim:
             self.call(self.http.batch_update, self.key, {"requests": [*prep, *trim]})
@@ -335,6 +338,7 @@ class GoogleBackend(LeaseHolder):
         title, history = ensure_archive_tabs(book, year, header)
         store = GoogleBackend(book.key, worksheet=title, session=self.http.session, account=self.account)
         store.http.policy, store.http.sleep = self.http.policy, self.http.sleep
+        store.spare_rows = False  # every cell an archive keeps counts toward Google's limit for good
         return GoogleArchive(store, title, history)
 
 

@@ -138,22 +138,28 @@ def needs_ids(extent: Mapping[str, tuple[int, int]], sheets: Mapping[str, SheetM
 
 
 def grid_requests(
-    extent: Mapping[str, tuple[int, int]], sheets: Mapping[str, SheetMeta], specs: Mapping[str, TabSpec]
+    extent: Mapping[str, tuple[int, int]],
+    sheets: Mapping[str, SheetMeta],
+    specs: Mapping[str, TabSpec],
+    *,
+    spare: bool = True,
 ) -> list[Request]:
-    """A tab added for each tab written that is missing, a grid grown (with a little room) for each
-    written past its end."""
+    """A tab added for each tab written that is missing, a grid grown for each written past its end:
+    with a little room (``spare``), or exactly to its last row (an archive, written once a night in one
+    block, where room would be a tenth more cells kept for good)."""
     prep: list[Request] = []
     for name, (rows_needed, cols_needed) in extent.items():
         meta = sheets.get(name)
+        extra = room(rows_needed) if spare else 0
         if meta is None:
-            meta = SheetMeta(new_sheet_id(sheets), name, rows_needed + room(rows_needed), cols_needed)
+            meta = SheetMeta(new_sheet_id(sheets), name, rows_needed + extra, cols_needed)
             frozen = 1 if name in specs and specs[name].header else 0
             prep.append(add_sheet(meta, frozen=frozen, hidden=name in HIDDEN_TABS))
         elif rows_needed > meta.rows or cols_needed > meta.cols:
             grown = SheetMeta(
                 meta.sheet_id,
                 name,
-                max(meta.rows, rows_needed + room(rows_needed)),
+                max(meta.rows, rows_needed + extra),
                 max(meta.cols, cols_needed),
             )
             prep.append(grid_size(grown))

@@ -3,9 +3,10 @@
 Google counts every cell of every tab (rows x columns, empty or not) toward a limit of 10 million cells
 per spreadsheet, after which it refuses every write. With archiving the queue's own tabs stay about the
 same size (the last 30 days of items); the archive grows by one Queue row and its History rows per item
-(plus the tenth a tab grows by when a write passes its end). At 150 calls a business day that is about
-1.5 million cells a year: one spreadsheet holding every year's archive fills in about 7 years, so a
-clinic that keeps 20 years gives each year its own spreadsheet (``[archive] spreadsheets``).
+(its tabs are as wide as their columns and grow exactly to their last row, with no spare rows). At 150
+calls a business day that is about 1.3 million cells a year: one spreadsheet holding every year's archive
+fills in about 7.5 years, so a clinic that keeps 20 years gives each year its own spreadsheet
+(``[archive] spreadsheets``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ LIMIT = 10_000_000
 """Google's limit on the cells of one spreadsheet."""
 YEARS_WANTED = 20
 """A clinic keeps its records this long (the projection warns below it)."""
-GROWTH_ROOM = 1.1
-"""A tab grows by a tenth when a write passes its end: at most this share of its rows is room."""
 PACE_DAYS = 30
 """The pace is the items received over this many days (what the queue holds after archiving)."""
 
@@ -47,13 +46,13 @@ class Room:
 
 def pace(snapshot: Snapshot, now: datetime) -> tuple[float, float]:
     """Items a year (received over the last :data:`PACE_DAYS` days, scaled to a year) and cells each
-    archived item takes (its Queue row's columns, its History rows, the tabs' growth room)."""
+    archived item takes (its Queue row's columns and its History rows: archive tabs keep no room)."""
     since = now - timedelta(days=PACE_DAYS)
     received = [r.get(model.RECEIVED) for r in snapshot.rows]
     recent = sum(1 for v in received if isinstance(v, datetime) and since <= v.replace(tzinfo=None) <= now)
     history = max(len(snapshot.tabs.get(model.HISTORY_TAB, ())) - 1, 0)
     per_item = history / len(snapshot.rows) if snapshot.rows else 0.0
-    cells = (len(snapshot.header) + per_item * len(model.HISTORY_COLUMNS)) * GROWTH_ROOM
+    cells = len(snapshot.header) + per_item * len(model.HISTORY_COLUMNS)
     return recent * 365 / PACE_DAYS, cells
 
 
@@ -75,9 +74,7 @@ def archive_room(
     return Room(key, counts.get(key, 0), items, per_item)
 
 
-def projection(
-    backend: Backend, counts: Mapping[str, int], *, now: datetime
-) -> tuple[str, str, bool] | None:
+def projection(backend: Backend, counts: Mapping[str, int], *, now: datetime) -> tuple[str, str, bool] | None:
     """`doctor`'s words on a Google queue's archive room: the spreadsheet the archive goes to, what to
     say of it, and whether that is a warning (room for fewer than :data:`YEARS_WANTED` years); None for
     a backend without a spreadsheet key, or when the coming years each have their own spreadsheet."""

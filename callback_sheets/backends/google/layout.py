@@ -248,10 +248,13 @@ def _lists(
         [choices[n][r] if r < len(choices[n]) else "" for n in names] for r in range(longest)
     ]
     meta = state.sheets.get(title)
-    if meta is None:
-        meta = SheetMeta(new_id(), title, max(100, longest + 1), max(26, len(names)))
+    if meta is None:  # as wide as its lists and as tall as the longest (Google's default: 1,000 x 26)
+        meta = SheetMeta(new_id(), title, len(grid), max(len(names), 1))
         plan.requests.append(add_sheet(meta, hidden=True))
         plan.notes.append(f"created tab {title}")
+    elif len(grid) > meta.rows or len(names) > meta.cols:  # more choices than the tab holds: grow it
+        meta = SheetMeta(meta.sheet_id, title, max(meta.rows, len(grid)), max(meta.cols, len(names)))
+        plan.requests.append(grid_size(meta))
     if _trimmed(grid) != _trimmed(state.lists):
         rows = [{"values": [text_cell(v) if v else {} for v in line]} for line in grid]
         for cell in rows[0]["values"]:

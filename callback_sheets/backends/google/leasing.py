@@ -65,6 +65,7 @@ class LeaseHolder(Connection):
         params: dict[str, str | int | bool | float | list[str] | None] = {
             "valueInputOption": "RAW",
             "insertDataOption": "OVERWRITE",
+            "fields": "updates/updatedRange",  # the claim's row: all of the answer read here
         }
         body = {"values": [Claim(token, until, 0).values()]}
         where = f"{quote(LEASE_TAB)}!A1"

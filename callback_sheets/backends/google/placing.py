@@ -4,7 +4,8 @@ moved to the row that now holds the same item.
 Between the read and the write staff may sort, insert or delete rows or type into a cell: each write is
 moved to the row that now holds the same ID (or, for a row that had none, the same Received/Phone/Caller),
 dropped if that row is gone, and a staff cell that became non-empty is never overwritten (both reported
-in ``WriteResult.skipped``).
+in ``WriteResult.skipped``). A write of computed cells on rows with IDs (a steady refresh) re-reads the
+ID column alone: the key columns would only tell apart rows without one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from gspread.exceptions import APIError
 
 from callback_sheets import model
 from callback_sheets.backends.google.batch import Out
@@ -60,16 +63,26 @@ def reread(
     appends: Sequence[str],
     check_lease: Callable[[Sequence[Sequence[CellValue]]], None] | None = None,
 ) -> Now:
-    """Request 2: the header, the ID and key columns, the columns to fill or set, each append tab's
-    column A, and (with ``check_lease``, given them) the Lease tab's claims up to this run's."""
+    """Request 2: the header, the ID column (and the key columns when ``needs_keys``), the columns to
+    fill or set, each append tab's column A, and (with ``check_lease``, given them) the Lease tab's claims
+    up to this run's."""
     cols = column_index(snapshot.header)
-    wanted = [*IDENTITY] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
+    identity = IDENTITY if needs_keys(changes) else (model.ID,)
+    wanted = [*identity] + [c.column for c in changes.cells if c.mode is not WriteMode.TOOL]
     names = [n for n in dict.fromkeys(wanted) if n in cols]
-    ranges = [f"{quote(queue)}!1:1"] + [column_range(queue, cols[n]) for n in names]
-    ranges += [f"{quote(t)}!A:A" for t in appends]
-    if check_lease is not None:  # from row 1: rows above ours may have been trimmed since the append
-        ranges.append(f"{quote(LEASE_TAB)}!A1:C")  # the whole tab: it stays small
-    got = conn.call(conn.http.values_batch_get, conn.key, ranges, params("COLUMNS"))["valueRanges"]
+    head = [f"{quote(queue)}!1:1"] + [column_range(queue, cols[n]) for n in names]
+    # the Lease tab from row 1: rows above ours may have been trimmed since the append (it stays small)
+    lease = [f"{quote(LEASE_TAB)}!A1:C"] if check_lease is not None else []
+    tails = _tails(snapshot, appends)
+    try:
+        ranges = [*head, *(f"{quote(t)}!A{k}:A" for t, k in tails.items()), *lease]
+        got = conn.http.values_batch_get(conn.key, ranges, params("COLUMNS"))["valueRanges"]
+    except APIError as exc:  # a tab now shorter than its last row read: its whole column A instead
+        if exc.response.status_code != 400 or all(k == 1 for k in tails.values()):
+            raise conn.explain(exc) from None
+        tails = dict.fromkeys(tails, 1)
+        ranges = [*head, *(f"{quote(t)}!A1:A" for t in tails), *lease]
+        got = conn.call(conn.http.values_batch_get, conn.key, ranges, params("COLUMNS"))["valueRanges"]
     columns = [found.get("values", []) for found in got]
     if check_lease is not None:
         check_lease(columns.pop())
@@ -80,8 +93,35 @@ def reread(
     for name, values in zip(names, columns[1 : 1 + len(names)], strict=True):
         now.take(name, values[0] if values else [])
     for tab, values in zip(appends, columns[1 + len(names) :], strict=True):
-        now.next_row[tab] = len(values[0] if values else []) + 1
+        now.next_row[tab] = _next_row(tails[tab], values[0] if values else [])
     return now
+
+
+def _tails(snapshot: Snapshot, appends: Sequence[str]) -> dict[str, int]:
+    """The first row of column A to re-read of each tab rows are appended to: the last row the read
+    found (not the whole column, a History of tens of thousands of IDs), or row 1 for a tab not read."""
+    read = getattr(snapshot.version, "next_row", {})
+    return {t: max(1, int(read[t]) - 1) if t in read else 1 for t in appends}
+
+
+def _next_row(first: int, column: Sequence[object]) -> int:
+    """A tab's next free row from its column A read from row ``first``: the row after its last value,
+    as a read of the whole column says, whenever the tail holds a value. A tail with none means rows
+    were deleted above the last row read; the next free row is then ``first`` or above, and ``first``
+    (already not the row the read found) is enough to tell the write to read again."""
+    if first == 1 or column:
+        return first + len(column)
+    return first
+
+
+def needs_keys(changes: Changeset) -> bool:
+    """Whether the re-read needs the key columns (Received, Phone, Caller) beside the ID column: to find
+    a row that has no ID, to know the Queue's last row before new rows go under it, or for the check
+    after a write of staff cells (``verify``). A steady refresh writes computed cells on rows with IDs:
+    the ID column alone finds them (rows are found by ID, never by position)."""
+    return bool(changes.new_rows) or any(
+        not (c.row_id or "").strip() or c.mode is not WriteMode.TOOL for c in changes.cells
+    )
 
 
 def place_cells(snapshot: Snapshot, cells: Sequence[CellWrite], now: Now, out: Out, queue: str) -> None:
