@@ -99,6 +99,7 @@ CLINICAL_WORDS = (
 
 _LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BRACE = re.compile(r"[{}]")
 
 
 def _fold(text: str) -> str:
@@ -154,35 +155,41 @@ def is_comment(line: str) -> bool:
 
 def parse_line(line: str) -> list[Piece]:
     """Split one line into literal text and placeholders; raise TemplateSyntaxError on bad braces."""
+    if "{" not in line and "}" not in line:  # most lines: no placeholder at all
+        return [Piece(line)] if line else []
     pieces: list[Piece] = []
     literal: list[str] = []
     i = 0
-    while i < len(line):
-        ch = line[i]
-        if ch in "{}" and line[i : i + 2] == ch * 2:
+    for brace in _BRACE.finditer(line):
+        j = brace.start()
+        if j < i:  # inside a placeholder or a doubled brace already taken
+            continue
+        literal.append(line[i:j])
+        ch = line[j]
+        if line[j : j + 2] == ch * 2:
             literal.append(ch)
-            i += 2
-        elif ch == "}":
+            i = j + 2
+            continue
+        if ch == "}":
             raise TemplateSyntaxError("a '}' without its '{' (write '}}' for a literal brace)")
-        elif ch == "{":
-            end = line.find("}", i + 1)
-            inner = line[i + 1 : end] if end != -1 else ""
-            if end == -1 or "{" in inner:
-                raise TemplateSyntaxError("a '{' that is not closed by '}' on the same line")
-            if not _NAME.match(inner):
-                raise TemplateSyntaxError(
-                    f"{{{inner}}} is not a placeholder: use letters and underscores only, e.g. {{first_name}}"
-                )
-            if literal:
-                pieces.append(Piece("".join(literal)))
-                literal = []
-            pieces.append(Piece(line[i : end + 1], inner))
-            i = end + 1
-        else:
-            literal.append(ch)
-            i += 1
-    if literal:
-        pieces.append(Piece("".join(literal)))
+        end = line.find("}", j + 1)
+        inner = line[j + 1 : end] if end != -1 else ""
+        if end == -1 or "{" in inner:
+            raise TemplateSyntaxError("a '{' that is not closed by '}' on the same line")
+        if not _NAME.match(inner):
+            raise TemplateSyntaxError(
+                f"{{{inner}}} is not a placeholder: use letters and underscores only, e.g. {{first_name}}"
+            )
+        text = "".join(literal)
+        if text:
+            pieces.append(Piece(text))
+        literal = []
+        pieces.append(Piece(line[j : end + 1], inner))
+        i = end + 1
+    literal.append(line[i:])
+    text = "".join(literal)
+    if text:
+        pieces.append(Piece(text))
     return pieces
 
 
