@@ -4,6 +4,7 @@ and config load checks `[intake]` from a light name list equal to the intake pac
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,30 +70,45 @@ NOT_FOR_QUEUE = (
 )
 
 
-def test_queue_imports_only_what_it_uses(tmp_path: Path) -> None:
-    from callback_sheets.app import service
-    from callback_sheets.backends.excel.backend import ExcelBackend
-    from callback_sheets.config import load_config
-
-    (tmp_path / "callback_sheets.toml").write_text(CONFIG)
-    config = load_config(tmp_path / "callback_sheets.toml")
-    service.init(config=config, backend=ExcelBackend(config.workbook))
+def _modules_after(folder: Path, *argv: str, cache: Path) -> list[str]:
+    """The modules loaded by the command ``argv`` run in ``folder`` in a fresh process, with the holiday
+    cache in ``cache``."""
     code = (
-        "import json, sys; sys.argv = ['callback-sheets', 'queue', '--now', '2026-12-01T10:00']\n"
+        f"import json, sys; sys.argv = ['callback-sheets', *{list(argv)!r}]\n"
         "from callback_sheets.cli import main\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         "print(json.dumps([code, sorted(sys.modules)]))"
     )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, check=True, env=env
     )
     status, modules = json.loads(out.stdout.strip().splitlines()[-1])
     assert status in (0, None), out.stderr
+    return list(modules)
+
+
+def _small_queue(folder: Path) -> None:
+    from callback_sheets.app import service
+    from callback_sheets.backends.excel.backend import ExcelBackend
+    from callback_sheets.config import load_config
+
+    (folder / "callback_sheets.toml").write_text(CONFIG)
+    config = load_config(folder / "callback_sheets.toml")
+    service.init(config=config, backend=ExcelBackend(config.workbook))
+
+
+def test_queue_imports_only_what_it_uses(tmp_path: Path) -> None:
+    _small_queue(tmp_path)
+    modules = _modules_after(tmp_path, "queue", "--now", "2026-12-01T10:00", cache=tmp_path / "cold")
     assert "holidays.countries.united_states" in modules  # the configured country, and only it
     assert "callback_sheets.config" in modules and "phonenumbers" in modules
     loaded = [m for m in NOT_FOR_QUEUE if m in modules or any(n.startswith(m + ".") for n in modules)]
     assert loaded == [], loaded
     assert "holidays" not in modules  # the package's __init__, which loads every country's class
+    # the next command finds the country's holidays in the cache the first one wrote: no holidays at all
+    again = _modules_after(tmp_path, "queue", "--now", "2026-12-01T10:00", cache=tmp_path / "cold")
+    assert [m for m in again if m.startswith(("holidays", "dateutil"))] == []
 
 
 def test_intake_names_are_the_intake_packages_own() -> None:
