@@ -67,6 +67,10 @@ NOT_FOR_QUEUE = (
     "http.client",
     "email.message",
     "html.parser",
+    # phonenumbers' as-you-type formatter, text matcher and short numbers (its __init__ imports them)
+    "phonenumbers.asyoutypeformatter",
+    "phonenumbers.phonenumbermatcher",
+    "phonenumbers.shortnumberinfo",
 )
 
 
@@ -129,3 +133,19 @@ def test_a_later_import_holidays_is_the_whole_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["5", "12"], out.stdout + out.stderr
+
+
+def test_a_later_import_phonenumbers_is_the_whole_package() -> None:
+    """Phones are read with phonenumberutil alone; a library user's `import phonenumbers` then gets the
+    whole package, the same modules."""
+    code = (
+        "import sys; from callback_sheets.core.phones import parse_phone, numbers_lib\n"
+        "print(parse_phone('(312) 555-0142', 'US').e164, 'phonenumbers.phonenumbermatcher' in sys.modules)\n"
+        "import phonenumbers; from phonenumbers import PhoneNumberMatcher, geocoder\n"
+        "print(phonenumbers.parse is numbers_lib().parse, phonenumbers.__version__ > '8',\n"
+        "      phonenumbers.phonenumberutil is numbers_lib(),\n"
+        "      len(list(PhoneNumberMatcher('312 555 0142', 'US'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    expected = ["+13125550142", "False", "True", "True", "True", "1"]
+    assert out.stdout.split() == expected, out.stdout + out.stderr

@@ -21,7 +21,6 @@ and must not spell out clinical words.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -269,12 +268,16 @@ def _placeholder_message(name: str, *, allowed: frozenset[str], private: bool) -
     listed = ", ".join(f"{{{n}}}" for n in sorted(allowed))
     if private and name in CALL_PLACEHOLDERS:
         return f"{{{name}}} is not allowed in a voicemail or secure message (only {listed})"
+    import difflib  # only for a template with a mistake
+
     hint = difflib.get_close_matches(name, sorted(allowed), n=1)
     suggestion = f"; did you mean {{{hint[0]}}}?" if hint else ""
     return f"unknown placeholder {{{name}}} (known here: {listed}){suggestion}"
 
 
 def _unknown_file_message(name: str) -> str:
+    import difflib
+
     hint = difflib.get_close_matches(name, sorted(_KNOWN_FILES), n=1)
     suggestion = f"; did you mean {hint[0]}?" if hint else ""
     return f"not a template name callback-sheets uses, so it is never shown{suggestion}"
