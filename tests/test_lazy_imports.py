@@ -7,9 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from callback_sheets.config import intake_names
+from tests.conftest import row
 
 CONFIG = """
 [clinic]
@@ -149,3 +152,33 @@ def test_a_later_import_phonenumbers_is_the_whole_package() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     expected = ["+13125550142", "False", "True", "True", "True", "1"]
     assert out.stdout.split() == expected, out.stdout + out.stderr
+
+
+# besides what `queue` does without: the alerts' settings and channels, owner assignment, the refresh's
+# contributors (Demand, Metrics), the whole holidays and phonenumbers packages, importlib.resources
+NOT_FOR_ATTEMPT = (
+    *(m for m in NOT_FOR_QUEUE if not m.startswith("callback_sheets.backends.excel.xlsx.")),
+    "callback_sheets.notify.settings",
+    "callback_sheets.notify.transports",
+    "callback_sheets.core.assign",
+    "callback_sheets.app.demand_tab",
+    "callback_sheets.intake.registry",
+    "importlib.resources",
+    "difflib",
+)
+
+
+def test_attempt_imports_only_what_it_uses(
+    make_queue: Callable[[Sequence[dict[str, Any]]], object], clinic_dir: Path
+) -> None:
+    """`attempt` on one item: config, the planner for the row, the Excel backend; no other command's."""
+    make_queue([row("2026-12-01 09:00", ID="CB-00001")])
+    cache = clinic_dir / "cache"
+    argv = ("attempt", "CB-00001", "--outcome", "No answer", "--now", "2026-12-01T10:00")
+    modules = _modules_after(clinic_dir, *argv, "--dry-run", cache=cache)
+    loaded = [m for m in NOT_FOR_ATTEMPT if m in modules or any(n.startswith(m + ".") for n in modules)]
+    assert loaded == [], loaded
+    assert "holidays" not in modules and "callback_sheets.backends.excel.backend" in modules
+    again = _modules_after(clinic_dir, *argv, cache=cache)  # the holidays from the cache: none loaded
+    assert [m for m in again if m.startswith(("holidays", "dateutil"))] == []
+    assert [m for m in NOT_FOR_ATTEMPT if m in again] == []

@@ -45,6 +45,8 @@ def contributors() -> tuple[Contributor, ...]:
 
 @dataclass(frozen=True, slots=True)
 class RefreshOutcome:
+    """A refresh's plan, what was written (None for a dry run) and how many tries it took."""
+
     plan: RefreshPlan
     result: WriteResult | None  # None for a dry run
     tries: int

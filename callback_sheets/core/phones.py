@@ -13,6 +13,8 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Phone:
+    """A readable phone number: its E.164 form and any extension."""
+
     e164: str  # "+13125550142"
     extension: str | None
 

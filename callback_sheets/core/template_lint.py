@@ -21,6 +21,7 @@ and must not spell out clinical words.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -107,11 +108,14 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-_CLINICAL = re.compile(
-    r"(?<![\w-])("
-    + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
-    + r")(?![\w-])"
-)
+@functools.cache
+def _clinical() -> re.Pattern[str]:
+    """The clinical words as one pattern, compiled when a voicemail or secure message is first linted."""
+    return re.compile(
+        r"(?<![\w-])("
+        + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
+        + r")(?![\w-])"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +260,7 @@ def lint_file(path: Path) -> list[LintProblem]:
                 problems.append(LintProblem(path, number, line, message))
         if private:
             literal = "".join(p.text for p in pieces if p.placeholder is None)
-            found = sorted({m.group(1) for m in _CLINICAL.finditer(_fold(literal))})
+            found = sorted({m.group(1) for m in _clinical().finditer(_fold(literal))})
             if found:
                 words = ", ".join(f'"{w}"' for w in found)
                 message = f"clinical detail in a voicemail or secure message: {words}"
