@@ -27,6 +27,7 @@ announcement_only = "answered"
 columns = ["calldate", "src", "dst", "disposition", "lastapp"]
 """
 
+SCRIPT_MACHINERY = ("callback_sheets.core.scripts", "callback_sheets.core.template_lint")
 # modules `queue` has no use for: other commands' libraries, the intake readers, the write path, the
 # holidays package's __init__ (every country), other countries, and what xml.sax/urllib.request pull in
 NOT_FOR_QUEUE = (
@@ -74,6 +75,8 @@ NOT_FOR_QUEUE = (
     "phonenumbers.asyoutypeformatter",
     "phonenumbers.phonenumbermatcher",
     "phonenumbers.shortnumberinfo",
+    # the script templates' machinery: the work list's first names come from core.names
+    *SCRIPT_MACHINERY,
 )
 
 
@@ -156,8 +159,8 @@ def test_a_later_import_phonenumbers_is_the_whole_package() -> None:
 
 # besides what `queue` does without: the alerts' settings and channels, owner assignment, the refresh's
 # contributors (Demand, Metrics), the whole holidays and phonenumbers packages, importlib.resources
-NOT_FOR_ATTEMPT = (
-    *(m for m in NOT_FOR_QUEUE if not m.startswith("callback_sheets.backends.excel.xlsx.")),
+NOT_FOR_ATTEMPT = (  # attempt writes the row's Script link: it renders the Scripts tab's blocks
+    *(m for m in NOT_FOR_QUEUE if m not in SCRIPT_MACHINERY and ".excel.xlsx." not in m),
     "callback_sheets.notify.settings",
     "callback_sheets.notify.transports",
     "callback_sheets.core.assign",
