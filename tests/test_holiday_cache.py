@@ -137,3 +137,16 @@ def test_a_read_only_cache_folder_only_costs_time(cache: Path) -> None:
         assert not cache.exists()
     finally:
         cache.parent.chmod(0o700)
+
+
+def test_no_home_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nowhere to keep a cache (a relative XDG_CACHE_HOME is ignored, as the spec says; no home): the
+    package is asked each time and nothing is written in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as with no HOME and no pwd entry
+    new_process(monkeypatch)
+    assert holiday_cache.cache_dir() is None
+    years = range(2026, 2027)
+    assert closed_days("US", None, years) == package_days("US", None, years)
+    assert list(tmp_path.iterdir()) == []

@@ -25,10 +25,15 @@ _FORMAT = "callback-sheets holidays 1"
 _FILE = "holidays.txt"
 
 
-def cache_dir() -> str:
-    """This user's cache folder for callback-sheets."""
+def cache_dir() -> str | None:
+    """This user's cache folder for callback-sheets (None when there is no home to put it in)."""
     base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
-    return os.path.join(base or os.path.join(os.path.expanduser("~"), ".cache"), "callback-sheets")
+    if not base or not os.path.isabs(base):  # the XDG spec: a relative path is ignored
+        home = os.path.expanduser("~")
+        if home.startswith("~"):  # no HOME and no password database entry: no cache, only the full time
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "callback-sheets")
 
 
 def package_stamp() -> str | None:
@@ -118,12 +123,13 @@ class HolidayCache:
                 os.unlink(temp)
 
 
-_shared: dict[tuple[str, str | None], HolidayCache] = {}
+_shared: dict[tuple[str | None, str | None], HolidayCache] = {}
 
 
 def shared() -> HolidayCache:
     """The cache of this process (the file read once per cache folder and package)."""
-    path, stamp = os.path.join(cache_dir(), _FILE), package_stamp()
+    folder = cache_dir()
+    path, stamp = (os.path.join(folder, _FILE) if folder else None), package_stamp()
     found = _shared.get((path, stamp))
     if found is None:
         found = _shared[(path, stamp)] = HolidayCache(path, stamp)
