@@ -98,7 +98,7 @@ def measures(args: argparse.Namespace, work: Path) -> dict[str, Callable[[Path |
         shutil.copytree(queue, copy)
         return copy
 
-    for root in (None, args.baseline):  # the holiday cache written, as an earlier command would have
+    for root in (ROOT, args.baseline):  # the holiday cache written, as an earlier command would have
         cost([sys.executable, "-c", CLI, *attempt], cwd=fresh(), root=root)
     out["queue"] = lambda root: cost([sys.executable, "-c", CLI, "queue", "--now", NOW], cwd=queue, root=root)
     out["attempt"] = lambda root: cost([sys.executable, "-c", CLI, *attempt], cwd=fresh(), root=root)
@@ -119,8 +119,8 @@ def main() -> None:
     try:
         named = measures(args, work)
         roots: list[tuple[str, Path | None]] = [("", None)]
-        if args.baseline is not None:
-            roots.append(("baseline ", args.baseline))
+        if args.baseline is not None:  # both found the same way (PYTHONPATH), not one by the editable finder
+            roots = [("", ROOT), ("baseline ", args.baseline)]
         runs: dict[str, list[float]] = {"import click": []}
         for _ in range(args.repeat):  # each measured once per round, so all see the same machine load
             runs["import click"].append(cost([sys.executable, "-c", "import click"]))
