@@ -114,7 +114,7 @@ class HolidayCache:
         lines += [" ".join([key, *sorted(d.isoformat() for d in days)]) for key, days in self.entries.items()]
         temp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)  # this user's only
             with open(temp, "w", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
             os.replace(temp, self.path)  # whole or not at all: a reader never sees half a file
