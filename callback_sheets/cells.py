@@ -144,6 +144,8 @@ def row_factory(header: Sequence[str]) -> Callable[[Sequence[CellValue]], RowVal
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class SheetRow:
+    """A Queue row: its sheet row number and its values by header."""
+
     position: int  # 1-based sheet row number
     values: Mapping[str, CellValue]  # by header name
 
@@ -153,6 +155,8 @@ class SheetRow:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    """What a backend read: the Queue's header and rows, the tool tabs read along."""
+
     header: tuple[str, ...]
     rows: tuple[SheetRow, ...]
     tabs: Mapping[str, Grid] = field(default_factory=dict)  # tool tabs read along, row 1 = header
@@ -162,6 +166,8 @@ class Snapshot:
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class CellWrite:
+    """One Queue cell to write, found again by the row's ID."""
+
     position: int
     row_id: str | None  # the row's ID in the snapshot; None when it had none
     column: str
@@ -172,6 +178,8 @@ class CellWrite:
 
 @dataclass(slots=True)
 class Changeset:
+    """What a command writes: cell changes, appended rows, tool tabs' cells and rows."""
+
     cells: list[CellWrite] = field(default_factory=list)
     new_rows: list[dict[str, CellValue]] = field(default_factory=list)  # appended to the Queue
     tab_cells: dict[str, dict[tuple[int, int], CellValue]] = field(

@@ -25,6 +25,8 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A Queue column: its header, who writes it (staff or the tool), its kind and width."""
+
     name: str
     owner: Owner
     kind: Kind = Kind.TEXT

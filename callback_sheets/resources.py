@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-from importlib import resources
-from importlib.abc import Traversable
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importlib.resources is loaded when a file is not simply in the package's folder
+    from importlib.abc import Traversable
 
 _PACKAGE = "callback_sheets"
 EXAMPLE_CONFIG = ("data", "callback_sheets.example.toml")
@@ -17,6 +20,8 @@ atexit.register(_stack.close)
 
 
 def _traversable(*parts: str) -> Traversable:
+    from importlib import resources
+
     node = resources.files(_PACKAGE)
     for part in parts:
         node = node.joinpath(part)
@@ -29,11 +34,19 @@ def package_path(*parts: str) -> Path:
     node = _traversable(*parts)
     if isinstance(node, Path):
         return node
+    from importlib import resources
+
     return _stack.enter_context(resources.as_file(node))
 
 
+@functools.cache
 def templates_dir() -> Path:
-    """The shipped script templates (``callback_sheets/templates``)."""
+    """The shipped script templates (``callback_sheets/templates``): the package's own folder when it is
+    one (importing ``importlib.resources`` costs a command a few milliseconds), else as
+    :func:`package_path` finds them."""
+    here = Path(__file__).parent / "templates"
+    if here.is_dir():
+        return here
     return package_path("templates")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +17,10 @@ from callback_sheets.app import service
 from callback_sheets.backends.excel.backend import ExcelBackend
 from callback_sheets.cells import Changeset
 from callback_sheets.config import Config, load_config
+
+# The holiday cache (core/holiday_cache.py) of the tests' own commands, subprocesses included: never the
+# user's, and a test that needs a cold one sets its own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="callback-sheets-test-cache-")
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callback_sheets" / "data" / "callback_sheets.example.toml"
 

@@ -193,7 +193,8 @@ def test_demo_makes_a_realistic_fortnight(tmp_path: Path) -> None:
     assert "ID" in result.stdout and "Next step" in result.stdout
 
 
-def test_holidays_loads_the_configured_country_only() -> None:
+def test_holidays_loads_the_configured_country_only(tmp_path: Path) -> None:
+    import os
     import subprocess
     import sys
 
@@ -203,5 +204,6 @@ def test_holidays_loads_the_configured_country_only() -> None:
         "assert closed(datetime.date(2026, 11, 26)) and not closed(datetime.date(2026, 11, 25)); "
         "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}  # a cold holiday cache: the package is asked
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "['holidays.countries.united_states']", out.stdout + out.stderr

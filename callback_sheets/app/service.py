@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.app.cycle import READ_TABS, bulk_work, retrying
@@ -20,7 +21,9 @@ from callback_sheets.core.refresh_plan import RefreshPlan
 from callback_sheets.core.times import to_cell
 from callback_sheets.errors import NotFoundError, RefusedError, UsageError
 from callback_sheets.layout import TOOL_TABS
-from callback_sheets.look import Look
+
+if TYPE_CHECKING:  # how the tabs look: only for the commands that style them (init, refresh)
+    from callback_sheets.look import Look
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ def contributors() -> tuple[Contributor, ...]:
 
 @dataclass(frozen=True, slots=True)
 class RefreshOutcome:
+    """A refresh's plan, what was written (None for a dry run) and how many tries it took."""
+
     plan: RefreshPlan
     result: WriteResult | None  # None for a dry run
     tries: int
@@ -62,6 +67,7 @@ def choices(config: Config) -> dict[str, list[str]]:
 def look(config: Config) -> Look:
     """What the tool's tabs look like for this clinic (its name, date format, closed statuses, scripts)."""
     from callback_sheets.core import script_blocks
+    from callback_sheets.look import Look
 
     scripts = script_blocks.build(
         clinic_name=config.clinic_name, callback_number=config.callback_number, override_dir=config.templates

@@ -11,7 +11,6 @@ This module imports no backend: the openers and the doctor checks import theirs 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -121,6 +120,8 @@ def _sheet_identity(place: Location) -> tuple[str, ...]:
 
 def _sheet_state(config: Config) -> tuple[Path, str]:
     """Beside the config: a hash of the spreadsheet and tab names the files."""
+    import hashlib  # not at every command's start (its OpenSSL binding costs a few milliseconds)
+
     assert config.google is not None
     base = config.path.parent if config.path else Path.cwd()
     ident = f"{config.google.spreadsheet}\n{config.google.worksheet}".encode()

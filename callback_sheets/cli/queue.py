@@ -166,7 +166,7 @@ def typed_text(value: object) -> str:
 
 
 def worklist_row(view: ItemView, tz: Any, phone: object = None) -> dict[str, Any]:
-    from callback_sheets.core.scripts import first_name
+    from callback_sheets.core.names import first_name
 
     flag = "ESCALATED" if view.escalation else ("OVERDUE" if view.overdue else "")
     due = to_cell(view.due, tz) if view.due else None

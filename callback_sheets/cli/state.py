@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # types only: the config and the backends are loaded on first
 
 @dataclass
 class State:
+    """The group's state for its command: the config path, the config once loaded, --debug."""
+
     config_path: str | None
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)

@@ -12,9 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import phonenumbers
+from typing import TYPE_CHECKING, Any
 
 from callback_sheets.config.archive import read_archive
 from callback_sheets.config.choices import Reason, read_choices, read_reasons
@@ -29,7 +27,20 @@ from callback_sheets.config.runner import RunnerConfig, read_runner
 from callback_sheets.config.types import DEFAULT_DATE_FORMAT, Config, Location
 from callback_sheets.config.values import WEEKDAYS, a_date, no_unknown, opt_text, section, zone
 from callback_sheets.errors import ConfigError
-from callback_sheets.notify.settings import EmailConfig, WebhookConfig
+
+if TYPE_CHECKING:
+    from callback_sheets.notify.settings import EmailConfig, WebhookConfig
+else:
+
+    def __getattr__(name: str) -> object:
+        """``EmailConfig`` and ``WebhookConfig`` (notify.settings) are loaded on first use: config load
+        without a [notify] section does not need them."""
+        if name in ("EmailConfig", "WebhookConfig"):
+            from callback_sheets.notify import settings
+
+            return getattr(settings, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 CONFIG_FILENAME = "callback_sheets.toml"
 CONFIG_ENV = "CALLBACK_SHEETS_CONFIG"
@@ -145,7 +156,9 @@ def _read_clinic(clinic: Mapping[str, Any]) -> dict[str, Any]:
         )
     tz = zone(clinic.get("timezone", "America/Chicago"), "clinic.timezone")
     region = opt_text(clinic, "phone_region", "clinic.phone_region", "US", example='"US"').upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
+    from callback_sheets.core.phones import supported_regions  # phonenumbers, without its heavy __init__
+
+    if region not in supported_regions():
         raise ConfigError(f'clinic.phone_region: {region!r} is not a region code such as "US" or "MX"')
     return {
         "clinic_name": opt_text(clinic, "name", "clinic.name", "Our clinic", example='"Lakeside Dental"'),

@@ -13,6 +13,8 @@ from callback_sheets.errors import ConfigError
 
 @dataclass(frozen=True, slots=True)
 class ArchiveSettings:
+    """The [archive] section."""
+
     after_days: int = 30
     spreadsheet: str | None = None
     spreadsheets: tuple[tuple[int, str], ...] = ()

@@ -16,6 +16,8 @@ DEFAULT_URGENCY = {"Clinical concern": "Urgent", "Prescription question": "Same 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """A reason for calling: its cadence and its default urgency."""
+
     name: str
     rule: CadenceRule
     urgency: str

@@ -19,24 +19,29 @@ _DEFAULT_HOURS = tuple(
 
 
 def check_country(country: str, subdivision: object) -> None:
-    """Check the holiday codes (without building a year of holidays)."""
+    """Check the holiday codes (without building a year of holidays; codes the package accepted on an
+    earlier run are known from the holiday cache without loading it)."""
     from callback_sheets.core.closed_days import country_holidays  # the configured country's module only
+    from callback_sheets.core.holiday_cache import shared
 
+    cache = shared()
+    if cache.known(country, str(subdivision) if subdivision else None):
+        return
     try:
         country_holidays(country, years=())
     except NotImplementedError:
         raise ConfigError(
             f"holidays.country: {country!r} is not a country code the holidays package knows"
         ) from None
-    if not subdivision:
-        return
-    try:
-        country_holidays(country, subdiv=str(subdivision), years=())
-    except (NotImplementedError, ValueError):
-        raise ConfigError(
-            f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "
-            '(e.g. "IL" or "TX" for the US)'
-        ) from None
+    if subdivision:
+        try:
+            country_holidays(country, subdiv=str(subdivision), years=())
+        except (NotImplementedError, ValueError):
+            raise ConfigError(
+                f"holidays.subdivision: {subdivision!r} is not a subdivision of {country} "
+                '(e.g. "IL" or "TX" for the US)'
+            ) from None
+    cache.keep(country, str(subdivision) if subdivision else None, None, ())
 
 
 def read_hours(raw: object) -> dict[int, tuple[Block, ...]]:

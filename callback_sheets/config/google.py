@@ -14,6 +14,8 @@ from callback_sheets.errors import ConfigError
 
 @dataclass(frozen=True, slots=True)
 class GoogleConfig:
+    """The [google] section: the spreadsheet, its tab, the credentials."""
+
     spreadsheet: str
     worksheet: str
     credentials: Path | None

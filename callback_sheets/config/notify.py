@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callback_sheets.config.values import a_string, an_address, no_unknown, section, string_list
 from callback_sheets.errors import ConfigError
-from callback_sheets.notify.settings import EmailConfig, WebhookConfig
+
+if TYPE_CHECKING:  # the transports' settings are loaded when a config has a [notify] section
+    from callback_sheets.notify.settings import EmailConfig, WebhookConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,9 @@ def _addresses(value: object, key: str) -> tuple[str, ...]:
 
 
 def read_notify(raw: Mapping[str, Any]) -> NotifyConfig:
+    if not raw:  # no [notify] section: nothing is sent (and no transport's settings are loaded)
+        return NotifyConfig()
+    from callback_sheets.notify.settings import EmailConfig, WebhookConfig
     from callback_sheets.notify.transports import TRANSPORTS  # the transports' one list (light)
 
     no_unknown(raw, {"link", "review_to", "weekly_to", "timeout_seconds", *TRANSPORTS}, "notify")

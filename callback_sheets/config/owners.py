@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class OwnerConfig:
+    """An [[owners]] entry: who takes which items."""
+
     name: str
     languages: tuple[str, ...] = ("English",)
     reasons: tuple[str, ...] = ()

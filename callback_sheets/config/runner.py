@@ -13,6 +13,8 @@ from callback_sheets.errors import ConfigError
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
+    """The [runner] section: how often the runner refreshes, when it closes the day and week."""
+
     interval_minutes: int = 10
     close_of_day: time = time(17, 15)
     weekly_day: int = 4  # Friday

@@ -42,6 +42,8 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The checked configuration of a clinic: every section read, with its defaults."""
+
     path: Path | None
     clinic_name: str
     tz: ZoneInfo

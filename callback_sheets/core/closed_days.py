@@ -130,17 +130,23 @@ def build_closed_on(
     *, country: str | None, subdivision: str | None, closures: Iterable[date]
 ) -> Callable[[date], bool]:
     """A ``closed_on`` predicate: public holidays of ``country``/``subdivision`` (through the
-    ``holidays`` package, observed days included, loaded lazily one year at a time) plus the clinic's own
-    closure dates. Raises ValueError for an unknown country or subdivision."""
+    ``holidays`` package, observed days included, loaded lazily one year at a time, and kept on disk by
+    :mod:`~callback_sheets.core.holiday_cache` for the next command) plus the clinic's own closure
+    dates. Raises ValueError for an unknown country or subdivision."""
+    from callback_sheets.core.holiday_cache import shared
+
     closed = frozenset(d.date() if isinstance(d, datetime) else d for d in closures)
     if country is None:
         if subdivision is not None:
             raise ValueError(f"holiday subdivision {subdivision!r} needs a country")
         return closed.__contains__
-    try:
-        country_holidays(country, subdiv=subdivision, years=())
-    except NotImplementedError as exc:  # the package's "not available" error
-        raise ValueError(f"unknown holiday country or subdivision: {exc}") from exc
+    cache = shared()
+    if not cache.known(country, subdivision):
+        try:
+            country_holidays(country, subdiv=subdivision, years=())
+        except NotImplementedError as exc:  # the package's "not available" error
+            raise ValueError(f"unknown holiday country or subdivision: {exc}") from exc
+        cache.keep(country, subdivision, None, ())
     by_year: dict[int, frozenset[date]] = {}
 
     def closed_on(day: date) -> bool:
@@ -148,8 +154,11 @@ def build_closed_on(
             return True
         year = by_year.get(day.year)
         if year is None:
-            found = country_holidays(country, subdiv=subdivision, years=day.year)
-            year = by_year[day.year] = frozenset(found.keys())
+            year = cache.year(country, subdivision, day.year)
+            if year is None:
+                year = frozenset(country_holidays(country, subdiv=subdivision, years=day.year).keys())
+                cache.keep(country, subdivision, day.year, year)
+            by_year[day.year] = year
         return day in year
 
     return closed_on

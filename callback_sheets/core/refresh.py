@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callback_sheets import model
 from callback_sheets.cells import (
@@ -24,7 +25,6 @@ from callback_sheets.cells import (
     sheet_problems,
 )
 from callback_sheets.core.arrival import is_after_hours
-from callback_sheets.core.assign import Assignment, assign_items
 from callback_sheets.core.history import Logged, attempts_decrease, first_attempts, history_log
 from callback_sheets.core.history import history_entry as log_attempt
 from callback_sheets.core.item_views import PLANNED_TOOL_COLUMNS, ItemViews, snapshot_row
@@ -33,6 +33,9 @@ from callback_sheets.core.refresh_plan import EscalationAlert, ItemView, Refresh
 from callback_sheets.core.times import to_cell
 from callback_sheets.core.validation import Item, duplicate_id_problems
 from callback_sheets.errors import UsageError
+
+if TYPE_CHECKING:  # owners are assigned by a refresh only (not by `attempt`, which plans one row)
+    from callback_sheets.core.assign import Assignment
 
 # What the app and the CLI import from here; the plan's types live in core.refresh_plan, the History log in
 # core.history, the per-item judgement in core.item_views.
@@ -216,6 +219,8 @@ class Planner(ItemViews):
 
     # --- whole queue ---------------------------------------------------------------------------------------
     def _assign(self, items: Sequence[Item], ids: Mapping[int, str]) -> Assignment:
+        from callback_sheets.core.assign import assign_items
+
         return assign_items(
             items,
             ids,

@@ -39,6 +39,8 @@ class ItemView:
 
 @dataclass(slots=True)
 class Summary:
+    """What a refresh found and did, counted."""
+
     rows: int = 0
     open: int = 0
     problems: int = 0
@@ -65,6 +67,8 @@ class EscalationAlert:
 
 @dataclass(slots=True)
 class RefreshPlan:
+    """What a refresh (or a read-only command) decided: the cell changes, each row's view, the counts."""
+
     changes: Changeset
     views: list[ItemView]
     summary: Summary

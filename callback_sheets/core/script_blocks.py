@@ -43,6 +43,8 @@ Key = tuple[str, str, str]  # (language code, script stem, stage)
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """One block of the Scripts tab: a language's script for a reason and attempt."""
+
     key: Key
     label: str
     row: int  # the block's title row on the Scripts tab
@@ -51,6 +53,8 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class ScriptsTab:
+    """The Scripts tab: its rows, its blocks by key, the rows holding a title."""
+
     rows: tuple[tuple[str, str], ...]  # the tab from row 1, two columns
     blocks: Mapping[Key, Block]
     titles: frozenset[int]  # rows holding a block's title (styled as such)

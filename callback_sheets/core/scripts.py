@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from callback_sheets import model
+from callback_sheets.core.names import first_name
 from callback_sheets.core.template_lint import (
     PRIVATE_SCRIPTS,
     default_templates_dir,
@@ -93,26 +94,6 @@ _MONTHS = {
         "diciembre",
     ),
 }
-
-# Caller-ID labels that are not a person's name, and titles to skip before a first name.
-_NOT_NAMES = frozenset(
-    {
-        "anonymous",
-        "caller",
-        "cell phone",
-        "out of area",
-        "private",
-        "private caller",
-        "restricted",
-        "toll free",
-        "unavailable",
-        "unknown",
-        "unknown caller",
-        "wireless caller",
-    }
-)
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sr", "sra", "srta", "don", "doña"})
-_NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +175,9 @@ def _checked_template(dirs: tuple[Path, ...], wanted: str, script: str, stage: s
             f"No {LANGUAGE_NAMES.get(wanted, wanted)} template for {script.replace('_', ' ')} "
             f"({stage} attempt): showing the English one."
         )
-    problems = lint_file(path)
+    # The shipped templates are held to the lint by the tests (and `make test`'s lint-templates): only a
+    # clinic's own are checked each time they are used.
+    problems = [] if path.parent.parent == default_templates_dir() else lint_file(path)
     if problems:
         first = problems[0]
         raise ConfigError(f"{first.path}:{first.line}: {first.message} (run lint-templates)")
@@ -223,25 +206,6 @@ def _values(
         "reason": str(row.get(model.REASON) or "").strip(),
     }
     return values, call_values
-
-
-def first_name(caller: object) -> str:
-    """The caller's first name from the Caller cell, or "" when there is no usable one.
-
-    "Maria Lopez" -> "Maria"; "Lopez, Maria" -> "Maria"; "Dr. Ana Ruiz" -> "Ana"; "MARIA LOPEZ" ->
-    "Maria". Caller-ID labels ("WIRELESS CALLER"), numbers, initials and anything that is not plainly
-    a name give "" so that nothing odd is ever read out or written.
-    """
-    text = " ".join(str(caller).split()) if caller is not None else ""
-    if not text or any(ch.isdigit() for ch in text) or text.casefold() in _NOT_NAMES:
-        return ""
-    if "," in text:
-        text = text.partition(",")[2]  # "Last, First"
-    tokens = [t for t in text.split() if t.rstrip(".").casefold() not in _TITLES]
-    if not tokens or not _NAME_TOKEN.fullmatch(tokens[0]):
-        return ""
-    name = tokens[0]
-    return name.title() if name.isupper() and len(name) > 1 else name
 
 
 def _wanted_language(

@@ -21,7 +21,7 @@ and must not spell out clinical words.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -99,6 +99,7 @@ CLINICAL_WORDS = (
 
 _LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BRACE = re.compile(r"[{}]")
 
 
 def _fold(text: str) -> str:
@@ -107,11 +108,14 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-_CLINICAL = re.compile(
-    r"(?<![\w-])("
-    + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
-    + r")(?![\w-])"
-)
+@functools.cache
+def _clinical() -> re.Pattern[str]:
+    """The clinical words as one pattern, compiled when a voicemail or secure message is first linted."""
+    return re.compile(
+        r"(?<![\w-])("
+        + "|".join(re.escape(_fold(w)) for w in sorted(set(CLINICAL_WORDS), key=len, reverse=True))
+        + r")(?![\w-])"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,35 +158,41 @@ def is_comment(line: str) -> bool:
 
 def parse_line(line: str) -> list[Piece]:
     """Split one line into literal text and placeholders; raise TemplateSyntaxError on bad braces."""
+    if "{" not in line and "}" not in line:  # most lines: no placeholder at all
+        return [Piece(line)] if line else []
     pieces: list[Piece] = []
     literal: list[str] = []
     i = 0
-    while i < len(line):
-        ch = line[i]
-        if ch in "{}" and line[i : i + 2] == ch * 2:
+    for brace in _BRACE.finditer(line):
+        j = brace.start()
+        if j < i:  # inside a placeholder or a doubled brace already taken
+            continue
+        literal.append(line[i:j])
+        ch = line[j]
+        if line[j : j + 2] == ch * 2:
             literal.append(ch)
-            i += 2
-        elif ch == "}":
+            i = j + 2
+            continue
+        if ch == "}":
             raise TemplateSyntaxError("a '}' without its '{' (write '}}' for a literal brace)")
-        elif ch == "{":
-            end = line.find("}", i + 1)
-            inner = line[i + 1 : end] if end != -1 else ""
-            if end == -1 or "{" in inner:
-                raise TemplateSyntaxError("a '{' that is not closed by '}' on the same line")
-            if not _NAME.match(inner):
-                raise TemplateSyntaxError(
-                    f"{{{inner}}} is not a placeholder: use letters and underscores only, e.g. {{first_name}}"
-                )
-            if literal:
-                pieces.append(Piece("".join(literal)))
-                literal = []
-            pieces.append(Piece(line[i : end + 1], inner))
-            i = end + 1
-        else:
-            literal.append(ch)
-            i += 1
-    if literal:
-        pieces.append(Piece("".join(literal)))
+        end = line.find("}", j + 1)
+        inner = line[j + 1 : end] if end != -1 else ""
+        if end == -1 or "{" in inner:
+            raise TemplateSyntaxError("a '{' that is not closed by '}' on the same line")
+        if not _NAME.match(inner):
+            raise TemplateSyntaxError(
+                f"{{{inner}}} is not a placeholder: use letters and underscores only, e.g. {{first_name}}"
+            )
+        text = "".join(literal)
+        if text:
+            pieces.append(Piece(text))
+        literal = []
+        pieces.append(Piece(line[j : end + 1], inner))
+        i = end + 1
+    literal.append(line[i:])
+    text = "".join(literal)
+    if text:
+        pieces.append(Piece(text))
     return pieces
 
 
@@ -250,7 +260,7 @@ def lint_file(path: Path) -> list[LintProblem]:
                 problems.append(LintProblem(path, number, line, message))
         if private:
             literal = "".join(p.text for p in pieces if p.placeholder is None)
-            found = sorted({m.group(1) for m in _CLINICAL.finditer(_fold(literal))})
+            found = sorted({m.group(1) for m in _clinical().finditer(_fold(literal))})
             if found:
                 words = ", ".join(f'"{w}"' for w in found)
                 message = f"clinical detail in a voicemail or secure message: {words}"
@@ -262,12 +272,16 @@ def _placeholder_message(name: str, *, allowed: frozenset[str], private: bool) -
     listed = ", ".join(f"{{{n}}}" for n in sorted(allowed))
     if private and name in CALL_PLACEHOLDERS:
         return f"{{{name}}} is not allowed in a voicemail or secure message (only {listed})"
+    import difflib  # only for a template with a mistake
+
     hint = difflib.get_close_matches(name, sorted(allowed), n=1)
     suggestion = f"; did you mean {{{hint[0]}}}?" if hint else ""
     return f"unknown placeholder {{{name}}} (known here: {listed}){suggestion}"
 
 
 def _unknown_file_message(name: str) -> str:
+    import difflib
+
     hint = difflib.get_close_matches(name, sorted(_KNOWN_FILES), n=1)
     suggestion = f"; did you mean {hint[0]}?" if hint else ""
     return f"not a template name callback-sheets uses, so it is never shown{suggestion}"

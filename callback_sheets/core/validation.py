@@ -20,6 +20,8 @@ FUTURE_SLACK = timedelta(minutes=5)
 
 @dataclass(slots=True)  # not frozen: one per row, and frozen makes __init__ 4x slower
 class Item:
+    """A Queue row as the planner reads it: each field typed, with the row's problems."""
+
     position: int
     id: str | None
     received: datetime | None
