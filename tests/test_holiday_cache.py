@@ -4,6 +4,8 @@ days as the holidays package gives, and never trusted when it is stale, corrupt 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -127,16 +129,40 @@ def test_an_unwritable_cache_folder_only_costs_time(tmp_path: Path, monkeypatch:
     assert blocker.read_text() == ""
 
 
-@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root writes anywhere")
-def test_a_read_only_cache_folder_only_costs_time(cache: Path) -> None:
-    cache.parent.mkdir(parents=True)
-    cache.parent.chmod(0o500)
+@pytest.fixture
+def read_only_folder(cache: Path) -> Iterator[Path]:
+    """The cache's folder made read-only: by its mode for a user, by a read-only tmpfs mounted on it for
+    root (whom modes do not stop; a read-only mount stops root too)."""
+    folder = cache.parent
+    folder.mkdir(parents=True)
+    if os.name == "nt":
+        pytest.skip("folder modes do not make a folder read-only on Windows")
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o700)
+        return
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(
+            f"root, and mounting a read-only tmpfs is not permitted here: {done.stderr.decode().strip()}"
+        )
     try:
-        years = range(2026, 2027)
-        assert closed_days("US", None, years) == package_days("US", None, years)
-        assert not cache.exists()
+        yield folder
     finally:
-        cache.parent.chmod(0o700)
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_cache_folder_only_costs_time(cache: Path, read_only_folder: Path) -> None:
+    with pytest.raises(OSError):  # the folder really is read-only, for this user
+        (read_only_folder / "probe").write_text("")
+    years = range(2026, 2027)
+    assert closed_days("US", None, years) == package_days("US", None, years)
+    assert not cache.exists()
 
 
 def test_no_home_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
