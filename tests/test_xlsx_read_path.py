@@ -373,3 +373,73 @@ def test_hostile_packages_are_refused_in_one_line(tmp_path: Path) -> None:
     backend.path.write_bytes(b"not a zip" + source[:100])
     with pytest.raises(BackendError, match=r"^cannot read q.xlsx: .*; is it an .xlsx workbook\?$"):
         backend.read(tabs=READ_TABS, history_of="CB-00001")
+
+
+@pytest.mark.skipif(not _corpus(), reason=f"the xlsx corpus is not at {CORPUS}")
+def test_the_unmerged_read_equals_calamines_over_the_corpus() -> None:
+    """Every sheet of all 256 workbooks read through the copy with an empty ``<mergeCells>`` (whatever
+    its size) gives calamine's own values and types; the workbooks it does not take are read as before."""
+    import python_calamine
+
+    from callback_sheets.backends.excel.xlsx import unmerged
+
+    taken = 0
+    for path in _corpus():
+        try:
+            check_heads(path, limits=True)
+            names = xlsx_read.sheet_names(path)
+        except Exception:
+            continue
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        expected = {}
+        for name in names:
+            try:
+                expected[name] = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception:  # a chart sheet: not read either way
+                continue
+        workbook.close()
+        found = unmerged.read_raw(path, list(expected), min_bytes=0)
+        if found is None:
+            continue
+        taken += 1
+        assert found == expected, path.name
+        for name, grid in expected.items():
+            kinds = [type(v) for row in grid for v in row]
+            assert [type(v) for row in found[name] for v in row] == kinds, (path.name, name)
+    assert taken > 200
+
+
+def test_a_big_queue_reads_alike_through_the_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queue past the copy's size threshold (our own sheets, inline strings, dates) reads the same
+    with and without it, whole and keyed; a package it does not expect is read from the file."""
+    from callback_sheets.backends.excel.xlsx import unmerged
+
+    backend = _tool_workbook(tmp_path / "q.xlsx")
+    rows = [
+        {
+            "Caller": f"Caller {n} & <co>",
+            "Phone": f"(312) 555-{n:04d}",
+            "Received": datetime(2026, 3, 1, 9, n % 60),
+        }
+        for n in range(6000)
+    ]
+    with backend.session():
+        backend.write(backend.read(), Changeset(new_rows=rows))
+    sheets = [model.QUEUE_TAB, model.STATE_TAB, HISTORY]
+    assert unmerged.read_raw(backend.path, [model.QUEUE_TAB]) is not None  # over the threshold
+    fast = read_workbook(backend.path, sheets), backend.read(tabs=READ_TABS, history_of="CB-00001")
+    monkeypatch.setattr(unmerged, "read_raw", lambda *_args, **_kw: None)
+    slow = read_workbook(backend.path, sheets), backend.read(tabs=READ_TABS, history_of="CB-00001")
+    assert fast[0] == slow[0] and len(fast[0][1][model.QUEUE_TAB]) == 6001
+    assert (fast[1].header, fast[1].rows, fast[1].tabs) == (slow[1].header, slow[1].rows, slow[1].tabs)
+    monkeypatch.undo()
+    with zipfile.ZipFile(backend.path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    queue = parts["xl/worksheets/sheet1.xml"]
+    commented = queue.replace(b"<sheetData>", b"<!-- <sheetData> --><sheetData>", 1)
+    for changed in (commented, queue.replace(b"<sheetData>", b"<mergeCells/><sheetData>", 1)):
+        with zipfile.ZipFile(backend.path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part, data in {**parts, "xl/worksheets/sheet1.xml": changed}.items():
+                archive.writestr(part, data)
+        assert unmerged.read_raw(backend.path, [model.QUEUE_TAB]) is None
+        assert read_workbook(backend.path, sheets)[1] == fast[0][1]

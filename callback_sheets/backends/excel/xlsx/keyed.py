@@ -31,6 +31,7 @@ _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
 _NOT_PLAIN = re.compile(rb'<si>(?!<t(?: xml:space="preserve")?>[^<&\x80-\xff]*</t></si>)')
 """A shared string whose text may differ from its bytes (entities, rich or phonetic runs, not ASCII)."""
+_NOT_LETTERS = re.compile(rb"[^A-Za-z]+")
 _INDEX = re.compile(rb"<v>\s*([0-9]+)\s*</v>")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
@@ -168,13 +169,7 @@ def _found_rows(
     it, and its every match holds a probe. Without probes (an empty key) the whole block is searched."""
     regions = [(begin, end)]
     if all(probes):
-        lowered = data.lower()
-        starts: set[int] = set()
-        for probe in probes:
-            at = lowered.find(probe, begin, end)
-            while at >= 0:
-                starts.add(max(data.rfind(b"<row", begin, at), begin))
-                at = lowered.find(probe, at + len(probe), end)
+        starts = {max(data.rfind(b"<row", begin, at), begin) for at in _occurrences(data, begin, end, probes)}
         regions = []
         for start in sorted(starts):
             if regions and start < regions[-1][1]:
@@ -189,6 +184,31 @@ def _found_rows(
             if row_start >= 0 and row_end >= 0:
                 rows.append(data[row_start : row_end + len(b"</row>")])
     return rows
+
+
+def _occurrences(data: bytes, begin: int, end: int, probes: Sequence[bytes]) -> list[int]:
+    """Where in ``data[begin:end]`` each (lowered) probe is, ignoring ASCII case. The longest run of a
+    probe's bytes that are not letters is the same in any case: it is found as it is, and the probe
+    checked around it (cheaper than lowering the data; done when a probe has no such run)."""
+    found = []
+    lowered = None
+    for probe in probes:
+        run = max(_NOT_LETTERS.findall(probe), key=len, default=b"")
+        if len(run) < min(3, len(probe)):
+            lowered = data.lower() if lowered is None else lowered
+            at = lowered.find(probe, begin, end)
+            while at >= 0:
+                found.append(at)
+                at = lowered.find(probe, at + 1, end)
+            continue
+        offset = probe.find(run)
+        at = data.find(run, begin + offset, end)
+        while at >= 0:
+            start = at - offset
+            if start + len(probe) <= end and data[start : start + len(probe)].lower() == probe:
+                found.append(start)
+            at = data.find(run, at + 1, end)
+    return found
 
 
 def _is_worksheet(package: Package, sheet: str) -> bool:

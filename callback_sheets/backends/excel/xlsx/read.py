@@ -162,13 +162,16 @@ def read_workbook(
                 actual[name] = found
         wanted = list(actual)
         if len(wanted) < 2 or not threaded:
-            raw = _read_raw(workbook, [actual[n] for n in wanted])
+            raw = _unmerged(path, [actual[n] for n in wanted]) or _read_raw(
+                workbook, [actual[n] for n in wanted]
+            )
         else:
             from concurrent.futures import ThreadPoolExecutor  # two tabs or more: not for `queue`
 
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
                 rest = pool.submit(_read_path, path, [actual[n] for n in wanted[1:]])
-                raw = _read_raw(workbook, [actual[wanted[0]]])
+                first = [actual[wanted[0]]]
+                raw = _unmerged(path, first) or _read_raw(workbook, first)
                 raw.update(rest.result())
     finally:
         workbook.close()
@@ -176,11 +179,26 @@ def read_workbook(
 
 
 def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]]:
+    found = _unmerged(path, sheets)
+    if found is not None:
+        return found
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         return _read_raw(workbook, sheets)
     finally:
         workbook.close()
+
+
+def _unmerged(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]] | None:
+    """The sheets through :func:`.unmerged.read_raw` (big sheets, cheaper), or None to read the file."""
+    if not sheets:
+        return None
+    from callback_sheets.backends.excel.xlsx import unmerged
+
+    try:
+        return dict(unmerged.read_raw(path, sheets) or {}) or None
+    except Exception:  # anything it did not expect: the file is read as it is, with calamine's errors
+        return None
 
 
 def _read_raw(
