@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 MIN_BYTES = 1 << 20
 """Sheets smaller than this together are read by calamine from the file (the copy costs more)."""
-MAX_BYTES = 24 << 20
+MAX_BYTES = 16 << 20
 """A bigger sheet is read from the file too: its copies in memory would cost more than they save."""
 MAX_OTHER_BYTES = 8 << 20
 """Nor when the other parts copied along (images...) are bigger than this."""
@@ -63,32 +63,38 @@ def read_raw(
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
             for info in infos:
                 if info.filename in wanted:
-                    xml = _unmerged(archive.read(info))
-                    if xml is None:
+                    xml = archive.read(info)
+                    at = _merge_at(xml)
+                    if at < 0:
                         return None
-                    copy.writestr(info.filename, xml)
+                    with copy.open(info.filename, "w") as part:  # no joined copy of the sheet
+                        part.write(memoryview(xml)[:at])
+                        part.write(_MERGE)
+                        part.write(memoryview(xml)[at:])
+                    del xml
                 elif info.filename in worksheets:
                     copy.writestr(info.filename, _EMPTY_SHEET)
                 elif not info.is_dir():
                     copy.writestr(info.filename, archive.read(info))
     out.seek(0)
     workbook = python_calamine.CalamineWorkbook.from_filelike(out)
+    del out
     try:
         return {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in sheets}
     finally:
         workbook.close()
 
 
-def _unmerged(xml: bytes) -> bytes | None:
-    """The sheet with an empty ``<mergeCells>`` before its ``<sheetData>``; None when that is not plain
-    to do (no unprefixed ``<sheetData>``, a comment, CDATA or merged cells before it)."""
+def _merge_at(xml: bytes) -> int:
+    """Where the empty ``<mergeCells>`` goes: at the sheet's ``<sheetData>``; -1 when that is not plain
+    to do (no unprefixed ``<sheetData>``, or a comment, CDATA or merged cells before it)."""
     at = xml.find(b"<sheetData")
     if at < 0 or xml[at + len(b"<sheetData") : at + len(b"<sheetData") + 1] not in (b">", b"/", b" "):
-        return None
+        return -1
     head = xml[:at]
     if b"<!--" in head or b"<![CDATA[" in head or b"mergeCells" in head or b"<worksheet" not in head:
-        return None
-    return head + _MERGE + xml[at:]
+        return -1
+    return at
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> dict[str, str] | None:
