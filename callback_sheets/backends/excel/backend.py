@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from callback_sheets.backends.excel.xlsx.patch import Graft
 
 
+_SMALL_TABS = frozenset((model.STATE_TAB, model.LISTS_TAB, model.SCRIPTS_TAB))
+"""Tool tabs of a few cells: read after the Queue through the same handle, not on a second thread."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Version:
     """What a read saw: the file's identity (to notice a save meanwhile) and the workbook's tabs."""
@@ -165,9 +169,14 @@ class ExcelBackend:
         for attempt in range(1, 4):  # a save during the read: read again
             before = FileVersion.of(self.path)
             try:
-                check_heads(self.path)
+                check_heads(self.path, limits=True)  # the zip limits and the XML heads, in one opening
                 wanted = [role for role in roles if not (keyed and role == model.HISTORY_TAB)]
-                names, grids = read_workbook(self.path, [self._name(role) for role in wanted])
+                names, grids = read_workbook(
+                    self.path,
+                    [self._name(role) for role in wanted],
+                    threaded=not set(wanted[1:]) <= _SMALL_TABS,
+                    checked=True,
+                )
                 if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
                     from callback_sheets.backends.excel.xlsx.keyed import read_rows_of
 

@@ -28,10 +28,17 @@ class HostileWorkbook(BackendError):
     """The package carries something no real workbook needs and readers could be attacked with."""
 
 
-def check_heads(path: Path) -> None:
-    """Refuses a package whose XML parts declare a document type (cheap: reads only their start)."""
+def check_heads(path: Path, *, limits: bool = False) -> None:
+    """Refuses a package whose XML parts declare a document type (cheap: reads only their start); with
+    ``limits``, first a package over the zip limits (PackageRefused, as ``xlsx.read.check_package``
+    refuses it), through the same open file."""
     with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
+        infos = archive.infolist()
+        if limits:
+            from callback_sheets.backends.excel.xlsx.read import check_members
+
+            check_members(infos, Path(path).name)
+        for info in infos:
             if info.filename.lower().endswith(_HEAD_SUFFIXES) and info.file_size:
                 with archive.open(info) as stream:
                     _refuse_doctype(stream.read(4096), path, info.filename)

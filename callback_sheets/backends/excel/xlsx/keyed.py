@@ -13,6 +13,8 @@ import html
 import io
 import re
 import zipfile
+from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 
 import python_calamine
@@ -27,6 +29,10 @@ _EMPTY_SHEET = (
 _SI = re.compile(rb"<(?:\w+:)?si\b[^>]*>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si\b[^>]*/>", re.S)
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
+_NOT_PLAIN = re.compile(rb'<si>(?!<t(?: xml:space="preserve")?>[^<&\x80-\xff]*</t></si>)')
+"""A shared string whose text may differ from its bytes (entities, rich or phonetic runs, not ASCII)."""
+_NOT_LETTERS = re.compile(rb"[^A-Za-z]+")
+_INDEX = re.compile(rb"<v>\s*([0-9]+)\s*</v>")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
 _ROW_NUMBER = re.compile(rb'(<row\b[^>]*?\sr=")[0-9]+(")')
@@ -58,31 +64,151 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
             return None
         part = package.sheet_part(actual)
         wanted = key.strip().casefold()
-        shared: list[int] = []
         strings = [t for k, t in package.rels.values() if k.endswith("/sharedStrings")]
-        if strings:
-            sst = package.read_or_none(strings[0])
-            for index, match in enumerate(_SI.finditer(sst or b"")):
-                if match.group(1) is not None and _text(match.group(1)).strip().casefold() == wanted:
-                    shared.append(index)
-        rows = _matching_rows(package, part, _needle(key.strip(), shared))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as mini:
-            worksheets = {package.sheet_part(n) for n, _, _ in package.sheets if _is_worksheet(package, n)}
-            for info in archive.infolist():
-                if info.filename == part:
-                    mini.writestr(info.filename, rows)
-                elif info.filename in worksheets:
-                    mini.writestr(info.filename, _EMPTY_SHEET)
-                elif not info.is_dir():
-                    mini.writestr(info.filename, archive.read(info))
-    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(out.getvalue()))
+        sst = package.read_or_none(strings[0]) if strings else None
+        pieces = _si_pieces(sst) if sst else None
+        shared = _shared_indexes(sst, pieces, wanted) if sst else []
+        probes = [html.escape(key.strip(), quote=False).encode().lower()]
+        probes += [b">%d</" % index for index in shared]
+        rows = _matching_rows(package, part, _needle(key.strip(), shared), probes)
+        if rows is None:
+            mini = None
+        else:
+            table = _trimmed_table(pieces, rows) if pieces else None
+            replaced = {} if table is None else {package.member(strings[0]): table}
+            mini = _mini_package(package, part, rows, replaced)
+    workbook = python_calamine.CalamineWorkbook.from_object(str(path) if mini is None else io.BytesIO(mini))
     try:
         raw = workbook.get_sheet_by_name(actual).to_python(skip_empty_area=False)
     finally:
         workbook.close()
     found = _trimmed(_normalised(raw))
     return found[:1] + [r for r in found[1:] if r and str(r[0] or "").strip().casefold() == wanted]
+
+
+def _shared_indexes(sst: bytes, pieces: list[bytes] | None, wanted: str) -> list[int]:
+    """The indexes of the shared strings whose text is ``wanted`` (stripped, casefolded), as a walk over
+    every ``<si>`` finds them. A plain one (``<si><t>...</t></si>``, ASCII, no entity) has its text in its
+    bytes, so it can only be ``wanted`` if it holds it, lowered: in a table whose ``<si>`` and ``</si>``
+    simply alternate, only those holding it and the others are decoded, found by ``bytes.find``."""
+    literal = wanted.encode()
+    if pieces is None or not literal:  # anything else: every string decoded, as before
+        found = []
+        for index, match in enumerate(_SI.finditer(sst)):
+            if match.group(1) is not None and _text(match.group(1)).strip().casefold() == wanted:
+                found.append(index)
+        return found
+    starts = {match.start() for match in _NOT_PLAIN.finditer(sst)}
+    lowered = sst.lower()
+    at = lowered.find(literal)
+    while at >= 0:
+        start = sst.rfind(b"<si>", 0, at)
+        if start >= 0 and sst.find(b"</si>", start) >= at + len(literal):
+            starts.add(start)
+        at = lowered.find(literal, at + 1)
+    found, index, counted = [], -1, 0
+    for start in sorted(starts):
+        index += sst.count(b"<si>", counted, start + len(b"<si>"))
+        counted = start + len(b"<si>")
+        body = sst[start + len(b"<si>") : sst.find(b"</si>", start)]
+        if _text(body).strip().casefold() == wanted:
+            found.append(index)
+    return found
+
+
+def _si_pieces(sst: bytes) -> list[bytes] | None:
+    """The table split at each ``<si>`` (the first piece is what comes before the first one) when every
+    string is a plain ``<si>...</si>`` and they simply follow one another; else None."""
+    if b":si" in sst or sst.count(b"<si") != sst.count(b"<si>"):
+        return None
+    pieces = sst.split(b"<si>")
+    closes = set(map(bytes.count, pieces[1:], repeat(b"</si>")))
+    return pieces if b"</si>" not in pieces[0] and closes <= {1} else None
+
+
+def _trimmed_table(pieces: list[bytes], rows: bytes) -> bytes | None:
+    """The shared strings (split by :func:`_si_pieces`) the ``rows`` may use (any whole number in a
+    ``<v>``), the others emptied in place: the indexes stay, and calamine decodes a few strings, not the
+    whole table. None when the rows hold a prefixed ``<v>``."""
+    if b":v>" in rows:
+        return None
+    strings = [b"</si>"] * (len(pieces) - 1)
+    for index in {int(n) for n in _INDEX.findall(rows)}:
+        if index < len(strings):
+            strings[index] = pieces[index + 1]
+    if strings and strings[-1] is not pieces[-1]:
+        strings[-1] += pieces[-1].partition(b"</si>")[2]  # what follows the last string: </sst>
+    return b"<si>".join([pieces[0], *strings])
+
+
+def _mini_package(package: Package, part: str, rows: bytes, replaced: dict[str, bytes]) -> bytes:
+    """The package with the sheet ``part`` holding only ``rows``, every other worksheet empty, and the
+    parts ``replaced`` by their new content."""
+    out = io.BytesIO()
+    archive = package.archive
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as mini:
+        worksheets = {package.sheet_part(n) for n, _, _ in package.sheets if _is_worksheet(package, n)}
+        for info in archive.infolist():
+            if info.filename == part:
+                mini.writestr(info.filename, rows)
+            elif info.filename in worksheets:
+                mini.writestr(info.filename, _EMPTY_SHEET)
+            elif info.filename in replaced:
+                mini.writestr(info.filename, replaced[info.filename])
+            elif not info.is_dir():
+                mini.writestr(info.filename, archive.read(info))
+    return out.getvalue()
+
+
+def _found_rows(
+    data: bytes, begin: int, end: int, needle: re.Pattern[bytes], probes: Sequence[bytes]
+) -> list[bytes]:
+    """The rows of ``data[begin:end]`` in which ``needle`` matches, in order (a row once per match, as a
+    search of that whole block gives them). Only the rows holding one of the ``probes`` are searched,
+    found by ``bytes.find`` in the lowered data: ``needle`` ignores ASCII case, as ``bytes.lower`` folds
+    it, and its every match holds a probe. Without probes (an empty key) the whole block is searched."""
+    regions = [(begin, end)]
+    if all(probes):
+        starts = {max(data.rfind(b"<row", begin, at), begin) for at in _occurrences(data, begin, end, probes)}
+        regions = []
+        for start in sorted(starts):
+            if regions and start < regions[-1][1]:
+                continue  # in the row searched just before
+            stop = data.find(b"</row>", start, end)
+            regions.append((start, end if stop < 0 else stop + len(b"</row>")))
+    rows = []
+    for first, last in regions:
+        for match in needle.finditer(data, first, last):
+            row_start = data.rfind(b"<row", begin, match.start())
+            row_end = data.find(b"</row>", match.end(), end)
+            if row_start >= 0 and row_end >= 0:
+                rows.append(data[row_start : row_end + len(b"</row>")])
+    return rows
+
+
+def _occurrences(data: bytes, begin: int, end: int, probes: Sequence[bytes]) -> list[int]:
+    """Where in ``data[begin:end]`` each (lowered) probe is, ignoring ASCII case. The longest run of a
+    probe's bytes that are not letters is the same in any case: it is found as it is, and the probe
+    checked around it (cheaper than lowering the data; done when a probe has no such run)."""
+    found = []
+    lowered = None
+    for probe in probes:
+        run = max(_NOT_LETTERS.findall(probe), key=len, default=b"")
+        if len(run) < min(3, len(probe)):
+            lowered = data.lower() if lowered is None else lowered
+            at = lowered.find(probe, begin, end)
+            while at >= 0:
+                found.append(at)
+                at = lowered.find(probe, at + 1, end)
+            continue
+        offset = probe.find(run)
+        at = data.find(run, begin + offset, end)
+        while at >= 0:
+            start = at - offset
+            if start + len(probe) <= end and data[start : start + len(probe)].lower() == probe:
+                found.append(start)
+            at = data.find(run, at + 1, end)
+    return found
 
 
 def _is_worksheet(package: Package, sheet: str) -> bool:
@@ -93,8 +219,12 @@ def _is_worksheet(package: Package, sheet: str) -> bool:
     return True
 
 
-def _matching_rows(package: Package, part: str, needle: re.Pattern[bytes]) -> bytes:
-    """The sheet part with only its first row and the rows ``needle`` finds, renumbered from 1."""
+def _matching_rows(
+    package: Package, part: str, needle: re.Pattern[bytes], probes: Sequence[bytes]
+) -> bytes | None:
+    """The sheet part with only its first row and the rows ``needle`` finds, renumbered from 1 (the rows
+    holding none of the ``probes``, which every match of ``needle`` contains, are not searched); None
+    for a sheet whose elements carry a namespace prefix (``<x:row>``), which is read whole instead."""
     head = b""
     kept: list[bytes] = []
     first: bytes | None = None
@@ -102,39 +232,37 @@ def _matching_rows(package: Package, part: str, needle: re.Pattern[bytes]) -> by
     with package.archive.open(package.member(part)) as stream:
         while True:
             piece = stream.read(READ_PIECE)
-            data = carry + piece
+            data = carry + piece if carry else piece
             if not piece:
                 cut = len(data)
             else:
                 cut = data.rfind(b"</row>")
                 cut = 0 if cut < 0 else cut + len(b"</row>")
-            block, carry = data[:cut], data[cut:]
+            begin, carry = 0, data[cut:]
             if first is None:
-                prefix = _PREFIX.search(block)
+                prefix = _PREFIX.search(data, 0, cut)
                 start = prefix.start() if prefix else -1
-                row_start = block.find(b"<row", start)
-                row_end = block.find(b"</row>", row_start)
+                row_start = data.find(b"<row", start if start >= 0 else max(cut - 1, 0), cut)
+                row_end = data.find(b"</row>", row_start if row_start >= 0 else max(cut - 1, 0), cut)
                 if start < 0 or (row_start >= 0 and row_end < 0):
                     carry = data  # the head and first row are not all in yet
                     if piece:
                         continue
                     return data  # an empty or unusual sheet: read as it is
-                opening_end = block.find(b">", start) + 1
-                head = _DIMENSION.sub(b"", block[:opening_end])
-                if block[opening_end - 2 : opening_end] == b"/>":  # <sheetData/>: no rows
+                if prefix is not None and prefix.group(1):
+                    return None
+                opening_end = data.find(b">", start, cut) + 1
+                head = _DIMENSION.sub(b"", data[:opening_end])
+                if data[opening_end - 2 : opening_end] == b"/>":  # <sheetData/>: no rows
                     return data
                 if row_start < 0:
                     first = b""
                 else:
-                    first = block[row_start : row_end + len(b"</row>")]
-                    block = block[row_end + len(b"</row>") :]
-            for match in needle.finditer(block):
-                row_start = block.rfind(b"<row", 0, match.start())
-                row_end = block.find(b"</row>", match.end())
-                if row_start >= 0 and row_end >= 0:
-                    row = block[row_start : row_end + len(b"</row>")]
-                    if not kept or kept[-1] != row:
-                        kept.append(row)
+                    first = data[row_start : row_end + len(b"</row>")]
+                    begin = row_end + len(b"</row>")
+            for row in _found_rows(data, begin, cut, needle, probes):
+                if not kept or kept[-1] != row:
+                    kept.append(row)
             if not piece:
                 break
     rows = [first or b"", *kept]

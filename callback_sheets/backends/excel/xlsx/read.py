@@ -25,6 +25,7 @@ import python_calamine
 TYPE_CHECKING = False  # a read alone does not import typing (see the floor of bench/excel_refresh.py)
 if TYPE_CHECKING:
     from typing import Any
+    from zipfile import ZipInfo
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 """A cell's value. Naive datetimes are wall-clock values; the reader never returns a bare ``date``."""
@@ -62,15 +63,26 @@ def check_package(
     the reader's own message. Only the central directory is read: cheap whatever the size."""
     import zipfile
 
-    max_total = MAX_TOTAL_BYTES if max_total is None else max_total
-    max_member = MAX_MEMBER_BYTES if max_member is None else max_member
-    max_ratio = MAX_RATIO if max_ratio is None else max_ratio
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return
-    name = Path(path).name
+    check_members(infos, Path(path).name, max_total=max_total, max_member=max_member, max_ratio=max_ratio)
+
+
+def check_members(
+    infos: Sequence[ZipInfo],
+    name: str,
+    *,
+    max_total: int | None = None,
+    max_member: int | None = None,
+    max_ratio: float | None = None,
+) -> None:
+    """:func:`check_package` on the members of a zip already open (``name``: the file's, for messages)."""
+    max_total = MAX_TOTAL_BYTES if max_total is None else max_total
+    max_member = MAX_MEMBER_BYTES if max_member is None else max_member
+    max_ratio = MAX_RATIO if max_ratio is None else max_ratio
     if len(infos) > MAX_MEMBERS:
         raise PackageRefused(
             f"{name} has {len(infos):,} parts (limit {MAX_MEMBERS:,}); refused as a zip bomb"
@@ -126,16 +138,19 @@ def read_sheets(path: Path, sheets: Sequence[str]) -> dict[str, list[list[CellVa
 
 
 def read_workbook(
-    path: Path, sheets: Sequence[str]
+    path: Path, sheets: Sequence[str], *, threaded: bool = True, checked: bool = False
 ) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]]]:
     """The names of all the workbook's sheets, and the named ones read (keyed as asked; a name matches
     a sheet whose name differs only in case, as in Excel).
 
     calamine parses a sheet without holding the GIL, so the first sheet named (the queue, the big one)
-    is read here while the others are read on a second thread, each through its own handle on the file.
-    Raises PackageRefused for a package over the limits (see :func:`check_package`).
+    is read here while the others are read on a second thread, each through its own handle on the file;
+    without ``threaded`` (the others are small tabs: a thread and a second handle would cost more CPU
+    than they save time) they are read after it, through the same handle. Raises PackageRefused for a
+    package over the limits (see :func:`check_package`), unless the caller has ``checked`` it.
     """
-    check_package(path)
+    if not checked:
+        check_package(path)
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         names = tuple(workbook.sheet_names)
@@ -146,14 +161,17 @@ def read_workbook(
             if found is not None:
                 actual[name] = found
         wanted = list(actual)
-        if len(wanted) < 2:
-            raw = _read_raw(workbook, [actual[n] for n in wanted])
+        if len(wanted) < 2 or not threaded:
+            raw = _unmerged(path, [actual[n] for n in wanted]) or _read_raw(
+                workbook, [actual[n] for n in wanted]
+            )
         else:
             from concurrent.futures import ThreadPoolExecutor  # two tabs or more: not for `queue`
 
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-read") as pool:
                 rest = pool.submit(_read_path, path, [actual[n] for n in wanted[1:]])
-                raw = _read_raw(workbook, [actual[wanted[0]]])
+                first = [actual[wanted[0]]]
+                raw = _unmerged(path, first) or _read_raw(workbook, first)
                 raw.update(rest.result())
     finally:
         workbook.close()
@@ -161,11 +179,26 @@ def read_workbook(
 
 
 def _read_path(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]]:
+    found = _unmerged(path, sheets)
+    if found is not None:
+        return found
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         return _read_raw(workbook, sheets)
     finally:
         workbook.close()
+
+
+def _unmerged(path: Path, sheets: Sequence[str]) -> dict[str, Sequence[Sequence[object]]] | None:
+    """The sheets through :func:`.unmerged.read_raw` (big sheets, cheaper), or None to read the file."""
+    if not sheets:
+        return None
+    from callback_sheets.backends.excel.xlsx import unmerged
+
+    try:
+        return dict(unmerged.read_raw(path, sheets) or {}) or None
+    except Exception:  # anything it did not expect: the file is read as it is, with calamine's errors
+        return None
 
 
 def _read_raw(
