@@ -151,13 +151,14 @@ def _patch_sheet(
     """Patches one sheet part into ``changed``; returns workbook.xml as the patch leaves it.
     ``tail`` rewrites what follows ``</sheetData>`` (rules added)."""
     part = package.sheet_part(sheet)
-    output = Deflated(package.method(part))
+    source = package.opener(part)
+    output = Deflated(package.method(part), old=source.blocks, rows=True)
     removed = sorted(set(removals.get(sheet, ())))
     if removed and tail is not None:
         raise ValueError("rules are not added in a patch that removes rows from the same sheet")
     if removed and not (edits.get(sheet) or appends.get(sheet)):
         try:
-            remove_rows_xml(package.opener(part), removed, output.write)
+            remove_rows_xml(source, removed, output.write)
         finally:
             changed[part] = output.close()
         return package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
@@ -165,7 +166,7 @@ def _patch_sheet(
     writer = TailWriter(output.write, tail) if tail is not None and not removed else None
     try:
         patch = patch_sheet_xml(
-            package.opener(part),
+            source,
             edits.get(sheet, {}),
             appends.get(sheet, ()),
             styles.style_for,
