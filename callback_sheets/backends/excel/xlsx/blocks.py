@@ -6,13 +6,13 @@ bytes ``00 00 FF FF``, byte-aligned): a block decodes the same wherever it is pl
 32 KiB of content before it (the window its back-references may reach into) are the same, or it
 reaches back to nothing before it at all. :func:`inflate` decompresses the old member, fed up to each
 candidate marker in turn, and keeps as an :class:`OldBlock` every stretch between two places where the
-decoder is proven to stand at a clean block boundary: a copy of the decoder is given a stored block
-holding random bytes and must give back exactly those bytes and nothing else (inside compressed data,
-or after a marker forged in it, the same bytes decode as something else). A new block is copied from an
-old one (:meth:`OldBlocks.find`) only when its bytes equal the old block's bytes and either the 32 KiB
-before it equal those before the old one, or the old block alone decodes, with a fresh decoder, to
-exactly its bytes. Anything else is compressed afresh. A member Excel or LibreOffice wrote (one
-stream, no markers) simply has no old blocks; once we have written it, the next write reuses.
+decoder is proven to stand at a clean block boundary: a copy of the decoder, given an empty block
+then a stored block of random bytes, must give back exactly those bytes and nothing else (inside
+compressed data, or after a marker forged in it, the same bytes decode as something else). A new
+block is copied from an old one (:meth:`OldBlocks.find`) only when its bytes equal the old block's bytes
+and either the 32 KiB before it equal those before the old one, or the old block alone decodes, with a
+fresh decoder, to exactly its bytes. Anything else is compressed afresh. A member Excel or LibreOffice
+wrote (one stream, no markers) simply has no old blocks; once we have written it, the next write reuses.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ _MAX_TESTS = 1 << 14  # candidate markers tested per member (a hostile member ca
 _MAX_HELD = 1 << 22  # content held for one old block before it is given up (a member with no markers)
 _PROBE = os.urandom(24)
 
+START = 48
+"""How many first bytes of a block look it up."""
 Key = tuple[int, bytes, bytes]
 
 
 def _key(content: bytes) -> Key:
-    return len(content), content[:48], content[-48:]
+    return len(content), content[:START], content[-START:]
 
 
 @dataclass(slots=True)
@@ -64,6 +66,7 @@ class OldBlocks:
 
     def __init__(self, budget: int | None = None) -> None:
         self._by_key: dict[Key, list[OldBlock]] = {}
+        self._by_start: dict[bytes, list[bytes]] = {}  # the first bytes of each old block's content
         self._order: deque[OldBlock] = deque()
         self._held = 0
         self._budget = budget
@@ -71,6 +74,7 @@ class OldBlocks:
 
     def add(self, block: OldBlock) -> None:
         self._by_key.setdefault(_key(block.content), []).append(block)
+        self._by_start.setdefault(block.content[:START], []).append(block.content)
         self.count += 1
         if self._budget is None:
             return
@@ -80,6 +84,11 @@ class OldBlocks:
             gone = self._order.popleft()
             self._held -= len(gone.content)
             self._by_key[_key(gone.content)].remove(gone)
+            self._by_start[gone.content[:START]].remove(gone.content)
+
+    def starting(self, start: bytes) -> list[bytes]:
+        """The contents of the old blocks that begin with ``start`` (its first :data:`START` bytes)."""
+        return self._by_start.get(start, [])
 
     def find(self, content: bytes, context: bytes) -> bytes | None:
         """The compressed bytes of an old block that decodes to ``content`` after ``context``."""
@@ -90,14 +99,16 @@ class OldBlocks:
 
 
 def _clean(decoder: zlib._Decompress) -> bool:
-    """True when ``decoder`` stands at a block boundary, byte-aligned, nothing pending: a stored block of
-    random bytes given to a copy of it decodes to exactly those bytes, and the stream goes on."""
+    """True when ``decoder`` stands at a block boundary, byte-aligned, nothing pending: a copy of it is
+    given an empty fixed-code block then a stored block of random bytes, and must give back exactly
+    those bytes, the stream going on. (The empty block first: at a boundary a few bits into a byte,
+    zero bits left there would otherwise read as the start of the stored block.)"""
     if decoder.eof or decoder.unused_data or decoder.unconsumed_tail:
         return False
     probe = decoder.copy()
     size = len(_PROBE)
     try:
-        out = probe.decompress(bytes([0, size, 0, 255 - size, 255]) + _PROBE)
+        out = probe.decompress(bytes([2, 0, size, 0, 255 - size, 255]) + _PROBE)
     except zlib.error:
         return False
     return out == _PROBE and not probe.eof and not probe.unused_data and not probe.unconsumed_tail

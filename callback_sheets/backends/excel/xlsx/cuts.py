@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from callback_sheets.backends.excel.xlsx.blocks import START, OldBlocks
+
 TARGET = 1 << 18
 """About how many bytes of rows go in one block."""
 MAX = 1 << 20
@@ -34,8 +36,9 @@ def bucket_rows(sample: bytes) -> int:
 class RowCuts:
     """Cuts a worksheet part, given in pieces, into blocks handed to ``emit`` in order."""
 
-    def __init__(self, emit: Callable[[bytes], None], rows: bool) -> None:
+    def __init__(self, emit: Callable[[bytes], None], rows: bool, old: OldBlocks | None = None) -> None:
         self._emit = emit
+        self._old = old
         self._data = b""
         self._state = _HEAD if rows else _PLAIN
         self._rows = 0  # rows per bucket, once the first rows are seen
@@ -84,7 +87,11 @@ class RowCuts:
             self._rows = bucket_rows(data[:_SAMPLE])
             self._next = (int(first.group(1)) // self._rows + 1) * self._rows
         needle = b'<row r="%d"' % self._next
-        at = data.find(needle, self._searched)
+        at = self._known(data, needle, closing)
+        if at == 0:
+            return False  # the rows so far are those of an old block: wait for the rest of it
+        if at < 0:
+            at = data.find(needle, self._searched)
         if at < 0 and len(data) > MAX:
             at = next((m.start() for m in _ROW.finditer(data) if int(m.group(1)) >= self._next), -1)
         if at < 0:
@@ -93,6 +100,20 @@ class RowCuts:
         number = int(_ROW.match(data, at).group(1))  # type: ignore[union-attr]  # found above
         self._next = (number // self._rows + 1) * self._rows
         return self._take(at) if at else True
+
+    def _known(self, data: bytes, needle: bytes, closing: bool) -> int:
+        """Where the pending rows end when they are an old block's and the next bucket's row follows
+        them (found without searching the rows); 0 while they could still be, -1 otherwise."""
+        if self._old is None:
+            return -1
+        wait = False
+        for content in self._old.starting(data[:START]):
+            end = len(content)
+            if len(data) < end + len(needle):
+                wait = wait or (not closing and content.startswith(data))
+            elif data.startswith(needle, end) and data.startswith(content):
+                return end
+        return 0 if wait else -1
 
     def _take(self, size: int) -> bool:
         self._emit(self._data[:size])

@@ -109,7 +109,7 @@ class _RowCursor:
                 if self._scanned is not None:
                     row = self._scanned[index]
                 else:
-                    row = _plain_row(chunk, numbers[index], cursor)
+                    row = _plain_row(chunk, numbers[index], cursor, 2 * index > len(numbers))
                 self._add(chunk[cursor : row[1]])
                 self.cursor = row[1]
                 return row
@@ -133,12 +133,13 @@ class _RowCursor:
         chunk = self._chunk = found
         if chunk.find(b"xmlns") >= 0:
             raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
-        plain = _UNUSUAL.search(chunk) is None  # one pass for the common case: nothing below to check
-        if not plain:
-            _refuse_formula_ranges(chunk, *self._checked)
+        unusual = _UNUSUAL.search(chunk)  # one pass for the common case: nothing below to check
+        first = -1 if unusual is None else unusual.start()  # nothing unusual comes before it
+        if first >= 0:
+            _refuse_formula_ranges(chunk, *self._checked, start=first)
         self._numbers, self._scanned = _chunk_rows(chunk, self._previous)
         self._previous = self._numbers[-1] if self._numbers else self._previous
-        self._editor.start_chunk(chunk, plain)
+        self._editor.start_chunk(chunk, first < 0, first)
 
 
 def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
@@ -155,9 +156,11 @@ def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | Non
     return [row[0] for row in rows], rows
 
 
-def _plain_row(chunk: bytes, number: int, cursor: int) -> Row:
-    """The plain row numbered ``number``, at or after ``cursor``."""
-    start = chunk.find(b'<row r="%d"' % number, cursor)
+def _plain_row(chunk: bytes, number: int, cursor: int, late: bool = False) -> Row:
+    """The plain row numbered ``number``, at or after ``cursor``; ``late``: looked for from the end (the
+    chunk's row numbers were checked to rise, so its tag occurs once)."""
+    needle = b'<row r="%d"' % number
+    start = chunk.rfind(needle, cursor) if late else chunk.find(needle, cursor)
     tag_end = chunk.find(b">", start) + 1
     if chunk[tag_end - 2] == 0x2F:  # "/>"
         return number, start, tag_end, tag_end, True
@@ -169,11 +172,16 @@ def _refuse_formula_ranges(
     keys: list[tuple[int, int]],
     appends: Sequence[Sequence[CellValue]],
     last_before: int,
+    start: int = 0,
 ) -> None:
-    """Refuses when a shared or array formula's range covers a cell the patch writes."""
-    if not (keys or appends) or xml.find(b"<f") < 0:
+    """Refuses when a shared or array formula's range covers a cell the patch writes (``xml`` holds no
+    formula before ``start``)."""
+    if not (keys or appends):
         return
-    for match in _FORMULA_REF.finditer(xml):
+    start = xml.find(b"<f", start)
+    if start < 0:
+        return
+    for match in _FORMULA_REF.finditer(xml, start):
         area = parse_range(match.group(1))
         if area is None:
             raise PatchRefused(f"unreadable formula range {match.group(1).decode(errors='replace')!r}")
@@ -203,12 +211,12 @@ class RowEditor:
         self._plain = self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
 
-    def start_chunk(self, xml: bytes, plain: bool) -> None:
+    def start_chunk(self, xml: bytes, plain: bool, first: int = 0) -> None:
         """The XML the next rows are in; ``plain``: it holds no formula, no extension list, and every
-        cell starts with ``<c r="``."""
+        cell starts with ``<c r="``; else nothing unusual comes before ``first``."""
         self.xml = xml
         self._plain = plain
-        self._extensions = not plain and xml.find(b"<extLst") >= 0
+        self._extensions = not plain and xml.find(b"<extLst", first) >= 0
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit

@@ -47,7 +47,7 @@ class Deflated:
         self.reused = self.blocks = 0
         self._context = b""
         self._alone = 2 if rows else 1  # blocks still to compress without the content before them
-        self._cuts = RowCuts(self._block, rows and self._compress)
+        self._cuts = RowCuts(self._block, rows and self._compress, self._old)
         self._failure: BaseException | None = None
 
     def write(self, chunk: bytes) -> None:
