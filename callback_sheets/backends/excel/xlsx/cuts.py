@@ -23,7 +23,7 @@ _ROW = re.compile(rb'<row r="([0-9]{1,7})"')
 _HEAD, _ROWS, _PLAIN = 0, 1, 2
 
 
-def bucket_rows(sample: bytes) -> int:
+def bucket_rows(sample: bytes | bytearray) -> int:
     """Rows per block for rows like those of ``sample`` (a power of two, 16 to 65,536)."""
     count = sample.count(b"<row")
     size = len(sample) / count if count else TARGET
@@ -39,27 +39,25 @@ class RowCuts:
     def __init__(self, emit: Callable[[bytes], None], rows: bool, old: OldBlocks | None = None) -> None:
         self._emit = emit
         self._old = old
-        self._data = b""
+        self._data = bytearray()  # what is not cut yet (appended to, and cut from the front, in place)
         self._state = _HEAD if rows else _PLAIN
         self._rows = 0  # rows per bucket, once the first rows are seen
         self._next = 0  # the row number that starts the next block
         self._searched = 0
 
     def write(self, piece: bytes) -> None:
-        self._data = self._data + piece if self._data else piece
+        self._data += piece
         while self._data and self._cut(closing=False):
             pass
 
     def close(self) -> None:
         while self._data and self._cut(closing=True):
             pass
-        data, self._data = self._data, b""
-        end = data.rfind(b"</sheetData>") if self._state != _PLAIN else -1
+        end = self._data.rfind(b"</sheetData>") if self._state != _PLAIN else -1
         if end > 0:
-            self._emit(data[:end])
-            data = data[end:]
-        if data:
-            self._emit(data)
+            self._take(end)
+        if self._data:
+            self._take(len(self._data))
 
     def _cut(self, closing: bool) -> bool:
         """Emits the next block when its end is known; True when it did."""
@@ -101,13 +99,13 @@ class RowCuts:
         self._next = (number // self._rows + 1) * self._rows
         return self._take(at) if at else True
 
-    def _known(self, data: bytes, needle: bytes, closing: bool) -> int:
+    def _known(self, data: bytearray, needle: bytes, closing: bool) -> int:
         """Where the pending rows end when they are an old block's and the next bucket's row follows
         them (found without searching the rows); 0 while they could still be, -1 otherwise."""
         if self._old is None:
             return -1
         wait = False
-        for content in self._old.starting(data[:START]):
+        for content in self._old.starting(bytes(data[:START])):
             end = len(content)
             if len(data) < end + len(needle):
                 wait = wait or (not closing and content.startswith(data))
@@ -116,9 +114,11 @@ class RowCuts:
         return 0 if wait else -1
 
     def _take(self, size: int) -> bool:
-        self._emit(self._data[:size])
-        self._data = self._data[size:]
+        with memoryview(self._data) as data:
+            block = data[:size].tobytes()
+        del self._data[:size]
         self._searched = 0
+        self._emit(block)
         return True
 
 

@@ -8,21 +8,19 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 from callback_sheets.backends.excel.xlsx.append import grown_table_xml
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused, parse_ref
 from callback_sheets.backends.excel.xlsx.markup import refuse_doctype
 from callback_sheets.backends.excel.xlsx.member import Member
-from callback_sheets.backends.excel.xlsx.remove import (
-    Shift,
-    refuse_anchors_below,
-    shifted_names,
-    shifted_table_xml,
-)
 from callback_sheets.backends.excel.xlsx.sheet import SheetPatch
 from callback_sheets.backends.excel.xlsx.sheet_reader import MAIN_NS
 from callback_sheets.backends.excel.xlsx.zip_streams import Deflated
+
+if TYPE_CHECKING:
+    from callback_sheets.backends.excel.xlsx.remove import Shift
 
 Content = bytes | Deflated
 """A changed part's new content: its bytes, or the bytes already compressed."""
@@ -130,6 +128,12 @@ class Package:
     ) -> bytes:
         """After rows left ``sheet``: its tables shrink, its comments and drawings are checked to lie
         above the removed rows, and the defined names into it move (the new workbook.xml)."""
+        from callback_sheets.backends.excel.xlsx.remove import (
+            refuse_anchors_below,
+            shifted_names,
+            shifted_table_xml,
+        )
+
         for kind, target in self._relationships(part).values():
             if kind == _DOC_RELS + "table":
                 current = changed.get(self.member(target))
