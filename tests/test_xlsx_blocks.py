@@ -16,6 +16,7 @@ from callback_sheets.backends.excel.xlsx import blocks as blocks_module
 from callback_sheets.backends.excel.xlsx.blocks import MARK, OldBlocks, _clean, inflate
 from callback_sheets.backends.excel.xlsx.cuts import RowCuts
 from callback_sheets.backends.excel.xlsx.patch import CellValue, patch_workbook
+from callback_sheets.backends.excel.xlsx.rows import first_formula
 from callback_sheets.backends.excel.xlsx.zip_streams import Deflated
 from callback_sheets.backends.excel.xlsx.zip_write import write_package
 from tests.test_xlsx_quirks import make_package, worksheet
@@ -189,3 +190,12 @@ def test_a_damaged_member_is_refused_as_zipfile_would(tmp_path: Path) -> None:
         list(inflate(stream, len(content) - 1, zlib.crc32(content), OldBlocks(), 1 << 16, PART))
     with pytest.raises(zipfile.BadZipFile):
         list(inflate(stream[:-50], len(content), zlib.crc32(content), OldBlocks(), 1 << 16, PART))
+
+
+def test_first_formula_finds_what_searching_for_the_pair_finds() -> None:
+    rng = random.Random(11)
+    samples = [b"", b"f", b"<f", b"f<f", b"<<ff", b"ff" * 3000 + b"<f>", b"f" * 5000, b"a<fb" + b"f" * 4000]
+    samples += [bytes(rng.choice(b"<f>a") for _ in range(rng.randrange(60))) for _ in range(3000)]
+    for xml in samples:
+        for start in {0, 1, len(xml) // 2, max(0, len(xml) - 1)}:
+            assert first_formula(xml, start) == xml.find(b"<f", start), (xml[:40], start)

@@ -36,6 +36,7 @@ _PLAIN_ROW = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?([^>]*?)(/?)
 _ROW_NUMBERS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?')
 # A formula, an extension list or a cell whose start tag does not begin with its reference.
 _UNUSUAL = re.compile(rb'<(?:f|extLst|c(?! r=")[\s/>])')
+_F_LOOKS = 2048  # "f"s looked at one by one before the pair "<f" is searched for
 _PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
 _ROW_ENDS = (b" ", b"\t", b"\n", b"\r", b">", b"/")
@@ -133,13 +134,27 @@ class _RowCursor:
         chunk = self._chunk = found
         if chunk.find(b"xmlns") >= 0:
             raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
-        unusual = _UNUSUAL.search(chunk)  # one pass for the common case: nothing below to check
-        first = -1 if unusual is None else unusual.start()  # nothing unusual comes before it
-        if first >= 0:
-            _refuse_formula_ranges(chunk, *self._checked, start=first)
+        formula = first_formula(chunk)
+        if formula >= 0:
+            _refuse_formula_ranges(chunk, *self._checked, start=formula)
         self._numbers, self._scanned = _chunk_rows(chunk, self._previous)
         self._previous = self._numbers[-1] if self._numbers else self._previous
-        self._editor.start_chunk(chunk, first < 0, first)
+        self._editor.start_chunk(chunk)
+
+
+def first_formula(xml: bytes, start: int = 0) -> int:
+    """Where the first ``<f`` at or after ``start`` is (-1: none). The letter ``f`` is rare in sheet XML:
+    its places are found with memchr and looked at one by one (much faster than searching for the pair),
+    unless there are many, when the pair is searched for."""
+    pos = start + 1
+    for _ in range(_F_LOOKS):
+        pos = xml.find(b"f", pos)
+        if pos < 0:
+            return -1
+        if xml[pos - 1] == 0x3C:  # "<"
+            return pos - 1
+        pos += 1
+    return xml.find(b"<f", pos - 1)
 
 
 def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
@@ -208,15 +223,23 @@ class RowEditor:
     def __init__(self, writer: CellWriter) -> None:
         self.writer = writer
         self.xml = b""
-        self._plain = self._extensions = False
+        self._plain: bool | None = None  # worked out when a row of the chunk is first rewritten
+        self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
 
-    def start_chunk(self, xml: bytes, plain: bool, first: int = 0) -> None:
-        """The XML the next rows are in; ``plain``: it holds no formula, no extension list, and every
-        cell starts with ``<c r="``; else nothing unusual comes before ``first``."""
+    def start_chunk(self, xml: bytes) -> None:
+        """The XML the next rows are in."""
         self.xml = xml
-        self._plain = plain
-        self._extensions = not plain and xml.find(b"<extLst", first) >= 0
+        self._plain = None
+
+    def _is_plain(self) -> bool:
+        """True when the chunk holds no formula, no extension list, and every cell starts with
+        ``<c r="`` (one search, made only for a chunk where a row is rewritten)."""
+        if self._plain is None:
+            unusual = _UNUSUAL.search(self.xml)
+            self._plain = unusual is None
+            self._extensions = unusual is not None and self.xml.find(b"<extLst", unusual.start()) >= 0
+        return self._plain
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
@@ -240,7 +263,7 @@ class RowEditor:
         written: list[int] = []
         for col, value, at, stop, old in located:
             if old is not None:
-                formula = -1 if self._plain else xml.find(b"<f", at + 2, stop)
+                formula = -1 if self._is_plain() else xml.find(b"<f", at + 2, stop)
                 if formula >= 0 and not xml.startswith(OWN_LINK, formula):
                     raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
                 pieces.append(xml[cursor:at])
@@ -284,7 +307,7 @@ class RowEditor:
         xml = self.xml
         if start == end:
             return [(col, value, end, end, None) for col, value in cells]
-        if self._plain or (
+        if self._is_plain() or (
             not (self._extensions and xml.find(b"<extLst", start, end) >= 0) and _plain_cells(xml, start, end)
         ):
             located: list[Located] = []
