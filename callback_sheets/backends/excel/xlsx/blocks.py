@@ -31,6 +31,8 @@ WINDOW = 1 << 15
 _MAX_TESTS = 1 << 14  # candidate markers tested per member (a hostile member cannot make it slow)
 _MAX_HELD = 1 << 22  # content held for one old block before it is given up (a member with no markers)
 _PROBE = os.urandom(24)
+REUSE = True
+"""Old blocks are looked for (``bench/excel_write.py`` turns it off to measure the write without)."""
 
 START = 48
 """How many first bytes of a block look it up."""

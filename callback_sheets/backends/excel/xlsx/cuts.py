@@ -85,11 +85,13 @@ class RowCuts:
             self._rows = bucket_rows(data[:_SAMPLE])
             self._next = (int(first.group(1)) // self._rows + 1) * self._rows
         needle = b'<row r="%d"' % self._next
-        at = self._known(data, needle, closing)
-        if at == 0:
+        known = self._known(data, needle, closing)
+        if known is None:
             return False  # the rows so far are those of an old block: wait for the rest of it
-        if at < 0:
-            at = data.find(needle, self._searched)
+        if isinstance(known, bytes):  # they are: handed on as the old block's own bytes (no copy)
+            self._next = (self._next // self._rows + 1) * self._rows
+            return self._take(len(known), known)
+        at = data.find(needle, self._searched)
         if at < 0 and len(data) > MAX:
             at = next((m.start() for m in _ROW.finditer(data) if int(m.group(1)) >= self._next), -1)
         if at < 0:
@@ -99,23 +101,25 @@ class RowCuts:
         self._next = (number // self._rows + 1) * self._rows
         return self._take(at) if at else True
 
-    def _known(self, data: bytearray, needle: bytes, closing: bool) -> int:
-        """Where the pending rows end when they are an old block's and the next bucket's row follows
-        them (found without searching the rows); 0 while they could still be, -1 otherwise."""
+    def _known(self, data: bytearray, needle: bytes, closing: bool) -> bytes | bool | None:
+        """The old block the pending rows begin with, when the next bucket's row follows it (found
+        without searching the rows); None while they could still be one, False otherwise."""
         if self._old is None:
-            return -1
+            return False
         wait = False
         for content in self._old.starting(bytes(data[:START])):
             end = len(content)
             if len(data) < end + len(needle):
                 wait = wait or (not closing and content.startswith(data))
             elif data.startswith(needle, end) and data.startswith(content):
-                return end
-        return 0 if wait else -1
+                return content
+        return None if wait else False
 
-    def _take(self, size: int) -> bool:
-        with memoryview(self._data) as data:
-            block = data[:size].tobytes()
+    def _take(self, size: int, block: bytes | None = None) -> bool:
+        """Emits the first ``size`` bytes pending as a block (``block``: the same bytes, already made)."""
+        if block is None:
+            with memoryview(self._data) as data:
+                block = data[:size].tobytes()
         del self._data[:size]
         self._searched = 0
         self._emit(block)

@@ -14,6 +14,7 @@ import struct
 import zipfile
 from collections.abc import Iterator
 
+from callback_sheets.backends.excel.xlsx import blocks as _blocks
 from callback_sheets.backends.excel.xlsx.blocks import OldBlocks, inflate
 from callback_sheets.backends.excel.xlsx.zip_streams import prefetched
 
@@ -32,7 +33,7 @@ class Member:
         self._archive = archive
         self._info = archive.getinfo(name)
         self._piece = piece
-        deflated = self._info.compress_type == zipfile.ZIP_DEFLATED
+        deflated = self._info.compress_type == zipfile.ZIP_DEFLATED and _blocks.REUSE
         self._kept = self._info.file_size <= KEPT
         self.blocks: OldBlocks | None = OldBlocks(None if self._kept else BUDGET) if deflated else None
         self._pieces: list[bytes] = []
