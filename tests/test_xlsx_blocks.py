@@ -15,8 +15,8 @@ import pytest
 from callback_sheets.backends.excel.xlsx import blocks as blocks_module
 from callback_sheets.backends.excel.xlsx.blocks import MARK, OldBlocks, _clean, inflate
 from callback_sheets.backends.excel.xlsx.cuts import RowCuts
+from callback_sheets.backends.excel.xlsx.formulas import first_formula
 from callback_sheets.backends.excel.xlsx.patch import CellValue, patch_workbook
-from callback_sheets.backends.excel.xlsx.rows import first_formula
 from callback_sheets.backends.excel.xlsx.zip_streams import Deflated
 from callback_sheets.backends.excel.xlsx.zip_write import write_package
 from tests.test_xlsx_quirks import make_package, worksheet

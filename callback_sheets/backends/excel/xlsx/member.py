@@ -1,11 +1,11 @@
 """A zip member the patcher rewrites, read as its decompressed content in pieces, with its compressed
 blocks kept for reuse (:mod:`.blocks`).
 
-A member up to :data:`KEPT` bytes is decompressed once, on the caller's thread, and its pieces kept: a
-second pass over it (the survey before an append) costs no second decompression. A bigger one is
-decompressed afresh on each pass, ahead of its reader on another thread (:func:`.zip_streams.prefetched`);
-its old blocks are kept from the first pass only (the one the new part is made from), at most
-:data:`BUDGET` bytes of them at a time.
+A member up to :data:`KEPT` bytes is decompressed once and its pieces kept: a second pass over it (the
+survey before an append) costs no second decompression. A bigger one is decompressed afresh on each
+pass; its old blocks are kept from the first pass only (the one the new part is made from), at most
+:data:`BUDGET` bytes of them at a time. Past :data:`AHEAD` bytes, the decompression runs ahead of its
+reader on another thread (:func:`.zip_streams.prefetched`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ KEPT = 1 << 26
 """Members up to this size (decompressed) are decompressed once per patch."""
 BUDGET = 1 << 25
 """Bytes of old blocks held at a time for a bigger member."""
+AHEAD = 1 << 24
+"""Members bigger than this are decompressed on another thread, ahead of their reader (a big rewrite,
+whose time is its length); smaller ones on the caller's (no thread for a small change)."""
 _LOCAL = struct.Struct("<4s22xHH")
 
 
@@ -47,7 +50,8 @@ class Member:
             return self._zipfile_pieces()
         if self._kept:
             if self._stream is None:
-                self._stream = self._open(self.blocks)
+                stream = self._open(self.blocks)
+                self._stream = prefetched(lambda: stream) if self._info.file_size > AHEAD else stream
             return self._replayed()
         self._passes += 1
         stream = self._open(self.blocks if self._passes == 1 else None)

@@ -23,20 +23,18 @@ from callback_sheets.backends.excel.xlsx.cells import (
     cell_head,
     cell_ref,
     letter_numbers,
-    parse_range,
     row_end,
     row_number,
     scan_cells,
     tag_attrs,
 )
+from callback_sheets.backends.excel.xlsx.formulas import first_formula, refuse_formula_ranges
 from callback_sheets.backends.excel.xlsx.read import CellValue
 
-_FORMULA_REF = re.compile(rb"""<f\b[^>]*?\sref\s*=\s*["']([^"']+)["']""")
 _PLAIN_ROW = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?([^>]*?)(/?)>')
 _ROW_NUMBERS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?')
 # A formula, an extension list or a cell whose start tag does not begin with its reference.
 _UNUSUAL = re.compile(rb'<(?:f|extLst|c(?! r=")[\s/>])')
-_F_LOOKS = 2048  # "f"s looked at one by one before the pair "<f" is searched for
 _PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
 _ROW_ENDS = (b" ", b"\t", b"\n", b"\r", b">", b"/")
@@ -110,7 +108,8 @@ class _RowCursor:
                 if self._scanned is not None:
                     row = self._scanned[index]
                 else:
-                    row = _plain_row(chunk, numbers[index], cursor, 2 * index > len(numbers))
+                    guess = len(chunk) * index // len(numbers)  # about where the row is
+                    row = _plain_row(chunk, numbers[index], cursor, guess - cursor > len(chunk) - guess)
                 self._add(chunk[cursor : row[1]])
                 self.cursor = row[1]
                 return row
@@ -136,25 +135,10 @@ class _RowCursor:
             raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
         formula = first_formula(chunk)
         if formula >= 0:
-            _refuse_formula_ranges(chunk, *self._checked, start=formula)
+            refuse_formula_ranges(chunk, *self._checked, start=formula)
         self._numbers, self._scanned = _chunk_rows(chunk, self._previous)
         self._previous = self._numbers[-1] if self._numbers else self._previous
         self._editor.start_chunk(chunk)
-
-
-def first_formula(xml: bytes, start: int = 0) -> int:
-    """Where the first ``<f`` at or after ``start`` is (-1: none). The letter ``f`` is rare in sheet XML:
-    its places are found with memchr and looked at one by one (much faster than searching for the pair),
-    unless there are many, when the pair is searched for."""
-    pos = start + 1
-    for _ in range(_F_LOOKS):
-        pos = xml.find(b"f", pos)
-        if pos < 0:
-            return -1
-        if xml[pos - 1] == 0x3C:  # "<"
-            return pos - 1
-        pos += 1
-    return xml.find(b"<f", pos - 1)
 
 
 def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
@@ -172,49 +156,14 @@ def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | Non
 
 
 def _plain_row(chunk: bytes, number: int, cursor: int, late: bool = False) -> Row:
-    """The plain row numbered ``number``, at or after ``cursor``; ``late``: looked for from the end (the
-    chunk's row numbers were checked to rise, so its tag occurs once)."""
+    """The plain row numbered ``number``, at or after ``cursor``; ``late``: looked for from the end, as
+    it is nearer (the chunk's row numbers were checked to rise, so its tag occurs once)."""
     needle = b'<row r="%d"' % number
     start = chunk.rfind(needle, cursor) if late else chunk.find(needle, cursor)
     tag_end = chunk.find(b">", start) + 1
     if chunk[tag_end - 2] == 0x2F:  # "/>"
         return number, start, tag_end, tag_end, True
     return number, start, tag_end, row_end(chunk, tag_end, len(chunk), number), False
-
-
-def _refuse_formula_ranges(
-    xml: bytes,
-    keys: list[tuple[int, int]],
-    appends: Sequence[Sequence[CellValue]],
-    last_before: int,
-    start: int = 0,
-) -> None:
-    """Refuses when a shared or array formula's range covers a cell the patch writes (``xml`` holds no
-    formula before ``start``)."""
-    if not (keys or appends):
-        return
-    start = xml.find(b"<f", start)
-    if start < 0:
-        return
-    for match in _FORMULA_REF.finditer(xml, start):
-        area = parse_range(match.group(1))
-        if area is None:
-            raise PatchRefused(f"unreadable formula range {match.group(1).decode(errors='replace')!r}")
-        first_row, first_col, last_row, last_col = area
-        covered = None
-        index = bisect_left(keys, (first_row, 0))
-        while covered is None and index < len(keys) and keys[index][0] <= last_row:
-            if first_col <= keys[index][1] <= last_col:
-                covered = keys[index]
-            index += 1
-        for row in range(max(first_row, last_before + 1), min(last_row, last_before + len(appends)) + 1):
-            values = appends[row - last_before - 1]
-            for col in range(first_col, min(last_col, len(values)) + 1):
-                if covered is None and values[col - 1] is not None:
-                    covered = (row, col)
-        if covered is not None:
-            ref = cell_ref(*covered).decode()
-            raise PatchRefused(f"a shared or array formula ({match.group(1).decode()}) covers {ref}")
 
 
 class RowEditor:

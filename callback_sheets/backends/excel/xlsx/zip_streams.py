@@ -7,7 +7,8 @@ A part is compressed in blocks (a worksheet cut where :mod:`.cuts` says, anythin
 empty final block: the concatenation is one valid deflate stream, the way pigz writes one. Each block is
 primed with the 32 KiB before it (so the stream is no larger than one made in one go), except the first
 two of a worksheet (its head, and the first rows after a head that changes with every append), which
-decode alone.
+decode alone. The first few new blocks of a part are compressed on the caller's thread (a small change
+starts no thread); past them, on a small pool beside it (a big rewrite, whose time is its length).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from callback_sheets.backends.excel.xlsx.blocks import WINDOW, OldBlocks
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused
@@ -26,8 +28,20 @@ BLOCK = 1 << 20
 """Uncompressed bytes per block of a part that is not cut as a worksheet."""
 _AHEAD = 4
 """Decompressed pieces allowed to wait, which bounds the memory held."""
+WORKERS = 2
+"""Blocks compressed at once in a big rewrite."""
+_INLINE = 4  # new blocks of a part compressed on the caller's thread (a small change: no thread at all)
 _LEVEL = 6  # zlib's default, what zipfile and Excel use
 _FINAL_EMPTY_BLOCK = b"\x03\x00"  # what a raw deflate stream finished on no input consists of
+
+
+def _deflate(block: bytes, context: bytes) -> bytes:
+    """One block, compressed after ``context`` (its dictionary; empty: the block decodes alone)."""
+    if context:
+        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, zdict=context)
+    else:
+        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(block) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
 class Deflated:
@@ -49,6 +63,8 @@ class Deflated:
         self._alone = 2 if rows else 1  # blocks still to compress without the content before them
         self._cuts = RowCuts(self._block, rows and self._compress, self._old)
         self._failure: BaseException | None = None
+        self._parts: list[bytes | Future[bytes]] = []
+        self._pool: ThreadPoolExecutor | None = None  # once many blocks are new: a big rewrite
 
     def write(self, chunk: bytes) -> None:
         """Adds the next piece of the part."""
@@ -65,10 +81,14 @@ class Deflated:
                 self._cuts.close()
             except BaseException as exc:
                 self._failure = exc
+        try:
+            done = [part if isinstance(part, bytes) else part.result() for part in self._parts]
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
         if self._failure is not None:
             raise self._failure
-        if self._compress and (not self.data or self.data[-1] is not _FINAL_EMPTY_BLOCK):
-            self.data.append(_FINAL_EMPTY_BLOCK)
+        self.data = [*done, _FINAL_EMPTY_BLOCK] if self._compress else done
         return self
 
     def _block(self, block: bytes) -> None:
@@ -76,19 +96,22 @@ class Deflated:
         self.size += len(block)
         self.blocks += 1
         if not self._compress:
-            self.data.append(block)
+            self._parts.append(block)
             return
         context = self._context
         found = self._old.find(block, context) if self._old is not None else None
         if found is not None:
-            self.data.append(found)
+            self._parts.append(found)
             self.reused += 1
-        else:
-            if self._alone:
-                compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
-            else:
-                compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, zdict=context)
-            self.data.append(compressor.compress(block) + compressor.flush(zlib.Z_SYNC_FLUSH))
+        elif self.blocks - self.reused <= _INLINE:
+            self._parts.append(_deflate(block, b"" if self._alone else context))
+        else:  # many new blocks: the rest are compressed on a small pool (zlib lets the GIL go)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="xlsx-deflate")
+            self._parts.append(self._pool.submit(_deflate, block, b"" if self._alone else context))
+            pending = [part for part in self._parts[-2 * _AHEAD :] if not isinstance(part, bytes)]
+            if len(pending) >= 2 * _AHEAD:
+                pending[0].result()  # bounds the blocks held waiting
         self._alone = max(0, self._alone - 1)
         self._context = block[-WINDOW:] if len(block) >= WINDOW else (context + block)[-WINDOW:]
 
