@@ -199,3 +199,29 @@ def test_first_formula_finds_what_searching_for_the_pair_finds() -> None:
     for xml in samples:
         for start in {0, 1, len(xml) // 2, max(0, len(xml) - 1)}:
             assert first_formula(xml, start) == xml.find(b"<f", start), (xml[:40], start)
+
+
+@pytest.mark.parametrize(
+    "kept, ahead, budget",
+    [(1 << 26, 1000, 1 << 25), (1000, 1 << 24, 1 << 25), (1000, 1 << 24, 2_500_000)],
+    ids=["kept-decompressed-ahead", "streamed-twice", "streamed-with-few-blocks-held"],
+)
+def test_big_members_streamed_or_decompressed_ahead_give_the_same_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: int, ahead: int, budget: int
+) -> None:
+    """The other ways a member is read (decompressed on another thread; streamed afresh for each pass,
+    old blocks held within a budget) reuse blocks too and write the same part."""
+    src = make_package(tmp_path / "src.xlsx", _sheet(30_000))  # about 20 blocks
+    patch_workbook(src, tmp_path / "one.xlsx", edits={"Queue": {(6000, 2): "first"}})
+    edits: dict[tuple[int, int], CellValue] = {(3000, 3): "changed", (29000, 1): None}
+    appends: list[list[CellValue]] = [["ID-new", 2.5, "Reached"]]
+    changes = {"edits": {"Queue": edits}, "appends": {"Queue": appends}}
+    patch_workbook(tmp_path / "one.xlsx", tmp_path / "expected.xlsx", **changes)  # type: ignore[arg-type]
+    monkeypatch.setattr("callback_sheets.backends.excel.xlsx.member.KEPT", kept)
+    monkeypatch.setattr("callback_sheets.backends.excel.xlsx.member.AHEAD", ahead)
+    monkeypatch.setattr("callback_sheets.backends.excel.xlsx.member.BUDGET", budget)
+    log = _reuse_log(monkeypatch)
+    patch_workbook(tmp_path / "one.xlsx", tmp_path / "two.xlsx", **changes)  # type: ignore[arg-type]
+    assert _part(tmp_path / "two.xlsx") == _part(tmp_path / "expected.xlsx")
+    blocks, reused = log[0]
+    assert blocks > 15 and reused >= blocks - 6
