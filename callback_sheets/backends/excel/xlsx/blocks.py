@@ -43,7 +43,7 @@ def _key(content: bytes) -> Key:
     return len(content), content[:START], content[-START:]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # dropped from the index by identity
 class OldBlock:
     """A stretch of the old member that starts and ends at a clean block boundary."""
 
