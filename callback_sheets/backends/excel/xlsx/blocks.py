@@ -120,10 +120,11 @@ def inflate(
     raw: bytes, size: int, crc: int, blocks: OldBlocks | None, piece: int, name: str
 ) -> Iterator[bytes]:
     """The content of a raw deflate member, in pieces of at most ``piece`` bytes; its old blocks go to
-    ``blocks`` (when given). Checks the declared size and CRC as zipfile does (BadZipFile)."""
+    ``blocks`` (when given), each before its content is handed on (so a writer following the reader
+    finds it). Checks the declared size and CRC as zipfile does (BadZipFile)."""
     decoder = zlib.decompressobj(-15)
     total = check = start = pos = tests = held = 0
-    parts: list[bytes] | None = []  # the current old block's content (None: given up, too long)
+    parts: list[bytes] | None = []  # the current old block's content, not handed on yet (None: too long)
     context = recent = b""  # the 32 KiB before the current old block; the last 32 KiB inflated
     while pos < len(raw):
         mark = raw.find(MARK, pos) if blocks is not None and tests < _MAX_TESTS else -1
@@ -136,13 +137,15 @@ def inflate(
                 if total > size:
                     raise zipfile.BadZipFile(f"{name} is larger than its zip entry says")
                 check = zlib.crc32(out, check)
-                if blocks is not None:
+                if blocks is None or parts is None:
+                    yield out
+                else:
                     recent = out[-WINDOW:] if len(out) >= WINDOW else (recent + out)[-WINDOW:]
-                    if parts is not None:
-                        parts.append(out)
-                        held += len(out)
-                        parts = parts if held <= _MAX_HELD else None
-                yield out
+                    parts.append(out)
+                    held += len(out)
+                    if held > _MAX_HELD:  # no block this long is reused: hand it on
+                        yield from parts
+                        parts = None
             data = decoder.unconsumed_tail
             if not data and len(out) < piece:
                 break
@@ -152,7 +155,10 @@ def inflate(
             if _clean(decoder):
                 if parts is not None:
                     blocks.add(OldBlock(raw[start:end], b"".join(parts), context))
+                    yield from parts
                 start, parts, held, context = end, [], 0, recent
+    if parts:
+        yield from parts
     if not decoder.eof or total != size or check != crc:
         raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {name!r}")
 
