@@ -8,21 +8,19 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 from callback_sheets.backends.excel.xlsx.append import grown_table_xml
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused, parse_ref
 from callback_sheets.backends.excel.xlsx.markup import refuse_doctype
-from callback_sheets.backends.excel.xlsx.remove import (
-    Shift,
-    refuse_anchors_below,
-    shifted_names,
-    shifted_table_xml,
-)
+from callback_sheets.backends.excel.xlsx.member import Member
 from callback_sheets.backends.excel.xlsx.sheet import SheetPatch
 from callback_sheets.backends.excel.xlsx.sheet_reader import MAIN_NS
-from callback_sheets.backends.excel.xlsx.zip_streams import Deflated, prefetched
+from callback_sheets.backends.excel.xlsx.zip_streams import Deflated
+
+if TYPE_CHECKING:
+    from callback_sheets.backends.excel.xlsx.remove import Shift
 
 Content = bytes | Deflated
 """A changed part's new content: its bytes, or the bytes already compressed."""
@@ -88,18 +86,13 @@ class Package:
         name = self._by_lower.get(part.lower())
         return None if name is None else self.archive.read(name)
 
-    def opener(self, part: str) -> Callable[[], Iterator[bytes]]:
-        """Opens a part afresh on each call and yields its decompressed bytes in pieces."""
-        name = self.member(part)
-        if name.lower() not in self._by_lower:
+    def opener(self, part: str) -> Member:
+        """Opens a part afresh on each call and yields its decompressed bytes in pieces (its old
+        compressed blocks in :attr:`.Member.blocks`)."""
+        name = self._by_lower.get(self.member(part).lower())
+        if name is None:
             raise PatchRefused(f"the package has no part {part!r}")
-
-        def pieces() -> Iterator[bytes]:
-            with self.archive.open(self._by_lower[name.lower()]) as stream:
-                while piece := stream.read(READ_PIECE):
-                    yield piece
-
-        return lambda: prefetched(pieces)
+        return Member(self.archive, name, READ_PIECE)
 
     def method(self, part: str) -> int:
         """The compression method of a part's zip member."""
@@ -135,6 +128,12 @@ class Package:
     ) -> bytes:
         """After rows left ``sheet``: its tables shrink, its comments and drawings are checked to lie
         above the removed rows, and the defined names into it move (the new workbook.xml)."""
+        from callback_sheets.backends.excel.xlsx.remove import (
+            refuse_anchors_below,
+            shifted_names,
+            shifted_table_xml,
+        )
+
         for kind, target in self._relationships(part).values():
             if kind == _DOC_RELS + "table":
                 current = changed.get(self.member(target))

@@ -16,18 +16,12 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from callback_sheets.backends.excel.xlsx.append import grown_filter_name
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused
-from callback_sheets.backends.excel.xlsx.drawing import DrawingGraft, graft_drawing
-from callback_sheets.backends.excel.xlsx.graft import Graft, GraftResult, graft_tabs, styles_addition
 from callback_sheets.backends.excel.xlsx.package import Content, Package
 from callback_sheets.backends.excel.xlsx.read import CellValue
-from callback_sheets.backends.excel.xlsx.remove import (
-    Shift,
-    remove_rows_xml,
-)
-from callback_sheets.backends.excel.xlsx.rules import Rules, TailWriter, with_rules
 from callback_sheets.backends.excel.xlsx.sheet import patch_sheet_xml
 from callback_sheets.backends.excel.xlsx.style_merge import (
     appended_styles,
@@ -40,7 +34,26 @@ from callback_sheets.backends.excel.xlsx.styles import StyleBook
 from callback_sheets.backends.excel.xlsx.zip_streams import Deflated
 from callback_sheets.backends.excel.xlsx.zip_write import write_package
 
+if TYPE_CHECKING:
+    from callback_sheets.backends.excel.xlsx.drawing import DrawingGraft
+    from callback_sheets.backends.excel.xlsx.graft import Graft, GraftResult
+    from callback_sheets.backends.excel.xlsx.rules import Rules
+
 __all__ = ["CellValue", "Graft", "PatchRefused", "Rules", "patch_workbook", "sheet_tails"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Graft`` and ``Rules``, imported when asked for (a write that adds no tab or rule does not
+    load the grafting and rule modules)."""
+    if name == "Graft":
+        from callback_sheets.backends.excel.xlsx.graft import Graft
+
+        return Graft
+    if name == "Rules":
+        from callback_sheets.backends.excel.xlsx.rules import Rules
+
+        return Rules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -105,6 +118,8 @@ def _changed_parts(
     dxf_base = len(style_children(source_styles, style_prefix, b"dxfs"))  # StyleBook adds no dxfs
     dxfs: list[bytes] = []
     tails: dict[str, Callable[[bytes], bytes]] = {}
+    if rules:
+        from callback_sheets.backends.excel.xlsx.rules import with_rules
     for name, sheet_rules in list(rules.items()):
         if sheet_rules.chart is not None:
             sheet_rules = rules[name] = _with_chart(package, name, sheet_rules, changed, added)
@@ -151,13 +166,18 @@ def _patch_sheet(
     """Patches one sheet part into ``changed``; returns workbook.xml as the patch leaves it.
     ``tail`` rewrites what follows ``</sheetData>`` (rules added)."""
     part = package.sheet_part(sheet)
-    output = Deflated(package.method(part))
+    source = package.opener(part)
+    output = Deflated(package.method(part), old=source.blocks, rows=True)
     removed = sorted(set(removals.get(sheet, ())))
+    if removed:  # the modules of the rarer writes load when they are used
+        from callback_sheets.backends.excel.xlsx.remove import Shift, remove_rows_xml
+    if tail is not None:
+        from callback_sheets.backends.excel.xlsx.rules import TailWriter
     if removed and tail is not None:
         raise ValueError("rules are not added in a patch that removes rows from the same sheet")
     if removed and not (edits.get(sheet) or appends.get(sheet)):
         try:
-            remove_rows_xml(package.opener(part), removed, output.write)
+            remove_rows_xml(source, removed, output.write)
         finally:
             changed[part] = output.close()
         return package.removed_rows(sheet, part, Shift(removed), changed, workbook_xml)
@@ -165,7 +185,7 @@ def _patch_sheet(
     writer = TailWriter(output.write, tail) if tail is not None and not removed else None
     try:
         patch = patch_sheet_xml(
-            package.opener(part),
+            source,
             edits.get(sheet, {}),
             appends.get(sheet, ()),
             styles.style_for,
@@ -200,6 +220,8 @@ def _styles_part(
     styles_part = package.styles
     styles_xml = styles.to_bytes() if styles.changed else (package.read(styles_part) if styles_part else None)
     if styles_part is None and (styles.changed or grafting):
+        from callback_sheets.backends.excel.xlsx.graft import styles_addition
+
         styles_part, declared = styles_addition(
             read=package.read_or_none,
             names=package.names,
@@ -224,6 +246,8 @@ def _graft(
     styles_xml: bytes,
 ) -> bytes:
     """Adds the graft's tabs to ``changed``/``added``; returns workbook.xml listing them."""
+    from callback_sheets.backends.excel.xlsx.graft import graft_tabs
+
     result = graft_tabs(
         graft,
         read=_current(package, changed, added),
@@ -270,6 +294,8 @@ def _with_chart(
     package: Package, sheet: str, rules: Rules, changed: dict[str, Content], added: dict[str, bytes]
 ) -> Rules:
     """Grafts the drawing ``rules.chart`` names for ``sheet``; the rules with the element linking it."""
+    from callback_sheets.backends.excel.xlsx.drawing import graft_drawing
+
     assert rules.chart is not None
     donor, donor_sheet, renames = rules.chart
     result = graft_drawing(
@@ -300,6 +326,8 @@ def sheet_tails(path: Path, sheets: Sequence[str]) -> dict[str, bytes]:
             def keep(tail: bytes, name: str = sheet) -> bytes:
                 found[name] = tail
                 return b""
+
+            from callback_sheets.backends.excel.xlsx.rules import TailWriter
 
             writer = TailWriter(lambda _chunk: None, keep)
             try:

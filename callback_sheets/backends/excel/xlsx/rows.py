@@ -23,15 +23,14 @@ from callback_sheets.backends.excel.xlsx.cells import (
     cell_head,
     cell_ref,
     letter_numbers,
-    parse_range,
     row_end,
     row_number,
     scan_cells,
     tag_attrs,
 )
+from callback_sheets.backends.excel.xlsx.formulas import first_formula, refuse_formula_ranges
 from callback_sheets.backends.excel.xlsx.read import CellValue
 
-_FORMULA_REF = re.compile(rb"""<f\b[^>]*?\sref\s*=\s*["']([^"']+)["']""")
 _PLAIN_ROW = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?([^>]*?)(/?)>')
 _ROW_NUMBERS = re.compile(rb'<row(?: r="([1-9][0-9]{0,6})"(?=[\s/>]))?')
 # A formula, an extension list or a cell whose start tag does not begin with its reference.
@@ -109,7 +108,8 @@ class _RowCursor:
                 if self._scanned is not None:
                     row = self._scanned[index]
                 else:
-                    row = _plain_row(chunk, numbers[index], cursor)
+                    guess = len(chunk) * index // len(numbers)  # about where the row is
+                    row = _plain_row(chunk, numbers[index], cursor, guess - cursor > len(chunk) - guess)
                 self._add(chunk[cursor : row[1]])
                 self.cursor = row[1]
                 return row
@@ -133,12 +133,12 @@ class _RowCursor:
         chunk = self._chunk = found
         if chunk.find(b"xmlns") >= 0:
             raise PatchRefused("the worksheet redeclares namespaces inside <sheetData>")
-        plain = _UNUSUAL.search(chunk) is None  # one pass for the common case: nothing below to check
-        if not plain:
-            _refuse_formula_ranges(chunk, *self._checked)
+        formula = first_formula(chunk)
+        if formula >= 0:
+            refuse_formula_ranges(chunk, *self._checked, start=formula)
         self._numbers, self._scanned = _chunk_rows(chunk, self._previous)
         self._previous = self._numbers[-1] if self._numbers else self._previous
-        self._editor.start_chunk(chunk, plain)
+        self._editor.start_chunk(chunk)
 
 
 def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | None]:
@@ -155,43 +155,15 @@ def _chunk_rows(chunk: bytes, previous: int) -> tuple[list[int], list[Row] | Non
     return [row[0] for row in rows], rows
 
 
-def _plain_row(chunk: bytes, number: int, cursor: int) -> Row:
-    """The plain row numbered ``number``, at or after ``cursor``."""
-    start = chunk.find(b'<row r="%d"' % number, cursor)
+def _plain_row(chunk: bytes, number: int, cursor: int, late: bool = False) -> Row:
+    """The plain row numbered ``number``, at or after ``cursor``; ``late``: looked for from the end, as
+    it is nearer (the chunk's row numbers were checked to rise, so its tag occurs once)."""
+    needle = b'<row r="%d"' % number
+    start = chunk.rfind(needle, cursor) if late else chunk.find(needle, cursor)
     tag_end = chunk.find(b">", start) + 1
     if chunk[tag_end - 2] == 0x2F:  # "/>"
         return number, start, tag_end, tag_end, True
     return number, start, tag_end, row_end(chunk, tag_end, len(chunk), number), False
-
-
-def _refuse_formula_ranges(
-    xml: bytes,
-    keys: list[tuple[int, int]],
-    appends: Sequence[Sequence[CellValue]],
-    last_before: int,
-) -> None:
-    """Refuses when a shared or array formula's range covers a cell the patch writes."""
-    if not (keys or appends) or xml.find(b"<f") < 0:
-        return
-    for match in _FORMULA_REF.finditer(xml):
-        area = parse_range(match.group(1))
-        if area is None:
-            raise PatchRefused(f"unreadable formula range {match.group(1).decode(errors='replace')!r}")
-        first_row, first_col, last_row, last_col = area
-        covered = None
-        index = bisect_left(keys, (first_row, 0))
-        while covered is None and index < len(keys) and keys[index][0] <= last_row:
-            if first_col <= keys[index][1] <= last_col:
-                covered = keys[index]
-            index += 1
-        for row in range(max(first_row, last_before + 1), min(last_row, last_before + len(appends)) + 1):
-            values = appends[row - last_before - 1]
-            for col in range(first_col, min(last_col, len(values)) + 1):
-                if covered is None and values[col - 1] is not None:
-                    covered = (row, col)
-        if covered is not None:
-            ref = cell_ref(*covered).decode()
-            raise PatchRefused(f"a shared or array formula ({match.group(1).decode()}) covers {ref}")
 
 
 class RowEditor:
@@ -200,15 +172,23 @@ class RowEditor:
     def __init__(self, writer: CellWriter) -> None:
         self.writer = writer
         self.xml = b""
-        self._plain = self._extensions = False
+        self._plain: bool | None = None  # worked out when a row of the chunk is first rewritten
+        self._extensions = False
         self.skipped: list[tuple[int, int]] = []  # cleared targets that did not exist
 
-    def start_chunk(self, xml: bytes, plain: bool) -> None:
-        """The XML the next rows are in; ``plain``: it holds no formula, no extension list, and every
-        cell starts with ``<c r="``."""
+    def start_chunk(self, xml: bytes) -> None:
+        """The XML the next rows are in."""
         self.xml = xml
-        self._plain = plain
-        self._extensions = not plain and xml.find(b"<extLst") >= 0
+        self._plain = None
+
+    def _is_plain(self) -> bool:
+        """True when the chunk holds no formula, no extension list, and every cell starts with
+        ``<c r="`` (one search, made only for a chunk where a row is rewritten)."""
+        if self._plain is None:
+            unusual = _UNUSUAL.search(self.xml)
+            self._plain = unusual is None
+            self._extensions = unusual is not None and self.xml.find(b"<extLst", unusual.start()) >= 0
+        return self._plain
 
     def rewrite(
         self, row: Row, cells: list[tuple[int, CellValue]], defaults: dict[int, int], add: Emit
@@ -232,7 +212,7 @@ class RowEditor:
         written: list[int] = []
         for col, value, at, stop, old in located:
             if old is not None:
-                formula = -1 if self._plain else xml.find(b"<f", at + 2, stop)
+                formula = -1 if self._is_plain() else xml.find(b"<f", at + 2, stop)
                 if formula >= 0 and not xml.startswith(OWN_LINK, formula):
                     raise PatchRefused(f"{cell_ref(number, col).decode()} holds a formula")
                 pieces.append(xml[cursor:at])
@@ -276,7 +256,7 @@ class RowEditor:
         xml = self.xml
         if start == end:
             return [(col, value, end, end, None) for col, value in cells]
-        if self._plain or (
+        if self._is_plain() or (
             not (self._extensions and xml.find(b"<extLst", start, end) >= 0) and _plain_cells(xml, start, end)
         ):
             located: list[Located] = []
