@@ -58,8 +58,7 @@ def is_ours(
     a1 = str(grid[0][0]) if grid and grid[0] and grid[0][0] is not None else ""
     if role == model.METRICS_TAB:
         return (
-            a1.startswith("Missed calls and recovery rate")
-            or _cell(grid, TREND_HEADER_ROW, 1) == "Week of"
+            a1.startswith("Missed calls and recovery rate") or _cell(grid, TREND_HEADER_ROW, 1) == "Week of"
         )
     if role == model.SCRIPTS_TAB:
         return a1.startswith("Call scripts of")

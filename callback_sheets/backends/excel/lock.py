@@ -170,6 +170,10 @@ def remove_stale_temps(target: Path, *, now: float | None = None) -> list[str]:
 
 
 def _hostname() -> str:
-    import socket  # only for a lock file: not at every command's start
+    """This machine's name, as socket.gethostname() gives it (os.uname's nodename is the same call on
+    POSIX, and costs no socket import at every write)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows
 
     return socket.gethostname()

@@ -18,11 +18,14 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from callback_sheets.backends.excel.xlsx.blocks import WINDOW, OldBlocks
 from callback_sheets.backends.excel.xlsx.cells import PatchRefused
 from callback_sheets.backends.excel.xlsx.cuts import RowCuts
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 BLOCK = 1 << 20
 """Uncompressed bytes per block of a part that is not cut as a worksheet."""
@@ -107,6 +110,8 @@ class Deflated:
             self._parts.append(_deflate(block, b"" if self._alone else context))
         else:  # many new blocks: the rest are compressed on a small pool (zlib lets the GIL go)
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # a big rewrite only
+
                 self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="xlsx-deflate")
             self._parts.append(self._pool.submit(_deflate, block, b"" if self._alone else context))
             pending = [part for part in self._parts[-2 * _AHEAD :] if not isinstance(part, bytes)]
