@@ -212,3 +212,43 @@ def test_a_staff_save_during_the_keyed_read_is_noticed_and_read_again(
     grid = read_sheet(path, model.QUEUE_TAB)
     assert grid[3][0] == "CB-00003"
     assert str(grid[3][notes - 1]).startswith("staff typed this\n[")  # theirs kept, the note after it
+
+
+def _rewritten(path: Path, change: Callable[[bytes], bytes]) -> None:
+    """The workbook with its Queue sheet's XML changed (every other member as it was)."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            out.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+
+
+T = b'<t xml:space="preserve">CB-00003</t>'
+HOSTILE = {
+    "rich inline text splits the ID": lambda xml: xml.replace(
+        b"<is>" + T + b"</is>", b"<is><r><t>CB-0</t></r><r><t>0003</t></r></is>"
+    ),
+    "a character reference": lambda xml: xml.replace(T, T.replace(b"-", b"&#45;")),
+    "a comment in the rows": lambda xml: xml.replace(b"</row>", b"</row><!-- a note -->", 1),
+    "rows without their number": lambda xml: xml.replace(b'<row r="4"', b"<row"),
+    "UTF-16": lambda xml: (
+        xml.replace(b'encoding="UTF-8"', b'encoding="UTF-16"')
+        if b'encoding="UTF-8"' in xml
+        else b'<?xml version="1.0" encoding="UTF-16"?>' + xml
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(HOSTILE))
+def test_a_sheet_the_search_could_miss_the_id_in_is_read_whole(queue: Path, how: str) -> None:
+    path = _workbook(queue)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml")
+    assert b"<is>" + T + b"</is>" in xml and b'<row r="4"' in xml  # what the changes below expect
+    if how != "UTF-16":  # the search would see what it needs; the change is what makes it doubt
+        assert keyed_queue.read_queue_rows_of(path, "Queue", "CB-00003") is not None
+    _rewritten(path, HOSTILE[how])
+    assert keyed_queue.read_queue_rows_of(path, "Queue", "CB-00003") is None
+    if how != "UTF-16":  # (not a real UTF-16 file: only the declaration says so)
+        snapshot = ExcelBackend(path).read(rows_of="CB-00003")
+        assert [r.position for r in snapshot.rows if r.get(model.ID) == "CB-00003"] == [4]
