@@ -169,8 +169,8 @@ def record_attempt(
         raise UsageError(f"--status {status!r} is not one of: {', '.join(config.statuses)}")
 
     def step(_: int) -> tuple[Changeset, RefreshPlan]:
-        # the Queue and this item's History rows: not Demand or Metrics
-        snapshot = backend.read(tabs=READ_TABS, history_of=item_id)
+        # this item's Queue and History rows (and any others the search finds): not Demand or Metrics
+        snapshot = backend.read(tabs=READ_TABS, history_of=item_id, rows_of=item_id)
         row = find_row(snapshot, item_id)
         planner = Planner(config=config, now=now)
         reopened = _may_record(planner, row, item_id, canonical, status=status, reopen=reopen)

@@ -44,10 +44,14 @@ class Backend(Protocol):
         """Hold the backend's own lock for a read-plan-write cycle; raise WorkbookBusyError if taken."""
         ...
 
-    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
+    def read(
+        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+    ) -> Snapshot:
         """Read the Queue tab and the named tool tabs (missing tabs read as empty). With ``history_of``
         (an item ID), the History tab may hold only its header and that item's rows (Excel reads no
-        others); callers filter History by ID themselves either way."""
+        others); callers filter History by ID themselves either way. With ``rows_of`` (an item ID), the
+        Queue may hold only its header and the rows with that ID (Excel may read only those and some
+        others, each with its real row number); callers find the item's row themselves either way."""
         ...
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:
@@ -57,5 +61,3 @@ class Backend(Protocol):
         reconcile; the caller then reads again and recomputes.
         """
         ...
-
-

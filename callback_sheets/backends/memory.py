@@ -65,7 +65,9 @@ class MemoryBackend:
     def session(self) -> Iterator[None]:
         yield
 
-    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
+    def read(
+        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+    ) -> Snapshot:
         grid = self.sheets.get(model.QUEUE_TAB) or [[]]
         header = tuple("" if h is None else str(h) for h in grid[0])
         values = row_factory(header)

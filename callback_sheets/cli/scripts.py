@@ -44,7 +44,7 @@ def script(
     from callback_sheets.core.template_lint import default_templates_dir
 
     config = state.config
-    snapshot = state.backend().read()  # reading only: no lock needed
+    snapshot = state.backend().read(rows_of=item_id)  # reading only: no lock needed
     row = service.find_row(snapshot, item_id)
     closed = service.closed_status(row, config)
     if closed is not None:

@@ -31,14 +31,10 @@ from callback_sheets.cells import (
 )
 from callback_sheets.errors import BackendError, WorkbookChangedError
 from callback_sheets.layout import TabSpec
-from callback_sheets.look import DEFAULT_LOOK, Look
 
 if TYPE_CHECKING:
     from callback_sheets.backends.excel.xlsx.patch import Graft
-
-
-_SMALL_TABS = frozenset((model.STATE_TAB, model.LISTS_TAB, model.SCRIPTS_TAB))
-"""Tool tabs of a few cells: read after the Queue through the same handle, not on a second thread."""
+    from callback_sheets.look import Look
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +68,10 @@ class ExcelBackend:
         if self.path.exists():
             refuse_if_open(self.path)
         with workbook_lock(self.path):
-            look = look or DEFAULT_LOOK
+            if look is None:
+                from callback_sheets.look import DEFAULT_LOOK
+
+                look = DEFAULT_LOOK
             if not self.path.exists():
                 return self._create(header=header, tabs=tabs, choices=choices, look=look)
             return self._upgrade(header=header, tabs=tabs, choices=choices, look=look)
@@ -83,7 +82,7 @@ class ExcelBackend:
         header: Sequence[str],
         tabs: Sequence[TabSpec],
         choices: Mapping[str, Sequence[str]],
-        look: Look = DEFAULT_LOOK,
+        look: Look,
     ) -> list[str]:
         """A new workbook: the tool's tabs as openpyxl builds them (nothing else to keep)."""
         from callback_sheets.backends.excel.init import donor_package, renamed_package
@@ -105,7 +104,7 @@ class ExcelBackend:
         header: Sequence[str],
         tabs: Sequence[TabSpec],
         choices: Mapping[str, Sequence[str]],
-        look: Look = DEFAULT_LOOK,
+        look: Look,
     ) -> list[str]:
         """An existing workbook: missing tabs grafted, missing Queue columns added, through the patcher."""
         from callback_sheets.backends.excel.guard import check_package
@@ -158,31 +157,23 @@ class ExcelBackend:
         with workbook_lock(self.path):
             yield
 
-    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
-        from callback_sheets.backends.excel.xlsx.read import PackageRefused, read_workbook
+    def read(
+        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+    ) -> Snapshot:
+        from callback_sheets.backends.excel.xlsx.read import PackageRefused
 
         self._must_exist()
         from callback_sheets.backends.excel.guard import check_heads
+        from callback_sheets.backends.excel.reading import read_grids
 
         roles = [model.QUEUE_TAB, *tabs]
-        keyed = history_of is not None and model.HISTORY_TAB in tabs
         for attempt in range(1, 4):  # a save during the read: read again
             before = FileVersion.of(self.path)
             try:
                 check_heads(self.path, limits=True)  # the zip limits and the XML heads, in one opening
-                wanted = [role for role in roles if not (keyed and role == model.HISTORY_TAB)]
-                names, grids = read_workbook(
-                    self.path,
-                    [self._name(role) for role in wanted],
-                    threaded=not set(wanted[1:]) <= _SMALL_TABS,
-                    checked=True,
+                names, grids, positions = read_grids(
+                    self.path, {role: self._name(role) for role in roles}, history_of, rows_of
                 )
-                if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
-                    from callback_sheets.backends.excel.xlsx.keyed import read_rows_of
-
-                    mine = read_rows_of(self.path, self._name(model.HISTORY_TAB), str(history_of))
-                    if mine is not None:
-                        grids[self._name(model.HISTORY_TAB)] = mine
             except PackageRefused as exc:
                 raise BackendError(f"{self.label}: {exc}") from None
             except BackendError:
@@ -203,7 +194,8 @@ class ExcelBackend:
             )
         header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
         values = row_factory(header)
-        rows = tuple(SheetRow(number, values(raw)) for number, raw in enumerate(queue[1:], start=2))
+        numbers = range(2, len(queue) + 1) if positions is None else positions[1 : len(queue)]
+        rows = tuple(SheetRow(n, values(raw)) for n, raw in zip(numbers, queue[1:], strict=True))
         tab_grids = {name: tuple(map(tuple, grid)) for name, grid in grids.items()}
         return Snapshot(header=header, rows=rows, tabs=tab_grids, version=_Version(file, frozenset(names)))
 

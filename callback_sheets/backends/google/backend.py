@@ -200,7 +200,9 @@ class GoogleBackend(LeaseHolder):
             raise
         self.release()
 
-    def read(self, *, tabs: Sequence[str] = (), history_of: str | None = None) -> Snapshot:
+    def read(
+        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+    ) -> Snapshot:
         """One ``values.batchGet`` of the Queue and the tabs asked for, values only (see ``reading``)."""
         wanted = [self._name(t) for t in tabs if self._name(t) != self.worksheet]
         return read_snapshot(self, self.worksheet, wanted, self._role)

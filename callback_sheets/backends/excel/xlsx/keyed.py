@@ -9,7 +9,6 @@ the 1904 date system), shared strings and booleans come out exactly as a whole r
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import zipfile
@@ -40,12 +39,19 @@ _CELL_NUMBER = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]{1,3})[0-9]+(")')
 
 
 def _text(xml: bytes) -> str:
-    return html.unescape(b"".join(_T.findall(_RPH.sub(b"", xml))).decode("utf-8", "replace"))
+    from html import unescape  # only for a shared string that is not plain ASCII text (~1 ms to import)
+
+    return unescape(b"".join(_T.findall(_RPH.sub(b"", xml))).decode("utf-8", "replace"))
+
+
+def _escaped(text: str) -> bytes:
+    """``html.escape(text, quote=False)``, encoded: what a writer puts in an element for ``text``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
 
 
 def _needle(key: str, shared: list[int]) -> re.Pattern[bytes]:
     """A column-A cell whose text is ``key`` (any case, spaces around it allowed)."""
-    escaped = html.escape(key, quote=False).encode()
+    escaped = _escaped(key)
     inline = rb"<(?:\w+:)?is>\s*<(?:\w+:)?t\b[^>]*>\s*" + re.escape(escaped) + rb"\s*</(?:\w+:)?t>"
     options = [inline]
     if shared:
@@ -68,7 +74,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
         sst = package.read_or_none(strings[0]) if strings else None
         pieces = _si_pieces(sst) if sst else None
         shared = _shared_indexes(sst, pieces, wanted) if sst else []
-        probes = [html.escape(key.strip(), quote=False).encode().lower()]
+        probes = [_escaped(key.strip()).lower()]
         probes += [b">%d</" % index for index in shared]
         rows = _matching_rows(package, part, _needle(key.strip(), shared), probes)
         if rows is None:

@@ -1,0 +1,45 @@
+"""Which sheets an Excel read parses whole and which it searches by key (one item's rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from callback_sheets import model
+from callback_sheets.cells import CellValue
+
+_SMALL_TABS = frozenset((model.STATE_TAB, model.LISTS_TAB, model.SCRIPTS_TAB))
+"""Tool tabs of a few cells: read after the Queue through the same handle, not on a second thread."""
+
+
+def read_grids(
+    path: Path, names: Mapping[str, str], history_of: str | None, rows_of: str | None
+) -> tuple[tuple[str, ...], dict[str, list[list[CellValue]]], list[int] | None]:
+    """All the workbook's sheet names, and the sheets of the roles ``names`` maps to their names
+    (keyed by name; the Queue first), read whole or keyed: History with ``history_of`` (that item's
+    rows), the Queue with ``rows_of`` (its header and the rows holding that ID, whose row numbers in
+    the sheet come third; None when the Queue was read whole)."""
+    from callback_sheets.backends.excel.xlsx.read import read_workbook
+
+    keyed = history_of is not None and model.HISTORY_TAB in names
+    queue = None
+    if rows_of is not None:  # the Queue's header and that ID's rows, or None: the Queue read whole
+        from callback_sheets.backends.excel.xlsx.keyed_queue import read_queue_rows_of
+
+        queue = read_queue_rows_of(path, names[model.QUEUE_TAB], rows_of)
+    skipped = {model.HISTORY_TAB} if keyed else set()
+    skipped |= {model.QUEUE_TAB} if queue is not None else set()
+    wanted = [role for role in names if role not in skipped]
+    found, grids = read_workbook(
+        path, [names[role] for role in wanted], threaded=not set(wanted[1:]) <= _SMALL_TABS, checked=True
+    )
+    if keyed:  # that item's History rows only: the rest of the tab is searched, not parsed
+        from callback_sheets.backends.excel.xlsx.keyed import read_rows_of
+
+        mine = read_rows_of(path, names[model.HISTORY_TAB], str(history_of))
+        if mine is not None:
+            grids[names[model.HISTORY_TAB]] = mine
+    if queue is None:
+        return found, grids, None
+    grids[names[model.QUEUE_TAB]] = queue[1]
+    return found, grids, queue[0]
