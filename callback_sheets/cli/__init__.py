@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from callback_sheets import __version__
-from callback_sheets.cli.state import State
+from callback_sheets.cli.state import State, startup
 from callback_sheets.errors import CallbackSheetsError
 
 # Every command, listed once: name -> (its module in this package, the command object's name there, the
@@ -255,7 +255,8 @@ def main(ctx: click.Context, config_path: str | None, now: str | None, debug: bo
 def _load(name: str) -> click.Command:
     """The command ``name`` from its module (an import error is an error: nothing is skipped)."""
     module, attribute, _ = COMMANDS[name]
-    command = getattr(importlib.import_module(f"callback_sheets.cli.{module}"), attribute)
+    with startup():
+        command = getattr(importlib.import_module(f"callback_sheets.cli.{module}"), attribute)
     if not isinstance(command, click.Command):
         raise TypeError(f"callback_sheets.cli.{module}.{attribute} is not a click command")
     return command
@@ -279,4 +280,3 @@ def _shorten(text: str, limit: int) -> str:
         return text
     cut = text[: max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(" .,;:")
     return cut + "..."
-
