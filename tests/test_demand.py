@@ -111,7 +111,9 @@ def test_cells_follow_the_fixed_layout() -> None:
     weeks = [t.missed_calls for t in series]
     first = next(i for i, n in enumerate(weeks) if n)
     shown = series[first:]
-    assert trend[(TREND_FIRST_ROW, 1)] == shown[0].value and trend[(TREND_FIRST_ROW, 2)] == weeks[first]
+    assert (
+        trend[(TREND_FIRST_ROW, 1)] == shown[0].value and trend[(TREND_FIRST_ROW, 2)] == weeks[first]
+    )
     assert trend[(TREND_FIRST_ROW + len(shown) - 2, 2)] == 3
     assert trend[(TREND_FIRST_ROW + len(shown) - 2, 3)] == 66.7
     assert first == 0 or trend[(TREND_FIRST_ROW + len(shown), 1)] is None

@@ -83,9 +83,7 @@ def read_pager(raw: Mapping[str, Any]) -> str:
         raise ConfigError(f"notify.pager.{sorted(unknown)[0]}: not a key of [notify.pager] (only url)")
     url = raw.get("url")
     if not isinstance(url, str) or not url.startswith("http"):
-        raise ConfigError(
-            f'notify.pager.url: {url!r} must be the gateway\'s URL, e.g. "https://pager.example"'
-        )
+        raise ConfigError(f'notify.pager.url: {url!r} must be the gateway\'s URL, e.g. "https://pager.example"')
     return url
 
 

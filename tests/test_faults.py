@@ -678,7 +678,9 @@ def test_unknown_direction_and_status_values_are_listed_and_exit_1(config: Confi
         "unknown Direction values, not imported: 'Incoming' (9); to import them, map them with "
         "[intake.mapping] inbound_values (with the generic format's column mapping)"
     ) in lines
-    assert any(line.startswith("unknown Status values, not imported: 'No Answer' (6);") for line in lines)
+    assert any(
+        line.startswith("unknown Status values, not imported: 'No Answer' (6);") for line in lines
+    )
     assert "calls.csv: no call in it was recognised (nothing was imported)" in lines
     assert ids_of(config.workbook) == []
     # some known rows beside the unknown ones: the unknown ones are still listed, exit 0

@@ -215,7 +215,9 @@ def test_the_grafted_tabs_hold_no_date_cells(config: Config) -> None:
     from callback_sheets.backends.excel.init import donor_package
     from callback_sheets.backends.excel.xlsx.styles import is_date_format_code
 
-    donor = donor_package(header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=service.choices(config))
+    donor = donor_package(
+        header=model.REQUIRED_COLUMNS, tabs=TOOL_TABS, choices=service.choices(config)
+    )
     with zipfile.ZipFile(io.BytesIO(donor)) as package:
         styles = package.read("xl/styles.xml")
         formats = {

@@ -33,9 +33,7 @@ def _rows() -> list[dict[str, object]]:
 
 
 def test_queue_renders_no_script_and_shows_what_a_full_plan_shows(
-    config: Config,
-    make_queue,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    config: Config, make_queue, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     backend = make_queue(_rows())
     now = NOW.replace(tzinfo=config.tz)
