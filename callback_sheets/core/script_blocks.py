@@ -70,7 +70,7 @@ def build(
 ) -> ScriptsTab:
     """The Scripts tab for a clinic (raises ConfigError like `script` when a template fails the lint);
     built once per process for the same templates (the same file names, sizes and modification times:
-    core.script_index.stamp), again when one is edited."""
+    core.script_stamp.stamp), again when one is edited."""
     templates_dir = templates_dir or default_templates_dir()
     built = stamp(clinic_name, callback_number, override_dir, templates_dir)
     if built is None:  # a folder that cannot be listed: built each time (and failing as it does)
