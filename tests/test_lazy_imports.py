@@ -159,7 +159,7 @@ def test_a_later_import_phonenumbers_is_the_whole_package() -> None:
 
 # besides what `queue` does without: the alerts' settings and channels, owner assignment, the refresh's
 # contributors (Demand, Metrics), the whole holidays and phonenumbers packages, importlib.resources
-NOT_FOR_ATTEMPT = (  # attempt writes the row's Script link: it renders the Scripts tab's blocks
+NOT_FOR_ATTEMPT = (  # attempt writes the row's Script link: a cold cache renders the Scripts tab's blocks
     *(m for m in NOT_FOR_QUEUE if m not in SCRIPT_MACHINERY and ".excel.xlsx." not in m),
     "callback_sheets.notify.settings",
     "callback_sheets.notify.transports",
@@ -185,3 +185,6 @@ def test_attempt_imports_only_what_it_uses(
     again = _modules_after(clinic_dir, *argv, cache=cache)  # the holidays from the cache: none loaded
     assert [m for m in again if m.startswith(("holidays", "dateutil"))] == []
     assert [m for m in NOT_FOR_ATTEMPT if m in again] == []
+    # and the Script link from the script index the first one kept: no template rendered or linted
+    assert "callback_sheets.core.script_blocks" in modules and "callback_sheets.core.script_index" in again
+    assert [m for m in (*SCRIPT_MACHINERY, "callback_sheets.core.script_blocks") if m in again] == []

@@ -21,10 +21,9 @@ from callback_sheets.core.refresh_plan import ItemView
 from callback_sheets.core.times import localize, short, to_cell
 from callback_sheets.core.triage import escalated_now, triage_for
 from callback_sheets.core.validation import Item, RowReader
-from callback_sheets.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from callback_sheets.core.script_blocks import ScriptsTab
+    from callback_sheets.core.script_index import ScriptIndex
 
 # The tool columns a refresh computes for every row, in the order ItemViews._tool_values returns them.
 PLANNED_TOOL_COLUMNS = (
@@ -62,32 +61,30 @@ class ItemViews:
         self.who = config.escalation_owner or "licensed staff"
         self.arrival = Arrivals(self.cal)
         # False: not built yet; None: no Script links (a template fails, or the caller shows none)
-        self._scripts: ScriptsTab | bool | None = False if script_links else None
+        self._scripts: ScriptIndex | bool | None = False if script_links else None
         self._urgency_rank = model.clinic_words(config).urgency_rank()  # the work list's order
 
-    def scripts(self) -> ScriptsTab | None:
-        """The Scripts tab's blocks (None when a template cannot be rendered: Script cells stay empty)."""
+    def scripts(self) -> ScriptIndex | None:
+        """The Scripts tab's blocks as links need them (None when a template cannot be rendered: Script
+        cells stay empty), from the cache of core.script_index when it holds them, else rendered."""
         if self._scripts is False:
-            from callback_sheets.core import script_blocks  # only when a queue has a Script column
+            from callback_sheets.core import script_index  # only when a queue has a Script column
 
-            try:
-                self._scripts = script_blocks.build(
-                    clinic_name=self.config.clinic_name,
-                    callback_number=self.config.callback_number,
-                    override_dir=self.config.templates,
-                )
-            except (ConfigError, UsageError, OSError):
-                self._scripts = None
+            self._scripts = script_index.index_for(
+                clinic_name=self.config.clinic_name,
+                callback_number=self.config.callback_number,
+                override_dir=self.config.templates,
+            )
         scripts = self._scripts
         return None if isinstance(scripts, bool) else scripts
 
     def script_link(self, item: Item) -> Link | None:
         """The Script cell of an open item: a link to its block on the Scripts tab."""
-        tab = self.scripts()
-        if tab is None or item.closed:
+        index = self.scripts()
+        if index is None or item.closed:
             return None
-        block = tab.block_for(item.language, item.reason, item.attempts)
-        return None if block is None else Link(block.label, model.SCRIPTS_TAB, block.row)
+        found = index.link_for(item.language, item.reason, item.attempts)
+        return None if found is None else Link(found[0], model.SCRIPTS_TAB, found[1])
 
     def flagged(self, item: Item) -> str | None:
         """What triage finds on the item (None if nothing), computed once per row, whether or not the

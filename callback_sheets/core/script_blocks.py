@@ -15,15 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.core.scripts import (
-    LANGUAGE_NAMES,
-    REASON_SCRIPTS,
-    RenderedScript,
-    attempts_made,
-    language_code,
-    render_script,
-    script_stem,
-)
+from callback_sheets.core.script_keys import LANGUAGE_NAMES, REASON_SCRIPTS, Key, block_keys
+from callback_sheets.core.script_stamp import stamp
+from callback_sheets.core.scripts import RenderedScript, render_script
 from callback_sheets.core.template_lint import default_templates_dir, languages_in
 
 TAB = model.SCRIPTS_TAB
@@ -37,8 +31,6 @@ _STEMS = {  # script file stem -> how the block names it (short: it is also the 
 _STAGES = {"first": "1st attempt", "later": "later attempt"}
 _MODES = (("Call", False, False), ("Voicemail", True, False), ("Secure message", False, True))
 _REASON_FOR = {stem: next((r for r, s in REASON_SCRIPTS.items() if s == stem), "Other") for stem in _STEMS}
-
-Key = tuple[str, str, str]  # (language code, script stem, stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +52,8 @@ class ScriptsTab:
     titles: frozenset[int]  # rows holding a block's title (styled as such)
 
     def block_for(self, language: object, reason: object, attempts: object) -> Block | None:
-        code = language_code(language)
-        key = (code, script_stem(reason), "later" if attempts_made(attempts) >= 1 else "first")
-        return self.blocks.get(key) or self.blocks.get(("en", key[1], key[2]))
+        key, english = block_keys(language, reason, attempts)
+        return self.blocks.get(key) or self.blocks.get(english)
 
 
 def block_label(key: Key) -> str:
@@ -77,13 +68,19 @@ def build(
     override_dir: Path | None = None,
     templates_dir: Path | None = None,
 ) -> ScriptsTab:
-    """The Scripts tab for a clinic (raises ConfigError like `script` when a template fails the lint)."""
-    return _build(clinic_name, callback_number, override_dir, templates_dir or default_templates_dir())
+    """The Scripts tab for a clinic (raises ConfigError like `script` when a template fails the lint);
+    built once per process for the same templates (the same file names, sizes and modification times:
+    core.script_stamp.stamp), again when one is edited."""
+    templates_dir = templates_dir or default_templates_dir()
+    built = stamp(clinic_name, callback_number, override_dir, templates_dir)
+    if built is None:  # a folder that cannot be listed: built each time (and failing as it does)
+        return _build.__wrapped__(clinic_name, callback_number, override_dir, templates_dir, None)
+    return _build(clinic_name, callback_number, override_dir, templates_dir, built)
 
 
 @lru_cache(maxsize=8)
 def _build(
-    clinic_name: str, callback_number: str, override_dir: Path | None, templates_dir: Path
+    clinic_name: str, callback_number: str, override_dir: Path | None, templates_dir: Path, _stamp: str | None
 ) -> ScriptsTab:
     dirs = [d for d in (override_dir, templates_dir) if d is not None]
     codes = sorted({c for d in dirs for c in languages_in(d)} & set(LANGUAGE_NAMES) | {"en"})

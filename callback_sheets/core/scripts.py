@@ -16,6 +16,17 @@ from pathlib import Path
 
 from callback_sheets import model
 from callback_sheets.core.names import first_name
+from callback_sheets.core.script_keys import (
+    ENGLISH,
+    LANGUAGE_CODES,
+    LANGUAGE_NAMES,
+    REASON_SCRIPTS,
+    attempts_made,
+    attempts_so_far,
+    language_code,
+    script_for,
+    script_stem,
+)
 from callback_sheets.core.template_lint import (
     PRIVATE_SCRIPTS,
     default_templates_dir,
@@ -29,33 +40,21 @@ from callback_sheets.core.template_lint import (
 )
 from callback_sheets.errors import ConfigError, UsageError
 
-__all__ = ["REASON_SCRIPTS", "RenderedScript", "default_templates_dir", "first_name", "render_script"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "REASON_SCRIPTS",
+    "RenderedScript",
+    "attempts_made",
+    "default_templates_dir",
+    "first_name",
+    "language_code",
+    "render_script",
+    "script_stem",
+]
 
-ENGLISH = "en"
 CALL = "call"
 VOICEMAIL = "voicemail"
 SECURE_MESSAGE = "secure_message"
-
-# Reason (as in the Reason column) -> script file stem; anything else uses the generic "other" script.
-REASON_SCRIPTS: Mapping[str, str] = {
-    "New appointment": "new_appointment",
-    "Existing patient follow-up": "follow_up",
-    "Document / referral": "document_referral",
-    "Prior authorization": "document_referral",  # also a "where does my paperwork stand" conversation
-}
-
-# What the Language column (or --language) may say -> template directory.
-_LANGUAGE_CODES = {
-    "english": "en",
-    "en": "en",
-    "ingles": "en",
-    "inglés": "en",
-    "spanish": "es",
-    "es": "es",
-    "espanol": "es",
-    "español": "es",
-}
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 # Words filled in by the tool itself, per template language (English for any other language).
 _YOUR_NAME = {"en": "[your name]", "es": "[su nombre]"}
@@ -136,9 +135,9 @@ def render_script(
     dirs = tuple(d for d in (override_dir, templates_dir) if d is not None)
     notes: list[str] = []
     wanted = _wanted_language(row, language, dirs=dirs, notes=notes)
-    attempt = _attempts_so_far(row.get(model.ATTEMPTS), notes=notes) + 1
+    attempt = attempts_so_far(row.get(model.ATTEMPTS), notes=notes) + 1
     stage = "first" if attempt <= 1 else "later"
-    script = mode if mode != CALL else _script_for(row.get(model.REASON), reason_scripts or REASON_SCRIPTS)
+    script = mode if mode != CALL else script_for(row.get(model.REASON), reason_scripts or REASON_SCRIPTS)
 
     path = _checked_template(dirs, wanted, script, stage, notes)
     used = path.parent.name
@@ -213,7 +212,7 @@ def _wanted_language(
 ) -> str:
     available = {lang for d in dirs for lang in languages_in(d)}
     if override is not None:
-        code = _LANGUAGE_CODES.get(override.strip().casefold(), override.strip().casefold())
+        code = LANGUAGE_CODES.get(override.strip().casefold(), override.strip().casefold())
         if code not in available:
             listed = ", ".join(sorted(available)) or "none"
             raise UsageError(f"no templates for language {override!r} (available: {listed})")
@@ -221,45 +220,11 @@ def _wanted_language(
     cell = str(row.get(model.LANGUAGE) or "").strip()
     if not cell:
         return ENGLISH
-    known = _LANGUAGE_CODES.get(cell.casefold())
+    known = LANGUAGE_CODES.get(cell.casefold())
     if known is None:
         notes.append(f"Caller's language is {cell!r}: showing English (use an interpreter line if needed).")
         return ENGLISH
     return known
-
-
-def _attempts_so_far(cell: object, *, notes: list[str]) -> int:
-    if cell is None or cell == "":
-        return 0
-    try:
-        count = int(float(str(cell).strip()))
-    except ValueError:
-        notes.append(f"Attempts {cell!r} is not a number: treating this as the first attempt.")
-        return 0
-    return max(count, 0)
-
-
-def language_code(cell: object) -> str:
-    """The template language a Language cell asks for ("es" for Spanish spellings, else "en")."""
-    return _LANGUAGE_CODES.get(str(cell or "").strip().casefold(), ENGLISH)
-
-
-def script_stem(reason: object) -> str:
-    """The script file stem for a Reason cell ("other" for any reason without a script of its own)."""
-    return _script_for(reason, REASON_SCRIPTS)
-
-
-def attempts_made(cell: object) -> int:
-    """The attempts an Attempts cell records (0 when empty or not a number), as `script` counts them."""
-    return _attempts_so_far(cell, notes=[])
-
-
-def _script_for(reason: object, mapping: Mapping[str, str]) -> str:
-    wanted = " ".join(str(reason or "").split()).casefold()
-    for name, script in mapping.items():
-        if " ".join(name.split()).casefold() == wanted:
-            return script
-    return "other"
 
 
 def _find(dirs: Sequence[Path], language: str, where: Callable[[Path, str], Path]) -> Path:
