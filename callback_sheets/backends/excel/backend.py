@@ -8,7 +8,7 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,7 +158,12 @@ class ExcelBackend:
             yield
 
     def read(
-        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+        self,
+        *,
+        tabs: Sequence[str] = (),
+        history_of: str | None = None,
+        rows_of: str | None = None,
+        without_statuses: Collection[str] = (),
     ) -> Snapshot:
         from callback_sheets.backends.excel.xlsx.read import PackageRefused
 
@@ -172,7 +177,11 @@ class ExcelBackend:
             try:
                 check_heads(self.path, limits=True)  # the zip limits and the XML heads, in one opening
                 names, grids, positions = read_grids(
-                    self.path, {role: self._name(role) for role in roles}, history_of, rows_of
+                    self.path,
+                    {role: self._name(role) for role in roles},
+                    history_of,
+                    rows_of,
+                    without_statuses,
                 )
             except PackageRefused as exc:
                 raise BackendError(f"{self.label}: {exc}") from None
