@@ -214,10 +214,12 @@ def test_shared_strings_are_decoded_exactly_or_kept() -> None:
     table = [b'<sst count="4">', b"<t>Booked</t></si>", b'<t xml:space="preserve"> booked </t></si>']
     table += [b"<r><t>Booked</t></r></si>", b"<t>B&#111;oked</t></si></sst>"]
     decoder = open_queue._Decoder(table, {"booked"})
-    found = [decoder.is_closed(b' t="s"', None, b"%d" % i) for i in range(5)]
+    found = [decoder.is_closed(b'" t="s"><v>%d</v></c>' % i) for i in range(5)]
     assert found == [True, True, False, False, False]  # rich, a reference, no such string: kept
-    assert not decoder.is_closed(b"", None, b"0")  # a number 0, not the shared string
-    assert not open_queue._Decoder(None, {"booked"}).is_closed(b' t="s"', None, b"0")  # a table not plain
+    assert not decoder.is_closed(b'" s="3"><v>0</v></c>')  # a number 0, not the shared string
+    assert not open_queue._Decoder(None, {"booked"}).is_closed(b'" t="s"><v>0</v></c>')  # table not plain
+    assert decoder.is_closed(b'" s="1" t="inlineStr"><is><t>BOOKED</t></is></c>')
+    assert not decoder.is_closed(b'" t="inlineStr"><is><t>Booked</t><rPh><t>x</t></rPh></is></c>')
 
 
 def test_an_escaped_closed_status_is_read_exactly(queue: Path, monkeypatch: pytest.MonkeyPatch) -> None:

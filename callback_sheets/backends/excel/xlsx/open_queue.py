@@ -37,13 +37,11 @@ _SHARED = re.compile(rb"<v>([0-9]+)</v>")
 _SI_TEXT = re.compile(rb'<t(?: xml:space="preserve")?>([^<]*)</t>')
 _REF = re.compile(rb"([A-Z]{1,3})([0-9]+)")
 _OTHER_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
-_STATUS_CELL = (
-    rb'([0-9]+)"([^>]*)>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>|<v>([0-9]+)</v></c>)?'
-)
-"""A Status cell's row number after ``<c r="F``, its other attributes, and its text or shared index."""
+_REST = rb'"([^>]*)>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>|<v>([0-9]+)</v></c>)?'
+"""What follows a Status cell's row number: its other attributes, and its text or shared index."""
+_STATUS_REST = re.compile(_REST)
+_REFERENCES = re.compile(rb'(<row\b[^>]*?\sr="|<c\b[^>]*?\sr="[A-Z]{1,3})[0-9]+"')
 _ROW_R = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"')
-_ROW_NUMBER = re.compile(rb'(<row\b[^>]*?\sr=")[0-9]+(")')
-_CELL_NUMBER = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]{1,3})[0-9]+(")')
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
 _INDEX = re.compile(rb"<v>\s*([0-9]+)\s*</v>")
@@ -186,19 +184,21 @@ class _Decoder:
             return None if found is None else _decoded(found.group(1))
         return None
 
-    def is_closed(self, attrs: bytes, inline: bytes | None, index: bytes | None) -> bool:
-        """Whether a Status cell (its attributes after ``r``, and the text of ``<is><t>`` or the index in
-        ``<v>``, if it holds only that) is certainly one of the closed statuses."""
+    def is_closed(self, rest: bytes) -> bool:
+        """Whether a Status cell (what follows its row number, see ``_REST``) is certainly one of the
+        closed statuses."""
+        known = self.known.get(rest)
+        if known is not None:
+            return known
+        found = _STATUS_REST.fullmatch(rest)
+        attrs, inline, index = found.groups() if found else (b"", None, None)
         if inline is not None and b' t="inlineStr"' in attrs:
-            kind, body = b"inlineStr", b"<is><t>" + inline + b"</t></is>"
+            value = self.text(b"inlineStr", b"<is><t>" + inline + b"</t></is>")
         elif index is not None and b' t="s"' in attrs:
-            kind, body = b"s", b"<v>" + index + b"</v>"
+            value = self.text(b"s", b"<v>" + index + b"</v>")
         else:
-            return False
-        known = self.known.get(body)
-        if known is None:
-            value = self.text(kind, body)
-            known = self.known[body] = value is not None and value.strip().casefold() in self.closed
+            value = None
+        known = self.known[rest] = value is not None and value.strip().casefold() in self.closed
         return known
 
 
@@ -291,10 +291,10 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     if kept is None:
         return None
     rows, positions = [data[header_start:header_end], *kept[0]], [1, *kept[1]]
-    renumbered = [
-        _CELL_NUMBER.sub(rb"\g<1>%d\g<2>" % n, _ROW_NUMBER.sub(rb"\g<1>%d\g<2>" % n, row, count=1))
-        for n, row in enumerate(rows, start=1)
-    ]
+    renumbered = []
+    for n, row in enumerate(rows, start=1):
+        new = b'%d"' % n
+        renumbered.append(_REFERENCES.sub(lambda ref: ref[1] + new, row))  # noqa: B023 (used at once)
     head = _DIMENSION.sub(b"", data[:opening_end])
     return head + b"".join(renumbered) + b"</sheetData></worksheet>", positions
 
@@ -305,27 +305,38 @@ def _closed_rows(
     """The rows (start, end after ``</row>``, number) whose Status cell is certainly closed, in order;
     None when two cells say they are one row's Status cell, or the rows are out of order. A Status cell
     whose ``r`` is not its first attribute (no writer known puts it elsewhere) keeps its row."""
-    probe = re.compile(rb' r="' + column + _STATUS_CELL)
+    probe = re.compile(rb' r="' + column + rb"([0-9]+)(" + _REST + rb")")
     seen: set[bytes] = set()
     dropped: list[tuple[int, int, int]] = []
-    closed = decoder.is_closed
+    known, closed = decoder.known, decoder.is_closed
+    last_number, last_stop = 1, begin
     for found in probe.finditer(data, begin, end):
-        number, attrs, inline, index = found.groups()
+        number, rest = found.group(1, 2)
         if number in seen:
             return None
         seen.add(number)
+        shut = known.get(rest)
+        if not (closed(rest) if shut is None else shut):
+            continue
         cell = found.start() - 2
-        if data[cell : cell + 2] != b"<c" or not closed(attrs, inline, index):
+        if data[cell : cell + 2] != b"<c":
             continue
         start = data.rfind(b"<row", begin, cell)
-        row = _ROW_TAG.match(data, start) if start >= 0 else None
         stop = data.find(b"</row>", found.end(), end)
-        if row is None or row.group(1) != number or row.group(2) or stop < 0:
+        row = int(number)
+        if start < last_stop or row <= last_number or stop < 0 or not _row_numbered(data, start, number):
             return None
-        if dropped and (dropped[-1][2] >= int(number) or start < dropped[-1][1]):
-            return None
-        dropped.append((start, stop + len(b"</row>"), int(number)))
+        last_number, last_stop = row, stop + len(b"</row>")
+        dropped.append((start, last_stop, row))
     return dropped
+
+
+def _row_numbered(data: bytes, start: int, number: bytes) -> bool:
+    """Whether the row at ``start`` is row ``number`` and holds cells (not an empty ``<row/>``)."""
+    if not data.startswith(b'<row r="%s"' % number, start):
+        tag = _ROW_TAG.match(data, start)
+        return tag is not None and tag.group(1) == number and not tag.group(2)
+    return data[data.find(b">", start) - 1] != 47  # "/"
 
 
 def _kept_rows(
