@@ -282,6 +282,7 @@ HOSTILE = {
     "CDATA": lambda xml: xml.replace(b'<t xml:space="preserve">New</t>', b"<t><![CDATA[New]]></t>", 1),
     "rows without their number": lambda xml: xml.replace(b'<row r="3"', b"<row"),
     "rows out of order": lambda xml: xml.replace(b'<row r="3"', b'<row r="30"', 1),
+    "a kept row holding another row's cell": lambda xml: xml.replace(b'<c r="A3"', b'<c r="A2"', 1),
     "no Status header": lambda xml: xml.replace(b">Status<", b">State<", 1),
     "a header not on row 1": lambda xml: xml.replace(b'<row r="1"', b'<row r="2"', 1),
     "UTF-16": lambda xml: (

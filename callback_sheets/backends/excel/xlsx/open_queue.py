@@ -40,7 +40,7 @@ _OTHER_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 _REST = rb'"([^>]*)>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>|<v>([0-9]+)</v></c>)?'
 """What follows a Status cell's row number: its other attributes, and its text or shared index."""
 _STATUS_REST = re.compile(_REST)
-_REFERENCES = re.compile(rb'(<row\b[^>]*?\sr="|<c\b[^>]*?\sr="[A-Z]{1,3})[0-9]+"')
+_REFERENCES = re.compile(rb'(<row\b[^>]*?\sr="|<c\b[^>]*?\sr="[A-Z]{1,3})([0-9]+)"')
 _ROW_R = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"')
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
@@ -291,12 +291,28 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     if kept is None:
         return None
     rows, positions = [data[header_start:header_end], *kept[0]], [1, *kept[1]]
-    renumbered = []
-    for n, row in enumerate(rows, start=1):
-        new = b'%d"' % n
-        renumbered.append(_REFERENCES.sub(lambda ref: ref[1] + new, row))  # noqa: B023 (used at once)
+    renumbered = _renumbered(rows, positions)
+    if renumbered is None:
+        return None
     head = _DIMENSION.sub(b"", data[:opening_end])
-    return head + b"".join(renumbered) + b"</sheetData></worksheet>", positions
+    return head + renumbered + b"</sheetData></worksheet>", positions
+
+
+def _renumbered(rows: list[bytes], positions: list[int]) -> bytes | None:
+    """The rows numbered 1, 2, ... (the row and its cells' references); None when a cell's reference
+    is not to its own row."""
+    out: list[bytes] = []
+    strays: list[bytes] = []
+
+    def renumber(ref: re.Match[bytes]) -> bytes:
+        if ref[2] != old:
+            strays.append(ref[2])
+        return ref[1] + new
+
+    for n, (row, position) in enumerate(zip(rows, positions, strict=True), start=1):
+        old, new = b"%d" % position, b'%d"' % n
+        out.append(_REFERENCES.sub(renumber, row))
+    return None if strays else b"".join(out)
 
 
 def _closed_rows(
