@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from callback_sheets import model
-from callback_sheets.cells import CellValue
+from callback_sheets.cells import CellValue, SheetRow, row_factory
 
 _SMALL_TABS = frozenset((model.STATE_TAB, model.LISTS_TAB, model.SCRIPTS_TAB))
 """Tool tabs of a few cells: read after the Queue through the same handle, not on a second thread."""
@@ -52,3 +52,14 @@ def read_grids(
         return found, grids, None
     grids[names[model.QUEUE_TAB]] = queue[1]
     return found, grids, queue[0]
+
+
+def queue_rows(
+    queue: list[list[CellValue]], positions: list[int] | None
+) -> tuple[tuple[str, ...], tuple[SheetRow, ...]]:
+    """The Queue's header (its names stripped) and rows, numbered as in the sheet: ``positions`` (a
+    keyed or filtered read's, the header's first), or 2, 3, ... for a whole read."""
+    header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
+    values = row_factory(header)
+    numbers = range(2, len(queue) + 1) if positions is None else positions[1 : len(queue)]
+    return header, tuple(SheetRow(n, values(raw)) for n, raw in zip(numbers, queue[1:], strict=True))
