@@ -123,7 +123,7 @@ def work_list(*, config: Config, backend: Backend, now: datetime) -> tuple[Snaps
     one renders every call script."""
     closed = {s.casefold() for s in config.closed_statuses}
     with bulk_work():
-        snapshot = backend.read()
+        snapshot = backend.read(without_statuses=tuple(config.closed_statuses))
         rows = tuple(r for r in snapshot.rows if text(r.get(model.STATUS)).casefold() not in closed)
         snapshot = replace(snapshot, rows=rows)
         return snapshot, Planner(config=config, now=now, script_links=False).plan(snapshot)

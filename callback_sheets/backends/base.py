@@ -7,7 +7,7 @@ backend can check that each write still lands on the same item; tool tabs are ad
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,13 +45,22 @@ class Backend(Protocol):
         ...
 
     def read(
-        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+        self,
+        *,
+        tabs: Sequence[str] = (),
+        history_of: str | None = None,
+        rows_of: str | None = None,
+        without_statuses: Collection[str] = (),
     ) -> Snapshot:
         """Read the Queue tab and the named tool tabs (missing tabs read as empty). With ``history_of``
         (an item ID), the History tab may hold only its header and that item's rows (Excel reads no
         others); callers filter History by ID themselves either way. With ``rows_of`` (an item ID), the
         Queue may hold only its header and the rows with that ID (Excel may read only those and some
-        others, each with its real row number); callers find the item's row themselves either way."""
+        others, each with its real row number); callers find the item's row themselves either way. With
+        ``without_statuses`` (closed statuses), the Queue may leave out rows whose Status, stripped and
+        casefolded, is one of these casefolded (Excel leaves out those it reads as certainly such, the
+        others keep their real row numbers; ignored with ``rows_of``); callers filter by Status
+        themselves either way."""
         ...
 
     def write(self, snapshot: Snapshot, changes: Changeset, *, tabs: Sequence[TabSpec] = ()) -> WriteResult:

@@ -5,7 +5,7 @@ It keeps the Queue and each tab as a grid of rows (row 1 = header), exactly as a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,7 +66,12 @@ class MemoryBackend:
         yield
 
     def read(
-        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+        self,
+        *,
+        tabs: Sequence[str] = (),
+        history_of: str | None = None,
+        rows_of: str | None = None,
+        without_statuses: Collection[str] = (),
     ) -> Snapshot:
         grid = self.sheets.get(model.QUEUE_TAB) or [[]]
         header = tuple("" if h is None else str(h) for h in grid[0])

@@ -8,7 +8,7 @@ the patcher says it cannot edit safely. Every write is atomic and refused while 
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +21,11 @@ from callback_sheets.backends.excel.lock import refuse_if_open, workbook_lock
 from callback_sheets.cells import (
     CellValue,
     Changeset,
-    SheetRow,
     Snapshot,
     WriteMode,
     column_index,
     is_blank,
     removed_positions,
-    row_factory,
 )
 from callback_sheets.errors import BackendError, WorkbookChangedError
 from callback_sheets.layout import TabSpec
@@ -158,21 +156,25 @@ class ExcelBackend:
             yield
 
     def read(
-        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+        self,
+        *,
+        tabs: Sequence[str] = (),
+        history_of: str | None = None,
+        rows_of: str | None = None,
+        without_statuses: Collection[str] = (),
     ) -> Snapshot:
-        from callback_sheets.backends.excel.xlsx.read import PackageRefused
-
         self._must_exist()
         from callback_sheets.backends.excel.guard import check_heads
-        from callback_sheets.backends.excel.reading import read_grids
+        from callback_sheets.backends.excel.reading import queue_rows, read_grids
+        from callback_sheets.backends.excel.xlsx.read import PackageRefused
 
-        roles = [model.QUEUE_TAB, *tabs]
+        by_role = {role: self._name(role) for role in (model.QUEUE_TAB, *tabs)}
         for attempt in range(1, 4):  # a save during the read: read again
             before = FileVersion.of(self.path)
             try:
                 check_heads(self.path, limits=True)  # the zip limits and the XML heads, in one opening
                 names, grids, positions = read_grids(
-                    self.path, {role: self._name(role) for role in roles}, history_of, rows_of
+                    self.path, by_role, history_of, rows_of, without_statuses
                 )
             except PackageRefused as exc:
                 raise BackendError(f"{self.label}: {exc}") from None
@@ -185,17 +187,14 @@ class ExcelBackend:
                 break
             if attempt == 3:
                 raise WorkbookChangedError(f"{self.label} kept changing while it was read")
-        grids = {role: grids[self._name(role)] for role in roles if self._name(role) in grids}
+        grids = {role: grids[name] for role, name in by_role.items() if name in grids}
         queue = grids.pop(model.QUEUE_TAB, None)
         if queue is None:
             raise BackendError(
                 f"{self.label} has no {self._name(model.QUEUE_TAB)!r} tab: "
                 "run `callback-sheets init` to add it"
             )
-        header = tuple("" if h is None else str(h).strip() for h in (queue[0] if queue else ()))
-        values = row_factory(header)
-        numbers = range(2, len(queue) + 1) if positions is None else positions[1 : len(queue)]
-        rows = tuple(SheetRow(n, values(raw)) for n, raw in zip(numbers, queue[1:], strict=True))
+        header, rows = queue_rows(queue, positions)
         tab_grids = {name: tuple(map(tuple, grid)) for name, grid in grids.items()}
         return Snapshot(header=header, rows=rows, tabs=tab_grids, version=_Version(file, frozenset(names)))
 

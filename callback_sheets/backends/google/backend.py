@@ -16,7 +16,7 @@ tab (``lease``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -201,7 +201,12 @@ class GoogleBackend(LeaseHolder):
         self.release()
 
     def read(
-        self, *, tabs: Sequence[str] = (), history_of: str | None = None, rows_of: str | None = None
+        self,
+        *,
+        tabs: Sequence[str] = (),
+        history_of: str | None = None,
+        rows_of: str | None = None,
+        without_statuses: Collection[str] = (),
     ) -> Snapshot:
         """One ``values.batchGet`` of the Queue and the tabs asked for, values only (see ``reading``)."""
         wanted = [self._name(t) for t in tabs if self._name(t) != self.worksheet]
