@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from callback_sheets import __version__
-from callback_sheets.cli.state import State, startup
+from callback_sheets.cli.state import State, skip_last_collections, startup
 from callback_sheets.errors import CallbackSheetsError
 
 # Every command, listed once: name -> (its module in this package, the command object's name there, the
@@ -255,6 +255,7 @@ def main(ctx: click.Context, config_path: str | None, now: str | None, debug: bo
 def _load(name: str) -> click.Command:
     """The command ``name`` from its module (an import error is an error: nothing is skipped)."""
     module, attribute, _ = COMMANDS[name]
+    skip_last_collections()
     with startup():
         command = getattr(importlib.import_module(f"callback_sheets.cli.{module}"), attribute)
     if not isinstance(command, click.Command):
