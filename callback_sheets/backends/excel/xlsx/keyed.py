@@ -13,27 +13,26 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
-from itertools import repeat
 from pathlib import Path
 
 import python_calamine
 
+from callback_sheets.backends.excel.xlsx.mini import (
+    DIMENSION,
+    EMPTY_SHEET,
+    PREFIX,
+    si_pieces,
+    trimmed_table,
+)
 from callback_sheets.backends.excel.xlsx.package import READ_PIECE, Package
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
-_EMPTY_SHEET = (
-    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
-)
 _SI = re.compile(rb"<(?:\w+:)?si\b[^>]*>(.*?)</(?:\w+:)?si>|<(?:\w+:)?si\b[^>]*/>", re.S)
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", re.S)
 _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
 _NOT_PLAIN = re.compile(rb'<si>(?!<t(?: xml:space="preserve")?>[^<&\x80-\xff]*</t></si>)')
 """A shared string whose text may differ from its bytes (entities, rich or phonetic runs, not ASCII)."""
 _NOT_LETTERS = re.compile(rb"[^A-Za-z]+")
-_INDEX = re.compile(rb"<v>\s*([0-9]+)\s*</v>")
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
-_PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
 _ROW_NUMBER = re.compile(rb'(<row\b[^>]*?\sr=")[0-9]+(")')
 _CELL_NUMBER = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]{1,3})[0-9]+(")')
 
@@ -72,7 +71,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
         wanted = key.strip().casefold()
         strings = [t for k, t in package.rels.values() if k.endswith("/sharedStrings")]
         sst = package.read_or_none(strings[0]) if strings else None
-        pieces = _si_pieces(sst) if sst else None
+        pieces = si_pieces(sst) if sst else None
         shared = _shared_indexes(sst, pieces, wanted) if sst else []
         probes = [_escaped(key.strip()).lower()]
         probes += [b">%d</" % index for index in shared]
@@ -80,7 +79,7 @@ def read_rows_of(path: Path, sheet: str, key: str) -> list[list[CellValue]] | No
         if rows is None:
             mini = None
         else:
-            table = _trimmed_table(pieces, rows) if pieces else None
+            table = trimmed_table(pieces, rows) if pieces else None
             replaced = {} if table is None else {package.member(strings[0]): table}
             mini = _mini_package(package, part, rows, replaced)
     workbook = python_calamine.CalamineWorkbook.from_object(str(path) if mini is None else io.BytesIO(mini))
@@ -122,31 +121,6 @@ def _shared_indexes(sst: bytes, pieces: list[bytes] | None, wanted: str) -> list
     return found
 
 
-def _si_pieces(sst: bytes) -> list[bytes] | None:
-    """The table split at each ``<si>`` (the first piece is what comes before the first one) when every
-    string is a plain ``<si>...</si>`` and they simply follow one another; else None."""
-    if b":si" in sst or sst.count(b"<si") != sst.count(b"<si>"):
-        return None
-    pieces = sst.split(b"<si>")
-    closes = set(map(bytes.count, pieces[1:], repeat(b"</si>")))
-    return pieces if b"</si>" not in pieces[0] and closes <= {1} else None
-
-
-def _trimmed_table(pieces: list[bytes], rows: bytes) -> bytes | None:
-    """The shared strings (split by :func:`_si_pieces`) the ``rows`` may use (any whole number in a
-    ``<v>``), the others emptied in place: the indexes stay, and calamine decodes a few strings, not the
-    whole table. None when the rows hold a prefixed ``<v>``."""
-    if b":v>" in rows:
-        return None
-    strings = [b"</si>"] * (len(pieces) - 1)
-    for index in {int(n) for n in _INDEX.findall(rows)}:
-        if index < len(strings):
-            strings[index] = pieces[index + 1]
-    if strings and strings[-1] is not pieces[-1]:
-        strings[-1] += pieces[-1].partition(b"</si>")[2]  # what follows the last string: </sst>
-    return b"<si>".join([pieces[0], *strings])
-
-
 def _mini_package(package: Package, part: str, rows: bytes, replaced: dict[str, bytes]) -> bytes:
     """The package with the sheet ``part`` holding only ``rows``, every other worksheet empty, and the
     parts ``replaced`` by their new content."""
@@ -158,7 +132,7 @@ def _mini_package(package: Package, part: str, rows: bytes, replaced: dict[str, 
             if info.filename == part:
                 mini.writestr(info.filename, rows)
             elif info.filename in worksheets:
-                mini.writestr(info.filename, _EMPTY_SHEET)
+                mini.writestr(info.filename, EMPTY_SHEET)
             elif info.filename in replaced:
                 mini.writestr(info.filename, replaced[info.filename])
             elif not info.is_dir():
@@ -246,7 +220,7 @@ def _matching_rows(
                 cut = 0 if cut < 0 else cut + len(b"</row>")
             begin, carry = 0, data[cut:]
             if first is None:
-                prefix = _PREFIX.search(data, 0, cut)
+                prefix = PREFIX.search(data, 0, cut)
                 start = prefix.start() if prefix else -1
                 row_start = data.find(b"<row", start if start >= 0 else max(cut - 1, 0), cut)
                 row_end = data.find(b"</row>", row_start if row_start >= 0 else max(cut - 1, 0), cut)
@@ -258,7 +232,7 @@ def _matching_rows(
                 if prefix is not None and prefix.group(1):
                     return None
                 opening_end = data.find(b">", start, cut) + 1
-                head = _DIMENSION.sub(b"", data[:opening_end])
+                head = DIMENSION.sub(b"", data[:opening_end])
                 if data[opening_end - 2 : opening_end] == b"/>":  # <sheetData/>: no rows
                     return data
                 if row_start < 0:
@@ -277,6 +251,6 @@ def _matching_rows(
         for n, row in enumerate(rows, start=1)
         if row
     ]
-    prefix = _PREFIX.search(head)
+    prefix = PREFIX.search(head)
     ns = (prefix.group(1) if prefix else None) or b""
     return head + b"".join(renumbered) + b"</" + ns + b"sheetData></" + ns + b"worksheet>"

@@ -26,14 +26,11 @@ import python_calamine
 
 from callback_sheets.backends.excel.xlsx.keyed import (
     _CELL_NUMBER,
-    _DIMENSION,
-    _PREFIX,
     _ROW_NUMBER,
     _mini_package,
     _shared_indexes,
-    _si_pieces,
-    _trimmed_table,
 )
+from callback_sheets.backends.excel.xlsx.mini import DIMENSION, PREFIX, si_pieces, trimmed_table
 from callback_sheets.backends.excel.xlsx.package import Package
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
@@ -77,13 +74,13 @@ def read_queue_rows_of(path: Path, sheet: str, key: str) -> tuple[list[int], lis
             part = package.sheet_part(actual)
             strings = [t for k, t in package.rels.values() if k.endswith("/sharedStrings")]
             sst = package.read_or_none(strings[0]) if strings else None
-            pieces = _si_pieces(sst) if sst else None
+            pieces = si_pieces(sst) if sst else None
             shared = _shared_indexes(sst, pieces, key.strip().casefold()) if sst else []
             picked = _picked(package.read(part), [run, *(b">%d</" % i for i in shared)])
             if picked is None:
                 return None
             xml, positions = picked
-            table = _trimmed_table(pieces, xml) if pieces else None
+            table = trimmed_table(pieces, xml) if pieces else None
             replaced = {} if table is None else {package.member(strings[0]): table}
             mini = _mini_package(package, part, xml, replaced)
     except Exception:  # anything unexpected: the whole read says what is wrong, if anything
@@ -106,7 +103,7 @@ def _picked(data: bytes, probes: list[bytes]) -> tuple[bytes, list[int]] | None:
     and the rows' numbers; None for anything unusual."""
     if not _plain(data):
         return None
-    prefix = _PREFIX.search(data)
+    prefix = PREFIX.search(data)
     if prefix is None or prefix.group(1):
         return None
     opening_end = data.find(b">", prefix.end()) + 1
@@ -139,7 +136,7 @@ def _picked(data: bytes, probes: list[bytes]) -> tuple[bytes, list[int]] | None:
         _CELL_NUMBER.sub(rb"\g<1>%d\g<2>" % n, _ROW_NUMBER.sub(rb"\g<1>%d\g<2>" % n, row, count=1))
         for n, row in enumerate(rows, start=1)
     ]
-    head = _DIMENSION.sub(b"", data[:opening_end])
+    head = DIMENSION.sub(b"", data[:opening_end])
     return head + b"".join(renumbered) + b"</sheetData></worksheet>", positions
 
 

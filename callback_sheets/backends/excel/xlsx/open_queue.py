@@ -27,6 +27,13 @@ from pathlib import Path
 
 import python_calamine
 
+from callback_sheets.backends.excel.xlsx.mini import (
+    DIMENSION,
+    EMPTY_SHEET,
+    PREFIX,
+    si_pieces,
+    trimmed_table,
+)
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
 STATUS = "Status"
@@ -42,16 +49,9 @@ _REST = rb'"([^>]*)>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>|<v>
 _STATUS_REST = re.compile(_REST)
 _REFERENCES = re.compile(rb'(<row\b[^>]*?\sr="|<c\b[^>]*?\sr="[A-Z]{1,3})([0-9]+)"')
 _ROW_R = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"')
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
-_PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
-_INDEX = re.compile(rb"<v>\s*([0-9]+)\s*</v>")
 _SHEET = re.compile(rb"<sheet\s([^>]*)/>")
 _RELATIONSHIP = re.compile(rb"<Relationship\s([^>]*)/>")
 _TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-_EMPTY_SHEET = (
-    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
-)
 _ROW_TAG = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"[^>]*?(/?)>')
 
 
@@ -117,13 +117,13 @@ def _mini_workbook(
     if part is None or part not in names or len(strings) > 1 or any(s not in names for s in strings):
         return None
     sst = archive.read(strings[0]) if strings else None
-    pieces = _si_pieces(sst) if sst else None
+    pieces = si_pieces(sst) if sst else None
     picked = _picked(archive.read(part), _Decoder(pieces, closed))
     if picked is None:
         return None
-    replaced = {name: _EMPTY_SHEET for name in parts.values()}
+    replaced = {name: EMPTY_SHEET for name in parts.values()}
     replaced[part] = picked[0]
-    table = _trimmed_table(pieces, picked[0]) if pieces else None
+    table = trimmed_table(pieces, picked[0]) if pieces else None
     if table is not None:
         replaced[strings[0]] = table
     out = io.BytesIO()
@@ -138,30 +138,6 @@ def _target(rel: dict[bytes, bytes]) -> str:
     """Where a workbook relationship points, as a member name."""
     target = rel.get(b"Target", b"").decode()
     return target[1:] if target.startswith("/") else "xl/" + target
-
-
-def _si_pieces(sst: bytes) -> list[bytes] | None:
-    """The table split at each ``<si>`` (the first piece is what comes before the first one) when every
-    string is a plain ``<si>...</si>`` and they simply follow one another; else None (as :mod:`.keyed`)."""
-    if b":si" in sst or sst.count(b"<si") != sst.count(b"<si>"):
-        return None
-    pieces = sst.split(b"<si>")
-    closes = {piece.count(b"</si>") for piece in pieces[1:]}
-    return pieces if b"</si>" not in pieces[0] and closes <= {1} else None
-
-
-def _trimmed_table(pieces: list[bytes], rows: bytes) -> bytes | None:
-    """The shared strings the ``rows`` may use (any whole number in a ``<v>``), the others emptied in
-    place (as :mod:`.keyed`); None when the rows hold a prefixed ``<v>``."""
-    if b":v>" in rows:
-        return None
-    strings = [b"</si>"] * (len(pieces) - 1)
-    for index in {int(n) for n in _INDEX.findall(rows)}:
-        if index < len(strings):
-            strings[index] = pieces[index + 1]
-    if strings and strings[-1] is not pieces[-1]:
-        strings[-1] += pieces[-1].partition(b"</si>")[2]
-    return b"<si>".join([pieces[0], *strings])
 
 
 class _Decoder:
@@ -266,7 +242,7 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     numbers; None for anything unusual."""
     if not _plain(data):
         return None
-    prefix = _PREFIX.search(data)
+    prefix = PREFIX.search(data)
     if prefix is None or prefix.group(1):
         return None
     opening_end = data.find(b">", prefix.end()) + 1
@@ -294,7 +270,7 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     renumbered = _renumbered(rows, positions)
     if renumbered is None:
         return None
-    head = _DIMENSION.sub(b"", data[:opening_end])
+    head = DIMENSION.sub(b"", data[:opening_end])
     return head + renumbered + b"</sheetData></worksheet>", positions
 
 
