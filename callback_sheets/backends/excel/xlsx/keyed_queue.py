@@ -30,13 +30,12 @@ from callback_sheets.backends.excel.xlsx.keyed import (
     _mini_package,
     _shared_indexes,
 )
-from callback_sheets.backends.excel.xlsx.mini import DIMENSION, PREFIX, si_pieces, trimmed_table
+from callback_sheets.backends.excel.xlsx.mini import ROW_R, one_row, rows_of_sheet, si_pieces, trimmed_table
 from callback_sheets.backends.excel.xlsx.package import Package
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._/-]*[A-Za-z][A-Za-z0-9._/-]*")
 _NOT_LETTERS = re.compile(r"[^A-Za-z]+")
-_ROW_R = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"')
 _ENCODED = (b"x", b"X", b"4", b"5", b"9")
 """What follows ``&#`` in a character reference to a digit, ``-``, ``.``, ``/`` or ``_``."""
 
@@ -103,32 +102,21 @@ def _picked(data: bytes, probes: list[bytes]) -> tuple[bytes, list[int]] | None:
     and the rows' numbers; None for anything unusual."""
     if not _plain(data):
         return None
-    prefix = PREFIX.search(data)
-    if prefix is None or prefix.group(1):
+    found = rows_of_sheet(data)
+    if found is None:
         return None
-    opening_end = data.find(b">", prefix.end()) + 1
-    close = data.rfind(b"</sheetData>")
-    if opening_end <= 0 or b"<!" in data[:opening_end] or close < opening_end:
-        return None  # a comment or DOCTYPE before the rows, or no rows
-    if data[opening_end - 2 : opening_end] == b"/>":
-        return None
-    header_start = data.find(b"<row", opening_end, close)
-    header_end = data.find(b"</row>", header_start, close)
-    first = _ROW_R.match(data, header_start) if header_start >= 0 else None
-    if first is None or first.group(1) != b"1" or not _one_row(data, header_start, header_end):
-        return None
-    header_end += len(b"</row>")
+    header_end, close = found.header_end, found.close
     starts = set()
     for probe in probes:  # searched backwards: bytes.rfind is the faster of the two
         at = data.rfind(probe, header_end, close)
         while at >= 0:
             starts.add(data.rfind(b"<row", header_end, at))
             at = data.rfind(probe, header_end, at + len(probe) - 1)
-    rows, positions = [data[header_start:header_end]], [1]
+    rows, positions = [data[found.header_start : header_end]], [1]
     for start in sorted(starts - {-1}):
         end = data.find(b"</row>", start, close)
-        number = _ROW_R.match(data, start)
-        if number is None or int(number.group(1)) <= positions[-1] or not _one_row(data, start, end):
+        number = ROW_R.match(data, start)
+        if number is None or int(number.group(1)) <= positions[-1] or not one_row(data, start, end):
             return None
         positions.append(int(number.group(1)))
         rows.append(data[start : end + len(b"</row>")])
@@ -136,14 +124,7 @@ def _picked(data: bytes, probes: list[bytes]) -> tuple[bytes, list[int]] | None:
         _CELL_NUMBER.sub(rb"\g<1>%d\g<2>" % n, _ROW_NUMBER.sub(rb"\g<1>%d\g<2>" % n, row, count=1))
         for n, row in enumerate(rows, start=1)
     ]
-    head = DIMENSION.sub(b"", data[:opening_end])
-    return head + b"".join(renumbered) + b"</sheetData></worksheet>", positions
-
-
-def _one_row(data: bytes, start: int, end: int) -> bool:
-    """Whether ``data[start:end]`` (``end``: where ``</row>`` is) is one row, not an empty ``<row/>``
-    and the next one."""
-    return end >= 0 and data.find(b"<row", start + 4, end) < 0
+    return found.sheet(data, b"".join(renumbered)), positions
 
 
 def _plain(data: bytes) -> bool:

@@ -27,13 +27,7 @@ from pathlib import Path
 
 import python_calamine
 
-from callback_sheets.backends.excel.xlsx.mini import (
-    DIMENSION,
-    EMPTY_SHEET,
-    PREFIX,
-    si_pieces,
-    trimmed_table,
-)
+from callback_sheets.backends.excel.xlsx.mini import EMPTY_SHEET, rows_of_sheet, si_pieces, trimmed_table
 from callback_sheets.backends.excel.xlsx.read import CellValue, _normalised, _trimmed
 
 STATUS = "Status"
@@ -48,7 +42,6 @@ _REST = rb'"([^>]*)>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>|<v>
 """What follows a Status cell's row number: its other attributes, and its text or shared index."""
 _STATUS_REST = re.compile(_REST)
 _REFERENCES = re.compile(rb'(<row\b[^>]*?\sr="|<c\b[^>]*?\sr="[A-Z]{1,3})([0-9]+)"')
-_ROW_R = re.compile(rb'<row\b[^>]*?\sr="([0-9]+)"')
 _SHEET = re.compile(rb"<sheet\s([^>]*)/>")
 _RELATIONSHIP = re.compile(rb"<Relationship\s([^>]*)/>")
 _TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -242,21 +235,10 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     numbers; None for anything unusual."""
     if not _plain(data):
         return None
-    prefix = PREFIX.search(data)
-    if prefix is None or prefix.group(1):
+    found = rows_of_sheet(data)
+    if found is None:
         return None
-    opening_end = data.find(b">", prefix.end()) + 1
-    close = data.rfind(b"</sheetData>")
-    if opening_end <= 0 or b"<!" in data[:opening_end] or close < opening_end:
-        return None
-    if data[opening_end - 2 : opening_end] == b"/>":
-        return None
-    header_start = data.find(b"<row", opening_end, close)
-    header_end = data.find(b"</row>", header_start, close)
-    first = _ROW_R.match(data, header_start) if header_start >= 0 else None
-    if first is None or first.group(1) != b"1" or data.find(b"<row", header_start + 4, header_end) >= 0:
-        return None
-    header_end += len(b"</row>")
+    header_start, header_end, close = found.header_start, found.header_end, found.close
     column = _status_column(data[header_start:header_end], decoder)
     if column is None:
         return None
@@ -270,8 +252,7 @@ def _picked(data: bytes, decoder: _Decoder) -> tuple[bytes, list[int]] | None:
     renumbered = _renumbered(rows, positions)
     if renumbered is None:
         return None
-    head = DIMENSION.sub(b"", data[:opening_end])
-    return head + renumbered + b"</sheetData></worksheet>", positions
+    return found.sheet(data, renumbered), positions
 
 
 def _renumbered(rows: list[bytes], positions: list[int]) -> bytes | None:
