@@ -162,7 +162,6 @@ def test_attempt_with_the_id_column_moved(queue: Path, item_id: str, monkeypatch
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 @pytest.mark.parametrize("item_id", ["CB-00001", " cb-000012", "CB-00004", "CB-00005", "CB-09999"])
 def test_attempt_on_a_queue_saved_by_libreoffice(
     queue: Path, item_id: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -146,7 +146,6 @@ def test_the_status_column_moved(queue: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_a_queue_saved_by_libreoffice(
     queue: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

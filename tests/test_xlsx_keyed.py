@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import zipfile
 from datetime import datetime
@@ -87,7 +86,7 @@ def test_keyed_rows_without_the_tab_or_rows(tmp_path: Path) -> None:
     assert read_rows_of(tmp_path / "q.xlsx", "History", "CB-1") == _whole(tmp_path / "q.xlsx", "CB-1") == []
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.libreoffice
 def test_keyed_rows_of_a_workbook_saved_by_libreoffice(tmp_path: Path) -> None:
     """LibreOffice writes its own shared strings, styles and row attributes."""
     source = _book(tmp_path / "src" / "q.xlsx") if (tmp_path / "src").mkdir() is None else None
